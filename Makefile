@@ -1,0 +1,52 @@
+# payoutkit: make run | make test | make lint | make bench
+#
+# Everything Python lives in .venv. `make test` also makes sure a PostgreSQL server is installed
+# (the suite runs every store test on SQLite and on PostgreSQL, with a throwaway cluster it starts
+# itself), installing Debian's package only when no `initdb` can be found.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-install when the dependencies change, not on every run.
+STAMP  := $(VENV)/.installed
+# Root installs system packages directly; anyone else goes through sudo.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+ARGS   ?=
+
+.PHONY: venv install run test lint bench postgresql
+
+venv: $(BIN)/python
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+		echo "python3 cannot create virtualenvs: installing Debian's python3-venv"; \
+		$(APT) update && $(APT) install -y --no-install-recommends python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/payoutkit serve $(ARGS)
+
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL: found initdb"; \
+	else \
+		echo "PostgreSQL: no initdb found, installing Debian's postgresql"; \
+		$(APT) update && $(APT) install -y --no-install-recommends postgresql; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint postgresql
+	$(BIN)/pytest
+
+bench: install postgresql
+	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "bench/run.py: not written yet"; fi

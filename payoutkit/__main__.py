@@ -1,0 +1,3 @@
+from payoutkit.cli import main
+
+main()

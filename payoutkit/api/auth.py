@@ -1,0 +1,81 @@
+"""Authentication: secret keys (Bearer or HTTP basic) and `Stripe-Account`.
+
+Keys are looked up by their SHA-256 digest; the key itself is never stored or logged. A platform key
+with `Stripe-Account: acct_…` acts as one of its connected accounts (same mode).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from sqlalchemy import Connection, select
+
+from payoutkit.api.context import AppState
+from payoutkit.api.errors import AuthenticationError, PermissionDenied
+from payoutkit.store.schema import accounts, api_keys
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def bearer_key(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationError(
+            "You did not provide an API key. You need to provide your API key in the Authorization "
+            "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+        )
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise AuthenticationError("Invalid API Key provided: malformed basic auth") from None
+        return decoded.partition(":")[0]
+    raise AuthenticationError("Invalid Authorization header: use Bearer auth with a secret key.")
+
+
+def _redact(key: str) -> str:
+    return key[:8] + "*" * 8 + key[-4:] if len(key) > 12 else "****"
+
+
+def lookup_key(conn: Connection, state: AppState, key: str) -> tuple[str, bool, str]:
+    digest = key_digest(key)
+    found = state.key_cache.get(digest)
+    if found is None:
+        row = conn.execute(
+            select(api_keys.c.account_id, api_keys.c.livemode, api_keys.c.kind).where(
+                api_keys.c.key_hash == digest, api_keys.c.expires.is_(None)
+            )
+        ).first()
+        if row is None:
+            raise AuthenticationError(f"Invalid API Key provided: {_redact(key)}")
+        found = (row.account_id, bool(row.livemode), row.kind)
+        state.key_cache[digest] = found
+    if found[2] != "secret":
+        raise PermissionDenied(
+            "This API call cannot be made with a publishable API key. Please use a secret API key."
+        )
+    return found
+
+
+def acting_account(
+    conn: Connection, state: AppState, key_account: str, livemode: bool, header: str | None
+) -> str:
+    """The account a request acts as: the `Stripe-Account` header's, when the key may act for it."""
+    if not header or header == key_account:
+        return key_account
+    row = conn.execute(
+        select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == header)
+    ).first()
+    if row is None or row.platform_id != key_account or bool(row.livemode) != livemode:
+        raise PermissionDenied(
+            "The provided key does not have access to account "
+            f"'{header}' (or that account does not exist). Application access may have been revoked.",
+            code="account_invalid",
+        )
+    return header

@@ -1,0 +1,43 @@
+"""What a request knows once authenticated: which account acts, in which mode, and at what time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from payoutkit.clock import Clock, SimulatedClock
+    from payoutkit.config import Settings
+    from payoutkit.store.db import Database
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    test_clock: Clock
+    live_clock: Clock
+    simulated: SimulatedClock | None
+    platform_id: str = ""
+    # sha256(key) → (account_id, livemode, kind); keys are only ever added or revoked by rotation,
+    # which clears this cache in the process that rotates.
+    key_cache: dict[str, tuple[str, bool, str]] = field(default_factory=dict)
+
+    def clock(self, livemode: bool) -> Clock:
+        return self.live_clock if livemode else self.test_clock
+
+
+@dataclass
+class Ctx:
+    """The acting account (`Stripe-Account`, else the key's own) and the request's mode and time."""
+
+    account_id: str
+    platform_id: str
+    livemode: bool
+    now: int
+    request_id: str
+    state: AppState
+
+    @property
+    def is_platform(self) -> bool:
+        return self.account_id == self.platform_id

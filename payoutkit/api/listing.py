@@ -1,0 +1,79 @@
+"""Lists: `{object: "list", data, has_more, url}`, newest first, cursor pagination on `seq`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import ColumnElement, Connection, Table, and_, select
+
+from payoutkit.api.errors import InvalidRequest
+from payoutkit.api.params import Nested, Params
+
+
+class Range(Nested):
+    gt: int | None = None
+    gte: int | None = None
+    lt: int | None = None
+    lte: int | None = None
+
+
+class ListParams(Params):
+    limit: int = Field(default=10)
+    starting_after: str | None = None
+    ending_before: str | None = None
+    created: int | Range | None = None
+
+
+def range_filter(column: Any, value: int | Range | None) -> list[ColumnElement[bool]]:
+    if value is None:
+        return []
+    if isinstance(value, int):
+        return [column == value]
+    conds = []
+    if value.gt is not None:
+        conds.append(column > value.gt)
+    if value.gte is not None:
+        conds.append(column >= value.gte)
+    if value.lt is not None:
+        conds.append(column < value.lt)
+    if value.lte is not None:
+        conds.append(column <= value.lte)
+    return conds
+
+
+def page(
+    conn: Connection,
+    table: Table,
+    where: Sequence[ColumnElement[bool]],
+    params: ListParams,
+    url: str,
+    render: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    if not 1 <= params.limit <= 100:
+        raise InvalidRequest(
+            "Invalid limit: must be between 1 and 100", param="limit", code="parameter_invalid_integer"
+        )
+    if params.starting_after and params.ending_before:
+        raise InvalidRequest(
+            "You may only specify one of these parameters: starting_after, ending_before.",
+            param="ending_before",
+        )
+    conds = list(where) + range_filter(table.c.created, params.created)
+    cursor = params.starting_after or params.ending_before
+    if cursor:
+        seq = conn.execute(select(table.c.seq).where(and_(*where, table.c.id == cursor))).scalar()
+        if seq is None:
+            param = "starting_after" if params.starting_after else "ending_before"
+            raise InvalidRequest(
+                f"No such object: '{cursor}'", param=param, code="resource_missing", status=404
+            )
+        conds.append(table.c.seq < seq if params.starting_after else table.c.seq > seq)
+    order = table.c.seq.asc() if params.ending_before else table.c.seq.desc()
+    rows = conn.execute(select(table).where(and_(*conds)).order_by(order).limit(params.limit + 1)).all()
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    if params.ending_before:
+        rows.reverse()
+    return {"object": "list", "data": [render(r) for r in rows], "has_more": has_more, "url": url}

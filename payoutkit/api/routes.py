@@ -1,0 +1,58 @@
+"""Every route of the v1 API that Payoutkit serves, bound to its service and parameter model."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from payoutkit.api.listing import ListParams
+from payoutkit.api.wire import endpoint
+from payoutkit.services import accounts, balance, charges, clock, external_accounts, topups, transfers
+
+
+def _r(path: str, method: str, *args: object, **kwargs: object) -> Route:
+    return Route(path, endpoint(*args, **kwargs), methods=[method])  # type: ignore[arg-type]
+
+
+EA = "/v1/accounts/{account}/external_accounts"
+
+routes = [
+    _r("/v1/balance", "GET", balance.retrieve),
+    _r("/v1/balance_transactions", "GET", balance.list_transactions, balance.BalanceTransactionList),
+    _r("/v1/balance/history", "GET", balance.list_transactions, balance.BalanceTransactionList),
+    _r("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),
+    _r("/v1/balance/history/{id}", "GET", balance.retrieve_transaction),
+    _r("/v1/account", "GET", accounts.retrieve_own),
+    _r("/v1/accounts", "POST", accounts.create, accounts.AccountCreate),
+    _r("/v1/accounts", "GET", accounts.list_accounts, accounts.AccountList),
+    _r("/v1/accounts/{account}", "GET", accounts.retrieve),
+    _r("/v1/accounts/{account}", "POST", accounts.modify, accounts.AccountUpdate),
+    _r(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
+    _r(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
+    _r(EA + "/{ea}", "GET", external_accounts.retrieve),
+    _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
+    _r(EA + "/{ea}", "DELETE", external_accounts.delete),
+    _r("/v1/charges", "POST", charges.create, charges.ChargeCreate),
+    _r("/v1/charges", "GET", charges.list_charges, charges.ChargeList),
+    _r("/v1/charges/{charge}", "GET", charges.retrieve),
+    _r("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
+    _r("/v1/refunds", "POST", charges.create_refund, charges.RefundCreate),
+    _r("/v1/refunds", "GET", charges.list_refunds, charges.RefundList),
+    _r("/v1/refunds/{refund}", "GET", charges.retrieve_refund),
+    _r("/v1/refunds/{refund}", "POST", charges.modify_refund, charges.RefundUpdate),
+    _r("/v1/disputes", "GET", charges.list_disputes, ListParams),
+    _r("/v1/disputes/{dispute}", "GET", charges.retrieve_dispute),
+    _r("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
+    _r("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
+    _r("/v1/transfers/{id}", "GET", transfers.retrieve),
+    _r("/v1/transfers/{id}", "POST", transfers.modify, transfers.TransferUpdate),
+    _r("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
+    _r("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
+    _r("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
+    _r("/v1/transfers/{id}/reversals/{reversal}", "POST", transfers.modify_reversal, transfers.ReversalUpdate),
+    _r("/v1/topups", "POST", topups.create, topups.TopupCreate),
+    _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
+    _r("/v1/topups/{topup}", "GET", topups.retrieve),
+    _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
+    _r("/v1/test_helpers/clock", "GET", clock.retrieve),
+    _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance),
+]

@@ -1,0 +1,244 @@
+"""The endpoint wrapper: one request, one unit of work.
+
+`endpoint(service, Params)` builds a Starlette endpoint that authenticates, decodes the form (query
+string and body), validates it against `Params`, and runs `service(conn, ctx, params, **path)` plus
+`expand[]` in ONE database transaction, then renders JSON with a `Request-Id`.
+
+Idempotency (POST with `Idempotency-Key`): the stored response is looked up and the new one written in
+the same transaction as the operation, so the key and the effect commit together. Two concurrent
+requests with one key both run, but only one can insert the key row: the loser's transaction (its
+effect included) rolls back on the unique key and it replays the winner's response. Errors raised while
+validating are not stored (Stripe's rule); errors raised by the operation are, like successes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from payoutkit.api import expand as expansion
+from payoutkit.api.auth import acting_account, bearer_key, lookup_key
+from payoutkit.api.context import AppState, Ctx
+from payoutkit.api.errors import ApiError, IdempotencyError, InvalidRequest, ServerError
+from payoutkit.api.form import decode, decode_pairs
+from payoutkit.api.params import Empty, Params, parse
+from payoutkit.ids import new_id
+from payoutkit.ledger.errors import LedgerError
+from payoutkit.store.schema import idempotency_keys
+
+log = logging.getLogger("payoutkit.api")
+
+Service = Callable[..., dict[str, Any]]
+
+
+class _ServiceFailed(Exception):
+    """An error raised by the operation itself (after validation): stored under an idempotency key."""
+
+    def __init__(self, error: ApiError) -> None:
+        self.error = error
+
+
+def from_ledger(exc: LedgerError) -> ApiError:
+    return InvalidRequest(exc.message, param=exc.param, code=exc.code)
+
+
+def dumps(body: Any) -> bytes:
+    return orjson.dumps(body)
+
+
+def json_response(status: int, body: Any, request_id: str, **headers: str) -> Response:
+    return Response(
+        dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"Request-Id": request_id, **headers},
+    )
+
+
+def authenticate(conn: Connection, state: AppState, request: Request, request_id: str) -> Ctx:
+    key_account, livemode, _ = lookup_key(conn, state, bearer_key(request.headers.get("authorization")))
+    account = acting_account(conn, state, key_account, livemode, request.headers.get("stripe-account"))
+    return Ctx(
+        account_id=account,
+        platform_id=key_account,
+        livemode=livemode,
+        now=state.clock(livemode).now(),
+        request_id=request_id,
+        state=state,
+    )
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    pairs = list(request.query_params.multi_items())
+    if request.method in ("POST", "DELETE"):
+        body = (await request.body()).decode("utf-8", errors="replace")
+        ctype = request.headers.get("content-type", "")
+        if body and "json" in ctype:
+            raise InvalidRequest("Payoutkit takes form-encoded bodies (application/x-www-form-urlencoded).")
+        if body:
+            return decode_pairs(pairs) | decode(body)
+    return decode_pairs(pairs)
+
+
+def _expand_list(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(i, str) for i in items):
+        raise InvalidRequest("Invalid array: expand must be an array of strings", param="expand")
+    return items
+
+
+def request_hash(request: Request, params: dict[str, Any]) -> str:
+    canonical = orjson.dumps(
+        [request.method, request.url.path, request.headers.get("stripe-account"), params],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _stored(conn: Connection, ctx: Ctx, key: str) -> Any:
+    return conn.execute(
+        select(idempotency_keys).where(
+            idempotency_keys.c.account_id == ctx.account_id,
+            idempotency_keys.c.livemode == ctx.livemode,
+            idempotency_keys.c.key == key,
+        )
+    ).first()
+
+
+def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
+    if row.request_hash != digest:
+        raise IdempotencyError(
+            "Keys for idempotent requests can only be used with the same parameters they were first "
+            f"used with. Try using a key other than '{row.key}' if you meant to execute a different "
+            "request."
+        )
+    return row.status_code, orjson.loads(row.body), True
+
+
+def _remember(conn: Connection, ctx: Ctx, key: str, digest: str, status: int, body: Any) -> None:
+    conn.execute(
+        insert(idempotency_keys).values(
+            account_id=ctx.account_id,
+            livemode=ctx.livemode,
+            key=key,
+            request_hash=digest,
+            status_code=status,
+            body=dumps(body).decode(),
+            created=ctx.now,
+        )
+    )
+
+
+def endpoint(
+    service: Service, params: type[Params] = Empty, *, idempotent: bool = True
+) -> Callable[[Request], Any]:
+    async def handle(request: Request) -> Response:
+        state: AppState = request.app.state.payoutkit
+        request_id = new_id("req", 14)
+        replayed = False
+        try:
+            raw = await _params(request)
+            expand = _expand_list(raw.pop("expand", None))
+            model = parse(params, raw)
+            idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+            if idem is not None and not 0 < len(idem) <= 255:
+                raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
+            digest = request_hash(request, raw) if idem and idempotent else ""
+            path = dict(request.path_params)
+
+            def unit(conn: Connection) -> tuple[int, Any, bool]:
+                ctx = authenticate(conn, state, request, request_id)
+                if digest and idem:
+                    row = _stored(conn, ctx, idem)
+                    if row is not None:
+                        return _replay(row, digest)
+                try:
+                    body = service(conn, ctx, model, **path)
+                    body = expansion.expand(conn, ctx, body, expand)
+                except ApiError as exc:
+                    if not exc.commit:
+                        raise _ServiceFailed(exc) from exc
+                    if digest and idem:
+                        _remember(conn, ctx, idem, digest, exc.status, exc.body())
+                    return exc.status, exc.body(), False
+                except LedgerError as exc:
+                    raise _ServiceFailed(from_ledger(exc)) from exc
+                if digest and idem:
+                    _remember(conn, ctx, idem, digest, 200, body)
+                return 200, body, False
+
+            try:
+                status, body, replayed = await state.db.run(unit)
+            except _ServiceFailed as failed:
+                if not (digest and idem):
+                    raise failed.error from None
+                try:
+                    status, body, replayed = await state.db.run(
+                        _store_failure, state, request, request_id, idem, digest, failed.error
+                    )
+                except IntegrityError:
+                    status, body, replayed = await state.db.run(
+                        _replay_existing, state, request, request_id, idem, digest
+                    )
+            except IntegrityError as exc:
+                if not (digest and idem and "idempotency" in str(exc.orig)):
+                    raise
+                status, body, replayed = await state.db.run(
+                    _replay_existing, state, request, request_id, idem, digest
+                )
+        except ApiError as exc:
+            status, body = exc.status, exc.body()
+        except LedgerError as exc:
+            err = from_ledger(exc)
+            status, body = err.status, err.body()
+        except Exception:
+            log.exception("unhandled error in request %s", request_id)
+            err = ServerError("An unexpected error occurred. Request id: " + request_id)
+            status, body = err.status, err.body()
+        if state.settings.access_log:
+            log.info("%s %s %s %s", request.method, request.url.path, status, request_id)
+        extra = {"Idempotent-Replayed": "true"} if replayed else {}
+        return json_response(status, body, request_id, **extra)
+
+    return handle
+
+
+def _store_failure(
+    conn: Connection,
+    state: AppState,
+    request: Request,
+    request_id: str,
+    key: str,
+    digest: str,
+    error: ApiError,
+) -> tuple[int, Any, bool]:
+    ctx = authenticate(conn, state, request, request_id)
+    row = _stored(conn, ctx, key)
+    if row is not None:
+        return _replay(row, digest)
+    _remember(conn, ctx, key, digest, error.status, error.body())
+    return error.status, error.body(), False
+
+
+def _replay_existing(
+    conn: Connection, state: AppState, request: Request, request_id: str, key: str, digest: str
+) -> tuple[int, Any, bool]:
+    ctx = authenticate(conn, state, request, request_id)
+    row = _stored(conn, ctx, key)
+    if row is None:  # the winner rolled back after all: ask the client to retry
+        raise ApiError(
+            "A concurrent request with this idempotency key failed; retry.",
+            status=409,
+            code="idempotency_key_in_use",
+        )
+    return _replay(row, digest)

@@ -1,0 +1,106 @@
+"""The `payoutkit` command: serve, migrate, keys."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from payoutkit.config import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Balances and payouts, Stripe-compatible.")
+console = Console()
+
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database-url", help="sqlite:///file.db (default) or postgresql+psycopg://…")
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; loopback unless told otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4242,
+    database_url: DatabaseOpt = None,
+    simulated_clock: Annotated[
+        bool, typer.Option("--simulated-clock", help="Test mode runs on a clock you advance.")
+    ] = False,
+    worker: Annotated[bool, typer.Option(help="Run the settlement worker in this process.")] = True,
+    access_log: Annotated[bool, typer.Option(help="Log one line per request (never headers).")] = False,
+) -> None:
+    """Start the API server (migrating the database first)."""
+    import uvicorn
+
+    from payoutkit.api.app import build_state, create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env(database_url=database_url, host=host, port=port)
+    settings = replace(settings, worker=worker, access_log=access_log,
+                       simulated_clock=simulated_clock or settings.simulated_clock)  # fmt: skip
+    state, boot = build_state(settings)
+    _print_start(settings, boot.platform_id, boot.generated, boot.publishable)
+    uvicorn.run(create_app(settings, state=state), host=host, port=port, log_level="warning",
+                access_log=False, lifespan="on")  # fmt: skip
+
+
+def _print_start(settings: Settings, platform: str, generated: dict[str, str], publishable: dict[bool, str | None]) -> None:
+    table = Table(title="Payoutkit", show_header=False)
+    table.add_row("API", f"http://{settings.host}:{settings.port}")
+    table.add_row("Database", settings.database_url.split("@")[-1])
+    table.add_row("Platform account", platform)
+    table.add_row("Test publishable key", publishable.get(False) or "-")
+    if "sk_test" in generated:
+        table.add_row("Test secret key (shown once)", generated["sk_test"])
+    elif settings.secret_key:
+        table.add_row("Test secret key", "from PAYOUTKIT_SECRET_KEY")
+    else:
+        table.add_row("Test secret key", "stored hashed; `payoutkit keys --rotate` makes a new one")
+    if "sk_live" in generated:
+        table.add_row("Live secret key (shown once)", generated["sk_live"])
+    table.add_row("Clock", "simulated (test mode)" if settings.simulated_clock else "real")
+    console.print(table)
+
+
+@app.command()
+def migrate(database_url: DatabaseOpt = None) -> None:
+    """Run database migrations to the latest version."""
+    from payoutkit.store.migrations import upgrade
+
+    settings = Settings.from_env(database_url=database_url)
+    upgrade(settings.database_url)
+    console.print("[green]database is at the latest version[/green]")
+
+
+@app.command()
+def keys(
+    database_url: DatabaseOpt = None,
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the test secret key; prints the new one once.")] = False,
+    live: Annotated[bool, typer.Option("--live", help="With --rotate: rotate the live secret key.")] = False,
+) -> None:
+    """Print the platform's publishable keys, or rotate a secret key."""
+    from payoutkit.api.app import build_state
+    from payoutkit.clock import SystemClock
+    from payoutkit.services.platform import rotate_secret_key
+
+    settings = Settings.from_env(database_url=database_url)
+    state, boot = build_state(settings)
+    console.print(f"Platform account: {boot.platform_id}")
+    console.print(f"Test publishable key: {boot.publishable.get(False)}")
+    console.print(f"Live publishable key: {boot.publishable.get(True)}")
+    for prefix, key in boot.generated.items():
+        if prefix.startswith("sk_"):
+            console.print(f"New {prefix} secret key (shown once): {key}")
+    if rotate:
+        new = state.db.transaction(rotate_secret_key, boot.platform_id, live, SystemClock().now())
+        console.print(f"New {'live' if live else 'test'} secret key (shown once): {new}")
+        console.print("The previous secret key no longer works.")
+    else:
+        console.print("Secret keys are stored hashed. To replace one: payoutkit keys --rotate [--live]")
+    state.db.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,50 @@
+"""Clocks. Time is injected: the real clock, or test mode's simulated clock.
+
+The simulated clock is stored in the database (table `clock`) so it survives restarts and never runs
+backwards; this process keeps a copy and advances both together. Live mode always uses the real clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+from sqlalchemy import Connection, insert, select, update
+
+from payoutkit.store.schema import clock as clock_table
+
+
+class Clock(Protocol):
+    def now(self) -> int: ...
+
+
+class SystemClock:
+    def now(self) -> int:
+        return int(time.time())
+
+
+class SimulatedClock:
+    """Starts at `start` (or the stored time) and moves only when advanced."""
+
+    def __init__(self, start: int) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> int:
+        return self._now
+
+    def load(self, conn: Connection) -> None:
+        stored = conn.execute(select(clock_table.c.now).where(clock_table.c.id == 1)).scalar()
+        if stored is None:
+            conn.execute(insert(clock_table).values(id=1, now=self._now))
+        else:
+            self._now = int(stored)
+
+    def advance_to(self, conn: Connection, to: int) -> int:
+        with self._lock:
+            if to < self._now:
+                raise ValueError("the simulated clock never moves backwards")
+            conn.execute(update(clock_table).where(clock_table.c.id == 1).values(now=to))
+            self._now = to
+            return to

@@ -1,0 +1,169 @@
+"""Buckets, entries and posting: the double-entry core.
+
+A *bucket* is the balance of one (account, mode, currency, balance type, source type); it holds
+`available` and `pending`, signed minor units. An *entry* is one balance transaction to be written: it
+moves `net = amount - fee` into one bucket, into `pending` when it becomes available later than it is
+created, else into `available`.
+
+Sign convention, settled once: a positive net adds to the bucket's holder. The world outside (card
+networks, banks) and the processor are *system accounts* with buckets of their own, so the entries of
+every operation sum to zero per mode and currency (`post` refuses any that do not) and the sum of all
+buckets, system ones included, is always zero.
+
+`post` is a function of the current buckets and the entries: it returns the new buckets and never
+touches storage. Settlement (`settle`) moves the net of due pending entries to available.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from payoutkit.ledger.errors import InsufficientFunds, LedgerError
+
+
+class BalanceType(StrEnum):
+    PAYMENTS = "payments"
+    ISSUING = "issuing"
+    REFUND_AND_DISPUTE_PREFUNDING = "refund_and_dispute_prefunding"
+    # Internal to the platform: funds held against negative balances of accounts it is liable for;
+    # shown as the Balance's `connect_reserved`.
+    CONNECT_RESERVED = "connect_reserved"
+
+
+class SourceType(StrEnum):
+    CARD = "card"
+    BANK_ACCOUNT = "bank_account"
+    FPX = "fpx"
+
+
+class TxnStatus(StrEnum):
+    PENDING = "pending"
+    AVAILABLE = "available"
+
+
+# The system accounts: the world outside (money that enters or leaves through networks and banks) and
+# the processor (the fees it earns). Their ids never collide with `acct_…` ids.
+WORLD = "sys_world"
+PROCESSOR = "sys_processor"
+
+
+class UnbalancedBooking(LedgerError):
+    """Entries of one operation do not sum to zero: a bug in a booking function, never user input."""
+
+
+@dataclass(frozen=True, order=True)
+class BucketKey:
+    account: str
+    livemode: bool
+    currency: str
+    balance_type: BalanceType = BalanceType.PAYMENTS
+    source_type: SourceType = SourceType.CARD
+
+    def with_account(self, account: str) -> BucketKey:
+        return replace(self, account=account)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: BucketKey
+    available: int = 0
+    pending: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.available + self.pending
+
+
+@dataclass(frozen=True)
+class FeeDetail:
+    amount: int
+    currency: str
+    type: str  # application_fee | stripe_fee | tax | …
+    description: str | None = None
+    application: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "amount": self.amount,
+            "application": self.application,
+            "currency": self.currency,
+            "description": self.description,
+            "type": self.type,
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One balance transaction to write."""
+
+    key: BucketKey
+    amount: int
+    type: str
+    reporting_category: str
+    created: int
+    available_on: int
+    fee_details: tuple[FeeDetail, ...] = field(default=())
+    description: str | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("amount", "created", "available_on"):
+            value = getattr(self, name)
+            if type(value) is not int:
+                raise TypeError(f"Entry.{name} must be an int, got {value!r}")
+        if self.amount == 0 and self.fee == 0:
+            raise ValueError("an entry moves money: amount and fee cannot both be zero")
+
+    @property
+    def fee(self) -> int:
+        return sum(f.amount for f in self.fee_details)
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+    @property
+    def status(self) -> TxnStatus:
+        return TxnStatus.PENDING if self.available_on > self.created else TxnStatus.AVAILABLE
+
+
+def check_balanced(entries: Iterable[Entry]) -> None:
+    totals: dict[tuple[bool, str], int] = defaultdict(int)
+    for entry in entries:
+        totals[(entry.key.livemode, entry.key.currency)] += entry.net
+    unbalanced = {k: v for k, v in totals.items() if v != 0}
+    if unbalanced:
+        raise UnbalancedBooking(f"entries do not sum to zero: {unbalanced}")
+
+
+def post(buckets: Mapping[BucketKey, Bucket], entries: Sequence[Entry]) -> dict[BucketKey, Bucket]:
+    """Apply balanced `entries` to `buckets`; return the buckets that changed, with their new values."""
+    check_balanced(entries)
+    changed: dict[BucketKey, Bucket] = {}
+    for entry in entries:
+        bucket = changed.get(entry.key) or buckets.get(entry.key) or Bucket(entry.key)
+        if entry.status is TxnStatus.PENDING:
+            bucket = replace(bucket, pending=bucket.pending + entry.net)
+        else:
+            bucket = replace(bucket, available=bucket.available + entry.net)
+        changed[entry.key] = bucket
+    return changed
+
+
+def require_available(bucket: Bucket | None, amount: int, *, param: str | None = "amount") -> None:
+    """Refuse to take `amount` out of a bucket whose available funds do not cover it."""
+    available = bucket.available if bucket else 0
+    if amount > available:
+        raise InsufficientFunds(
+            "You have insufficient available funds in your Payoutkit account for this request. "
+            f"This request needs {amount} and {max(available, 0)} is available.",
+            param=param,
+        )
+
+
+def settle(bucket: Bucket, due_net: int) -> Bucket:
+    """Move `due_net` (the net of this bucket's pending entries now due) from pending to available."""
+    return replace(bucket, pending=bucket.pending - due_net, available=bucket.available + due_net)

@@ -1,0 +1,330 @@
+"""Accounts: the platform and its connected accounts, with controller properties and payout settings.
+
+A connected account is created by its platform in one mode (test or live) and lives in that mode only.
+Its `controller` decides who is liable for negative balances (`losses.payments`), who pays fees
+(`fees.payer`) and the defaults of its payout settings, as Stripe's does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Connection, insert, select, update
+
+from payoutkit.api import expand
+from payoutkit.api.context import Ctx
+from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
+from payoutkit.api.listing import ListParams, page
+from payoutkit.api.params import Metadata, Nested, Params, metadata_update
+from payoutkit.ids import new_id
+from payoutkit.ledger import schedule as schedules
+from payoutkit.ledger.errors import InvalidSchedule
+from payoutkit.ledger.money import check_currency
+from payoutkit.services.common import check_id, require_platform
+from payoutkit.store.schema import accounts, resources
+
+COUNTRY_CURRENCY = {
+    "US": "usd", "CA": "cad", "GB": "gbp", "AU": "aud", "NZ": "nzd", "SG": "sgd", "HK": "hkd", "JP": "jpy",
+    "MY": "myr", "IN": "inr", "BR": "brl", "MX": "mxn", "CH": "chf", "SE": "sek", "NO": "nok", "DK": "dkk",
+    "PL": "pln", "CZ": "czk", "HU": "huf", "RO": "ron", "BG": "bgn", "TH": "thb", "AE": "aed",
+    **{c: "eur" for c in ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU",
+                           "LV", "MT", "NL", "PT", "SI", "SK")},
+}  # fmt: skip
+
+
+class Fees(Nested):
+    payer: Literal["account", "application"] | None = None
+
+
+class Losses(Nested):
+    payments: Literal["application", "stripe"] | None = None
+
+
+class Dashboard(Nested):
+    type: Literal["express", "full", "none"] | None = None
+
+
+class Controller(Nested):
+    fees: Fees | None = None
+    losses: Losses | None = None
+    requirement_collection: Literal["application", "stripe"] | None = None
+    stripe_dashboard: Dashboard | None = None
+
+
+class PayoutSettings(Nested):
+    debit_negative_balances: bool | None = None
+    schedule: dict[str, str | int | None] | None = None
+    statement_descriptor: str | None = None
+
+
+class AccountSettings(Nested):
+    payouts: PayoutSettings | None = None
+
+
+class AccountUpdate(Params):
+    business_profile: dict[str, str | None] | None = None
+    business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
+    capabilities: dict[str, dict[str, bool]] | None = None
+    default_currency: str | None = None
+    email: str | None = None
+    metadata: Metadata = None
+    settings: AccountSettings | None = None
+    tos_acceptance: dict[str, str | int | None] | None = None
+
+
+class AccountCreate(AccountUpdate):
+    type: Literal["custom", "express", "standard"] | None = None
+    country: str | None = None
+    controller: Controller | None = None
+
+
+class AccountList(ListParams):
+    pass
+
+
+def _controller(p: AccountCreate) -> dict[str, Any]:
+    """Resolve the controller from `type` or `controller[...]`, with Stripe's defaults."""
+    if p.type is not None and p.controller is not None:
+        raise InvalidRequest("You cannot specify both type and controller.", param="controller")
+    if p.type == "standard":
+        return {"type": "account", "fees": "account", "losses": "stripe", "rc": "stripe", "dash": "full"}
+    if p.type == "express":
+        return {"type": "application", "fees": "application_express", "losses": "application",
+                "rc": "stripe", "dash": "express"}  # fmt: skip
+    if p.type == "custom":
+        return {"type": "application", "fees": "application_custom", "losses": "application",
+                "rc": "application", "dash": "none"}  # fmt: skip
+    c = p.controller or Controller()
+    dash = c.stripe_dashboard.type if c.stripe_dashboard and c.stripe_dashboard.type else "full"
+    fees = c.fees.payer if c.fees and c.fees.payer else ("account" if dash == "full" else "application")
+    losses = c.losses.payments if c.losses and c.losses.payments else ("stripe" if dash == "full" else "application")
+    rc = c.requirement_collection or ("stripe" if dash != "none" else "application")
+    if rc == "application" and dash != "none":
+        raise InvalidRequest(
+            "An account whose requirements the platform collects cannot have a Stripe Dashboard.",
+            param="controller[stripe_dashboard][type]",
+        )
+    if losses == "stripe" and fees != "account":
+        raise InvalidRequest(
+            "When Payoutkit is liable for losses the account must pay its own fees.",
+            param="controller[fees][payer]",
+        )
+    return {"type": "application", "fees": fees, "losses": losses, "rc": rc, "dash": dash}
+
+
+def _check_country(country: str) -> str:
+    country = country.upper()
+    if country not in COUNTRY_CURRENCY:
+        raise InvalidRequest(f"Country '{country}' is unknown or not supported.", param="country",
+                             code="country_unsupported")  # fmt: skip
+    return country
+
+
+def _schedule_dict(s: schedules.Schedule) -> dict[str, Any]:
+    out: dict[str, Any] = {"delay_days": s.delay_days, "interval": s.interval.value}
+    if s.weekly_anchor is not None:
+        out["weekly_anchor"] = s.weekly_anchor.value
+    if s.monthly_anchor is not None:
+        out["monthly_anchor"] = s.monthly_anchor
+    return out
+
+
+def schedule_of(data: dict[str, Any]) -> schedules.Schedule:
+    s = data["settings"]["payouts"]["schedule"]
+    return schedules.Schedule(
+        interval=schedules.Interval(s["interval"]),
+        delay_days=s["delay_days"],
+        weekly_anchor=schedules.Weekday(s["weekly_anchor"]) if s.get("weekly_anchor") else None,
+        monthly_anchor=s.get("monthly_anchor"),
+    )
+
+
+def _apply_update(data: dict[str, Any], p: AccountUpdate, *, creating: bool) -> dict[str, Any]:
+    if p.email is not None:
+        data["email"] = p.email
+    if p.business_type is not None:
+        data["business_type"] = p.business_type
+    if p.business_profile is not None:
+        data["business_profile"] = {**data.get("business_profile", {}), **p.business_profile}
+    if p.capabilities is not None:
+        caps = data.setdefault("capabilities", {})
+        for name, req in p.capabilities.items():
+            if req.get("requested"):
+                caps[name] = "active"
+            else:
+                caps.pop(name, None)
+    if p.tos_acceptance is not None:
+        data["tos_acceptance"] = {**data.get("tos_acceptance", {}), **p.tos_acceptance}
+    if p.default_currency is not None:
+        data["default_currency"] = check_currency(p.default_currency, param="default_currency")
+    data["metadata"] = metadata_update(data.get("metadata", {}), p.metadata)
+    if p.settings and p.settings.payouts:
+        po = p.settings.payouts
+        payouts = data["settings"]["payouts"]
+        if po.schedule is not None:
+            try:
+                new = schedules.resolve_schedule(schedule_of(data), po.schedule, country=data["country"])
+            except InvalidSchedule:
+                raise
+            payouts["schedule"] = _schedule_dict(new)
+        if po.debit_negative_balances is not None:
+            payouts["debit_negative_balances"] = po.debit_negative_balances
+        if po.statement_descriptor is not None:
+            if len(po.statement_descriptor) > 22:
+                raise InvalidRequest(
+                    "The statement descriptor must be at most 22 characters.",
+                    param="settings[payouts][statement_descriptor]",
+                )
+            payouts["statement_descriptor"] = po.statement_descriptor
+    return data
+
+
+def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
+    require_platform(ctx, "create connected accounts")
+    if p.type is None and p.controller is None:
+        raise InvalidRequest("You must provide either type or controller.", param="type")
+    ctrl = _controller(p)
+    country = _check_country(p.country or ctx.state.settings.platform_country)
+    account_id = new_id("acct", 16)
+    data: dict[str, Any] = {
+        "id": account_id,
+        "object": "account",
+        "business_profile": {"mcc": None, "name": None, "url": None, "support_email": None},
+        "business_type": None,
+        "capabilities": {},
+        "controller": {
+            "fees": {"payer": ctrl["fees"]},
+            "is_controller": True,
+            "losses": {"payments": ctrl["losses"]},
+            "requirement_collection": ctrl["rc"],
+            "stripe_dashboard": {"type": ctrl["dash"]},
+            "type": ctrl["type"],
+        },
+        "country": country,
+        "created": ctx.now,
+        "default_currency": COUNTRY_CURRENCY[country],
+        "email": None,
+        "metadata": {},
+        "settings": {
+            "payouts": {
+                "debit_negative_balances": ctrl["rc"] != "application",
+                "schedule": _schedule_dict(schedules.default_schedule(country)),
+                "statement_descriptor": None,
+            }
+        },
+        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "type": p.type or "none",
+    }
+    data = _apply_update(data, p, creating=True)
+    conn.execute(
+        insert(accounts).values(
+            id=account_id, platform_id=ctx.platform_id, livemode=ctx.livemode, kind="connected",
+            created=ctx.now, data=data,
+        )
+    )  # fmt: skip
+    return render(conn, ctx, data)
+
+
+def _visible_row(conn: Connection, ctx: Ctx, account_id: str, param: str = "account") -> Any:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    ok = row is not None and (
+        row.id == ctx.account_id
+        or (ctx.is_platform and row.platform_id == ctx.platform_id and bool(row.livemode) == ctx.livemode)
+    )
+    if not ok:
+        raise ResourceMissing.for_id("account", account_id, param)
+    return row
+
+
+def external_accounts_list(conn: Connection, ctx: Ctx, account_id: str, livemode: bool) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(resources.c.data)
+        .where(
+            resources.c.parent_id == account_id,
+            resources.c.object.in_(("bank_account", "card")),
+            resources.c.livemode == livemode,
+        )
+        .order_by(resources.c.seq.desc())
+    ).all()
+    return [dict(r.data) for r in rows]
+
+
+def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    obj = dict(data)
+    ext = external_accounts_list(conn, ctx, obj["id"], ctx.livemode)
+    obj["external_accounts"] = {
+        "object": "list",
+        "data": ext[:10],
+        "has_more": len(ext) > 10,
+        "url": f"/v1/accounts/{obj['id']}/external_accounts",
+    }
+    obj["charges_enabled"] = True
+    obj["details_submitted"] = True
+    obj["payouts_enabled"] = bool(ext)
+    obj.setdefault("created", None)
+    obj["requirements"] = {
+        "alternatives": [], "current_deadline": None, "currently_due": [] if ext else ["external_account"],
+        "disabled_reason": None, "errors": [], "eventually_due": [] if ext else ["external_account"],
+        "past_due": [], "pending_verification": [],
+    }  # fmt: skip
+    obj["settings"] = {
+        "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+        "card_payments": {"statement_descriptor_prefix": None},
+        "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+        "payments": {"statement_descriptor": None},
+        **obj["settings"],
+    }
+    return obj
+
+
+def retrieve(conn: Connection, ctx: Ctx, p: Params, account: str) -> dict[str, Any]:
+    check_id(account, ("acct",), "account", "account")
+    return render(conn, ctx, dict(_visible_row(conn, ctx, account).data))
+
+
+def retrieve_own(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
+    return retrieve(conn, ctx, p, ctx.account_id)
+
+
+def load_row_for_update(conn: Connection, account_id: str) -> Any:
+    stmt = select(accounts).where(accounts.c.id == account_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[str, Any]:
+    check_id(account, ("acct",), "account", "account")
+    row = _visible_row(conn, ctx, account)
+    if row.kind == "connected" and not ctx.is_platform and row.data["controller"]["requirement_collection"] == "application":
+        raise PermissionDenied("Only the platform can update this account.")
+    row = load_row_for_update(conn, account)
+    data = _apply_update(dict(row.data), p, creating=False)
+    conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
+    return render(conn, ctx, data)
+
+
+def list_accounts(conn: Connection, ctx: Ctx, p: AccountList) -> dict[str, Any]:
+    require_platform(ctx, "list connected accounts")
+    return page(
+        conn, accounts,
+        [accounts.c.platform_id == ctx.platform_id, accounts.c.livemode == ctx.livemode],
+        p, "/v1/accounts", lambda r: render(conn, ctx, dict(r.data)),
+    )  # fmt: skip
+
+
+def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
+    try:
+        return render(conn, ctx, dict(_visible_row(conn, ctx, account_id).data))
+    except ResourceMissing:
+        return None
+
+
+expand.register("acct", _load)
+
+
+def account_data(conn: Connection, account_id: str) -> dict[str, Any]:
+    row = conn.execute(select(accounts.c.data).where(accounts.c.id == account_id)).first()
+    if row is None:
+        raise ResourceMissing.for_id("account", account_id)
+    return dict(row.data)

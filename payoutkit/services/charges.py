@@ -1,0 +1,447 @@
+"""Charges, refunds and disputes: the funds that come in, and go back out.
+
+A charge is made on the acting account (a direct charge when that is a connected account) or, with
+`transfer_data[destination]`, on the platform for a connected account (a destination charge). Its
+`source` is a test token that selects the source type and the outcome (docs/testing.md). Funds arrive
+pending until `available_on`: the account's `delay_days` (or the source type's settlement time, if
+longer) in business days; `tok_bypassPending` makes them available at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from payoutkit.api.context import Ctx
+from payoutkit.api.errors import CardError, InvalidRequest
+from payoutkit.api.listing import ListParams, page
+from payoutkit.api.params import Metadata, Nested, Params, metadata_update
+from payoutkit.ids import new_id
+from payoutkit.ledger import calendar
+from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_refund
+from payoutkit.ledger.money import check_amount, check_currency
+from payoutkit.ledger.postings import SourceType
+from payoutkit.services import accounts as accounts_service
+from payoutkit.services.common import check_id, connected_account, owned
+from payoutkit.services.money import key, movement
+from payoutkit.store import objects
+from payoutkit.store.schema import resources
+
+MINIMUM_CHARGE = 50
+
+
+@dataclass(frozen=True)
+class TestSource:
+    source_type: SourceType
+    brand: str
+    last4: str
+    funding: str = "credit"
+    bypass_pending: bool = False
+    dispute: bool = False
+    decline: tuple[str, str, str] | None = None  # (code, decline_code, message)
+    currency: str | None = None  # a source that only takes one currency
+
+
+_DECLINED = "Your card was declined."
+TEST_SOURCES = {
+    "tok_visa": TestSource(SourceType.CARD, "Visa", "4242"),
+    "tok_us": TestSource(SourceType.CARD, "Visa", "4242"),
+    "tok_visa_debit": TestSource(SourceType.CARD, "Visa", "5556", funding="debit"),
+    "tok_mastercard": TestSource(SourceType.CARD, "MasterCard", "4444"),
+    "tok_mastercard_debit": TestSource(SourceType.CARD, "MasterCard", "8210", funding="debit"),
+    "tok_amex": TestSource(SourceType.CARD, "American Express", "8431"),
+    "tok_discover": TestSource(SourceType.CARD, "Discover", "1117"),
+    "tok_bypassPending": TestSource(SourceType.CARD, "Visa", "0077", bypass_pending=True),
+    "tok_createDispute": TestSource(SourceType.CARD, "Visa", "0259", dispute=True),
+    "tok_chargeDeclined": TestSource(SourceType.CARD, "Visa", "0002",
+                                     decline=("card_declined", "generic_decline", _DECLINED)),
+    "tok_chargeDeclinedInsufficientFunds": TestSource(
+        SourceType.CARD, "Visa", "9995",
+        decline=("card_declined", "insufficient_funds", "Your card has insufficient funds.")),
+    "tok_chargeDeclinedFraudulent": TestSource(SourceType.CARD, "Visa", "0019",
+                                               decline=("card_declined", "fraudulent", _DECLINED)),
+    "tok_chargeDeclinedExpiredCard": TestSource(
+        SourceType.CARD, "Visa", "0069", decline=("expired_card", "expired_card", "Your card has expired.")),
+    "tok_chargeDeclinedProcessingError": TestSource(
+        SourceType.CARD, "Visa", "0119",
+        decline=("processing_error", "processing_error", "An error occurred while processing your card.")),
+    # Legacy ACH through the Charges API: the `bank_account` source type.
+    "btok_us_verified": TestSource(SourceType.BANK_ACCOUNT, "ach", "6789", funding="bank_account", currency="usd"),
+    # Payoutkit's test token for FPX (Malaysia, MYR only): the `fpx` source type.
+    "tok_fpx": TestSource(SourceType.FPX, "fpx", "0000", funding="fpx", currency="myr"),
+}  # fmt: skip
+
+
+class TransferData(Nested):
+    destination: str
+    amount: int | None = None
+
+
+class ChargeCreate(Params):
+    amount: int
+    currency: str
+    source: str | None = None
+    description: str | None = None
+    metadata: Metadata = None
+    application_fee_amount: int | None = None
+    transfer_data: TransferData | None = None
+    transfer_group: str | None = None
+    on_behalf_of: str | None = None
+    capture: bool | None = None
+    receipt_email: str | None = None
+    statement_descriptor: str | None = None
+    statement_descriptor_suffix: str | None = None
+
+
+class ChargeUpdate(Params):
+    description: str | None = None
+    metadata: Metadata = None
+    receipt_email: str | None = None
+    transfer_group: str | None = None
+
+
+class ChargeList(ListParams):
+    transfer_group: str | None = None
+
+
+def _test_source(token: str | None, currency: str) -> TestSource:
+    if token is None:
+        raise InvalidRequest("You must supply a source (a test token such as tok_visa).", param="source",
+                             code="parameter_missing")  # fmt: skip
+    found = TEST_SOURCES.get(token)
+    if found is None:
+        raise InvalidRequest(f"No such token: '{token}'", param="source", code="resource_missing", status=404)
+    if found.currency and found.currency != currency:
+        raise InvalidRequest(f"The source {token} only accepts {found.currency}.", param="currency",
+                             code="invalid_currency")  # fmt: skip
+    return found
+
+
+def _available_on(ctx: Ctx, owner: dict[str, Any], src: TestSource) -> int:
+    if src.bypass_pending:
+        return ctx.now
+    delay = owner["settings"]["payouts"]["schedule"]["delay_days"]
+    delay = max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
+    return calendar.available_on(ctx.now, delay)
+
+
+def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currency: str) -> dict[str, Any]:
+    card = {
+        "brand": src.brand.lower(), "country": "US", "exp_month": 12, "exp_year": 2030, "funding": src.funding,
+        "last4": src.last4, "network": src.brand.lower(),
+    }  # fmt: skip
+    details = (
+        {"type": "card", "card": card}
+        if src.source_type is SourceType.CARD
+        else {"type": "ach_debit" if src.source_type is SourceType.BANK_ACCOUNT else "fpx",
+              src.source_type.value: {"last4": src.last4}}
+    )  # fmt: skip
+    return {
+        "id": cid,
+        "object": "charge",
+        "amount": p.amount,
+        "amount_captured": p.amount,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": p.application_fee_amount,
+        "balance_transaction": None,
+        "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+        "calculated_statement_descriptor": p.statement_descriptor or "PAYOUTKIT",
+        "captured": True,
+        "created": ctx.now,
+        "currency": currency,
+        "customer": None,
+        "description": p.description,
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "fraud_details": {},
+        "livemode": ctx.livemode,
+        "metadata": metadata_update({}, p.metadata),
+        "on_behalf_of": p.on_behalf_of,
+        "outcome": {"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
+                    "seller_message": "Payment complete.", "type": "authorized"},
+        "paid": True,
+        "payment_intent": None,
+        "payment_method": new_id("card") if src.source_type is SourceType.CARD else new_id("src"),
+        "payment_method_details": details,
+        "receipt_email": p.receipt_email,
+        "refunded": False,
+        "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{cid}/refunds"},
+        "source_transfer": None,
+        "statement_descriptor": p.statement_descriptor,
+        "statement_descriptor_suffix": p.statement_descriptor_suffix,
+        "status": "succeeded",
+        "transfer": None,
+        "transfer_data": None,
+        "transfer_group": p.transfer_group,
+    }  # fmt: skip
+
+
+def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
+    currency = check_currency(p.currency)
+    amount = check_amount(p.amount, currency)
+    if amount < MINIMUM_CHARGE:
+        raise InvalidRequest(f"Amount must be at least {MINIMUM_CHARGE} in the currency's minor unit.",
+                             param="amount", code="amount_too_small")  # fmt: skip
+    if p.capture is False:
+        raise InvalidRequest("Uncaptured charges are not supported; omit capture.", param="capture")
+    app_fee = p.application_fee_amount or 0
+    if app_fee < 0 or app_fee > amount:
+        raise InvalidRequest("The application fee must be between 0 and the charge amount.",
+                             param="application_fee_amount", code="parameter_invalid_integer")  # fmt: skip
+    destination = None
+    if p.transfer_data is not None:
+        if not ctx.is_platform:
+            raise InvalidRequest("A destination charge is made by the platform, without Stripe-Account.",
+                                 param="transfer_data[destination]")  # fmt: skip
+        check_id(p.transfer_data.destination, ("acct",), "transfer_data[destination]", "account")
+        destination = connected_account(conn, ctx, p.transfer_data.destination, param="transfer_data[destination]").id
+        if p.transfer_data.amount is not None and p.application_fee_amount is not None:
+            raise InvalidRequest("Use either application_fee_amount or transfer_data[amount], not both.",
+                                 param="transfer_data[amount]")  # fmt: skip
+    elif app_fee and ctx.is_platform:
+        raise InvalidRequest(
+            "An application fee needs a connected account: make a destination charge or use Stripe-Account.",
+            param="application_fee_amount",
+        )
+    transfer_amount = amount
+    if p.transfer_data is not None and p.transfer_data.amount is not None:
+        transfer_amount = check_amount(p.transfer_data.amount, currency, param="transfer_data[amount]")
+        if transfer_amount > amount:
+            raise InvalidRequest("transfer_data[amount] cannot exceed the charge amount.", param="transfer_data[amount]")
+    src = _test_source(p.source, currency)
+    cid = new_id("ch")
+    charge = _charge_object(ctx, cid, p, src, currency)
+    if src.decline is not None:
+        code, decline_code, message = src.decline
+        charge.update(status="failed", paid=False, captured=False, amount_captured=0, failure_code=code,
+                      failure_message=message,
+                      outcome={"network_status": "declined_by_network", "reason": decline_code, "risk_level": "normal",
+                               "seller_message": "The bank did not return any further details with this decline.",
+                               "type": "issuer_declined"})  # fmt: skip
+        objects.create(conn, charge, account_id=ctx.account_id, status="failed")
+        raise CardError(message, code=code, extra={"decline_code": decline_code, "charge": cid}, commit=True)
+
+    owner = accounts_service.account_data(conn, ctx.account_id)
+    available_on = _available_on(ctx, owner, src)
+    fee = ctx.state.settings.pricing.processing[src.source_type.value].fee_for(amount)
+    platform_key = key(ctx, ctx.account_id, currency, src.source_type)
+    booking = Charge(
+        key=platform_key, amount=amount, processing_fee=fee, application_fee=app_fee, created=ctx.now,
+        available_on=available_on, charge_id=cid, platform=ctx.platform_id, description=p.description,
+        destination=destination, transfer_id=new_id("tr") if destination else None,
+        payment_id=new_id("py") if destination else None,
+        application_fee_id=new_id("fee") if app_fee else None,
+        transfer_amount=transfer_amount if destination else 0,
+    )  # fmt: skip
+    entries = book_charge(booking)
+    mv = movement(conn, ctx, [e.key for e in entries])
+    mv.post(entries)
+    charge["balance_transaction"] = mv.txn_for(ctx.account_id, cid)
+    connected = destination or (None if ctx.is_platform else ctx.account_id)
+    if booking.application_fee_id and connected:
+        charge["application_fee"] = booking.application_fee_id
+        objects.create(conn, {
+            "id": booking.application_fee_id, "object": "application_fee", "account": connected,
+            "amount": app_fee, "amount_refunded": 0, "application": ctx.platform_id,
+            "balance_transaction": mv.txn_for(ctx.platform_id, booking.application_fee_id),
+            "charge": booking.payment_id or cid, "created": ctx.now, "currency": currency, "fee_source": None,
+            "livemode": ctx.livemode, "originating_transaction": cid, "refunded": False,
+            "refunds": {"object": "list", "data": [], "has_more": False,
+                        "url": f"/v1/application_fees/{booking.application_fee_id}/refunds"},
+        }, account_id=ctx.platform_id)  # fmt: skip
+    if destination and booking.transfer_id and booking.payment_id:
+        charge["transfer"] = booking.transfer_id
+        charge["transfer_data"] = {"amount": p.transfer_data.amount if p.transfer_data else None,
+                                   "destination": destination}  # fmt: skip
+        payment = _charge_object(ctx, booking.payment_id, p, src, currency)
+        payment.update(amount=transfer_amount, amount_captured=transfer_amount,
+                       application_fee_amount=None, payment_method=None, payment_method_details=None,
+                       balance_transaction=mv.txn_for(destination, booking.payment_id),
+                       source_transfer=booking.transfer_id, description=None, metadata={},
+                       application_fee=charge["application_fee"])  # fmt: skip
+        objects.create(conn, payment, account_id=destination, parent_id=cid, status="succeeded")
+        from payoutkit.services.transfers import transfer_object
+
+        transfer = transfer_object(
+            ctx, booking.transfer_id, transfer_amount, currency, destination, booking.payment_id,
+            mv.txn_for(ctx.platform_id, booking.transfer_id), src.source_type.value, p.transfer_group,
+            source_transaction=cid,
+        )
+        objects.create(conn, transfer, account_id=ctx.platform_id, parent_id=destination)
+    if src.dispute:
+        _dispute(conn, ctx, charge, mv)
+    mv.sync_reserves()
+    objects.create(conn, charge, account_id=ctx.account_id, status="succeeded")
+    return charge
+
+
+def _dispute(conn: Connection, ctx: Ctx, charge: dict[str, Any], mv: Any) -> None:
+    dispute_id = new_id("dp")
+    k = key(ctx, ctx.account_id, charge["currency"], _source_type(charge))
+    fee = ctx.state.settings.pricing.dispute_fee
+    written = mv.post(book_dispute(k, charge["amount"], fee, dispute_id=dispute_id, created=ctx.now))
+    charge["disputed"] = True
+    objects.create(conn, {
+        "id": dispute_id, "object": "dispute", "amount": charge["amount"],
+        "balance_transactions": [written[0].id], "charge": charge["id"], "created": ctx.now,
+        "currency": charge["currency"], "evidence": {}, "evidence_details": {
+            "due_by": ctx.now + 7 * 86400, "has_evidence": False, "past_due": False, "submission_count": 0},
+        "is_charge_refundable": False, "livemode": ctx.livemode, "metadata": {}, "payment_intent": None,
+        "reason": "fraudulent", "status": "needs_response",
+    }, account_id=ctx.account_id, parent_id=charge["id"], status="needs_response")  # fmt: skip
+
+
+def _source_type(charge: dict[str, Any]) -> SourceType:
+    kind = (charge.get("payment_method_details") or {}).get("type", "card")
+    return {"card": SourceType.CARD, "ach_debit": SourceType.BANK_ACCOUNT, "fpx": SourceType.FPX}[kind]
+
+
+def retrieve(conn: Connection, ctx: Ctx, p: Params, charge: str) -> dict[str, Any]:
+    check_id(charge, ("ch", "py"), "charge", "charge")
+    return owned(conn, ctx, charge, "charge", param="charge")
+
+
+def modify(conn: Connection, ctx: Ctx, p: ChargeUpdate, charge: str) -> dict[str, Any]:
+    obj = retrieve(conn, ctx, p, charge)
+    for field in ("description", "receipt_email", "transfer_group"):
+        if getattr(p, field) is not None:
+            obj[field] = getattr(p, field)
+    obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
+    return objects.save(conn, obj)
+
+
+def list_charges(conn: Connection, ctx: Ctx, p: ChargeList) -> dict[str, Any]:
+    return page(
+        conn, resources,
+        [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
+         resources.c.object == "charge"],
+        p, "/v1/charges", lambda r: dict(r.data),
+    )  # fmt: skip
+
+
+# -- refunds ---------------------------------------------------------------------------------------
+
+
+class RefundCreate(Params):
+    charge: str
+    amount: int | None = None
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+    metadata: Metadata = None
+    reverse_transfer: bool | None = None
+    refund_application_fee: bool | None = None
+
+
+class RefundUpdate(Params):
+    metadata: Metadata = None
+
+
+class RefundList(ListParams):
+    charge: str | None = None
+
+
+def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]:
+    check_id(p.charge, ("ch", "py"), "charge", "charge")
+    charge = owned(conn, ctx, p.charge, "charge", param="charge", for_update=True)
+    if charge["status"] != "succeeded":
+        raise InvalidRequest("This charge did not succeed and cannot be refunded.", param="charge")
+    remaining = charge["amount"] - charge["amount_refunded"]
+    if remaining <= 0:
+        raise InvalidRequest(f"Charge {p.charge} has already been refunded.", param="charge",
+                             code="charge_already_refunded")  # fmt: skip
+    amount = remaining if p.amount is None else check_amount(p.amount, charge["currency"])
+    if amount > remaining:
+        raise InvalidRequest(
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+            param="amount", code="amount_too_large",
+        )
+    if charge.get("disputed"):
+        raise InvalidRequest(f"Charge {p.charge} has been charged back; it cannot be refunded.", param="charge",
+                             code="charge_disputed")  # fmt: skip
+    refund_id = new_id("re")
+    k = key(ctx, ctx.account_id, charge["currency"], _source_type(charge))
+    entries = book_refund(k, amount, refund_id=refund_id, created=ctx.now)
+    transfer = None
+    if p.reverse_transfer and charge.get("transfer"):
+        transfer = objects.get(conn, charge["transfer"], for_update=True)
+    if p.reverse_transfer and transfer is None:
+        raise InvalidRequest("reverse_transfer applies to destination charges only.", param="reverse_transfer")
+    from payoutkit.services import transfers as transfers_service
+
+    keys = [e.key for e in entries]
+    if transfer is not None:
+        keys.append(key(ctx, transfer[0]["destination"], charge["currency"], _source_type(charge)))
+    mv = movement(conn, ctx, keys)
+    mv.post(entries)
+    refund = {
+        "id": refund_id, "object": "refund", "amount": amount,
+        "balance_transaction": mv.txn_for(ctx.account_id, refund_id), "charge": p.charge, "created": ctx.now,
+        "currency": charge["currency"], "destination_details": None, "metadata": metadata_update({}, p.metadata),
+        "payment_intent": None, "reason": p.reason, "receipt_number": None, "source_transfer_reversal": None,
+        "status": "succeeded", "transfer_reversal": None,
+    }  # fmt: skip
+    if transfer is not None:
+        t = transfer[0]
+        share = min(t["amount"] - t["amount_reversed"], amount * t["amount"] // charge["amount"])
+        if share > 0:
+            reversal = transfers_service.reverse(conn, ctx, mv, t, share, metadata={}, source_refund=refund_id,
+                                                 refund_application_fee=bool(p.refund_application_fee), charge=charge)  # fmt: skip
+            refund["transfer_reversal"] = reversal["id"]
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    charge["refunds"]["data"].insert(0, refund)
+    charge["refunds"]["data"] = charge["refunds"]["data"][:10]
+    objects.save(conn, charge)
+    mv.sync_reserves()
+    stored = dict(refund)
+    stored["livemode"] = ctx.livemode
+    objects.create(conn, stored, account_id=ctx.account_id, parent_id=p.charge, status="succeeded")
+    return refund
+
+
+def retrieve_refund(conn: Connection, ctx: Ctx, p: Params, refund: str) -> dict[str, Any]:
+    check_id(refund, ("re", "pyr"), "refund", "refund")
+    return _public_refund(owned(conn, ctx, refund, "refund", param="refund"))
+
+
+def _public_refund(obj: dict[str, Any]) -> dict[str, Any]:
+    out = dict(obj)
+    out.pop("livemode", None)
+    return out
+
+
+def modify_refund(conn: Connection, ctx: Ctx, p: RefundUpdate, refund: str) -> dict[str, Any]:
+    check_id(refund, ("re", "pyr"), "refund", "refund")
+    obj = owned(conn, ctx, refund, "refund", param="refund")
+    obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
+    return _public_refund(objects.save(conn, obj))
+
+
+def list_refunds(conn: Connection, ctx: Ctx, p: RefundList) -> dict[str, Any]:
+    where = [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
+             resources.c.object == "refund"]  # fmt: skip
+    if p.charge:
+        where.append(resources.c.parent_id == p.charge)
+    return page(conn, resources, where, p, "/v1/refunds", lambda r: _public_refund(dict(r.data)))
+
+
+# -- disputes --------------------------------------------------------------------------------------
+
+
+def retrieve_dispute(conn: Connection, ctx: Ctx, p: Params, dispute: str) -> dict[str, Any]:
+    check_id(dispute, ("dp", "du"), "dispute", "dispute")
+    return owned(conn, ctx, dispute, "dispute", param="dispute")
+
+
+def list_disputes(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
+    return page(
+        conn, resources,
+        [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
+         resources.c.object == "dispute"],
+        p, "/v1/disputes", lambda r: dict(r.data),
+    )  # fmt: skip

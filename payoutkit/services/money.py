@@ -1,0 +1,122 @@
+"""The write path shared by every money-moving service.
+
+`Movement` collects the buckets a unit of work will touch, locks them (settling due funds first, so a
+debit sees everything that is available by now), lets the service check funds and post entries, and
+keeps the platform's `connect_reserved` equal to the negative available balances of the connected
+accounts it is liable for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from payoutkit.api.context import Ctx
+from payoutkit.ledger.booking import book_reserve, reserve_delta
+from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, Entry, SourceType
+from payoutkit.store.ledger import Locked, Written, lock_buckets, settle_due, write_entries
+from payoutkit.store.schema import accounts, connect_reserves
+
+
+def key(ctx: Ctx, account: str, currency: str, source_type: SourceType | str = SourceType.CARD,
+        balance_type: BalanceType = BalanceType.PAYMENTS) -> BucketKey:  # fmt: skip
+    return BucketKey(account, ctx.livemode, currency, balance_type, SourceType(source_type))
+
+
+def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
+    """Whether the platform is liable for this connected account's negative balances, and the platform."""
+    row = conn.execute(select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)).first()
+    if row is None or row.kind != "connected":
+        return False, None
+    liable = row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
+    return liable, row.platform_id
+
+
+class Movement:
+    def __init__(self, conn: Connection, ctx: Ctx) -> None:
+        self.conn = conn
+        self.ctx = ctx
+        self.keys: set[BucketKey] = set()
+        self.liable: dict[tuple[str, str], str] = {}  # (account, currency) → platform
+        self.locked = Locked()
+        self.written: list[Written] = []
+
+    def touch(self, *keys: BucketKey) -> Movement:
+        """Declare buckets this unit of work moves money in (liable accounts bring the reserve buckets)."""
+        for k in keys:
+            self.keys.add(k)
+            if k.account.startswith("acct_") and (k.account, k.currency) not in self.liable:
+                liable, platform = is_liable(self.conn, k.account)
+                if liable and platform:
+                    self.liable[(k.account, k.currency)] = platform
+                    for st in SourceType:
+                        self.keys.add(BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st))
+                    self.keys.add(BucketKey(platform, k.livemode, k.currency))
+                    self.keys.add(BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED))
+        return self
+
+    def lock(self) -> Movement:
+        self.locked = lock_buckets(self.conn, self.keys)
+        due = {k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now}
+        if due:
+            for account in sorted(due):
+                settle_due(self.conn, self.ctx.now, account_id=account, livemode=self.ctx.livemode)
+            self.locked = lock_buckets(self.conn, self.keys)
+        return self
+
+    def bucket(self, k: BucketKey) -> Bucket:
+        return self.locked.get(k)
+
+    def post(self, entries: Sequence[Entry]) -> list[Written]:
+        written = write_entries(self.conn, self.locked, entries)
+        self.written.extend(written)
+        return written
+
+    def txn_for(self, account: str, source: str | None = None) -> str:
+        """The id of the first balance transaction written for `account` (and `source`)."""
+        for w in self.written:
+            if w.entry.key.account == account and (source is None or w.entry.source == source):
+                return w.id
+        raise LookupError(f"no balance transaction written for {account}")
+
+    def sync_reserves(self) -> None:
+        for (account, currency), platform in sorted(self.liable.items()):
+            available = sum(
+                self.bucket(BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)).available
+                for st in SourceType
+            )
+            row = self.conn.execute(
+                select(connect_reserves.c.amount).where(
+                    connect_reserves.c.account_id == account,
+                    connect_reserves.c.livemode == self.ctx.livemode,
+                    connect_reserves.c.currency == currency,
+                )
+            ).first()
+            reserved = row.amount if row else 0
+            delta = reserve_delta(reserved, available)
+            if delta == 0:
+                continue
+            what = "Reserve for" if delta > 0 else "Release of reserve for"
+            self.post(
+                book_reserve(BucketKey(platform, self.ctx.livemode, currency), delta, created=self.ctx.now,
+                             description=f"{what} negative balance of {account}")  # fmt: skip
+            )
+            if row is None:
+                self.conn.execute(insert(connect_reserves).values(
+                    platform_id=platform, account_id=account, livemode=self.ctx.livemode, currency=currency,
+                    amount=reserved + delta))  # fmt: skip
+            else:
+                self.conn.execute(
+                    update(connect_reserves)
+                    .where(connect_reserves.c.account_id == account, connect_reserves.c.livemode == self.ctx.livemode,
+                           connect_reserves.c.currency == currency)
+                    .values(amount=reserved + delta)
+                )  # fmt: skip
+
+
+def movement(conn: Connection, ctx: Ctx, keys: Iterable[BucketKey]) -> Movement:
+    return Movement(conn, ctx).touch(*keys).lock()
+
+

@@ -1,0 +1,91 @@
+"""The database: engines, and running one unit of work in one transaction.
+
+`Database.run(fn, *args)` runs `fn(conn, *args)` on a worker thread inside one transaction: it commits
+when `fn` returns and rolls back when it raises. Nothing below it commits. On SQLite every unit of work
+is serialized through one thread and begins with `BEGIN IMMEDIATE`, so a read-then-write never races and
+never meets SQLITE_BUSY inside a process (other processes wait on `busy_timeout`). On PostgreSQL units
+run concurrently on a pool; money-moving units lock the balance rows they touch, in a fixed order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+READONLY = "payoutkit_readonly"
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgresql://` and `postgres://` for the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 16) -> Engine:
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            readonly = conn.get_execution_options().get(READONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, pool_size=pool_size)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_postgresql = self.engine.dialect.name == "postgresql"
+        self._limiter = anyio.CapacityLimiter(1 if self.is_sqlite else pool_size)
+
+    def transaction(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn` in one transaction on the calling thread."""
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn, *args, **kwargs)
+
+    def read(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.engine.connect().execution_options(**{READONLY: True}) as conn, conn.begin():
+            return fn(conn, *args, **kwargs)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
+
+    async def run_readonly(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(self.read, fn, *args, limiter=self._limiter)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

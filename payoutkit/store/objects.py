@@ -1,0 +1,51 @@
+"""Resources stored as documents: the rendered Stripe object plus the columns queries filter on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from payoutkit.store.schema import resources
+
+
+def create(
+    conn: Connection,
+    obj: dict[str, Any],
+    *,
+    account_id: str,
+    parent_id: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    conn.execute(
+        insert(resources).values(
+            id=obj["id"],
+            object=obj["object"],
+            account_id=account_id,
+            livemode=obj["livemode"],
+            created=obj["created"],
+            parent_id=parent_id,
+            status=status,
+            data=obj,
+        )
+    )
+    return obj
+
+
+def save(conn: Connection, obj: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {"data": obj}
+    if status is not None:
+        values["status"] = status
+    conn.execute(update(resources).where(resources.c.id == obj["id"]).values(**values))
+    return obj
+
+
+def get(conn: Connection, object_id: str, *, for_update: bool = False) -> tuple[dict[str, Any], str] | None:
+    """The object and the account that owns it."""
+    stmt = select(resources.c.data, resources.c.account_id).where(resources.c.id == object_id)
+    if for_update and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    return dict(row.data), row.account_id

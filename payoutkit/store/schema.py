@@ -1,0 +1,192 @@
+"""The tables.
+
+Relational where money is: `balances` (one row per bucket: account, mode, currency, balance type, source
+type) and `balance_transactions` (append-only; only `status` moves, pending → available, as Stripe's own
+field does). `GET /v1/balance` reads `balances` and never sums history.
+
+Resources that are documents on the wire (charges, refunds, disputes, transfers, reversals, top-ups,
+external accounts, application fees) live in `resources`: the rendered Stripe object as JSON plus the
+columns that queries filter on. Each resource is keyed by its owning account, so every table shards by
+`account_id`.
+
+Every table has an integer `seq` primary key: lists are ordered by it (newest first), which is stable
+where `created` (whole seconds) ties. Constraint names follow one convention so migrations can name them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# 64-bit keys on PostgreSQL; on SQLite the key must be spelled INTEGER to be the rowid.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+BALANCE_TYPES = ("payments", "issuing", "refund_and_dispute_prefunding", "connect_reserved")
+SOURCE_TYPES = ("card", "bank_account", "fpx")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("platform_id", String(64), nullable=True),  # NULL for a platform and system accounts
+    Column("livemode", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),  # platform | connected | system
+    Column("created", BigInteger, nullable=False),
+    Column("data", JSON, nullable=False),  # the Stripe account object, minus computed fields
+    CheckConstraint(_in("kind", ("platform", "connected", "system")), name="kind"),
+    Index(None, "platform_id", "livemode", "seq"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),  # secret | publishable
+    # Secret keys are stored as SHA-256 digests only; publishable keys are public by design.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("publishable", String(128), nullable=True),
+    Column("last4", String(4), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=True),
+    CheckConstraint(_in("kind", ("secret", "publishable")), name="kind"),
+    CheckConstraint("kind = 'publishable' OR publishable IS NULL", name="secret_not_stored"),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("balance_type", String(40), nullable=False),
+    Column("source_type", String(16), nullable=False),
+    Column("available", BigInteger, nullable=False, server_default="0"),
+    Column("pending", BigInteger, nullable=False, server_default="0"),
+    # Earliest available_on among this bucket's pending transactions: settlement finds due buckets
+    # through this column, and a balance read knows without a query whether anything is due.
+    Column("next_settle_at", BigInteger, nullable=True),
+    UniqueConstraint("account_id", "livemode", "currency", "balance_type", "source_type"),
+    CheckConstraint(_in("balance_type", BALANCE_TYPES), name="balance_type"),
+    CheckConstraint(_in("source_type", SOURCE_TYPES), name="source_type"),
+    CheckConstraint("length(currency) = 3", name="currency"),
+    Index(None, "next_settle_at"),
+)
+
+balance_transactions = Table(
+    "balance_transactions",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("balance_seq", Seq, nullable=False),  # balances.seq of the bucket
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("balance_type", String(40), nullable=False),
+    Column("source_type", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("net", BigInteger, nullable=False),
+    Column("fee_details", JSON, nullable=False),
+    Column("type", String(48), nullable=False),
+    Column("reporting_category", String(48), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("available_on", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("source", String(64), nullable=True),
+    Column("payout", String(64), nullable=True),  # the automatic payout that swept it (issue 3)
+    CheckConstraint("amount <> 0 OR fee <> 0", name="nonzero"),
+    CheckConstraint("net = amount - fee", name="net"),
+    CheckConstraint(_in("status", ("pending", "available")), name="status"),
+    CheckConstraint(_in("balance_type", BALANCE_TYPES), name="balance_type"),
+    Index(None, "account_id", "livemode", "seq"),
+    Index(None, "balance_seq", "status", "available_on"),
+    Index(None, "status", "available_on"),
+    Index(None, "source"),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("object", String(40), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("parent_id", String(64), nullable=True),  # charge of a refund, account of an ext. account
+    Column("status", String(32), nullable=True),
+    Column("data", JSON, nullable=False),
+    # What the object knows but never shows: e.g. the test outcome a bank account number selects.
+    Column("internal", JSON, nullable=True),
+    Index(None, "account_id", "livemode", "object", "seq"),
+    Index(None, "parent_id", "object", "seq"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "livemode", "key"),
+    Index(None, "created"),
+)
+
+connect_reserves = Table(
+    "connect_reserves",
+    metadata,
+    # What the platform holds in connect_reserved for one connected account and currency.
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("platform_id", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "livemode", "currency"),
+    CheckConstraint("amount >= 0", name="nonnegative"),
+)
+
+clock = Table(
+    "clock",
+    metadata,
+    # The simulated clock of test mode: one row, so every process of a deployment shares it.
+    Column("id", Integer, primary_key=True),
+    Column("now", BigInteger, nullable=False),
+)

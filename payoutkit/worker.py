@@ -1,0 +1,33 @@
+"""The worker: each tick settles due funds (later also payouts and webhooks), one unit of work each.
+
+It runs in the server process by default (`Settings.worker`). Correctness never depends on it: balances
+are settled lazily before they are read or debited, so the worker only keeps stored state fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from payoutkit.api.context import AppState
+from payoutkit.store.ledger import settle_due
+
+log = logging.getLogger("payoutkit.worker")
+
+
+async def tick(state: AppState) -> int:
+    moved = 0
+    for livemode in (False, True):
+        now = state.clock(livemode).now()
+        moved += await state.db.run(lambda conn, now=now, lm=livemode: settle_due(conn, now, livemode=lm))
+    return moved
+
+
+async def run(state: AppState) -> None:
+    while True:
+        try:
+            await tick(state)
+        except Exception:
+            log.exception("worker tick failed; retrying next tick")
+        await anyio.sleep(state.settings.worker_interval)
