@@ -46,7 +46,9 @@ def serve(
                 access_log=False, lifespan="on")  # fmt: skip
 
 
-def _print_start(settings: Settings, platform: str, generated: dict[str, str], publishable: dict[bool, str | None]) -> None:
+def _print_start(
+    settings: Settings, platform: str, generated: dict[str, str], publishable: dict[bool, str | None]
+) -> None:
     table = Table(title="Payoutkit", show_header=False)
     table.add_row("API", f"http://{settings.host}:{settings.port}")
     table.add_row("Database", settings.database_url.split("@")[-1])
@@ -77,7 +79,9 @@ def migrate(database_url: DatabaseOpt = None) -> None:
 @app.command()
 def keys(
     database_url: DatabaseOpt = None,
-    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the test secret key; prints the new one once.")] = False,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Replace the test secret key; prints the new one once.")
+    ] = False,
     live: Annotated[bool, typer.Option("--live", help="With --rotate: rotate the live secret key.")] = False,
 ) -> None:
     """Print the platform's publishable keys, or rotate a secret key."""

@@ -44,16 +44,12 @@ def build_state(settings: Settings, *, migrate: bool = True) -> tuple[AppState, 
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    err = InvalidRequest(
-        f"Unrecognized request URL ({request.method}: {request.url.path}).", status=404
-    )
+    err = InvalidRequest(f"Unrecognized request URL ({request.method}: {request.url.path}).", status=404)
     return json_response(err.status, err.body(), new_id("req", 14))
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    err = InvalidRequest(
-        f"Unrecognized request URL ({request.method}: {request.url.path}).", status=405
-    )
+    err = InvalidRequest(f"Unrecognized request URL ({request.method}: {request.url.path}).", status=405)
     return json_response(err.status, err.body(), new_id("req", 14))
 
 

@@ -73,7 +73,7 @@ def page(
     order = table.c.seq.asc() if params.ending_before else table.c.seq.desc()
     rows = conn.execute(select(table).where(and_(*conds)).order_by(order).limit(params.limit + 1)).all()
     has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
+    rows = list(rows[: params.limit])
     if params.ending_before:
         rows.reverse()
     return {"object": "list", "data": [render(r) for r in rows], "has_more": has_more, "url": url}

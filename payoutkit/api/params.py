@@ -69,12 +69,21 @@ M = TypeVar("M", bound=BaseModel)
 Metadata = dict[str, str] | Literal[""] | None
 
 
+def _is_union_tag(part: int | str) -> bool:
+    """Pydantic names the union member an error came from (`dict[str,str]`, `BankAccountParams`)."""
+    if isinstance(part, int):
+        return False
+    return (
+        any(c in part for c in "[('") or part.startswith("function-") or (part[:1].isupper() and "_" not in part)
+    )
+
+
 def parse(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
         param = param_name(loc)
         message, code = _message(err, param)
         raise InvalidRequest(message, param=param, code=code) from None

@@ -48,7 +48,9 @@ routes = [
     _r("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
     _r("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
     _r("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
-    _r("/v1/transfers/{id}/reversals/{reversal}", "POST", transfers.modify_reversal, transfers.ReversalUpdate),
+    _r(
+        "/v1/transfers/{id}/reversals/{reversal}", "POST", transfers.modify_reversal, transfers.ReversalUpdate
+    ),
     _r("/v1/topups", "POST", topups.create, topups.TopupCreate),
     _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
     _r("/v1/topups/{topup}", "GET", topups.retrieve),

@@ -24,12 +24,55 @@ from payoutkit.services.common import check_id, require_platform
 from payoutkit.store.schema import accounts, resources
 
 COUNTRY_CURRENCY = {
-    "US": "usd", "CA": "cad", "GB": "gbp", "AU": "aud", "NZ": "nzd", "SG": "sgd", "HK": "hkd", "JP": "jpy",
-    "MY": "myr", "IN": "inr", "BR": "brl", "MX": "mxn", "CH": "chf", "SE": "sek", "NO": "nok", "DK": "dkk",
-    "PL": "pln", "CZ": "czk", "HU": "huf", "RO": "ron", "BG": "bgn", "TH": "thb", "AE": "aed",
-    **{c: "eur" for c in ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU",
-                           "LV", "MT", "NL", "PT", "SI", "SK")},
-}  # fmt: skip
+    "US": "usd",
+    "CA": "cad",
+    "GB": "gbp",
+    "AU": "aud",
+    "NZ": "nzd",
+    "SG": "sgd",
+    "HK": "hkd",
+    "JP": "jpy",
+    "MY": "myr",
+    "IN": "inr",
+    "BR": "brl",
+    "MX": "mxn",
+    "CH": "chf",
+    "SE": "sek",
+    "NO": "nok",
+    "DK": "dkk",
+    "PL": "pln",
+    "CZ": "czk",
+    "HU": "huf",
+    "RO": "ron",
+    "BG": "bgn",
+    "TH": "thb",
+    "AE": "aed",
+    **dict.fromkeys(
+        (
+            "AT",
+            "BE",
+            "CY",
+            "DE",
+            "EE",
+            "ES",
+            "FI",
+            "FR",
+            "GR",
+            "HR",
+            "IE",
+            "IT",
+            "LT",
+            "LU",
+            "LV",
+            "MT",
+            "NL",
+            "PT",
+            "SI",
+            "SK",
+        ),
+        "eur",
+    ),
+}
 
 
 class Fees(Nested):
@@ -89,15 +132,29 @@ def _controller(p: AccountCreate) -> dict[str, Any]:
     if p.type == "standard":
         return {"type": "account", "fees": "account", "losses": "stripe", "rc": "stripe", "dash": "full"}
     if p.type == "express":
-        return {"type": "application", "fees": "application_express", "losses": "application",
-                "rc": "stripe", "dash": "express"}  # fmt: skip
+        return {
+            "type": "application",
+            "fees": "application_express",
+            "losses": "application",
+            "rc": "stripe",
+            "dash": "express",
+        }
     if p.type == "custom":
-        return {"type": "application", "fees": "application_custom", "losses": "application",
-                "rc": "application", "dash": "none"}  # fmt: skip
+        return {
+            "type": "application",
+            "fees": "application_custom",
+            "losses": "application",
+            "rc": "application",
+            "dash": "none",
+        }
     c = p.controller or Controller()
     dash = c.stripe_dashboard.type if c.stripe_dashboard and c.stripe_dashboard.type else "full"
     fees = c.fees.payer if c.fees and c.fees.payer else ("account" if dash == "full" else "application")
-    losses = c.losses.payments if c.losses and c.losses.payments else ("stripe" if dash == "full" else "application")
+    losses = (
+        c.losses.payments
+        if c.losses and c.losses.payments
+        else ("stripe" if dash == "full" else "application")
+    )
     rc = c.requirement_collection or ("stripe" if dash != "none" else "application")
     if rc == "application" and dash != "none":
         raise InvalidRequest(
@@ -115,8 +172,9 @@ def _controller(p: AccountCreate) -> dict[str, Any]:
 def _check_country(country: str) -> str:
     country = country.upper()
     if country not in COUNTRY_CURRENCY:
-        raise InvalidRequest(f"Country '{country}' is unknown or not supported.", param="country",
-                             code="country_unsupported")  # fmt: skip
+        raise InvalidRequest(
+            f"Country '{country}' is unknown or not supported.", param="country", code="country_unsupported"
+        )
     return country
 
 
@@ -218,10 +276,14 @@ def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
     data = _apply_update(data, p, creating=True)
     conn.execute(
         insert(accounts).values(
-            id=account_id, platform_id=ctx.platform_id, livemode=ctx.livemode, kind="connected",
-            created=ctx.now, data=data,
+            id=account_id,
+            platform_id=ctx.platform_id,
+            livemode=ctx.livemode,
+            kind="connected",
+            created=ctx.now,
+            data=data,
         )
-    )  # fmt: skip
+    )
     return render(conn, ctx, data)
 
 
@@ -236,7 +298,9 @@ def _visible_row(conn: Connection, ctx: Ctx, account_id: str, param: str = "acco
     return row
 
 
-def external_accounts_list(conn: Connection, ctx: Ctx, account_id: str, livemode: bool) -> list[dict[str, Any]]:
+def external_accounts_list(
+    conn: Connection, ctx: Ctx, account_id: str, livemode: bool
+) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(resources.c.data)
         .where(
@@ -263,10 +327,15 @@ def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     obj["payouts_enabled"] = bool(ext)
     obj.setdefault("created", None)
     obj["requirements"] = {
-        "alternatives": [], "current_deadline": None, "currently_due": [] if ext else ["external_account"],
-        "disabled_reason": None, "errors": [], "eventually_due": [] if ext else ["external_account"],
-        "past_due": [], "pending_verification": [],
-    }  # fmt: skip
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": [] if ext else ["external_account"],
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": [] if ext else ["external_account"],
+        "past_due": [],
+        "pending_verification": [],
+    }
     obj["settings"] = {
         "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
         "card_payments": {"statement_descriptor_prefix": None},
@@ -296,7 +365,11 @@ def load_row_for_update(conn: Connection, account_id: str) -> Any:
 def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
     row = _visible_row(conn, ctx, account)
-    if row.kind == "connected" and not ctx.is_platform and row.data["controller"]["requirement_collection"] == "application":
+    if (
+        row.kind == "connected"
+        and not ctx.is_platform
+        and row.data["controller"]["requirement_collection"] == "application"
+    ):
         raise PermissionDenied("Only the platform can update this account.")
     row = load_row_for_update(conn, account)
     data = _apply_update(dict(row.data), p, creating=False)
@@ -307,10 +380,13 @@ def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[s
 def list_accounts(conn: Connection, ctx: Ctx, p: AccountList) -> dict[str, Any]:
     require_platform(ctx, "list connected accounts")
     return page(
-        conn, accounts,
+        conn,
+        accounts,
         [accounts.c.platform_id == ctx.platform_id, accounts.c.livemode == ctx.livemode],
-        p, "/v1/accounts", lambda r: render(conn, ctx, dict(r.data)),
-    )  # fmt: skip
+        p,
+        "/v1/accounts",
+        lambda r: render(conn, ctx, dict(r.data)),
+    )
 
 
 def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:

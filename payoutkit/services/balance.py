@@ -38,7 +38,9 @@ def _amounts(buckets: list[Bucket], field: str, *, with_source_types: bool = Tru
     return out
 
 
-def balance_object(buckets: list[Bucket], *, livemode: bool, default_currency: str, is_platform: bool) -> dict[str, Any]:
+def balance_object(
+    buckets: list[Bucket], *, livemode: bool, default_currency: str, is_platform: bool
+) -> dict[str, Any]:
     by_type: dict[BalanceType, list[Bucket]] = defaultdict(list)
     for b in buckets:
         by_type[b.key.balance_type].append(b)
@@ -71,10 +73,12 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
     if due is not None and due <= ctx.now:
         settle_due(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
         buckets, _ = read_buckets(conn, ctx.account_id, ctx.livemode)
-    default_currency = conn.execute(select(accounts.c.data).where(accounts.c.id == ctx.account_id)).scalar_one()[
-        "default_currency"
-    ]
-    return balance_object(buckets, livemode=ctx.livemode, default_currency=default_currency, is_platform=ctx.is_platform)
+    default_currency = conn.execute(
+        select(accounts.c.data).where(accounts.c.id == ctx.account_id)
+    ).scalar_one()["default_currency"]
+    return balance_object(
+        buckets, livemode=ctx.livemode, default_currency=default_currency, is_platform=ctx.is_platform
+    )
 
 
 def render_txn(row: Any) -> dict[str, Any]:
@@ -125,7 +129,9 @@ def list_transactions(conn: Connection, ctx: Ctx, p: BalanceTransactionList) -> 
         check_id(p.payout, ("po",), "payout", "payout")
         where.append(txns.c.payout == p.payout)
     due = conn.execute(
-        select(txns.c.seq).where(*_scope(ctx), txns.c.status == "pending", txns.c.available_on <= ctx.now).limit(1)
+        select(txns.c.seq)
+        .where(*_scope(ctx), txns.c.status == "pending", txns.c.available_on <= ctx.now)
+        .limit(1)
     ).first()
     if due is not None:
         settle_due(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
@@ -141,7 +147,7 @@ def _find(conn: Connection, ctx: Ctx, txn_id: str) -> dict[str, Any] | None:
     return render_txn(row)
 
 
-def retrieve_transaction(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:  # noqa: A002
+def retrieve_transaction(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
     check_id(id, ("txn",), "id", "balance transaction")
     obj = _find(conn, ctx, id)
     if obj is None:

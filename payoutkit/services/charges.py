@@ -55,23 +55,34 @@ TEST_SOURCES = {
     "tok_discover": TestSource(SourceType.CARD, "Discover", "1117"),
     "tok_bypassPending": TestSource(SourceType.CARD, "Visa", "0077", bypass_pending=True),
     "tok_createDispute": TestSource(SourceType.CARD, "Visa", "0259", dispute=True),
-    "tok_chargeDeclined": TestSource(SourceType.CARD, "Visa", "0002",
-                                     decline=("card_declined", "generic_decline", _DECLINED)),
+    "tok_chargeDeclined": TestSource(
+        SourceType.CARD, "Visa", "0002", decline=("card_declined", "generic_decline", _DECLINED)
+    ),
     "tok_chargeDeclinedInsufficientFunds": TestSource(
-        SourceType.CARD, "Visa", "9995",
-        decline=("card_declined", "insufficient_funds", "Your card has insufficient funds.")),
-    "tok_chargeDeclinedFraudulent": TestSource(SourceType.CARD, "Visa", "0019",
-                                               decline=("card_declined", "fraudulent", _DECLINED)),
+        SourceType.CARD,
+        "Visa",
+        "9995",
+        decline=("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    ),
+    "tok_chargeDeclinedFraudulent": TestSource(
+        SourceType.CARD, "Visa", "0019", decline=("card_declined", "fraudulent", _DECLINED)
+    ),
     "tok_chargeDeclinedExpiredCard": TestSource(
-        SourceType.CARD, "Visa", "0069", decline=("expired_card", "expired_card", "Your card has expired.")),
+        SourceType.CARD, "Visa", "0069", decline=("expired_card", "expired_card", "Your card has expired.")
+    ),
     "tok_chargeDeclinedProcessingError": TestSource(
-        SourceType.CARD, "Visa", "0119",
-        decline=("processing_error", "processing_error", "An error occurred while processing your card.")),
+        SourceType.CARD,
+        "Visa",
+        "0119",
+        decline=("processing_error", "processing_error", "An error occurred while processing your card."),
+    ),
     # Legacy ACH through the Charges API: the `bank_account` source type.
-    "btok_us_verified": TestSource(SourceType.BANK_ACCOUNT, "ach", "6789", funding="bank_account", currency="usd"),
+    "btok_us_verified": TestSource(
+        SourceType.BANK_ACCOUNT, "ach", "6789", funding="bank_account", currency="usd"
+    ),
     # Payoutkit's test token for FPX (Malaysia, MYR only): the `fpx` source type.
     "tok_fpx": TestSource(SourceType.FPX, "fpx", "0000", funding="fpx", currency="myr"),
-}  # fmt: skip
+}
 
 
 class TransferData(Nested):
@@ -108,14 +119,18 @@ class ChargeList(ListParams):
 
 def _test_source(token: str | None, currency: str) -> TestSource:
     if token is None:
-        raise InvalidRequest("You must supply a source (a test token such as tok_visa).", param="source",
-                             code="parameter_missing")  # fmt: skip
+        raise InvalidRequest(
+            "You must supply a source (a test token such as tok_visa).",
+            param="source",
+            code="parameter_missing",
+        )
     found = TEST_SOURCES.get(token)
     if found is None:
         raise InvalidRequest(f"No such token: '{token}'", param="source", code="resource_missing", status=404)
     if found.currency and found.currency != currency:
-        raise InvalidRequest(f"The source {token} only accepts {found.currency}.", param="currency",
-                             code="invalid_currency")  # fmt: skip
+        raise InvalidRequest(
+            f"The source {token} only accepts {found.currency}.", param="currency", code="invalid_currency"
+        )
     return found
 
 
@@ -129,15 +144,22 @@ def _available_on(ctx: Ctx, owner: dict[str, Any], src: TestSource) -> int:
 
 def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currency: str) -> dict[str, Any]:
     card = {
-        "brand": src.brand.lower(), "country": "US", "exp_month": 12, "exp_year": 2030, "funding": src.funding,
-        "last4": src.last4, "network": src.brand.lower(),
-    }  # fmt: skip
+        "brand": src.brand.lower(),
+        "country": "US",
+        "exp_month": 12,
+        "exp_year": 2030,
+        "funding": src.funding,
+        "last4": src.last4,
+        "network": src.brand.lower(),
+    }
     details = (
         {"type": "card", "card": card}
         if src.source_type is SourceType.CARD
-        else {"type": "ach_debit" if src.source_type is SourceType.BANK_ACCOUNT else "fpx",
-              src.source_type.value: {"last4": src.last4}}
-    )  # fmt: skip
+        else {
+            "type": "ach_debit" if src.source_type is SourceType.BANK_ACCOUNT else "fpx",
+            src.source_type.value: {"last4": src.last4},
+        }
+    )
     return {
         "id": cid,
         "object": "charge",
@@ -163,8 +185,13 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
         "livemode": ctx.livemode,
         "metadata": metadata_update({}, p.metadata),
         "on_behalf_of": p.on_behalf_of,
-        "outcome": {"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-                    "seller_message": "Payment complete.", "type": "authorized"},
+        "outcome": {
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "normal",
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        },
         "paid": True,
         "payment_intent": None,
         "payment_method": new_id("card") if src.source_type is SourceType.CARD else new_id("src"),
@@ -179,31 +206,43 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
         "transfer": None,
         "transfer_data": None,
         "transfer_group": p.transfer_group,
-    }  # fmt: skip
+    }
 
 
 def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
     currency = check_currency(p.currency)
     amount = check_amount(p.amount, currency)
     if amount < MINIMUM_CHARGE:
-        raise InvalidRequest(f"Amount must be at least {MINIMUM_CHARGE} in the currency's minor unit.",
-                             param="amount", code="amount_too_small")  # fmt: skip
+        raise InvalidRequest(
+            f"Amount must be at least {MINIMUM_CHARGE} in the currency's minor unit.",
+            param="amount",
+            code="amount_too_small",
+        )
     if p.capture is False:
         raise InvalidRequest("Uncaptured charges are not supported; omit capture.", param="capture")
     app_fee = p.application_fee_amount or 0
     if app_fee < 0 or app_fee > amount:
-        raise InvalidRequest("The application fee must be between 0 and the charge amount.",
-                             param="application_fee_amount", code="parameter_invalid_integer")  # fmt: skip
+        raise InvalidRequest(
+            "The application fee must be between 0 and the charge amount.",
+            param="application_fee_amount",
+            code="parameter_invalid_integer",
+        )
     destination = None
     if p.transfer_data is not None:
         if not ctx.is_platform:
-            raise InvalidRequest("A destination charge is made by the platform, without Stripe-Account.",
-                                 param="transfer_data[destination]")  # fmt: skip
+            raise InvalidRequest(
+                "A destination charge is made by the platform, without Stripe-Account.",
+                param="transfer_data[destination]",
+            )
         check_id(p.transfer_data.destination, ("acct",), "transfer_data[destination]", "account")
-        destination = connected_account(conn, ctx, p.transfer_data.destination, param="transfer_data[destination]").id
+        destination = connected_account(
+            conn, ctx, p.transfer_data.destination, param="transfer_data[destination]"
+        ).id
         if p.transfer_data.amount is not None and p.application_fee_amount is not None:
-            raise InvalidRequest("Use either application_fee_amount or transfer_data[amount], not both.",
-                                 param="transfer_data[amount]")  # fmt: skip
+            raise InvalidRequest(
+                "Use either application_fee_amount or transfer_data[amount], not both.",
+                param="transfer_data[amount]",
+            )
     elif app_fee and ctx.is_platform:
         raise InvalidRequest(
             "An application fee needs a connected account: make a destination charge or use Stripe-Account.",
@@ -213,17 +252,29 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
     if p.transfer_data is not None and p.transfer_data.amount is not None:
         transfer_amount = check_amount(p.transfer_data.amount, currency, param="transfer_data[amount]")
         if transfer_amount > amount:
-            raise InvalidRequest("transfer_data[amount] cannot exceed the charge amount.", param="transfer_data[amount]")
+            raise InvalidRequest(
+                "transfer_data[amount] cannot exceed the charge amount.", param="transfer_data[amount]"
+            )
     src = _test_source(p.source, currency)
     cid = new_id("ch")
     charge = _charge_object(ctx, cid, p, src, currency)
     if src.decline is not None:
         code, decline_code, message = src.decline
-        charge.update(status="failed", paid=False, captured=False, amount_captured=0, failure_code=code,
-                      failure_message=message,
-                      outcome={"network_status": "declined_by_network", "reason": decline_code, "risk_level": "normal",
-                               "seller_message": "The bank did not return any further details with this decline.",
-                               "type": "issuer_declined"})  # fmt: skip
+        charge.update(
+            status="failed",
+            paid=False,
+            captured=False,
+            amount_captured=0,
+            failure_code=code,
+            failure_message=message,
+            outcome={
+                "network_status": "declined_by_network",
+                "reason": decline_code,
+                "risk_level": "normal",
+                "seller_message": "The bank did not return any further details with this decline.",
+                "type": "issuer_declined",
+            },
+        )
         objects.create(conn, charge, account_id=ctx.account_id, status="failed")
         raise CardError(message, code=code, extra={"decline_code": decline_code, "charge": cid}, commit=True)
 
@@ -232,13 +283,21 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
     fee = ctx.state.settings.pricing.processing[src.source_type.value].fee_for(amount)
     platform_key = key(ctx, ctx.account_id, currency, src.source_type)
     booking = Charge(
-        key=platform_key, amount=amount, processing_fee=fee, application_fee=app_fee, created=ctx.now,
-        available_on=available_on, charge_id=cid, platform=ctx.platform_id, description=p.description,
-        destination=destination, transfer_id=new_id("tr") if destination else None,
+        key=platform_key,
+        amount=amount,
+        processing_fee=fee,
+        application_fee=app_fee,
+        created=ctx.now,
+        available_on=available_on,
+        charge_id=cid,
+        platform=ctx.platform_id,
+        description=p.description,
+        destination=destination,
+        transfer_id=new_id("tr") if destination else None,
         payment_id=new_id("py") if destination else None,
         application_fee_id=new_id("fee") if app_fee else None,
         transfer_amount=transfer_amount if destination else 0,
-    )  # fmt: skip
+    )
     entries = book_charge(booking)
     mv = movement(conn, ctx, [e.key for e in entries])
     mv.post(entries)
@@ -246,31 +305,64 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
     connected = destination or (None if ctx.is_platform else ctx.account_id)
     if booking.application_fee_id and connected:
         charge["application_fee"] = booking.application_fee_id
-        objects.create(conn, {
-            "id": booking.application_fee_id, "object": "application_fee", "account": connected,
-            "amount": app_fee, "amount_refunded": 0, "application": ctx.platform_id,
-            "balance_transaction": mv.txn_for(ctx.platform_id, booking.application_fee_id),
-            "charge": booking.payment_id or cid, "created": ctx.now, "currency": currency, "fee_source": None,
-            "livemode": ctx.livemode, "originating_transaction": cid, "refunded": False,
-            "refunds": {"object": "list", "data": [], "has_more": False,
-                        "url": f"/v1/application_fees/{booking.application_fee_id}/refunds"},
-        }, account_id=ctx.platform_id)  # fmt: skip
+        objects.create(
+            conn,
+            {
+                "id": booking.application_fee_id,
+                "object": "application_fee",
+                "account": connected,
+                "amount": app_fee,
+                "amount_refunded": 0,
+                "application": ctx.platform_id,
+                "balance_transaction": mv.txn_for(ctx.platform_id, booking.application_fee_id),
+                "charge": booking.payment_id or cid,
+                "created": ctx.now,
+                "currency": currency,
+                "fee_source": None,
+                "livemode": ctx.livemode,
+                "originating_transaction": cid,
+                "refunded": False,
+                "refunds": {
+                    "object": "list",
+                    "data": [],
+                    "has_more": False,
+                    "url": f"/v1/application_fees/{booking.application_fee_id}/refunds",
+                },
+            },
+            account_id=ctx.platform_id,
+        )
     if destination and booking.transfer_id and booking.payment_id:
         charge["transfer"] = booking.transfer_id
-        charge["transfer_data"] = {"amount": p.transfer_data.amount if p.transfer_data else None,
-                                   "destination": destination}  # fmt: skip
+        charge["transfer_data"] = {
+            "amount": p.transfer_data.amount if p.transfer_data else None,
+            "destination": destination,
+        }
         payment = _charge_object(ctx, booking.payment_id, p, src, currency)
-        payment.update(amount=transfer_amount, amount_captured=transfer_amount,
-                       application_fee_amount=None, payment_method=None, payment_method_details=None,
-                       balance_transaction=mv.txn_for(destination, booking.payment_id),
-                       source_transfer=booking.transfer_id, description=None, metadata={},
-                       application_fee=charge["application_fee"])  # fmt: skip
+        payment.update(
+            amount=transfer_amount,
+            amount_captured=transfer_amount,
+            application_fee_amount=None,
+            payment_method=None,
+            payment_method_details=None,
+            balance_transaction=mv.txn_for(destination, booking.payment_id),
+            source_transfer=booking.transfer_id,
+            description=None,
+            metadata={},
+            application_fee=charge["application_fee"],
+        )
         objects.create(conn, payment, account_id=destination, parent_id=cid, status="succeeded")
         from payoutkit.services.transfers import transfer_object
 
         transfer = transfer_object(
-            ctx, booking.transfer_id, transfer_amount, currency, destination, booking.payment_id,
-            mv.txn_for(ctx.platform_id, booking.transfer_id), src.source_type.value, p.transfer_group,
+            ctx,
+            booking.transfer_id,
+            transfer_amount,
+            currency,
+            destination,
+            booking.payment_id,
+            mv.txn_for(ctx.platform_id, booking.transfer_id),
+            src.source_type.value,
+            p.transfer_group,
             source_transaction=cid,
         )
         objects.create(conn, transfer, account_id=ctx.platform_id, parent_id=destination)
@@ -287,14 +379,34 @@ def _dispute(conn: Connection, ctx: Ctx, charge: dict[str, Any], mv: Any) -> Non
     fee = ctx.state.settings.pricing.dispute_fee
     written = mv.post(book_dispute(k, charge["amount"], fee, dispute_id=dispute_id, created=ctx.now))
     charge["disputed"] = True
-    objects.create(conn, {
-        "id": dispute_id, "object": "dispute", "amount": charge["amount"],
-        "balance_transactions": [written[0].id], "charge": charge["id"], "created": ctx.now,
-        "currency": charge["currency"], "evidence": {}, "evidence_details": {
-            "due_by": ctx.now + 7 * 86400, "has_evidence": False, "past_due": False, "submission_count": 0},
-        "is_charge_refundable": False, "livemode": ctx.livemode, "metadata": {}, "payment_intent": None,
-        "reason": "fraudulent", "status": "needs_response",
-    }, account_id=ctx.account_id, parent_id=charge["id"], status="needs_response")  # fmt: skip
+    objects.create(
+        conn,
+        {
+            "id": dispute_id,
+            "object": "dispute",
+            "amount": charge["amount"],
+            "balance_transactions": [written[0].id],
+            "charge": charge["id"],
+            "created": ctx.now,
+            "currency": charge["currency"],
+            "evidence": {},
+            "evidence_details": {
+                "due_by": ctx.now + 7 * 86400,
+                "has_evidence": False,
+                "past_due": False,
+                "submission_count": 0,
+            },
+            "is_charge_refundable": False,
+            "livemode": ctx.livemode,
+            "metadata": {},
+            "payment_intent": None,
+            "reason": "fraudulent",
+            "status": "needs_response",
+        },
+        account_id=ctx.account_id,
+        parent_id=charge["id"],
+        status="needs_response",
+    )
 
 
 def _source_type(charge: dict[str, Any]) -> SourceType:
@@ -318,11 +430,17 @@ def modify(conn: Connection, ctx: Ctx, p: ChargeUpdate, charge: str) -> dict[str
 
 def list_charges(conn: Connection, ctx: Ctx, p: ChargeList) -> dict[str, Any]:
     return page(
-        conn, resources,
-        [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
-         resources.c.object == "charge"],
-        p, "/v1/charges", lambda r: dict(r.data),
-    )  # fmt: skip
+        conn,
+        resources,
+        [
+            resources.c.account_id == ctx.account_id,
+            resources.c.livemode == ctx.livemode,
+            resources.c.object == "charge",
+        ],
+        p,
+        "/v1/charges",
+        lambda r: dict(r.data),
+    )
 
 
 # -- refunds ---------------------------------------------------------------------------------------
@@ -352,17 +470,22 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
         raise InvalidRequest("This charge did not succeed and cannot be refunded.", param="charge")
     remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:
-        raise InvalidRequest(f"Charge {p.charge} has already been refunded.", param="charge",
-                             code="charge_already_refunded")  # fmt: skip
+        raise InvalidRequest(
+            f"Charge {p.charge} has already been refunded.", param="charge", code="charge_already_refunded"
+        )
     amount = remaining if p.amount is None else check_amount(p.amount, charge["currency"])
     if amount > remaining:
         raise InvalidRequest(
             f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
-            param="amount", code="amount_too_large",
+            param="amount",
+            code="amount_too_large",
         )
     if charge.get("disputed"):
-        raise InvalidRequest(f"Charge {p.charge} has been charged back; it cannot be refunded.", param="charge",
-                             code="charge_disputed")  # fmt: skip
+        raise InvalidRequest(
+            f"Charge {p.charge} has been charged back; it cannot be refunded.",
+            param="charge",
+            code="charge_disputed",
+        )
     refund_id = new_id("re")
     k = key(ctx, ctx.account_id, charge["currency"], _source_type(charge))
     entries = book_refund(k, amount, refund_id=refund_id, created=ctx.now)
@@ -370,7 +493,9 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
     if p.reverse_transfer and charge.get("transfer"):
         transfer = objects.get(conn, charge["transfer"], for_update=True)
     if p.reverse_transfer and transfer is None:
-        raise InvalidRequest("reverse_transfer applies to destination charges only.", param="reverse_transfer")
+        raise InvalidRequest(
+            "reverse_transfer applies to destination charges only.", param="reverse_transfer"
+        )
     from payoutkit.services import transfers as transfers_service
 
     keys = [e.key for e in entries]
@@ -379,18 +504,37 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
     mv = movement(conn, ctx, keys)
     mv.post(entries)
     refund = {
-        "id": refund_id, "object": "refund", "amount": amount,
-        "balance_transaction": mv.txn_for(ctx.account_id, refund_id), "charge": p.charge, "created": ctx.now,
-        "currency": charge["currency"], "destination_details": None, "metadata": metadata_update({}, p.metadata),
-        "payment_intent": None, "reason": p.reason, "receipt_number": None, "source_transfer_reversal": None,
-        "status": "succeeded", "transfer_reversal": None,
-    }  # fmt: skip
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": mv.txn_for(ctx.account_id, refund_id),
+        "charge": p.charge,
+        "created": ctx.now,
+        "currency": charge["currency"],
+        "destination_details": None,
+        "metadata": metadata_update({}, p.metadata),
+        "payment_intent": None,
+        "reason": p.reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
     if transfer is not None:
         t = transfer[0]
         share = min(t["amount"] - t["amount_reversed"], amount * t["amount"] // charge["amount"])
         if share > 0:
-            reversal = transfers_service.reverse(conn, ctx, mv, t, share, metadata={}, source_refund=refund_id,
-                                                 refund_application_fee=bool(p.refund_application_fee), charge=charge)  # fmt: skip
+            reversal = transfers_service.reverse(
+                conn,
+                ctx,
+                mv,
+                t,
+                share,
+                metadata={},
+                source_refund=refund_id,
+                refund_application_fee=bool(p.refund_application_fee),
+                charge=charge,
+            )
             refund["transfer_reversal"] = reversal["id"]
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -423,8 +567,11 @@ def modify_refund(conn: Connection, ctx: Ctx, p: RefundUpdate, refund: str) -> d
 
 
 def list_refunds(conn: Connection, ctx: Ctx, p: RefundList) -> dict[str, Any]:
-    where = [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
-             resources.c.object == "refund"]  # fmt: skip
+    where = [
+        resources.c.account_id == ctx.account_id,
+        resources.c.livemode == ctx.livemode,
+        resources.c.object == "refund",
+    ]
     if p.charge:
         where.append(resources.c.parent_id == p.charge)
     return page(conn, resources, where, p, "/v1/refunds", lambda r: _public_refund(dict(r.data)))
@@ -440,8 +587,14 @@ def retrieve_dispute(conn: Connection, ctx: Ctx, p: Params, dispute: str) -> dic
 
 def list_disputes(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
     return page(
-        conn, resources,
-        [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
-         resources.c.object == "dispute"],
-        p, "/v1/disputes", lambda r: dict(r.data),
-    )  # fmt: skip
+        conn,
+        resources,
+        [
+            resources.c.account_id == ctx.account_id,
+            resources.c.livemode == ctx.livemode,
+            resources.c.object == "dispute",
+        ],
+        p,
+        "/v1/disputes",
+        lambda r: dict(r.data),
+    )

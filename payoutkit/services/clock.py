@@ -18,8 +18,12 @@ class Advance(Params):
 
 
 def _object(ctx: Ctx, now: int) -> dict[str, Any]:
-    return {"object": "payoutkit.test_clock", "now": now, "simulated": ctx.state.simulated is not None,
-            "livemode": False}  # fmt: skip
+    return {
+        "object": "payoutkit.test_clock",
+        "now": now,
+        "simulated": ctx.state.simulated is not None,
+        "livemode": False,
+    }
 
 
 def _test_mode(ctx: Ctx) -> None:

@@ -108,22 +108,29 @@ def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def _bank(account: dict[str, Any], p: BankAccountParams, livemode: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _bank(
+    account: dict[str, Any], p: BankAccountParams, livemode: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
     number = p.account_number.replace(" ", "")
     if not number.isdigit() or not 4 <= len(number) <= 17:
-        raise InvalidRequest("Invalid account number.", param="external_account[account_number]",
-                             code="account_number_invalid")  # fmt: skip
+        raise InvalidRequest(
+            "Invalid account number.", param="external_account[account_number]", code="account_number_invalid"
+        )
     country = p.country.upper()
     currency = check_currency(p.currency or account["default_currency"], param="external_account[currency]")
     routing = p.routing_number
     if country == "US" and (routing is None or len(routing) != 9 or not routing.isdigit()):
-        raise InvalidRequest("Routing number must have 9 digits.", param="external_account[routing_number]",
-                             code="routing_number_invalid")  # fmt: skip
+        raise InvalidRequest(
+            "Routing number must have 9 digits.",
+            param="external_account[routing_number]",
+            code="routing_number_invalid",
+        )
     if not livemode and number not in BANK_OUTCOMES:
         raise InvalidRequest(
             "In test mode use a test account number, such as 000123456789 (see docs/testing.md).",
-            param="external_account[account_number]", code="account_number_invalid",
-        )  # fmt: skip
+            param="external_account[account_number]",
+            code="account_number_invalid",
+        )
     instant = number not in NOT_INSTANT and country in {"US", "GB", "CA", "AU", "SG"}
     obj = {
         "id": new_id("ba"),
@@ -143,13 +150,21 @@ def _bank(account: dict[str, Any], p: BankAccountParams, livemode: bool) -> tupl
     return obj, {"failure_code": BANK_OUTCOMES.get(number, "")}
 
 
-def _card(token: str, currency: str, exp: tuple[int, int] = (12, 2030)) -> tuple[dict[str, Any], dict[str, Any]]:
+def _card(
+    token: str, currency: str, exp: tuple[int, int] = (12, 2030)
+) -> tuple[dict[str, Any], dict[str, Any]]:
     brand, last4, failure, instant = CARD_TOKENS[token]
     obj = {
         "id": new_id("card"),
         "object": "card",
-        "address_city": None, "address_country": None, "address_line1": None, "address_line1_check": None,
-        "address_line2": None, "address_state": None, "address_zip": None, "address_zip_check": None,
+        "address_city": None,
+        "address_country": None,
+        "address_line1": None,
+        "address_line1_check": None,
+        "address_line2": None,
+        "address_state": None,
+        "address_zip": None,
+        "address_zip_check": None,
         "available_payout_methods": ["standard", "instant"] if instant else ["standard"],
         "brand": brand,
         "country": "US",
@@ -164,7 +179,7 @@ def _card(token: str, currency: str, exp: tuple[int, int] = (12, 2030)) -> tuple
         "name": None,
         "status": "new",
         "tokenization_method": None,
-    }  # fmt: skip
+    }
     return obj, {"failure_code": failure}
 
 
@@ -183,8 +198,16 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     if isinstance(ea, str):
         if ea in BANK_TOKENS:
             obj, internal = _bank(
-                data, BankAccountParams(object="bank_account", account_number=BANK_TOKENS[ea], country="US",
-                                        currency="usd", routing_number=US_ROUTING), ctx.livemode)  # fmt: skip
+                data,
+                BankAccountParams(
+                    object="bank_account",
+                    account_number=BANK_TOKENS[ea],
+                    country="US",
+                    currency="usd",
+                    routing_number=US_ROUTING,
+                ),
+                ctx.livemode,
+            )
         elif ea in CARD_TOKENS:
             obj, internal = _card(ea, data["default_currency"])
         else:
@@ -194,9 +217,14 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     else:
         token = CARD_NUMBERS.get(ea.number.replace(" ", ""))
         if token is None:
-            raise InvalidRequest("Use a test debit card number (see docs/testing.md).",
-                                 param="external_account[number]", code="invalid_number")  # fmt: skip
-        obj, internal = _card(token, check_currency(ea.currency or data["default_currency"]), (ea.exp_month, ea.exp_year))
+            raise InvalidRequest(
+                "Use a test debit card number (see docs/testing.md).",
+                param="external_account[number]",
+                code="invalid_number",
+            )
+        obj, internal = _card(
+            token, check_currency(ea.currency or data["default_currency"]), (ea.exp_month, ea.exp_year)
+        )
     existing = accounts_service.external_accounts_list(conn, ctx, account, ctx.livemode)
     first_in_currency = not any(e["currency"] == obj["currency"] for e in existing)
     obj["account"] = account
@@ -235,8 +263,10 @@ def modify(conn: Connection, ctx: Ctx, p: ExternalAccountUpdate, account: str, e
         _set_default(conn, account, ctx.livemode, obj["currency"], obj["id"])
         obj["default_for_currency"] = True
     elif p.default_for_currency is False and obj["default_for_currency"]:
-        raise InvalidRequest("To change the default, set default_for_currency=true on another external account.",
-                             param="default_for_currency")  # fmt: skip
+        raise InvalidRequest(
+            "To change the default, set default_for_currency=true on another external account.",
+            param="default_for_currency",
+        )
     obj["metadata"] = metadata_update(obj.get("metadata", {}), p.metadata)
     if obj["object"] == "bank_account":
         if p.account_holder_name is not None:
@@ -251,8 +281,11 @@ def modify(conn: Connection, ctx: Ctx, p: ExternalAccountUpdate, account: str, e
 
 def delete(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> dict[str, Any]:
     obj = _owned(conn, ctx, account, ea)
-    others = [e for e in accounts_service.external_accounts_list(conn, ctx, account, ctx.livemode)
-              if e["id"] != ea and e["currency"] == obj["currency"]]  # fmt: skip
+    others = [
+        e
+        for e in accounts_service.external_accounts_list(conn, ctx, account, ctx.livemode)
+        if e["id"] != ea and e["currency"] == obj["currency"]
+    ]
     if obj["default_for_currency"] and others:
         raise InvalidRequest(
             "You cannot delete the default external account for this currency. Make another external "
@@ -263,15 +296,24 @@ def delete(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> dict
     return {"id": ea, "object": obj["object"], "deleted": True}
 
 
-def list_external_accounts(conn: Connection, ctx: Ctx, p: ExternalAccountList, account: str) -> dict[str, Any]:
+def list_external_accounts(
+    conn: Connection, ctx: Ctx, p: ExternalAccountList, account: str
+) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
     accounts_service._visible_row(conn, ctx, account)
     kinds = (p.object,) if p.object else ("bank_account", "card")
     return page(
-        conn, resources,
-        [resources.c.parent_id == account, resources.c.object.in_(kinds), resources.c.livemode == ctx.livemode],
-        p, f"/v1/accounts/{account}/external_accounts", lambda r: render(dict(r.data)),
-    )  # fmt: skip
+        conn,
+        resources,
+        [
+            resources.c.parent_id == account,
+            resources.c.object.in_(kinds),
+            resources.c.livemode == ctx.livemode,
+        ],
+        p,
+        f"/v1/accounts/{account}/external_accounts",
+        lambda r: render(dict(r.data)),
+    )
 
 
 def internal_of(conn: Connection, ea_id: str) -> dict[str, Any]:

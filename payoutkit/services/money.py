@@ -9,7 +9,6 @@ accounts it is liable for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -20,14 +19,21 @@ from payoutkit.store.ledger import Locked, Written, lock_buckets, settle_due, wr
 from payoutkit.store.schema import accounts, connect_reserves
 
 
-def key(ctx: Ctx, account: str, currency: str, source_type: SourceType | str = SourceType.CARD,
-        balance_type: BalanceType = BalanceType.PAYMENTS) -> BucketKey:  # fmt: skip
+def key(
+    ctx: Ctx,
+    account: str,
+    currency: str,
+    source_type: SourceType | str = SourceType.CARD,
+    balance_type: BalanceType = BalanceType.PAYMENTS,
+) -> BucketKey:
     return BucketKey(account, ctx.livemode, currency, balance_type, SourceType(source_type))
 
 
 def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     """Whether the platform is liable for this connected account's negative balances, and the platform."""
-    row = conn.execute(select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)).first()
+    row = conn.execute(
+        select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)
+    ).first()
     if row is None or row.kind != "connected":
         return False, None
     liable = row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
@@ -59,7 +65,9 @@ class Movement:
 
     def lock(self) -> Movement:
         self.locked = lock_buckets(self.conn, self.keys)
-        due = {k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now}
+        due = {
+            k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now
+        }
         if due:
             for account in sorted(due):
                 settle_due(self.conn, self.ctx.now, account_id=account, livemode=self.ctx.livemode)
@@ -84,7 +92,9 @@ class Movement:
     def sync_reserves(self) -> None:
         for (account, currency), platform in sorted(self.liable.items()):
             available = sum(
-                self.bucket(BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)).available
+                self.bucket(
+                    BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)
+                ).available
                 for st in SourceType
             )
             row = self.conn.execute(
@@ -100,23 +110,34 @@ class Movement:
                 continue
             what = "Reserve for" if delta > 0 else "Release of reserve for"
             self.post(
-                book_reserve(BucketKey(platform, self.ctx.livemode, currency), delta, created=self.ctx.now,
-                             description=f"{what} negative balance of {account}")  # fmt: skip
+                book_reserve(
+                    BucketKey(platform, self.ctx.livemode, currency),
+                    delta,
+                    created=self.ctx.now,
+                    description=f"{what} negative balance of {account}",
+                )
             )
             if row is None:
-                self.conn.execute(insert(connect_reserves).values(
-                    platform_id=platform, account_id=account, livemode=self.ctx.livemode, currency=currency,
-                    amount=reserved + delta))  # fmt: skip
+                self.conn.execute(
+                    insert(connect_reserves).values(
+                        platform_id=platform,
+                        account_id=account,
+                        livemode=self.ctx.livemode,
+                        currency=currency,
+                        amount=reserved + delta,
+                    )
+                )
             else:
                 self.conn.execute(
                     update(connect_reserves)
-                    .where(connect_reserves.c.account_id == account, connect_reserves.c.livemode == self.ctx.livemode,
-                           connect_reserves.c.currency == currency)
+                    .where(
+                        connect_reserves.c.account_id == account,
+                        connect_reserves.c.livemode == self.ctx.livemode,
+                        connect_reserves.c.currency == currency,
+                    )
                     .values(amount=reserved + delta)
-                )  # fmt: skip
+                )
 
 
 def movement(conn: Connection, ctx: Ctx, keys: Iterable[BucketKey]) -> Movement:
     return Movement(conn, ctx).touch(*keys).lock()
-
-

@@ -61,7 +61,9 @@ def _add_key(conn: Connection, account_id: str, livemode: bool, kind: str, key: 
 
 
 def _has_key(conn: Connection, key: str) -> bool:
-    return conn.execute(select(api_keys.c.seq).where(api_keys.c.key_hash == key_digest(key))).first() is not None
+    return (
+        conn.execute(select(api_keys.c.seq).where(api_keys.c.key_hash == key_digest(key))).first() is not None
+    )
 
 
 def _has_kind(conn: Connection, account_id: str, livemode: bool, kind: str) -> bool:

@@ -60,25 +60,44 @@ def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
     amount = check_amount(p.amount, currency)
     token = p.source or "btok_us_verified"
     if token not in TOPUP_SOURCES:
-        raise InvalidRequest(f"No such source: '{token}'", param="source", code="resource_missing", status=404)
+        raise InvalidRequest(
+            f"No such source: '{token}'", param="source", code="resource_missing", status=404
+        )
     if p.statement_descriptor and len(p.statement_descriptor) > 15:
-        raise InvalidRequest("The statement descriptor must be at most 15 characters.", param="statement_descriptor")
+        raise InvalidRequest(
+            "The statement descriptor must be at most 15 characters.", param="statement_descriptor"
+        )
     tid = new_id("tu")
     balance_type = BalanceType(p.destination_balance or "payments")
     topup: dict[str, Any] = {
-        "id": tid, "object": "topup", "amount": amount, "balance_transaction": None, "created": ctx.now,
-        "currency": currency, "description": p.description, "expected_availability_date": ctx.now,
-        "failure_code": None, "failure_message": None, "livemode": ctx.livemode,
-        "metadata": metadata_update({}, p.metadata), "source": None,
-        "statement_descriptor": p.statement_descriptor, "status": "succeeded", "transfer_group": p.transfer_group,
-    }  # fmt: skip
+        "id": tid,
+        "object": "topup",
+        "amount": amount,
+        "balance_transaction": None,
+        "created": ctx.now,
+        "currency": currency,
+        "description": p.description,
+        "expected_availability_date": ctx.now,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": ctx.livemode,
+        "metadata": metadata_update({}, p.metadata),
+        "source": None,
+        "statement_descriptor": p.statement_descriptor,
+        "status": "succeeded",
+        "transfer_group": p.transfer_group,
+    }
     failure = TOPUP_SOURCES[token]
     if failure is not None:
         topup.update(status="failed", failure_code=failure[0], failure_message=failure[1])
     else:
         k = key(ctx, ctx.account_id, currency, SourceType.BANK_ACCOUNT, balance_type)
         mv = movement(conn, ctx, [k, k.with_account("sys_world")])
-        mv.post(book_topup(k, amount, topup_id=tid, created=ctx.now, available_on=ctx.now, description=p.description))
+        mv.post(
+            book_topup(
+                k, amount, topup_id=tid, created=ctx.now, available_on=ctx.now, description=p.description
+            )
+        )
         mv.sync_reserves()
         topup["balance_transaction"] = mv.txn_for(ctx.account_id, tid)
     return objects.create(conn, topup, account_id=ctx.account_id, status=topup["status"])
@@ -98,8 +117,11 @@ def modify(conn: Connection, ctx: Ctx, p: TopupUpdate, topup: str) -> dict[str, 
 
 
 def list_topups(conn: Connection, ctx: Ctx, p: TopupList) -> dict[str, Any]:
-    where = [resources.c.account_id == ctx.account_id, resources.c.livemode == ctx.livemode,
-             resources.c.object == "topup"]  # fmt: skip
+    where = [
+        resources.c.account_id == ctx.account_id,
+        resources.c.livemode == ctx.livemode,
+        resources.c.object == "topup",
+    ]
     if p.status:
         where.append(resources.c.status == p.status)
     return page(conn, resources, where, p, "/v1/topups", lambda r: dict(r.data))

@@ -1,0 +1,323 @@
+"""The ledger's invariants, checked over the whole database: `check_ledger(conn) -> [violations]`.
+
+Tests call it after every operation (an empty list is a healthy ledger); an operator can run it on a
+live store. Every check is one set-based statement (GROUP BY and joins, no Python loop over rows), so
+its cost is a few scans however big the ledger grows. What is checked, per (mode, currency):
+
+(a) conservation: the sum of `available + pending` over all buckets, the system accounts'
+    (`sys_world`, `sys_processor`) included, is zero;
+(b) each bucket equals its history: `available` is the sum of `net` of its transactions whose status
+    is `available`, and `pending` that of its `pending` ones;
+(c) each transaction is well formed: `net = amount - fee` and `fee` is the sum of its `fee_details`
+    amounts, each in the transaction's currency;
+(d) each transaction sits in its bucket: the bucket `balance_seq` points at exists and has the
+    transaction's (account, mode, currency, balance type, source type);
+(e) reserves follow negative balances: for every connected account the platform is liable for
+    (`controller.losses.payments = application`), the `connect_reserves` amount (0 when no row) equals
+    `max(0, -A)`, where A is the sum of `available` of the account's `payments` buckets over all source
+    types in that currency. This is what `Movement.sync_reserves` writes at the end of every unit of
+    work that moves money; settlement outside a unit of work must keep it too. Rows are never
+    negative, and an account the platform is not liable for has none (or only zero ones);
+(f) the platform's `connect_reserved` buckets (`available + pending`, summed over source types) hold
+    exactly the sum of the `connect_reserves` rows of its accounts, per mode and currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, text, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from payoutkit.store.schema import accounts, balances, connect_reserves
+from payoutkit.store.schema import balance_transactions as txns
+
+__all__ = ["check_ledger"]
+
+_PAYMENTS = "payments"
+_CONNECT_RESERVED = "connect_reserved"
+
+
+def _conservation(conn: Connection) -> list[str]:
+    total = func.sum(balances.c.available + balances.c.pending)
+    rows = conn.execute(
+        select(balances.c.livemode, balances.c.currency, total.label("total"))
+        .group_by(balances.c.livemode, balances.c.currency)
+        .having(total != 0)
+        .order_by(balances.c.livemode, balances.c.currency)
+    ).all()
+    return [
+        f"conservation: buckets of livemode={bool(r.livemode)} {r.currency} sum to {r.total}, not 0"
+        for r in rows
+    ]
+
+
+def _buckets_match_history(conn: Connection) -> list[str]:
+    by_bucket = (
+        select(
+            txns.c.balance_seq,
+            func.sum(case((txns.c.status == "available", txns.c.net), else_=0)).label("available"),
+            func.sum(case((txns.c.status == "pending", txns.c.net), else_=0)).label("pending"),
+        )
+        .group_by(txns.c.balance_seq)
+        .subquery()
+    )
+    history_available = func.coalesce(by_bucket.c.available, 0)
+    history_pending = func.coalesce(by_bucket.c.pending, 0)
+    rows = conn.execute(
+        select(
+            balances.c.account_id,
+            balances.c.livemode,
+            balances.c.currency,
+            balances.c.balance_type,
+            balances.c.source_type,
+            balances.c.available,
+            balances.c.pending,
+            history_available.label("h_available"),
+            history_pending.label("h_pending"),
+        )
+        .select_from(balances.outerjoin(by_bucket, by_bucket.c.balance_seq == balances.c.seq))
+        .where(or_(balances.c.available != history_available, balances.c.pending != history_pending))
+        .order_by(balances.c.seq)
+    ).all()
+    return [
+        f"bucket ({r.account_id}, livemode={bool(r.livemode)}, {r.currency}, {r.balance_type}, "
+        f"{r.source_type}) holds available={r.available} pending={r.pending} but its transactions "
+        f"sum to available={r.h_available} pending={r.h_pending}"
+        for r in rows
+    ]
+
+
+# Per transaction: the sum of its fee_details amounts, and how many are in another currency. The JSON
+# functions differ by dialect; the statements are constants (no values are interpolated).
+_WELL_FORMED = {
+    "postgresql": """
+        SELECT id, amount, fee, net, fee_sum, foreign_details FROM (
+          SELECT t.seq, t.id, t.amount, t.fee, t.net,
+            (SELECT COALESCE(SUM((d->>'amount')::bigint), 0) FROM json_array_elements(t.fee_details) AS d)
+              AS fee_sum,
+            (SELECT COUNT(*) FROM json_array_elements(t.fee_details) AS d WHERE d->>'currency' <> t.currency)
+              AS foreign_details
+          FROM balance_transactions AS t
+        ) AS checked
+        WHERE net <> amount - fee OR fee <> fee_sum OR foreign_details <> 0
+        ORDER BY seq
+    """,
+    "sqlite": """
+        SELECT id, amount, fee, net, fee_sum, foreign_details FROM (
+          SELECT t.seq, t.id, t.amount, t.fee, t.net,
+            (SELECT COALESCE(SUM(json_extract(d.value, '$.amount')), 0) FROM json_each(t.fee_details) AS d)
+              AS fee_sum,
+            (SELECT COUNT(*) FROM json_each(t.fee_details) AS d
+              WHERE json_extract(d.value, '$.currency') <> t.currency) AS foreign_details
+          FROM balance_transactions AS t
+        ) AS checked
+        WHERE net <> amount - fee OR fee <> fee_sum OR foreign_details <> 0
+        ORDER BY seq
+    """,
+}
+
+
+def _transactions_well_formed(conn: Connection) -> list[str]:
+    rows = conn.execute(text(_WELL_FORMED[conn.dialect.name])).all()
+    out = []
+    for r in rows:
+        if r.net != r.amount - r.fee:
+            out.append(f"transaction {r.id}: net {r.net} != amount {r.amount} - fee {r.fee}")
+        if r.fee != r.fee_sum:
+            out.append(f"transaction {r.id}: fee {r.fee} != sum of fee_details {r.fee_sum}")
+        if r.foreign_details:
+            out.append(f"transaction {r.id}: {r.foreign_details} fee_details in another currency")
+    return out
+
+
+def _transactions_in_their_bucket(conn: Connection) -> list[str]:
+    b = balances
+    mismatch = or_(
+        b.c.seq.is_(None),
+        b.c.account_id != txns.c.account_id,
+        b.c.livemode != txns.c.livemode,
+        b.c.currency != txns.c.currency,
+        b.c.balance_type != txns.c.balance_type,
+        b.c.source_type != txns.c.source_type,
+    )
+    rows = conn.execute(
+        select(
+            txns.c.id,
+            txns.c.account_id,
+            txns.c.livemode,
+            txns.c.currency,
+            txns.c.balance_type,
+            txns.c.source_type,
+            b.c.seq.label("bucket"),
+            b.c.account_id.label("b_account_id"),
+            b.c.livemode.label("b_livemode"),
+            b.c.currency.label("b_currency"),
+            b.c.balance_type.label("b_balance_type"),
+            b.c.source_type.label("b_source_type"),
+        )
+        .select_from(txns.outerjoin(b, b.c.seq == txns.c.balance_seq))
+        .where(mismatch)
+        .order_by(txns.c.seq)
+    ).all()
+    out = []
+    for r in rows:
+        own = (r.account_id, bool(r.livemode), r.currency, r.balance_type, r.source_type)
+        if r.bucket is None:
+            out.append(f"transaction {r.id} {own} points at no bucket")
+        else:
+            theirs = (r.b_account_id, bool(r.b_livemode), r.b_currency, r.b_balance_type, r.b_source_type)
+            out.append(f"transaction {r.id} {own} is booked in bucket {theirs}")
+    return out
+
+
+def _is_liable() -> ColumnElement[bool]:
+    losses = accounts.c.data[("controller", "losses", "payments")].as_string()
+    return and_(accounts.c.kind == "connected", losses == "application")
+
+
+def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
+    r = connect_reserves
+    out = [
+        f"connect_reserves of {row.account_id} (livemode={bool(row.livemode)}, {row.currency}) "
+        f"is negative: {row.amount}"
+        for row in conn.execute(select(r).where(r.c.amount < 0).order_by(r.c.seq))
+    ]
+    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable()).subquery()
+    available = (
+        select(
+            balances.c.account_id,
+            balances.c.livemode,
+            balances.c.currency,
+            func.sum(balances.c.available).label("available"),
+        )
+        .where(balances.c.balance_type == _PAYMENTS)
+        .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+        .subquery()
+    )
+    # Every (account, mode, currency) that has a payments bucket or a reserve row, the liable ones only.
+    keys = union_all(
+        select(available.c.account_id, available.c.livemode, available.c.currency),
+        select(r.c.account_id, r.c.livemode, r.c.currency),
+    ).subquery()
+    distinct = select(keys.c.account_id, keys.c.livemode, keys.c.currency).distinct().subquery()
+    a = func.coalesce(available.c.available, 0)
+    expected = case((a < 0, -a), else_=literal(0))
+    held = func.coalesce(r.c.amount, 0)
+    rows = conn.execute(
+        select(
+            distinct.c.account_id,
+            distinct.c.livemode,
+            distinct.c.currency,
+            a.label("available"),
+            expected.label("expected"),
+            held.label("held"),
+            r.c.platform_id,
+            liable.c.platform_id.label("liable_platform"),
+        )
+        .select_from(
+            distinct.join(liable, liable.c.id == distinct.c.account_id)
+            .outerjoin(
+                available,
+                and_(
+                    available.c.account_id == distinct.c.account_id,
+                    available.c.livemode == distinct.c.livemode,
+                    available.c.currency == distinct.c.currency,
+                ),
+            )
+            .outerjoin(
+                r,
+                and_(
+                    r.c.account_id == distinct.c.account_id,
+                    r.c.livemode == distinct.c.livemode,
+                    r.c.currency == distinct.c.currency,
+                ),
+            )
+        )
+        .where(or_(held != expected, and_(r.c.seq.is_not(None), r.c.platform_id != liable.c.platform_id)))
+        .order_by(distinct.c.account_id, distinct.c.livemode, distinct.c.currency)
+    ).all()
+    for row in rows:
+        where = f"{row.account_id} (livemode={bool(row.livemode)}, {row.currency})"
+        if row.held != row.expected:
+            out.append(
+                f"reserve for {where}: holds {row.held}, but available payments {row.available} "
+                f"call for max(0, -available) = {row.expected}"
+            )
+        if row.platform_id is not None and row.platform_id != row.liable_platform:
+            out.append(f"reserve for {where} is held by {row.platform_id}, not {row.liable_platform}")
+    not_liable = conn.execute(
+        select(r.c.account_id, r.c.livemode, r.c.currency, r.c.amount)
+        .where(r.c.amount != 0, r.c.account_id.not_in(select(liable.c.id)))
+        .order_by(r.c.seq)
+    ).all()
+    out.extend(
+        f"reserve of {row.amount} for {row.account_id} (livemode={bool(row.livemode)}, {row.currency}), "
+        "an account the platform is not liable for"
+        for row in not_liable
+    )
+    return out
+
+
+def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
+    r = connect_reserves
+    bucket_totals = (
+        select(
+            balances.c.account_id.label("platform_id"),
+            balances.c.livemode,
+            balances.c.currency,
+            func.sum(balances.c.available + balances.c.pending).label("total"),
+        )
+        .where(balances.c.balance_type == _CONNECT_RESERVED)
+        .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+    )
+    reserve_totals = select(
+        r.c.platform_id,
+        r.c.livemode,
+        r.c.currency,
+        func.sum(r.c.amount).label("total"),
+    ).group_by(r.c.platform_id, r.c.livemode, r.c.currency)
+    both = union_all(
+        bucket_totals.add_columns(literal(0).label("reserves")),
+        reserve_totals.add_columns(literal(1).label("reserves")),
+    ).subquery()
+    in_buckets = func.sum(case((both.c.reserves == 0, both.c.total), else_=0))
+    in_reserves = func.sum(case((both.c.reserves == 1, both.c.total), else_=0))
+    rows = conn.execute(
+        select(
+            both.c.platform_id,
+            both.c.livemode,
+            both.c.currency,
+            in_buckets.label("bucket"),
+            in_reserves.label("reserves"),
+        )
+        .group_by(both.c.platform_id, both.c.livemode, both.c.currency)
+        .having(in_buckets != in_reserves)
+        .order_by(both.c.platform_id, both.c.livemode, both.c.currency)
+    ).all()
+    return [
+        f"connect_reserved of {row.platform_id} (livemode={bool(row.livemode)}, {row.currency}) holds "
+        f"{row.bucket}, but its connect_reserves sum to {row.reserves}"
+        for row in rows
+    ]
+
+
+_CHECKS: tuple[Callable[[Connection], list[str]], ...] = (
+    _conservation,
+    _buckets_match_history,
+    _transactions_well_formed,
+    _transactions_in_their_bucket,
+    _reserves_follow_negative_balances,
+    _reserved_bucket_matches_reserves,
+)
+
+
+def check_ledger(conn: Connection) -> list[str]:
+    """Every violation of the ledger's invariants (module docstring), as sentences; [] when healthy.
+
+    Read-only; run it in one transaction (a snapshot on PostgreSQL) so the checks see one state.
+    """
+    violations: list[str] = []
+    for check in _CHECKS:
+        violations.extend(check(conn))
+    return violations
