@@ -73,9 +73,8 @@ def _is_union_tag(part: int | str) -> bool:
     """Pydantic names the union member an error came from (`dict[str,str]`, `BankAccountParams`)."""
     if isinstance(part, int):
         return False
-    return (
-        any(c in part for c in "[('") or part.startswith("function-") or (part[:1].isupper() and "_" not in part)
-    )
+    type_like = any(c in part for c in "[('") or part.startswith("function-")
+    return type_like or (part[:1].isupper() and "_" not in part)
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:

@@ -25,7 +25,8 @@ def _error(
     assert response.status_code == status, response.text
     assert response.headers["request-id"].startswith("req_")
     error = response.json()["error"]
-    assert error["type"] and error["message"]
+    assert error["type"]
+    assert error["message"]
     if param is not None:
         assert error.get("param") == param, error
     if code is not None:
@@ -157,11 +158,29 @@ form_values = st.one_of(
     st.sampled_from(["", "true", "false", "usd", "tok_visa", "acct_", "1e3", "NaN", "[]"]),
 )
 form_keys = st.one_of(
-    st.sampled_from(["amount", "currency", "source", "metadata[k]", "expand[]", "expand[0]", "transfer_data[destination]",
-                     "application_fee_amount", "limit", "starting_after", "created[gte]", "a[b][c]", "[", "a[]]", "type",
-                     "controller[losses][payments]", "settings[payouts][schedule][delay_days]"]),
+    st.sampled_from(
+        [
+            "amount",
+            "currency",
+            "source",
+            "metadata[k]",
+            "expand[]",
+            "expand[0]",
+            "transfer_data[destination]",
+            "application_fee_amount",
+            "limit",
+            "starting_after",
+            "created[gte]",
+            "a[b][c]",
+            "[",
+            "a[]]",
+            "type",
+            "controller[losses][payments]",
+            "settings[payouts][schedule][delay_days]",
+        ]
+    ),
     st.text(min_size=1, max_size=10),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
