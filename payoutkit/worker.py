@@ -11,7 +11,7 @@ import logging
 import anyio
 
 from payoutkit.api.context import AppState
-from payoutkit.store.ledger import settle_due
+from payoutkit.services.settlement import settle
 
 log = logging.getLogger("payoutkit.worker")
 
@@ -20,7 +20,7 @@ async def tick(state: AppState) -> int:
     moved = 0
     for livemode in (False, True):
         now = state.clock(livemode).now()
-        moved += await state.db.run(lambda conn, now=now, lm=livemode: settle_due(conn, now, livemode=lm))
+        moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
     return moved
 
 

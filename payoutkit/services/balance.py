@@ -19,6 +19,7 @@ from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Params
 from payoutkit.ledger.postings import BalanceType, Bucket
 from payoutkit.services.common import check_id
+from payoutkit.services.settlement import settle
 from payoutkit.store.ledger import read_buckets, settle_due
 from payoutkit.store.schema import accounts
 from payoutkit.store.schema import balance_transactions as txns
@@ -28,7 +29,9 @@ def _amounts(buckets: list[Bucket], field: str, *, with_source_types: bool = Tru
     per: dict[str, dict[str, int]] = defaultdict(dict)
     for b in buckets:
         st = per[b.key.currency]
-        st[b.key.source_type.value] = st.get(b.key.source_type.value, 0) + getattr(b, field)
+        # A source type shows once it has ever held money; `card` always shows, as in Stripe's Balance.
+        if b.available or b.pending or b.key.source_type.value == "card" or b.key.source_type.value in st:
+            st[b.key.source_type.value] = st.get(b.key.source_type.value, 0) + getattr(b, field)
     out = []
     for currency in sorted(per):
         item: dict[str, Any] = {"amount": sum(per[currency].values()), "currency": currency}
@@ -71,7 +74,7 @@ def balance_object(
 def retrieve(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
     buckets, due = read_buckets(conn, ctx.account_id, ctx.livemode)
     if due is not None and due <= ctx.now:
-        settle_due(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
+        settle(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
         buckets, _ = read_buckets(conn, ctx.account_id, ctx.livemode)
     default_currency = conn.execute(
         select(accounts.c.data).where(accounts.c.id == ctx.account_id)
@@ -144,6 +147,9 @@ def _find(conn: Connection, ctx: Ctx, txn_id: str) -> dict[str, Any] | None:
         row = conn.execute(select(txns).where(txns.c.id == txn_id)).first()
         if row is None or not ctx.is_platform or not expand.visible(conn, ctx, row.account_id):
             return None
+    if row.status == "pending" and row.available_on <= ctx.now:  # due: settle its account first
+        settle_due(conn, ctx.now, account_id=row.account_id, livemode=row.livemode)
+        row = conn.execute(select(txns).where(txns.c.id == txn_id)).first()
     return render_txn(row)
 
 

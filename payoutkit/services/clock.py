@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, PermissionDenied
 from payoutkit.api.params import Params
-from payoutkit.store.ledger import settle_due
+from payoutkit.services.settlement import settle
 
 
 class Advance(Params):
@@ -51,5 +51,5 @@ def advance(conn: Connection, ctx: Ctx, p: Advance) -> dict[str, Any]:
     if to - now > 5 * 366 * 86400:
         raise InvalidRequest("Advance the clock by at most five years at a time.", param="seconds")
     simulated.advance_to(conn, to)
-    settle_due(conn, to, livemode=False)
+    settle(conn, to, livemode=False)
     return _object(ctx, to)

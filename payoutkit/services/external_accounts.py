@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, select, update
 
+from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
@@ -319,3 +320,14 @@ def list_external_accounts(
 def internal_of(conn: Connection, ea_id: str) -> dict[str, Any]:
     row = conn.execute(select(resources.c.internal).where(resources.c.id == ea_id)).first()
     return dict(row.internal or {}) if row else {}
+
+
+def _load(conn: Connection, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
+    found = objects.get(conn, ea_id)
+    if found is None or not expand.visible(conn, ctx, found[1]):
+        return None
+    return render(found[0])
+
+
+expand.register("ba", _load)
+expand.register("card", _load)

@@ -9,6 +9,8 @@ accounts it is liable for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -40,8 +42,23 @@ def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     return liable, row.platform_id
 
 
+class Moment(Protocol):
+    """What a movement needs of its request or job: the mode it acts in and the time."""
+
+    @property
+    def livemode(self) -> bool: ...
+    @property
+    def now(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class JobMoment:
+    livemode: bool
+    now: int
+
+
 class Movement:
-    def __init__(self, conn: Connection, ctx: Ctx) -> None:
+    def __init__(self, conn: Connection, ctx: Moment) -> None:
         self.conn = conn
         self.ctx = ctx
         self.keys: set[BucketKey] = set()
@@ -69,7 +86,7 @@ class Movement:
             k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now
         }
         if due:
-            for account in sorted(due):
+            for account in sorted(due):  # its reserve, if liable, is synced by this movement
                 settle_due(self.conn, self.ctx.now, account_id=account, livemode=self.ctx.livemode)
             self.locked = lock_buckets(self.conn, self.keys)
         return self
@@ -139,5 +156,5 @@ class Movement:
                 )
 
 
-def movement(conn: Connection, ctx: Ctx, keys: Iterable[BucketKey]) -> Movement:
+def movement(conn: Connection, ctx: Moment, keys: Iterable[BucketKey]) -> Movement:
     return Movement(conn, ctx).touch(*keys).lock()
