@@ -60,14 +60,13 @@ def balance_object(
         obj["connect_reserved"] = _amounts(reserved, "total", with_source_types=False) or [
             {"amount": 0, "currency": default_currency}
         ]
-    if by_type[BalanceType.ISSUING]:
-        obj["issuing"] = {"available": _amounts(by_type[BalanceType.ISSUING], "available")}
+    zero = [{"amount": 0, "currency": default_currency}]
+    obj["issuing"] = {"available": _amounts(by_type[BalanceType.ISSUING], "available") or empty}
     prefunding = by_type[BalanceType.REFUND_AND_DISPUTE_PREFUNDING]
-    if prefunding:
-        obj["refund_and_dispute_prefunding"] = {
-            "available": _amounts(prefunding, "available"),
-            "pending": _amounts(prefunding, "pending"),
-        }
+    obj["refund_and_dispute_prefunding"] = {
+        "available": _amounts(prefunding, "available", with_source_types=False) or zero,
+        "pending": _amounts(prefunding, "pending", with_source_types=False) or zero,
+    }
     return obj
 
 

@@ -1,8 +1,10 @@
-"""Top-ups: funds pulled from the account's bank into its `payments` or `issuing` balance.
+"""Top-ups: funds pulled from the account's bank into one of its balances.
 
-Test bank tokens select the outcome (`btok_us_verified` succeeds; `btok_us_verified_noAccount` and its
-siblings fail with that code and move no money). Test-mode top-ups succeed at once and their funds are
-available at once (`bank_account` source type), so a test can fund a balance for transfers and payouts.
+`destination_balance` (a Payoutkit parameter) picks `payments` (default), `issuing` or
+`refund_and_dispute_prefunding`. Test bank tokens select the outcome (`btok_us_verified` succeeds;
+`btok_us_verified_noAccount` and its siblings fail with that code and move no money). Test-mode
+top-ups succeed at once and their funds are available at once (`bank_account` source type), so a test
+can fund a balance for transfers and payouts.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class TopupCreate(Params):
     statement_descriptor: str | None = None
     transfer_group: str | None = None
     # Payoutkit: which balance the funds land in (Stripe sets this per Issuing top-up).
-    destination_balance: Literal["payments", "issuing"] | None = None
+    destination_balance: Literal["payments", "issuing", "refund_and_dispute_prefunding"] | None = None
 
 
 class TopupUpdate(Params):
