@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
@@ -318,7 +318,8 @@ def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     ext = external_accounts_list(conn, ctx, obj["id"], ctx.livemode)
     obj["external_accounts"] = {
         "object": "list",
-        "data": ext[:10],
+        # Rendered as external_accounts.render does (it imports this module): stored-only keys go.
+        "data": [{k: v for k, v in e.items() if k not in ("livemode", "created")} for e in ext[:10]],
         "has_more": len(ext) > 10,
         "url": f"/v1/accounts/{obj['id']}/external_accounts",
     }
@@ -399,8 +400,11 @@ def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
 expand.register("acct", _load)
 
 
+_ACCOUNT_DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
+
+
 def account_data(conn: Connection, account_id: str) -> dict[str, Any]:
-    row = conn.execute(select(accounts.c.data).where(accounts.c.id == account_id)).first()
+    row = conn.execute(_ACCOUNT_DATA, {"account_id": account_id}).first()
     if row is None:
         raise ResourceMissing.for_id("account", account_id)
     return dict(row.data)

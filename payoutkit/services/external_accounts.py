@@ -232,6 +232,7 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     obj["default_for_currency"] = bool(p.default_for_currency) or first_in_currency
     obj["metadata"] = metadata_update({}, p.metadata)
     obj["livemode"] = ctx.livemode  # stored for scoping; removed when rendered
+    obj["created"] = ctx.now  # stored (the resources row needs it); not a field of Stripe's object
     if obj["default_for_currency"] and not first_in_currency:
         _set_default(conn, account, ctx.livemode, obj["currency"], obj["id"])
     objects.create(conn, obj, account_id=account, parent_id=account, status="new")
@@ -239,10 +240,11 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     return render(obj)
 
 
+STORED_ONLY = ("livemode", "created")
+
+
 def render(obj: dict[str, Any]) -> dict[str, Any]:
-    out = dict(obj)
-    out.pop("livemode", None)
-    return out
+    return {k: v for k, v in obj.items() if k not in STORED_ONLY}
 
 
 def _owned(conn: Connection, ctx: Ctx, account: str, ea_id: str) -> dict[str, Any]:

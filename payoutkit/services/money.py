@@ -31,8 +31,22 @@ def key(
     return BucketKey(account, ctx.livemode, currency, balance_type, SourceType(source_type))
 
 
+# account id → (liable, platform). An account's controller and platform never change after it is
+# created, so every process may keep what it has read.
+_LIABILITY: dict[str, tuple[bool, str | None]] = {}
+
+
 def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     """Whether the platform is liable for this connected account's negative balances, and the platform."""
+    known = _LIABILITY.get(account_id)
+    if known is None:
+        known = _read_liability(conn, account_id)
+        if known[1] is not None:  # only a connected account's answer is final
+            _LIABILITY[account_id] = known
+    return known
+
+
+def _read_liability(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     row = conn.execute(
         select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)
     ).first()

@@ -1,7 +1,9 @@
 """Settlement as a unit of work: due pending funds become available, and reserves follow.
 
-Settling only raises connected accounts' available balances, so the only reserve change it can cause
-is a release: after `settle_due`, every liable account that has something reserved is re-synced.
+Settling usually raises a connected account's available balance (a release of its reserve), but it can
+lower it too: a direct charge whose application fee exceeds its net leaves a negative pending net. So
+after `settle_due`, every liable account that has something reserved or had payments funds due is
+re-synced.
 Every path that settles (the worker, the test clock, a balance read) goes through `settle`.
 """
 
@@ -9,13 +11,21 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from payoutkit.ledger.postings import BucketKey
+from payoutkit.ledger.postings import BalanceType, BucketKey
 from payoutkit.services.money import JobMoment, Movement
 from payoutkit.store.ledger import settle_due
-from payoutkit.store.schema import connect_reserves
+from payoutkit.store.schema import balances, connect_reserves
 
 
 def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None = None) -> int:
+    due = select(balances.c.account_id, balances.c.currency).where(
+        balances.c.livemode == livemode,
+        balances.c.next_settle_at <= now,
+        balances.c.balance_type == BalanceType.PAYMENTS.value,
+    )
+    if account_id is not None:
+        due = due.where(balances.c.account_id == account_id)
+    due_rows = conn.execute(due.distinct()).all()
     moved = settle_due(conn, now, account_id=account_id, livemode=livemode)
     if moved == 0:
         return 0
@@ -24,7 +34,7 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
     )
     if account_id is not None:
         reserved = reserved.where(connect_reserves.c.account_id == account_id)
-    rows = conn.execute(reserved.order_by(connect_reserves.c.account_id, connect_reserves.c.currency)).all()
+    rows = [*conn.execute(reserved).all(), *due_rows]
     if rows:
         mv = Movement(conn, JobMoment(livemode, now))
         mv.touch(*(BucketKey(r.account_id, livemode, r.currency) for r in rows)).lock()

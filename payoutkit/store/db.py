@@ -14,6 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
@@ -32,8 +33,13 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, *, pool_size: int = 16) -> Engine:
     url = normalize_url(url)
+    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url,
@@ -41,6 +47,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             pool_size=1,
             max_overflow=0,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **json,
         )
 
         @event.listens_for(engine, "connect")
@@ -59,7 +66,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **json)
 
 
 class Database:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.store.schema import resources
+
+_CREATE = insert(resources)
+_GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
 
 
 def create(
@@ -18,16 +21,17 @@ def create(
     status: str | None = None,
 ) -> dict[str, Any]:
     conn.execute(
-        insert(resources).values(
-            id=obj["id"],
-            object=obj["object"],
-            account_id=account_id,
-            livemode=obj["livemode"],
-            created=obj["created"],
-            parent_id=parent_id,
-            status=status,
-            data=obj,
-        )
+        _CREATE,
+        {
+            "id": obj["id"],
+            "object": obj["object"],
+            "account_id": account_id,
+            "livemode": obj["livemode"],
+            "created": obj["created"],
+            "parent_id": parent_id,
+            "status": status,
+            "data": obj,
+        },
     )
     return obj
 
@@ -42,10 +46,8 @@ def save(conn: Connection, obj: dict[str, Any], *, status: str | None = None) ->
 
 def get(conn: Connection, object_id: str, *, for_update: bool = False) -> tuple[dict[str, Any], str] | None:
     """The object and the account that owns it."""
-    stmt = select(resources.c.data, resources.c.account_id).where(resources.c.id == object_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    stmt = _GET.with_for_update() if for_update and conn.dialect.name == "postgresql" else _GET
+    row = conn.execute(stmt, {"object_id": object_id}).first()
     if row is None:
         return None
     return dict(row.data), row.account_id
