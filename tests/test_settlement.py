@@ -1,0 +1,124 @@
+"""Settlement: due funds become available by the worker, and lazily before a read or a debit.
+
+These tests move the simulated clock without settling (as time passes between worker ticks) and then
+check each path on its own, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import pytest
+from sqlalchemy import select
+
+from payoutkit import worker
+from payoutkit.api.app import build_state
+from payoutkit.api.context import AppState, Ctx
+from payoutkit.api.params import Empty, parse
+from payoutkit.config import Settings
+from payoutkit.ledger.postings import TxnStatus
+from payoutkit.services import accounts, balance, charges, transfers
+from payoutkit.store.invariants import check_ledger
+from payoutkit.store.schema import balance_transactions, balances
+from tests.conftest import CLOCK_START, SECRET_KEY
+
+FRIDAY_NOON = CLOCK_START + 86400 + 2 * 3600  # 2026-01-02T12:00:00Z
+MONDAY = 1767571200  # 2026-01-05T00:00:00Z: a card charge made Thursday is available from here
+
+
+@dataclass
+class World:
+    state: AppState
+    platform: str
+
+    def ctx(self, account: str | None = None) -> Ctx:
+        return Ctx(
+            account_id=account or self.platform,
+            platform_id=self.platform,
+            livemode=False,
+            now=self.state.test_clock.now(),
+            request_id="req_test",
+            state=self.state,
+        )
+
+    def run(self, fn: Any, *args: Any, account: str | None = None) -> Any:
+        return self.state.db.transaction(fn, self.ctx(account), *args)
+
+    def move_clock_without_settling(self, to: int) -> None:
+        assert self.state.simulated is not None
+        self.state.db.transaction(self.state.simulated.advance_to, to)
+
+    def stored_available(self, account: str) -> int:
+        with self.state.db.engine.connect() as conn:
+            rows = conn.execute(select(balances.c.available).where(balances.c.account_id == account)).all()
+        return sum(r.available for r in rows)
+
+
+@pytest.fixture
+def world(database_url: str) -> Iterator[World]:
+    settings = Settings(
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        simulated_clock=True,
+        simulated_clock_start=CLOCK_START,
+        worker=False,
+    )
+    state, boot = build_state(settings, migrate=False)
+    yield World(state, boot.platform_id)
+    with state.db.engine.connect() as conn:
+        assert check_ledger(conn) == []
+    state.db.dispose()
+
+
+def _charge(world: World, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
+    params = parse(charges.ChargeCreate, {"amount": str(amount), "currency": "usd", "source": source})
+    return world.run(charges.create, params)  # type: ignore[no-any-return]
+
+
+def test_card_funds_settle_at_midnight_utc_after_two_business_days(world: World) -> None:
+    charge = _charge(world)
+    txn = world.run(balance.retrieve_transaction, Empty(), charge["balance_transaction"])
+    assert txn["status"] == "pending"
+    assert txn["available_on"] == MONDAY  # Thursday + 2 business days skips the weekend
+
+
+def test_the_worker_settles_due_funds_into_stored_buckets(world: World) -> None:
+    _charge(world)
+    world.move_clock_without_settling(FRIDAY_NOON)
+    assert anyio.run(worker.tick, world.state) == 0  # nothing is due before Monday
+    world.move_clock_without_settling(MONDAY)
+    assert world.stored_available(world.platform) == 0
+    assert anyio.run(worker.tick, world.state) >= 1
+    assert world.stored_available(world.platform) == 1000 - 59
+    with world.state.db.engine.connect() as conn:
+        statuses = {r.status for r in conn.execute(select(balance_transactions.c.status))}
+    assert statuses == {TxnStatus.AVAILABLE.value}
+
+
+def test_a_balance_read_settles_what_is_due_first(world: World) -> None:
+    _charge(world)
+    world.move_clock_without_settling(MONDAY)
+    read = world.run(balance.retrieve, Empty())
+    assert read["available"][0]["amount"] == 941
+    assert read["pending"][0]["amount"] == 0
+    assert world.stored_available(world.platform) == 941
+
+
+def test_a_debit_sees_funds_that_became_available_since_the_last_tick(world: World) -> None:
+    destination = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    _charge(world)
+    transfer = parse(
+        transfers.TransferCreate, {"amount": "941", "currency": "usd", "destination": destination}
+    )
+    from payoutkit.ledger.errors import InsufficientFunds
+
+    with pytest.raises(InsufficientFunds):
+        world.run(transfers.create, transfer)
+    world.move_clock_without_settling(MONDAY)
+    made = world.run(transfers.create, transfer)
+    assert made["amount"] == 941
+    assert world.stored_available(world.platform) == 0
+    assert world.stored_available(destination) == 941
