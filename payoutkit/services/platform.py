@@ -31,6 +31,7 @@ def platform_object(account_id: str, settings: Settings, created: int) -> dict[s
         "id": account_id,
         "object": "account",
         "business_type": "company",
+        "created": created,
         "country": settings.platform_country,
         "default_currency": settings.platform_currency,
         "email": None,
