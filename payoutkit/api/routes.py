@@ -32,7 +32,7 @@ routes = [
     _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
     _r(EA + "/{ea}", "DELETE", external_accounts.delete),
     _r("/v1/charges", "POST", charges.create, charges.ChargeCreate),
-    _r("/v1/charges", "GET", charges.list_charges, charges.ChargeList),
+    _r("/v1/charges", "GET", charges.list_charges, ListParams),
     _r("/v1/charges/{charge}", "GET", charges.retrieve),
     _r("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
     _r("/v1/refunds", "POST", charges.create_refund, charges.RefundCreate),

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import CardError, InvalidRequest
-from payoutkit.api.listing import ListParams, page
+from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger import calendar
@@ -24,7 +24,7 @@ from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_ref
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType
 from payoutkit.services import accounts as accounts_service
-from payoutkit.services.common import check_id, connected_account, owned
+from payoutkit.services.common import check_id, connected_account, list_owned, owned
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -110,10 +110,6 @@ class ChargeUpdate(Params):
     description: str | None = None
     metadata: Metadata = None
     receipt_email: str | None = None
-    transfer_group: str | None = None
-
-
-class ChargeList(ListParams):
     transfer_group: str | None = None
 
 
@@ -428,19 +424,8 @@ def modify(conn: Connection, ctx: Ctx, p: ChargeUpdate, charge: str) -> dict[str
     return objects.save(conn, obj)
 
 
-def list_charges(conn: Connection, ctx: Ctx, p: ChargeList) -> dict[str, Any]:
-    return page(
-        conn,
-        resources,
-        [
-            resources.c.account_id == ctx.account_id,
-            resources.c.livemode == ctx.livemode,
-            resources.c.object == "charge",
-        ],
-        p,
-        "/v1/charges",
-        lambda r: dict(r.data),
-    )
+def list_charges(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
+    return list_owned(conn, ctx, "charge", p, "/v1/charges")
 
 
 # -- refunds ---------------------------------------------------------------------------------------
@@ -567,14 +552,10 @@ def modify_refund(conn: Connection, ctx: Ctx, p: RefundUpdate, refund: str) -> d
 
 
 def list_refunds(conn: Connection, ctx: Ctx, p: RefundList) -> dict[str, Any]:
-    where = [
-        resources.c.account_id == ctx.account_id,
-        resources.c.livemode == ctx.livemode,
-        resources.c.object == "refund",
-    ]
-    if p.charge:
-        where.append(resources.c.parent_id == p.charge)
-    return page(conn, resources, where, p, "/v1/refunds", lambda r: _public_refund(dict(r.data)))
+    where = [resources.c.parent_id == p.charge] if p.charge else []
+    return list_owned(
+        conn, ctx, "refund", p, "/v1/refunds", *where, render=lambda r: _public_refund(dict(r.data))
+    )
 
 
 # -- disputes --------------------------------------------------------------------------------------
@@ -586,15 +567,4 @@ def retrieve_dispute(conn: Connection, ctx: Ctx, p: Params, dispute: str) -> dic
 
 
 def list_disputes(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
-    return page(
-        conn,
-        resources,
-        [
-            resources.c.account_id == ctx.account_id,
-            resources.c.livemode == ctx.livemode,
-            resources.c.object == "dispute",
-        ],
-        p,
-        "/v1/disputes",
-        lambda r: dict(r.data),
-    )
+    return list_owned(conn, ctx, "dispute", p, "/v1/disputes")

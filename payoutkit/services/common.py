@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
+from payoutkit.api.listing import ListParams, page
 from payoutkit.ids import ID_PATTERN
 from payoutkit.store import objects
-from payoutkit.store.schema import accounts
+from payoutkit.store.schema import accounts, resources
 
 
 def check_id(value: str, prefixes: tuple[str, ...], param: str, object_name: str) -> str:
@@ -54,3 +56,25 @@ def connected_account(conn: Connection, ctx: Ctx, account_id: str, *, param: str
     ):
         raise ResourceMissing(f"No such destination: '{account_id}'", param=param)
     return row
+
+
+def _as_stored(row: Any) -> dict[str, Any]:
+    return dict(row.data)
+
+
+def list_owned(
+    conn: Connection,
+    ctx: Ctx,
+    object_name: str,
+    p: ListParams,
+    url: str,
+    *where: ColumnElement[bool],
+    render: Callable[[Any], dict[str, Any]] = _as_stored,
+) -> dict[str, Any]:
+    """A page of the acting account's stored resources of one kind, newest first."""
+    scope = [
+        resources.c.account_id == ctx.account_id,
+        resources.c.livemode == ctx.livemode,
+        resources.c.object == object_name,
+    ]
+    return page(conn, resources, [*scope, *where], p, url, render)

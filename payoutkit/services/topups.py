@@ -15,13 +15,13 @@ from sqlalchemy import Connection
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest
-from payoutkit.api.listing import ListParams, page
+from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Metadata, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import BalanceType, SourceType
-from payoutkit.services.common import check_id, owned
+from payoutkit.services.common import check_id, list_owned, owned
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -119,11 +119,5 @@ def modify(conn: Connection, ctx: Ctx, p: TopupUpdate, topup: str) -> dict[str, 
 
 
 def list_topups(conn: Connection, ctx: Ctx, p: TopupList) -> dict[str, Any]:
-    where = [
-        resources.c.account_id == ctx.account_id,
-        resources.c.livemode == ctx.livemode,
-        resources.c.object == "topup",
-    ]
-    if p.status:
-        where.append(resources.c.status == p.status)
-    return page(conn, resources, where, p, "/v1/topups", lambda r: dict(r.data))
+    where = [resources.c.status == p.status] if p.status else []
+    return list_owned(conn, ctx, "topup", p, "/v1/topups", *where)

@@ -18,7 +18,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_application_fee_refund, book_transfer, book_transfer_reversal
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
-from payoutkit.services.common import check_id, connected_account, owned, require_platform
+from payoutkit.services.common import check_id, connected_account, list_owned, owned, require_platform
 from payoutkit.services.money import Movement, key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -41,7 +41,6 @@ class TransferUpdate(Params):
 
 class TransferList(ListParams):
     destination: str | None = None
-    transfer_group: str | None = None
 
 
 class ReversalCreate(Params):
@@ -291,14 +290,8 @@ def modify(conn: Connection, ctx: Ctx, p: TransferUpdate, id: str) -> dict[str, 
 
 
 def list_transfers(conn: Connection, ctx: Ctx, p: TransferList) -> dict[str, Any]:
-    where = [
-        resources.c.account_id == ctx.account_id,
-        resources.c.livemode == ctx.livemode,
-        resources.c.object == "transfer",
-    ]
-    if p.destination:
-        where.append(resources.c.parent_id == p.destination)
-    return page(conn, resources, where, p, "/v1/transfers", lambda r: dict(r.data))
+    where = [resources.c.parent_id == p.destination] if p.destination else []
+    return list_owned(conn, ctx, "transfer", p, "/v1/transfers", *where)
 
 
 def list_reversals(conn: Connection, ctx: Ctx, p: ListParams, id: str) -> dict[str, Any]:
