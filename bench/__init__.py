@@ -1,0 +1,1 @@
+"""Payoutkit's benchmark harness: `python bench/run.py --help` (or `make bench`)."""

@@ -1,0 +1,214 @@
+"""Turn results into text for the terminal and into the generated sections of docs/benchmarks.md.
+
+The doc is part generated, part written by hand: each generated section sits between
+`<!-- bench:NAME -->` and `<!-- /bench:NAME -->` and is replaced on every run that measured it;
+everything else (method, analysis, suggestions) is left as it is. A missing doc is created from
+TEMPLATE.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.profile import payoutkit_inclusive
+
+if TYPE_CHECKING:
+    from bench.run import Results, Throughput
+
+TEMPLATE = """# Benchmarks
+
+Produced by `make bench` (`.venv/bin/python bench/run.py`; `--help` lists the scenarios). The sections
+between `bench:` markers are rewritten by every full run; the rest is written by hand.
+
+## Machine
+
+<!-- bench:machine -->
+_not measured yet_
+<!-- /bench:machine -->
+
+## Throughput at concurrency 32
+
+<!-- bench:throughput -->
+_not measured yet_
+<!-- /bench:throughput -->
+
+## Ceiling: a bare Starlette app
+
+<!-- bench:ceiling -->
+_not measured yet_
+<!-- /bench:ceiling -->
+
+## `GET /v1/balance` latency does not grow with history
+
+<!-- bench:history -->
+_not measured yet_
+<!-- /bench:history -->
+
+## Where the time goes
+
+<!-- bench:profile -->
+_not measured yet_
+<!-- /bench:profile -->
+"""
+
+
+def _f(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def _throughput_rows(items: list[Throughput]) -> list[str]:
+    rows = [
+        "| Backend | Endpoint | req/s (median) | min-max req/s | p50 ms | p99 ms | errors | target req/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for t in items:
+        m = t.median
+        lo, hi = min(r.rps for r in t.runs), max(r.rps for r in t.runs)
+        target = f"{t.target:,}" if t.target else "-"
+        rows.append(f"| {t.backend} | `{t.endpoint}` | **{_f(m.rps, 0)}** | {_f(lo, 0)}-{_f(hi, 0)} | "
+                    f"{_f(m.p50_ms)} | {_f(m.p99_ms)} | {t.errors} | {target} |")  # fmt: skip
+    return rows
+
+
+def section_machine(res: Results) -> str:
+    lines = ["| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in res.machine.items()]
+    lines += [f"| Storage ({k}) | {v} |" for k, v in res.storage.items()]
+    c = res.config
+    lines += [
+        "",
+        f"Load: closed loop, {c.concurrency} keep-alive connections, {c.threads} wrk threads, "
+        f"{_f(c.warmup, 0)} s warm-up then {c.repeat} x {_f(c.duration, 0)} s per figure (median run shown); "
+        "load generator and server share the machine's cores.",
+    ]
+    return "\n".join(lines)
+
+
+def section_throughput(res: Results) -> str:
+    rows = _throughput_rows(res.throughput)
+    rows += ["", "Targets are what later issues design toward; they are reported here, not asserted. "
+             "`POST /v1/charges` body: `amount=1000&currency=usd&source=tok_visa` (a new charge each time); "
+             "`GET /v1/balance` reads the platform's balance."]  # fmt: skip
+    return "\n".join(rows)
+
+
+def section_ceiling(res: Results) -> str:
+    if res.ceiling is None:
+        return "_not measured_"
+    rows = _throughput_rows([res.ceiling])
+    rows += ["", "`bench/ceiling_app.py`, started as its own process with `uvicorn` (uvloop, httptools): the "
+             f"most any Starlette app on one uvicorn worker can answer here. The issue quotes "
+             f"~{res.ceiling.target:,} req/s for this machine (the target column)."]  # fmt: skip
+    return "\n".join(rows)
+
+
+def section_history(res: Results) -> str:
+    rows = [
+        "| Backend | txns on the account | `GET /v1/balance` p50 ms | p99 ms | mean ms | requests | errors "
+        "| `GET /v1/balance_transactions?limit=10` p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for h in res.history:
+        b, lst = h.balance, h.listing
+        rows.append(f"| {h.backend} | {h.txns:,} | **{b.p50_ms:.2f}** | {b.p99_ms:.2f} | {b.mean_ms:.2f} | "
+                    f"{b.requests:,} | {b.errors + lst.errors} | {lst.p50_ms:.2f} | "
+                    f"{lst.p99_ms:.2f} |")  # fmt: skip
+    rows += ["", "Sequential requests on one keep-alive connection (after 200 warm-up requests). The first "
+             f"{res.config.history_small:,} transactions are charges made through the API; the rest are "
+             "inserted set-based (bench/seed.py: +1000 on the platform's usd card bucket, -1000 on "
+             "`sys_world`'s, interleaved, buckets moved by the same sums, then checked: every bucket equals "
+             "the sum of its transactions and all buckets sum to zero). The list endpoint is shown for "
+             "contrast: its first page should not grow with history either."]  # fmt: skip
+    return "\n".join(rows)
+
+
+def section_profile(res: Results, top: int = 12) -> str:
+    if not res.profiles:
+        return "_not measured_"
+    out: list[str] = []
+    for backend, endpoint, prof in res.profiles:
+        out.append(f"#### {backend}: `{endpoint}` under load ({prof.samples:,} py-spy samples)")
+        out.append("")
+        threads = ", ".join(f"{k} {prof.share(v):.0f}%" for k, v in prof.by_thread.most_common())
+        out.append(f"Samples by thread: {threads}.")
+        out.append("")
+        out.append("| Layer (self time, innermost Python frame) | share |")
+        out.append("|---|---:|")
+        out += [f"| {k} | {prof.share(v):.1f}% |" for k, v in prof.by_layer.most_common(10)]
+        out.append("")
+        out.append("| Top functions by self time | share |")
+        out.append("|---|---:|")
+        out += [f"| `{k}` | {prof.share(v):.1f}% |" for k, v in prof.self_time.most_common(top)]
+        out.append("")
+        out.append("| Payoutkit functions by inclusive time | share |")
+        out.append("|---|---:|")
+        out += [f"| `{k}` | {prof.share(v):.1f}% |" for k, v in payoutkit_inclusive(prof, top)]
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def update_docs(path: Path, res: Results) -> None:
+    text = path.read_text() if path.exists() else TEMPLATE
+    sections = {"machine": section_machine(res)}
+    if res.throughput:
+        sections["throughput"] = section_throughput(res)
+    if res.ceiling is not None:
+        sections["ceiling"] = section_ceiling(res)
+    if res.history:
+        sections["history"] = section_history(res)
+    if res.profiles:
+        sections["profile"] = section_profile(res)
+    for name, body in sections.items():
+        begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        block = f"{begin}\n{body}\n{end}"
+        pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+        if pattern.search(text):
+            text = pattern.sub(lambda _m, b=block: b, text)  # type: ignore[misc]
+        else:
+            text = text.rstrip() + f"\n\n## {name}\n\n{block}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def text_summary(res: Results) -> str:
+    parts = ["MACHINE", *(f"  {k}: {v}" for k, v in res.machine.items())]
+    if res.throughput or res.ceiling:
+        parts += ["", f"THROUGHPUT (concurrency {res.config.concurrency})",
+                  *_throughput_rows(res.throughput + ([res.ceiling] if res.ceiling else []))]  # fmt: skip
+    if res.history:
+        parts += ["", "HISTORY", *section_history(res).split("\n\n")[0].splitlines()]
+    for backend, endpoint, prof in res.profiles:
+        parts += ["", f"PROFILE {backend} {endpoint} ({prof.samples} samples)"]
+        parts += [f"  {prof.share(v):5.1f}%  {k}" for k, v in prof.self_time.most_common(10)]
+    return "\n".join(parts)
+
+
+def as_json(res: Results) -> dict[str, Any]:
+    def tp(t: Throughput) -> dict[str, Any]:
+        return {"backend": t.backend, "endpoint": t.endpoint, "target": t.target, "errors": t.errors,
+                "runs": [{**asdict(r), "rps": r.rps} for r in t.runs]}  # fmt: skip
+
+    return {
+        "config": asdict(res.config),
+        "machine": res.machine,
+        "storage": res.storage,
+        "throughput": [tp(t) for t in res.throughput],
+        "ceiling": tp(res.ceiling) if res.ceiling else None,
+        "history": [
+            {"backend": h.backend, "txns": h.txns, "balance": asdict(h.balance), "list": asdict(h.listing)}
+            for h in res.history
+        ],
+        "profiles": [
+            {
+                "backend": b,
+                "endpoint": e,
+                "samples": p.samples,
+                "by_layer": dict(p.by_layer),
+                "self": dict(p.self_time.most_common(30)),
+            }
+            for b, e, p in res.profiles
+        ],
+    }
