@@ -139,9 +139,8 @@ def check_balanced(entries: Iterable[Entry]) -> None:
         raise UnbalancedBooking(f"entries do not sum to zero: {unbalanced}")
 
 
-def post(buckets: Mapping[BucketKey, Bucket], entries: Sequence[Entry]) -> dict[BucketKey, Bucket]:
-    """Apply balanced `entries` to `buckets`; return the buckets that changed, with their new values."""
-    check_balanced(entries)
+def apply(buckets: Mapping[BucketKey, Bucket], entries: Iterable[Entry]) -> dict[BucketKey, Bucket]:
+    """The new values of the buckets `entries` move (pending or available by each entry's status)."""
     changed: dict[BucketKey, Bucket] = {}
     for entry in entries:
         bucket = changed.get(entry.key) or buckets.get(entry.key) or Bucket(entry.key)
@@ -151,6 +150,12 @@ def post(buckets: Mapping[BucketKey, Bucket], entries: Sequence[Entry]) -> dict[
             bucket = replace(bucket, available=bucket.available + entry.net)
         changed[entry.key] = bucket
     return changed
+
+
+def post(buckets: Mapping[BucketKey, Bucket], entries: Sequence[Entry]) -> dict[BucketKey, Bucket]:
+    """Apply balanced `entries` to `buckets`; return the buckets that changed, with their new values."""
+    check_balanced(entries)
+    return apply(buckets, entries)
 
 
 def require_available(bucket: Bucket | None, amount: int, *, param: str | None = "amount") -> None:

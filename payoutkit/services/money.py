@@ -8,16 +8,25 @@ accounts it is liable for.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api.context import Ctx
 from payoutkit.ledger.booking import book_reserve, reserve_delta
-from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, Entry, SourceType
-from payoutkit.store.ledger import Locked, Written, lock_buckets, settle_due, write_entries
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, BucketKey, Entry, SourceType
+from payoutkit.store.ledger import (
+    Locked,
+    Written,
+    bucket_seqs,
+    engine_cache,
+    lock_buckets,
+    settle_due,
+    write_entries,
+)
 from payoutkit.store.schema import accounts, connect_reserves
 
 
@@ -31,29 +40,31 @@ def key(
     return BucketKey(account, ctx.livemode, currency, balance_type, SourceType(source_type))
 
 
-# account id → (liable, platform). An account's controller and platform never change after it is
-# created, so every process may keep what it has read.
-_LIABILITY: dict[str, tuple[bool, str | None]] = {}
+# account id → (liable, platform), per database. An account's kind, controller and platform never
+# change after it is created, so every process may keep what it has read.
 
 
 def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     """Whether the platform is liable for this connected account's negative balances, and the platform."""
-    known = _LIABILITY.get(account_id)
+    cache: dict[str, tuple[bool, str | None]] = engine_cache(conn, "liability")
+    known = cache.get(account_id)
     if known is None:
-        known = _read_liability(conn, account_id)
-        if known[1] is not None:  # only a connected account's answer is final
-            _LIABILITY[account_id] = known
+        known, exists = _read_liability(conn, account_id)
+        if exists:  # an account's answer is final once it exists (never cache a miss)
+            cache[account_id] = known
     return known
 
 
-def _read_liability(conn: Connection, account_id: str) -> tuple[bool, str | None]:
+def _read_liability(conn: Connection, account_id: str) -> tuple[tuple[bool, str | None], bool]:
     row = conn.execute(
         select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)
     ).first()
-    if row is None or row.kind != "connected":
-        return False, None
+    if row is None:
+        return (False, None), False
+    if row.kind != "connected":
+        return (False, None), True
     liable = row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
-    return liable, row.platform_id
+    return (liable, row.platform_id), True
 
 
 class Moment(Protocol):
@@ -71,45 +82,75 @@ class JobMoment:
     now: int
 
 
+# The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
+# rows (`sys_world_00` …) keeps concurrent units from queueing on one row. Balances sum over them.
+SYSTEM_SHARDS = 16
+
+
 class Movement:
+    """The buckets one unit of work moves money in.
+
+    `touch(*keys)` declares buckets; `touch(*keys, exact=True)` declares ones whose value the unit
+    checks (funds), which `lock()` locks and reads. A liable connected account's buckets, and its
+    platform's reserve buckets, are always exact: the reserve follows their value.
+    """
+
     def __init__(self, conn: Connection, ctx: Moment) -> None:
         self.conn = conn
         self.ctx = ctx
         self.keys: set[BucketKey] = set()
+        self.exact: set[BucketKey] = set()
         self.liable: dict[tuple[str, str], str] = {}  # (account, currency) → platform
+        self.seqs: dict[BucketKey, int] = {}
         self.locked = Locked()
         self.written: list[Written] = []
+        self.shard = random.randrange(SYSTEM_SHARDS)
 
-    def touch(self, *keys: BucketKey) -> Movement:
-        """Declare buckets this unit of work moves money in (liable accounts bring the reserve buckets)."""
-        for k in keys:
+    def route(self, k: BucketKey) -> BucketKey:
+        if k.account in (WORLD, PROCESSOR):
+            return k.with_account(f"{k.account}_{self.shard:02d}")
+        return k
+
+    def touch(self, *keys: BucketKey, exact: bool = False) -> Movement:
+        for k in map(self.route, keys):
             self.keys.add(k)
+            if exact:
+                self.exact.add(k)
             if k.account.startswith("acct_") and (k.account, k.currency) not in self.liable:
                 liable, platform = is_liable(self.conn, k.account)
                 if liable and platform:
                     self.liable[(k.account, k.currency)] = platform
-                    for st in SourceType:
-                        self.keys.add(BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st))
-                    self.keys.add(BucketKey(platform, k.livemode, k.currency))
-                    self.keys.add(BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED))
+                    reserve_keys = [
+                        *(
+                            BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st)
+                            for st in SourceType
+                        ),
+                        BucketKey(platform, k.livemode, k.currency),
+                        BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED),
+                    ]
+                    self.keys.update(reserve_keys)
+                    self.exact.update(reserve_keys)
         return self
 
     def lock(self) -> Movement:
-        self.locked = lock_buckets(self.conn, self.keys)
+        self.seqs = bucket_seqs(self.conn, self.keys)
+        exact = {k: self.seqs[k] for k in self.exact}
+        self.locked = lock_buckets(self.conn, exact)
         due = {
             k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now
         }
         if due:
             for account in sorted(due):  # its reserve, if liable, is synced by this movement
                 settle_due(self.conn, self.ctx.now, account_id=account, livemode=self.ctx.livemode)
-            self.locked = lock_buckets(self.conn, self.keys)
+            self.locked = lock_buckets(self.conn, exact)
         return self
 
     def bucket(self, k: BucketKey) -> Bucket:
-        return self.locked.get(k)
+        return self.locked.get(self.route(k))
 
     def post(self, entries: Sequence[Entry]) -> list[Written]:
-        written = write_entries(self.conn, self.locked, entries)
+        routed = [e if self.route(e.key) == e.key else replace(e, key=self.route(e.key)) for e in entries]
+        written = write_entries(self.conn, self.locked, self.seqs, routed)
         self.written.extend(written)
         return written
 
@@ -170,5 +211,8 @@ class Movement:
                 )
 
 
-def movement(conn: Connection, ctx: Moment, keys: Iterable[BucketKey]) -> Movement:
-    return Movement(conn, ctx).touch(*keys).lock()
+def movement(
+    conn: Connection, ctx: Moment, keys: Iterable[BucketKey], *, exact: Iterable[BucketKey] = ()
+) -> Movement:
+    """Declare and lock a unit's buckets: `exact` are the ones it checks funds in."""
+    return Movement(conn, ctx).touch(*keys).touch(*exact, exact=True).lock()

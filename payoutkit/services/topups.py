@@ -20,7 +20,7 @@ from payoutkit.api.params import Metadata, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
-from payoutkit.ledger.postings import BalanceType, SourceType
+from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
 from payoutkit.services.common import check_id, list_owned, owned
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
@@ -94,7 +94,7 @@ def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
         topup.update(status="failed", failure_code=failure[0], failure_message=failure[1])
     else:
         k = key(ctx, ctx.account_id, currency, SourceType.BANK_ACCOUNT, balance_type)
-        mv = movement(conn, ctx, [k, k.with_account("sys_world")])
+        mv = movement(conn, ctx, [k, k.with_account(WORLD)])
         mv.post(
             book_topup(
                 k, amount, topup_id=tid, created=ctx.now, available_on=ctx.now, description=p.description

@@ -112,8 +112,9 @@ def create(conn: Connection, ctx: Ctx, p: TransferCreate) -> dict[str, Any]:
         created=ctx.now,
         description=p.description,
     )
-    mv = movement(conn, ctx, [e.key for e in entries])
-    require_available(mv.bucket(key(ctx, ctx.account_id, currency, source_type)), amount)
+    source = key(ctx, ctx.account_id, currency, source_type)
+    mv = movement(conn, ctx, [e.key for e in entries], exact=[source])
+    require_available(mv.bucket(source), amount)
     mv.post(entries)
     mv.sync_reserves()
     transfer = transfer_object(

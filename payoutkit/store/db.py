@@ -9,6 +9,8 @@ run concurrently on a pool; money-moving units lock the balance rows they touch,
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -17,12 +19,18 @@ import anyio.to_thread
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
 READONLY = "payoutkit_readonly"
+# Connection.info key: callables to run once the unit of work has committed (store.ledger.after_commit).
+AFTER_COMMIT = "payoutkit_after_commit"
+# SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
+RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+RETRIES = 8
 
 
 def normalize_url(url: str) -> str:
@@ -80,9 +88,27 @@ class Database:
     def transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn` in one transaction on the calling thread."""
-        with self.engine.connect() as conn, conn.begin():
-            return fn(conn, *args, **kwargs)
+        """Run `fn` in one transaction on the calling thread; run it again on a deadlock.
+
+        `fn` must be re-runnable: everything it does is in the transaction, which rolled back.
+        """
+        for attempt in range(RETRIES):
+            with self.engine.connect() as conn:
+                conn.info.pop(AFTER_COMMIT, None)  # never run what a failed unit left behind
+                try:
+                    with conn.begin():
+                        result = fn(conn, *args, **kwargs)
+                except DBAPIError as exc:
+                    sqlstate = getattr(exc.orig, "sqlstate", None)
+                    if sqlstate not in RETRY_SQLSTATES or attempt == RETRIES - 1:
+                        raise
+                    conn.info.pop(AFTER_COMMIT, None)
+                    time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                    continue
+                for hook in conn.info.pop(AFTER_COMMIT, []):
+                    hook()
+                return result
+        raise AssertionError("unreachable")
 
     def read(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self.engine.connect().execution_options(**{READONLY: True}) as conn, conn.begin():

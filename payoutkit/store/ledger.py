@@ -1,20 +1,27 @@
 """The one write path that moves money.
 
-A unit of work calls `lock_buckets` for every bucket it will touch (rows are created on first use and
-locked in one fixed order, so concurrent units never deadlock), decides in pure code, and calls
-`write_entries`, which posts the entries through `ledger.postings.post` (refusing unbalanced ones),
-appends the balance transactions and stores the new bucket values, all in the caller's transaction.
+A unit of work finds the row ids of every bucket it touches (`bucket_seqs`, creating rows on first
+use), locks with `lock_buckets` the ones whose exact value it must know — a bucket it checks funds in,
+a liable account's — in one fixed order (row id), decides in pure code, and calls `write_entries`, which
+refuses unbalanced entries, appends the balance transactions and moves every bucket by a relative
+update, all in the caller's transaction. A bucket only credited or debited without a check (the
+system accounts, a charge's platform bucket) is thus locked only from its update to the commit.
 
 `settle_due` is the set-based settlement step: it locks due buckets (same order), flips their due
 pending transactions to available in one statement, and moves the sums in the buckets.
+
+On PostgreSQL a unit that still meets a deadlock or a serialization failure is run again whole by
+`Database.transaction`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
 
 from payoutkit.ids import new_id
 from payoutkit.ledger.postings import (
@@ -24,8 +31,10 @@ from payoutkit.ledger.postings import (
     Entry,
     SourceType,
     TxnStatus,
-    post,
+    apply,
+    check_balanced,
 )
+from payoutkit.store.db import AFTER_COMMIT
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -57,78 +66,122 @@ class Locked:
     next_settle: dict[BucketKey, int | None] = field(default_factory=dict)
 
     def get(self, key: BucketKey) -> Bucket:
-        return self.buckets.get(key) or Bucket(key)
+        """The locked value of a bucket; asking for one not locked is a bug (its value is unknown)."""
+        if key not in self.buckets:
+            raise KeyError(f"bucket {key} was not locked by this unit of work")
+        return self.buckets[key]
 
 
-_LOCK_SELECT = (
-    select(balances)
-    .where(
-        balances.c.account_id.in_(bindparam("accounts", expanding=True)),
-        balances.c.livemode == bindparam("livemode"),
-        balances.c.currency == bindparam("currency"),
-    )
-    .order_by(*_KEY_COLUMNS)
+def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:
+    """A cache that lives as long as this database's engine (one per database, never shared)."""
+    caches = _ENGINE_CACHES.setdefault(conn.engine, {})
+    return caches.setdefault(name, {})
+
+
+_ENGINE_CACHES: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
+    """Run `hook` once the unit of work on `conn` has committed (see `Database.transaction`)."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(hook)
+
+
+def _insert_ignoring_conflicts(conn: Connection, values: list[dict[str, Any]]) -> None:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(balances).on_conflict_do_nothing(), values)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(balances).on_conflict_do_nothing(), values)
+
+
+_FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
+    balances.c.account_id.in_(bindparam("accounts", expanding=True)),
+    balances.c.livemode == bindparam("livemode"),
+    balances.c.currency == bindparam("currency"),
 )
-_LOCK_SELECT_FOR_UPDATE = _LOCK_SELECT.with_for_update()
 
 
-def _select_locked(conn: Connection, keys: Sequence[BucketKey]) -> Locked:
-    """Lock every bucket of the keys' accounts in their currency, in key order.
+def bucket_seqs(conn: Connection, keys: Iterable[BucketKey]) -> dict[BucketKey, int]:
+    """The row ids of the buckets for `keys`, creating missing rows (without locking any).
 
-    Locking per (account, currency) rather than per exact bucket costs nothing in contention (a unit
-    of work touching an account's card funds rarely races one touching its ACH funds) and lets one
-    cached statement serve every movement.
+    A bucket's row id never changes and rows are never deleted, so ids are cached per database once
+    the transaction that saw them has committed.
     """
-    wanted = set(keys)
-    stmt = _LOCK_SELECT_FOR_UPDATE if conn.dialect.name == "postgresql" else _LOCK_SELECT
-    groups = sorted({(k.livemode, k.currency) for k in keys})
-    locked = Locked()
-    for livemode, currency in groups:
-        accounts = sorted({k.account for k in keys if (k.livemode, k.currency) == (livemode, currency)})
-        for row in conn.execute(stmt, {"accounts": accounts, "livemode": livemode, "currency": currency}):
-            key = _key_of(row)
-            if key not in wanted:
-                continue
-            locked.buckets[key] = Bucket(key, row.available, row.pending)
-            locked.seqs[key] = row.seq
-            locked.next_settle[key] = row.next_settle_at
-    return locked
-
-
-def lock_buckets(conn: Connection, keys: Iterable[BucketKey]) -> Locked:
-    """Lock (creating if needed) the buckets for `keys`, in key order."""
-    wanted = sorted(set(keys))
-    locked = _select_locked(conn, wanted)
-    missing = [k for k in wanted if k not in locked.seqs]
-    if missing:
-        values = [
-            {
-                "account_id": k.account,
-                "livemode": k.livemode,
-                "currency": k.currency,
-                "balance_type": k.balance_type.value,
-                "source_type": k.source_type.value,
-            }
-            for k in missing
-        ]
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            conn.execute(pg_insert(balances).on_conflict_do_nothing(), values)
+    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+    seqs: dict[BucketKey, int] = {}
+    missing: list[BucketKey] = []
+    for key in keys:
+        seq = cache.get(key)
+        if seq is None:
+            missing.append(key)
         else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            seqs[key] = seq
+    if not missing:
+        return seqs
+    _insert_ignoring_conflicts(
+        conn,
+        [
+            {"account_id": k.account, "livemode": k.livemode, "currency": k.currency,
+             "balance_type": k.balance_type.value, "source_type": k.source_type.value}
+            for k in sorted(missing)
+        ],
+    )  # fmt: skip
+    wanted = set(missing)
+    found: dict[BucketKey, int] = {}
+    for livemode, currency in sorted({(k.livemode, k.currency) for k in missing}):
+        accounts = sorted({k.account for k in missing if (k.livemode, k.currency) == (livemode, currency)})
+        for row in conn.execute(
+            _FIND_BUCKETS, {"accounts": accounts, "livemode": livemode, "currency": currency}
+        ):
+            key = _key_of(row)
+            if key in wanted:
+                found[key] = row.seq
+    after_commit(conn, lambda: cache.update(found))
+    return seqs | found
 
-            conn.execute(sqlite_insert(balances).on_conflict_do_nothing(), values)
-        locked = _select_locked(conn, wanted)
+
+_LOCK = select(balances).where(balances.c.seq.in_(bindparam("seqs", expanding=True))).order_by(balances.c.seq)
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+
+
+def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
+    """Lock these bucket rows (by row id: the one lock order of every unit of work) and read them."""
+    locked = Locked(seqs=dict(seqs))
+    if not seqs:
+        return locked
+    stmt = _LOCK_FOR_UPDATE if conn.dialect.name == "postgresql" else _LOCK
+    for row in conn.execute(stmt, {"seqs": sorted(seqs.values())}):
+        key = _key_of(row)
+        locked.buckets[key] = Bucket(key, row.available, row.pending)
+        locked.next_settle[key] = row.next_settle_at
     return locked
 
 
 _APPEND_TXN = insert(txns)
-_STORE_BUCKET = (
+_MOVE_BUCKET = (
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
     .values(
-        available=bindparam("b_available"), pending=bindparam("b_pending"), next_settle_at=bindparam("b_next")
+        available=balances.c.available + bindparam("b_available"),
+        pending=balances.c.pending + bindparam("b_pending"),
+    )
+)
+_MOVE_BUCKET_PENDING = (
+    update(balances)
+    .where(balances.c.seq == bindparam("b_seq"))
+    .values(
+        available=balances.c.available + bindparam("b_available"),
+        pending=balances.c.pending + bindparam("b_pending"),
+        next_settle_at=case(
+            (
+                or_(balances.c.next_settle_at.is_(None), balances.c.next_settle_at > bindparam("b_next")),
+                bindparam("b_next"),
+            ),
+            else_=balances.c.next_settle_at,
+        ),
     )
 )
 
@@ -139,19 +192,27 @@ class Written:
     id: str
 
 
-def write_entries(conn: Connection, locked: Locked, entries: Sequence[Entry]) -> list[Written]:
-    """Post `entries` onto locked buckets; append their balance transactions. Returns their ids."""
-    unlocked = {e.key for e in entries} - locked.seqs.keys()
-    if unlocked:
-        raise RuntimeError(f"buckets written without being locked: {sorted(unlocked)}")
-    changed = post(locked.buckets, entries)
+def write_entries(
+    conn: Connection, locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequence[Entry]
+) -> list[Written]:
+    """Append `entries` as balance transactions and move their buckets by relative updates.
+
+    `post` refuses unbalanced entries and gives the new values of the buckets this unit locked (the
+    ones whose exact value it checks); every other bucket is moved by `available + d` so that a busy
+    row is locked only from that update to the commit.
+    """
+    unknown = {e.key for e in entries} - seqs.keys()
+    if unknown:
+        raise RuntimeError(f"buckets written without their rows: {sorted(unknown)}")
+    check_balanced(entries)
+    changed = apply(locked.buckets, [e for e in entries if e.key in locked.buckets])
     written = [Written(e, new_id("txn")) for e in entries]
     conn.execute(
         _APPEND_TXN,
         [
             {
                 "id": w.id,
-                "balance_seq": locked.seqs[w.entry.key],
+                "balance_seq": seqs[w.entry.key],
                 "account_id": w.entry.key.account,
                 "livemode": w.entry.key.livemode,
                 "currency": w.entry.key.currency,
@@ -172,22 +233,26 @@ def write_entries(conn: Connection, locked: Locked, entries: Sequence[Entry]) ->
             for w in written
         ],
     )
+    moves: dict[int, list[int]] = {}  # seq → [available delta, pending delta, earliest pending or -1]
     for e in entries:
+        move = moves.setdefault(seqs[e.key], [0, 0, -1])
         if e.status is TxnStatus.PENDING:
-            current = locked.next_settle.get(e.key)
-            locked.next_settle[e.key] = e.available_on if current is None else min(current, e.available_on)
-    conn.execute(
-        _STORE_BUCKET,
-        [
-            {
-                "b_seq": locked.seqs[k],
-                "b_available": b.available,
-                "b_pending": b.pending,
-                "b_next": locked.next_settle.get(k),
-            }
-            for k, b in changed.items()
-        ],
-    )
+            move[1] += e.net
+            move[2] = e.available_on if move[2] < 0 else min(move[2], e.available_on)
+        else:
+            move[0] += e.net
+    plain = [
+        {"b_seq": s, "b_available": m[0], "b_pending": m[1]} for s, m in sorted(moves.items()) if m[2] < 0
+    ]
+    with_pending = [
+        {"b_seq": s, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
+        for s, m in sorted(moves.items())
+        if m[2] >= 0
+    ]
+    if plain:
+        conn.execute(_MOVE_BUCKET, plain)
+    if with_pending:
+        conn.execute(_MOVE_BUCKET_PENDING, with_pending)
     locked.buckets.update(changed)
     return written
 
@@ -205,30 +270,27 @@ def settle_due(
 ) -> int:
     """Make every pending transaction with `available_on <= now` available; return how many.
 
-    Works through due buckets `batch` at a time: per batch one statement locks the buckets, one flips
-    their due transactions, one reads the moved sums and one stores the buckets.
+    Works through due buckets `batch` at a time, in row-id order (the lock order of every unit of
+    work): per batch one statement locks the buckets, one flips their due transactions, one moves the
+    sums and one sets each bucket's next settlement time.
     """
     moved_total = 0
-    after: tuple[str, bool, str, str, str] | None = None
+    after = 0
     while True:
-        cond = [balances.c.next_settle_at <= now]
+        cond = [balances.c.next_settle_at <= now, balances.c.seq > after]
         if account_id is not None:
             cond.append(balances.c.account_id == account_id)
         if livemode is not None:
             cond.append(balances.c.livemode == livemode)
-        if after is not None:
-            cond.append(tuple_(*_KEY_COLUMNS) > after)
-        stmt = select(balances.c.seq, *_KEY_COLUMNS).where(and_(*cond)).order_by(*_KEY_COLUMNS).limit(batch)
+        stmt = select(balances.c.seq).where(and_(*cond)).order_by(balances.c.seq).limit(batch)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        rows = conn.execute(stmt).all()
-        if not rows:
+        seqs = [r.seq for r in conn.execute(stmt)]
+        if not seqs:
             return moved_total
-        last = rows[-1]
-        after = (last.account_id, last.livemode, last.currency, last.balance_type, last.source_type)
-        seqs = [r.seq for r in rows]
+        after = seqs[-1]
         moved_total += _settle_buckets(conn, seqs, now)
-        if len(rows) < batch:
+        if len(seqs) < batch:
             return moved_total
 
 
@@ -271,7 +333,18 @@ def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> int:
         .where(txns.c.balance_seq == balances.c.seq, txns.c.status == TxnStatus.PENDING.value)
         .scalar_subquery()
     )
-    conn.execute(update(balances).where(balances.c.seq.in_(seqs)).values(next_settle_at=next_pending))
+    # A concurrent unit may have just added a pending transaction this statement's snapshot cannot
+    # see; it lowered `next_settle_at` to that transaction's (future) time, so keep any future value
+    # that is earlier than what this snapshot finds.
+    keep_future = and_(
+        balances.c.next_settle_at > now,
+        or_(next_pending.is_(None), balances.c.next_settle_at < next_pending),
+    )
+    conn.execute(
+        update(balances)
+        .where(balances.c.seq.in_(seqs))
+        .values(next_settle_at=case((keep_future, balances.c.next_settle_at), else_=next_pending))
+    )
     return sum(int(n) for _, _, n in sums)
 
 
@@ -284,10 +357,3 @@ def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[lis
     ).all()
     due = [r.next_settle_at for r in rows if r.next_settle_at is not None]
     return [Bucket(_key_of(r), r.available, r.pending) for r in rows], (min(due) if due else None)
-
-
-def any_due(conn: Connection, now: int) -> bool:
-    return (
-        conn.execute(select(balances.c.seq).where(or_(balances.c.next_settle_at <= now)).limit(1)).first()
-        is not None
-    )
