@@ -18,10 +18,10 @@ from payoutkit.api.errors import ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Params
 from payoutkit.ledger.postings import BalanceType, Bucket
+from payoutkit.services.accounts import account_data
 from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
 from payoutkit.store.ledger import read_buckets, settle_due
-from payoutkit.store.schema import accounts
 from payoutkit.store.schema import balance_transactions as txns
 
 
@@ -75,9 +75,9 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
     if due is not None and due <= ctx.now:
         settle(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
         buckets, _ = read_buckets(conn, ctx.account_id, ctx.livemode)
-    default_currency = conn.execute(
-        select(accounts.c.data).where(accounts.c.id == ctx.account_id)
-    ).scalar_one()["default_currency"]
+    held = sorted({b.key.currency for b in buckets if b.key.balance_type is BalanceType.PAYMENTS})
+    # The currency of the zero entries: the account's default one, read only when it holds nothing.
+    default_currency = held[0] if held else account_data(conn, ctx.account_id)["default_currency"]
     return balance_object(
         buckets, livemode=ctx.livemode, default_currency=default_currency, is_platform=ctx.is_platform
     )

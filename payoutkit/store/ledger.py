@@ -348,12 +348,21 @@ def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> int:
     return sum(int(n) for _, _, n in sums)
 
 
+_READ_BUCKETS = select(
+    balances.c.account_id,
+    balances.c.livemode,
+    balances.c.currency,
+    balances.c.balance_type,
+    balances.c.source_type,
+    balances.c.available,
+    balances.c.pending,
+    balances.c.next_settle_at,
+).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
+
+
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
-    """All buckets of an account and the earliest time any of them has funds due."""
-    rows = conn.execute(
-        select(balances)
-        .where(balances.c.account_id == account_id, balances.c.livemode == livemode)
-        .order_by(*_KEY_COLUMNS)
-    ).all()
+    """All buckets of an account (in key order) and the earliest time any of them has funds due."""
+    rows = conn.execute(_READ_BUCKETS, {"account_id": account_id, "livemode": livemode}).all()
     due = [r.next_settle_at for r in rows if r.next_settle_at is not None]
-    return [Bucket(_key_of(r), r.available, r.pending) for r in rows], (min(due) if due else None)
+    buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in rows), key=lambda b: b.key)
+    return buckets, (min(due) if due else None)
