@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api.context import AppState
 from payoutkit.api.errors import AuthenticationError, PermissionDenied
+from payoutkit.store.ledger import engine_cache
 from payoutkit.store.schema import accounts, api_keys
 
 
@@ -63,16 +64,23 @@ def lookup_key(conn: Connection, state: AppState, key: str) -> tuple[str, bool, 
     return found
 
 
+_OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
+
+
 def acting_account(
     conn: Connection, state: AppState, key_account: str, livemode: bool, header: str | None
 ) -> str:
     """The account a request acts as: the `Stripe-Account` header's, when the key may act for it."""
     if not header or header == key_account:
         return key_account
-    row = conn.execute(
-        select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == header)
-    ).first()
-    if row is None or row.platform_id != key_account or bool(row.livemode) != livemode:
+    # An account's platform and mode never change: each process keeps what it has read.
+    known: dict[str, tuple[str | None, bool]] = engine_cache(conn, "account_owner")
+    owner = known.get(header)
+    if owner is None:
+        row = conn.execute(_OWNER, {"account_id": header}).first()
+        if row is not None:
+            owner = known[header] = (row.platform_id, bool(row.livemode))
+    if owner is None or owner[0] != key_account or owner[1] != livemode:
         raise PermissionDenied(
             "The provided key does not have access to account "
             f"'{header}' (or that account does not exist). Application access may have been revoked.",
