@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, insert, select, update
 
+from payoutkit.store.ledger import after_commit
 from payoutkit.store.schema import clock as clock_table
 
 
@@ -42,9 +43,13 @@ class SimulatedClock:
             self._now = int(stored)
 
     def advance_to(self, conn: Connection, to: int) -> int:
+        """Move the stored clock to `to`; this process's copy follows once the transaction commits."""
+        if to < self._now:
+            raise ValueError("the simulated clock never moves backwards")
+        conn.execute(update(clock_table).where(clock_table.c.id == 1).values(now=to))
+        after_commit(conn, lambda: self._follow(to))
+        return to
+
+    def _follow(self, to: int) -> None:
         with self._lock:
-            if to < self._now:
-                raise ValueError("the simulated clock never moves backwards")
-            conn.execute(update(clock_table).where(clock_table.c.id == 1).values(now=to))
-            self._now = to
-            return to
+            self._now = max(self._now, to)
