@@ -21,7 +21,7 @@ from payoutkit.ledger.postings import BalanceType, Bucket
 from payoutkit.services.accounts import account_data
 from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
-from payoutkit.store.ledger import read_buckets, settle_due
+from payoutkit.store.ledger import read_buckets
 from payoutkit.store.schema import balance_transactions as txns
 
 
@@ -136,7 +136,7 @@ def list_transactions(conn: Connection, ctx: Ctx, p: BalanceTransactionList) -> 
         .limit(1)
     ).first()
     if due is not None:
-        settle_due(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
+        settle(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
     return page(conn, txns, where, p, "/v1/balance_transactions", render_txn)
 
 
@@ -147,7 +147,7 @@ def _find(conn: Connection, ctx: Ctx, txn_id: str) -> dict[str, Any] | None:
         if row is None or not ctx.is_platform or not expand.visible(conn, ctx, row.account_id):
             return None
     if row.status == "pending" and row.available_on <= ctx.now:  # due: settle its account first
-        settle_due(conn, ctx.now, account_id=row.account_id, livemode=row.livemode)
+        settle(conn, ctx.now, account_id=row.account_id, livemode=row.livemode)
         row = conn.execute(select(txns).where(txns.c.id == txn_id)).first()
     return render_txn(row)
 

@@ -136,12 +136,12 @@ class Movement:
         self.seqs = bucket_seqs(self.conn, self.keys)
         exact = {k: self.seqs[k] for k in self.exact}
         self.locked = lock_buckets(self.conn, exact)
-        due = {
-            k.account for k, at in self.locked.next_settle.items() if at is not None and at <= self.ctx.now
-        }
+        # Settle the locked buckets with funds due, so a check sees all that is available by now. Only
+        # these: a liable account's are among them, and this movement re-syncs its reserve.
+        now = self.ctx.now
+        due = sorted(exact[k] for k, at in self.locked.next_settle.items() if at is not None and at <= now)
         if due:
-            for account in sorted(due):  # its reserve, if liable, is synced by this movement
-                settle_due(self.conn, self.ctx.now, account_id=account, livemode=self.ctx.livemode)
+            settle_due(self.conn, now, seqs=due)
             self.locked = lock_buckets(self.conn, exact)
         return self
 

@@ -4,7 +4,8 @@ Settling usually raises a connected account's available balance (a release of it
 lower it too: a direct charge whose application fee exceeds its net leaves a negative pending net. So
 after `settle_due`, every liable account that has something reserved or had payments funds due is
 re-synced.
-Every path that settles (the worker, the test clock, a balance read) goes through `settle`.
+Every path that settles on its own (the worker, the test clock, a balance or transaction read) goes
+through `settle`; a movement settles the buckets it locks and re-syncs their reserves itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from payoutkit.ledger.postings import BalanceType, BucketKey
-from payoutkit.services.money import JobMoment, Movement
+from payoutkit.services.money import JobMoment, Movement, is_liable
 from payoutkit.store.ledger import settle_due
 from payoutkit.store.schema import balances, connect_reserves
 
@@ -35,8 +36,9 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
     if account_id is not None:
         reserved = reserved.where(connect_reserves.c.account_id == account_id)
     rows = [*conn.execute(reserved).all(), *due_rows]
-    if rows:
+    liable = sorted({(r.account_id, r.currency) for r in rows if is_liable(conn, r.account_id)[0]})
+    if liable:
         mv = Movement(conn, JobMoment(livemode, now))
-        mv.touch(*(BucketKey(r.account_id, livemode, r.currency) for r in rows)).lock()
+        mv.touch(*(BucketKey(account, livemode, currency) for account, currency in liable)).lock()
         mv.sync_reserves()
     return moved

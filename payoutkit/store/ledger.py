@@ -266,6 +266,7 @@ def settle_due(
     *,
     account_id: str | None = None,
     livemode: bool | None = None,
+    seqs: Sequence[int] | None = None,
     batch: int = SETTLE_BATCH,
 ) -> int:
     """Make every pending transaction with `available_on <= now` available; return how many.
@@ -282,6 +283,8 @@ def settle_due(
             cond.append(balances.c.account_id == account_id)
         if livemode is not None:
             cond.append(balances.c.livemode == livemode)
+        if seqs is not None:
+            cond.append(balances.c.seq.in_(seqs))
         stmt = select(balances.c.seq).where(and_(*cond)).order_by(balances.c.seq).limit(batch)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()

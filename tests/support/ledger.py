@@ -9,12 +9,12 @@ from __future__ import annotations
 
 
 def ledger_violations(database_url: str) -> list[str]:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.db import READONLY, make_engine
     from payoutkit.store.invariants import check_ledger
 
     engine = make_engine(database_url, pool_size=1)
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect().execution_options(**{READONLY: True}) as conn, conn.begin():
             return check_ledger(conn)
     finally:
         engine.dispose()
