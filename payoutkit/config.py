@@ -7,7 +7,9 @@ down, so tests can run many differently configured servers in one process.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from payoutkit.ledger.fees import PercentFee
@@ -21,6 +23,32 @@ def _default_processing() -> dict[str, PercentFee]:
         "bank_account": PercentFee(percent_bps=80, maximum=500),
         "fpx": PercentFee(percent_bps=250),
     }
+
+
+_FEE = re.compile(
+    r"^\s*(?P<percent>\d+(?:\.\d+)?)\s*%\s*(?:\+\s*(?P<fixed>\d+))?"
+    r"\s*(?:min\s+(?P<minimum>\d+))?\s*(?:max\s+(?P<maximum>\d+))?\s*$"
+)
+
+
+def parse_fee(text: str) -> PercentFee:
+    """`"2.9% + 30"`, `"0.8% max 500"`, `"1.5% min 50 max 1500"`: a percentage (to the basis point)
+    plus fixed minor units, with an optional minimum and maximum. Parsed exactly, without floats."""
+    match = _FEE.match(text)
+    if match is None:
+        raise ValueError(f"fee {text!r}: expected e.g. '2.9% + 30', '0.8% max 500'")
+    try:
+        bps = Decimal(match["percent"]) * 100
+    except InvalidOperation:
+        raise ValueError(f"fee {text!r}: bad percentage") from None
+    if bps != bps.to_integral_value():
+        raise ValueError(f"fee {text!r}: percentages go to the basis point (two decimals)")
+    return PercentFee(
+        percent_bps=int(bps),
+        fixed=int(match["fixed"] or 0),
+        minimum=int(match["minimum"] or 0),
+        maximum=int(match["maximum"]) if match["maximum"] else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -69,5 +97,12 @@ class Settings:
                 values[name] = env[key]
         if env.get("PAYOUTKIT_SIMULATED_CLOCK", "").lower() in {"1", "true", "yes"}:
             values["simulated_clock"] = True
+        processing = _default_processing()
+        for source_type in processing:
+            given = env.get(f"PAYOUTKIT_FEE_{source_type.upper()}")
+            if given:
+                processing[source_type] = parse_fee(given)
+        dispute_fee = int(env.get("PAYOUTKIT_DISPUTE_FEE", Pricing.dispute_fee))
+        values["pricing"] = Pricing(processing=processing, dispute_fee=dispute_fee)
         settings = cls(**values)
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
