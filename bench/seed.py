@@ -58,12 +58,25 @@ def _bucket_seq(conn: _Conn, backend: str, account: str) -> int:
     return int(row[0])
 
 
+def _world_shard(conn: _Conn, backend: str) -> str:
+    """The system account `sys_world` is spread over rows `sys_world_00`…; use one the API has made."""
+    cur = conn.execute(
+        _q(backend, "SELECT account_id FROM balances WHERE account_id LIKE ? ORDER BY seq LIMIT 1"),
+        (WORLD + "%",),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("no sys_world bucket: make one charge through the API first")
+    return str(row[0])
+
+
 def bulk_history(conn: _Conn, backend: str, account: str, count: int) -> None:
     """Append `count` txns to `account` and `count` opposite ones to sys_world (caller commits)."""
     if count <= 0:
         return
     acct_seq = _bucket_seq(conn, backend, account)
-    world_seq = _bucket_seq(conn, backend, WORLD)
+    world = _world_shard(conn, backend)
+    world_seq = _bucket_seq(conn, backend, world)
     clock = conn.execute("SELECT max(now) FROM clock").fetchone()[0]
     now = int(clock) if clock is not None else int(time.time())
     created = now - 86_400  # yesterday, already available: nothing for settlement to do
@@ -91,7 +104,7 @@ def bulk_history(conn: _Conn, backend: str, account: str, count: int) -> None:
                    '[]'::json, 'adjustment', 'other_adjustment', 'available', %s, %s, 'bench seed', NULL
             FROM generate_series(1, %s) AS i
         """  # noqa: S608 (a constant column list; every value is bound)
-    params: list[Any] = [acct_seq, world_seq, account, WORLD, AMOUNT, AMOUNT, AMOUNT, AMOUNT, created,
+    params: list[Any] = [acct_seq, world_seq, account, world, AMOUNT, AMOUNT, AMOUNT, AMOUNT, created,
                          created]  # fmt: skip
     params = [rows, *params] if backend == "sqlite" else [*params, rows]
     conn.execute(sql, params)

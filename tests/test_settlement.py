@@ -122,3 +122,34 @@ def test_a_debit_sees_funds_that_became_available_since_the_last_tick(world: Wor
     assert made["amount"] == 941
     assert world.stored_available(world.platform) == 0
     assert world.stored_available(destination) == 941
+
+
+class Boom(Exception):
+    pass
+
+
+def _charge_then_fail(conn: Any, ctx: Ctx) -> None:
+    charges.create(
+        conn, ctx, parse(charges.ChargeCreate, {"amount": "1000", "currency": "usd", "source": "tok_visa"})
+    )
+    raise Boom
+
+
+@pytest.mark.parametrize("path", ["pooled", "inline"])
+def test_a_failed_unit_leaves_nothing_behind_for_the_next_one(world: World, path: str) -> None:
+    """A unit that posted money and then failed rolls back whole, including the bucket moves it
+    deferred to its end: the next unit on the same connection must not apply them."""
+    db = world.state.db
+
+    def failing_unit() -> None:
+        if path == "inline" and db.inline:
+            anyio.run(db.run, _charge_then_fail, world.ctx())
+        else:
+            db.transaction(_charge_then_fail, world.ctx())
+
+    for _ in range(3):
+        with pytest.raises(Boom):
+            failing_unit()
+    _charge(world)
+    world.move_clock_without_settling(MONDAY)
+    assert world.run(balance.retrieve, Empty())["available"][0]["amount"] == 941

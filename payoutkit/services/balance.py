@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
@@ -23,6 +23,7 @@ from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
 from payoutkit.store.ledger import read_buckets
 from payoutkit.store.schema import balance_transactions as txns
+from payoutkit.store.schema import balances
 
 
 def _amounts(buckets: list[Bucket], field: str, *, with_source_types: bool = True) -> list[dict[str, Any]]:
@@ -119,6 +120,17 @@ def _scope(ctx: Ctx) -> list[Any]:
     ]
 
 
+_DUE = (
+    select(balances.c.seq)
+    .where(
+        balances.c.account_id == bindparam("account_id"),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.next_settle_at <= bindparam("now"),
+    )
+    .limit(1)
+)
+
+
 def list_transactions(conn: Connection, ctx: Ctx, p: BalanceTransactionList) -> dict[str, Any]:
     where = _scope(ctx)
     if p.currency:
@@ -130,12 +142,9 @@ def list_transactions(conn: Connection, ctx: Ctx, p: BalanceTransactionList) -> 
     if p.payout:
         check_id(p.payout, ("po",), "payout", "payout")
         where.append(txns.c.payout == p.payout)
-    due = conn.execute(
-        select(txns.c.seq)
-        .where(*_scope(ctx), txns.c.status == "pending", txns.c.available_on <= ctx.now)
-        .limit(1)
-    ).first()
-    if due is not None:
+    # Anything due? The buckets know (`next_settle_at`) in one indexed row; asking the transactions
+    # would scan the account's history.
+    if conn.execute(_DUE, {"account_id": ctx.account_id, "livemode": ctx.livemode, "now": ctx.now}).first():
         settle(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
     return page(conn, txns, where, p, "/v1/balance_transactions", render_txn)
 

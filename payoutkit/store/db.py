@@ -28,6 +28,20 @@ P = ParamSpec("P")
 READONLY = "payoutkit_readonly"
 # Connection.info key: callables to run once the unit of work has committed (store.ledger.after_commit).
 AFTER_COMMIT = "payoutkit_after_commit"
+# Connection.info key: callables to run as the last statements of the unit, just before it commits.
+BEFORE_COMMIT = "payoutkit_before_commit"
+# Connection.info key: bucket moves the unit has deferred to its end (store.ledger).
+DEFERRED_MOVES = "payoutkit_deferred_moves"
+# Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
+# it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
+UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES)
+
+
+def forget_unit(conn: Connection) -> None:
+    for key in UNIT_STATE:
+        conn.info.pop(key, None)
+
+
 # SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 RETRIES = 8
@@ -39,6 +53,12 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def run_before_commit(conn: Connection) -> None:
+    """Run (once) what the unit deferred to its end, e.g. moving buckets (store.ledger)."""
+    for hook in conn.info.pop(BEFORE_COMMIT, []):
+        hook()
 
 
 def _json_dumps(value: Any) -> str:
@@ -99,15 +119,20 @@ class Database:
         """
         for attempt in range(RETRIES):
             with self.engine.connect() as conn:
-                conn.info.pop(AFTER_COMMIT, None)  # never run what a failed unit left behind
+                forget_unit(conn)
                 try:
                     with conn.begin():
                         result = fn(conn, *args, **kwargs)
-                except DBAPIError as exc:
-                    sqlstate = getattr(exc.orig, "sqlstate", None)
-                    if sqlstate not in RETRY_SQLSTATES or attempt == RETRIES - 1:
+                        run_before_commit(conn)
+                except BaseException as exc:
+                    forget_unit(conn)
+                    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+                    if (
+                        not isinstance(exc, DBAPIError)
+                        or sqlstate not in RETRY_SQLSTATES
+                        or attempt == RETRIES - 1
+                    ):
                         raise
-                    conn.info.pop(AFTER_COMMIT, None)
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
                     continue
                 for hook in conn.info.pop(AFTER_COMMIT, []):
@@ -116,20 +141,23 @@ class Database:
         raise AssertionError("unreachable")
 
     def read(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        with self.engine.connect().execution_options(**{READONLY: True}) as conn, conn.begin():
-            return fn(conn, *args, **kwargs)
+        with self.engine.connect().execution_options(**{READONLY: True}) as conn:
+            forget_unit(conn)
+            with conn.begin():
+                return fn(conn, *args, **kwargs)
 
     def _inline(self, fn: Callable[..., T], *args: Any) -> T:
         """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile)."""
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
         conn = self._conn
-        conn.info.pop(AFTER_COMMIT, None)
+        forget_unit(conn)
         try:
             with conn.begin():
                 result = fn(conn, *args)
+                run_before_commit(conn)
         except BaseException:
-            conn.info.pop(AFTER_COMMIT, None)
+            forget_unit(conn)
             raise
         for hook in conn.info.pop(AFTER_COMMIT, []):
             hook()

@@ -34,7 +34,7 @@ from payoutkit.ledger.postings import (
     apply,
     check_balanced,
 )
-from payoutkit.store.db import AFTER_COMMIT
+from payoutkit.store.db import AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -149,6 +149,7 @@ _LOCK_FOR_UPDATE = _LOCK.with_for_update()
 
 def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     """Lock these bucket rows (by row id: the one lock order of every unit of work) and read them."""
+    flush_moves(conn)  # a value read under lock must include what this unit already moved
     locked = Locked(seqs=dict(seqs))
     if not seqs:
         return locked
@@ -161,15 +162,9 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
 
 
 _APPEND_TXN = insert(txns)
+# One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
+# comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
 _MOVE_BUCKET = (
-    update(balances)
-    .where(balances.c.seq == bindparam("b_seq"))
-    .values(
-        available=balances.c.available + bindparam("b_available"),
-        pending=balances.c.pending + bindparam("b_pending"),
-    )
-)
-_MOVE_BUCKET_PENDING = (
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
     .values(
@@ -178,12 +173,44 @@ _MOVE_BUCKET_PENDING = (
         next_settle_at=case(
             (
                 or_(balances.c.next_settle_at.is_(None), balances.c.next_settle_at > bindparam("b_next")),
-                bindparam("b_next"),
+                func.coalesce(bindparam("b_next"), balances.c.next_settle_at),
             ),
             else_=balances.c.next_settle_at,
         ),
     )
 )
+
+
+def flush_moves(conn: Connection) -> None:
+    """Apply the bucket moves this unit has deferred, in row-id order, in one statement."""
+    moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
+    if moves:
+        conn.execute(
+            _MOVE_BUCKET,
+            [
+                {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
+                for seq, m in sorted(moves.items())
+            ],
+        )
+
+
+def _defer_moves(conn: Connection, entries: Sequence[Entry], seqs: Mapping[BucketKey, int]) -> None:
+    """Add these entries' bucket moves to the unit's; they run as its last statement.
+
+    A busy bucket that is only credited (a platform's, the system accounts') is then locked from that
+    statement to the commit, not for the whole unit.
+    """
+    moves = conn.info.get(DEFERRED_MOVES)
+    if moves is None:
+        moves = conn.info[DEFERRED_MOVES] = {}
+        conn.info.setdefault(BEFORE_COMMIT, []).append(lambda: flush_moves(conn))
+    for e in entries:
+        move = moves.setdefault(seqs[e.key], [0, 0, None])
+        if e.status is TxnStatus.PENDING:
+            move[1] += e.net
+            move[2] = e.available_on if move[2] is None else min(move[2], e.available_on)
+        else:
+            move[0] += e.net
 
 
 @dataclass(frozen=True)
@@ -233,26 +260,7 @@ def write_entries(
             for w in written
         ],
     )
-    moves: dict[int, list[int]] = {}  # seq → [available delta, pending delta, earliest pending or -1]
-    for e in entries:
-        move = moves.setdefault(seqs[e.key], [0, 0, -1])
-        if e.status is TxnStatus.PENDING:
-            move[1] += e.net
-            move[2] = e.available_on if move[2] < 0 else min(move[2], e.available_on)
-        else:
-            move[0] += e.net
-    plain = [
-        {"b_seq": s, "b_available": m[0], "b_pending": m[1]} for s, m in sorted(moves.items()) if m[2] < 0
-    ]
-    with_pending = [
-        {"b_seq": s, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
-        for s, m in sorted(moves.items())
-        if m[2] >= 0
-    ]
-    if plain:
-        conn.execute(_MOVE_BUCKET, plain)
-    if with_pending:
-        conn.execute(_MOVE_BUCKET_PENDING, with_pending)
+    _defer_moves(conn, entries, seqs)
     locked.buckets.update(changed)
     return written
 
@@ -275,6 +283,7 @@ def settle_due(
     work): per batch one statement locks the buckets, one flips their due transactions, one moves the
     sums and one sets each bucket's next settlement time.
     """
+    flush_moves(conn)
     moved_total = 0
     after = 0
     while True:
@@ -365,6 +374,7 @@ _READ_BUCKETS = select(
 
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
     """All buckets of an account (in key order) and the earliest time any of them has funds due."""
+    flush_moves(conn)
     rows = conn.execute(_READ_BUCKETS, {"account_id": account_id, "livemode": livemode}).all()
     due = [r.next_settle_at for r in rows if r.next_settle_at is not None]
     buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in rows), key=lambda b: b.key)
