@@ -98,7 +98,9 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+    # PostgreSQL units run on this many threads (and pooled connections) per process. Measured on the
+    # 2-core machine: 4-8 beat 16, where threads mostly contend for the GIL (docs/benchmarks.md).
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
