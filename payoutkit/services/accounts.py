@@ -18,7 +18,6 @@ from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger import schedule as schedules
-from payoutkit.ledger.errors import InvalidSchedule
 from payoutkit.ledger.money import check_currency
 from payoutkit.services.common import check_id, require_platform
 from payoutkit.store.schema import accounts, resources
@@ -197,7 +196,7 @@ def schedule_of(data: dict[str, Any]) -> schedules.Schedule:
     )
 
 
-def _apply_update(data: dict[str, Any], p: AccountUpdate, *, creating: bool) -> dict[str, Any]:
+def _apply_update(data: dict[str, Any], p: AccountUpdate) -> dict[str, Any]:
     if p.email is not None:
         data["email"] = p.email
     if p.business_type is not None:
@@ -220,10 +219,7 @@ def _apply_update(data: dict[str, Any], p: AccountUpdate, *, creating: bool) -> 
         po = p.settings.payouts
         payouts = data["settings"]["payouts"]
         if po.schedule is not None:
-            try:
-                new = schedules.resolve_schedule(schedule_of(data), po.schedule, country=data["country"])
-            except InvalidSchedule:
-                raise
+            new = schedules.resolve_schedule(schedule_of(data), po.schedule, country=data["country"])
             payouts["schedule"] = _schedule_dict(new)
         if po.debit_negative_balances is not None:
             payouts["debit_negative_balances"] = po.debit_negative_balances
@@ -273,7 +269,7 @@ def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
         "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "type": p.type or "none",
     }
-    data = _apply_update(data, p, creating=True)
+    data = _apply_update(data, p)
     conn.execute(
         insert(accounts).values(
             id=account_id,
@@ -287,7 +283,8 @@ def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
     return render(conn, ctx, data)
 
 
-def _visible_row(conn: Connection, ctx: Ctx, account_id: str, param: str = "account") -> Any:
+def visible_account(conn: Connection, ctx: Ctx, account_id: str, param: str = "account") -> Any:
+    """The account's row, if the acting account is it or is its platform (same mode); else 404."""
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
     ok = row is not None and (
         row.id == ctx.account_id
@@ -298,9 +295,7 @@ def _visible_row(conn: Connection, ctx: Ctx, account_id: str, param: str = "acco
     return row
 
 
-def external_accounts_list(
-    conn: Connection, ctx: Ctx, account_id: str, livemode: bool
-) -> list[dict[str, Any]]:
+def external_accounts_list(conn: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(resources.c.data)
         .where(
@@ -315,7 +310,7 @@ def external_accounts_list(
 
 def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
     obj = dict(data)
-    ext = external_accounts_list(conn, ctx, obj["id"], ctx.livemode)
+    ext = external_accounts_list(conn, obj["id"], ctx.livemode)
     obj["external_accounts"] = {
         "object": "list",
         # Rendered as external_accounts.render does (it imports this module): stored-only keys go.
@@ -349,7 +344,7 @@ def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
 
 def retrieve(conn: Connection, ctx: Ctx, p: Params, account: str) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
-    return render(conn, ctx, dict(_visible_row(conn, ctx, account).data))
+    return render(conn, ctx, dict(visible_account(conn, ctx, account).data))
 
 
 def retrieve_own(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
@@ -365,7 +360,7 @@ def load_row_for_update(conn: Connection, account_id: str) -> Any:
 
 def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
-    row = _visible_row(conn, ctx, account)
+    row = visible_account(conn, ctx, account)
     if (
         row.kind == "connected"
         and not ctx.is_platform
@@ -373,7 +368,7 @@ def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[s
     ):
         raise PermissionDenied("Only the platform can update this account.")
     row = load_row_for_update(conn, account)
-    data = _apply_update(dict(row.data), p, creating=False)
+    data = _apply_update(dict(row.data), p)
     conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
     return render(conn, ctx, data)
 
@@ -392,7 +387,7 @@ def list_accounts(conn: Connection, ctx: Ctx, p: AccountList) -> dict[str, Any]:
 
 def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
     try:
-        return render(conn, ctx, dict(_visible_row(conn, ctx, account_id).data))
+        return render(conn, ctx, dict(visible_account(conn, ctx, account_id).data))
     except ResourceMissing:
         return None
 

@@ -24,6 +24,7 @@ from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_ref
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType
 from payoutkit.services import accounts as accounts_service
+from payoutkit.services import transfers as transfers_service
 from payoutkit.services.common import check_id, connected_account, list_owned, owned
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
@@ -347,9 +348,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             application_fee=charge["application_fee"],
         )
         objects.create(conn, payment, account_id=destination, parent_id=cid, status="succeeded")
-        from payoutkit.services.transfers import transfer_object
-
-        transfer = transfer_object(
+        transfer = transfers_service.transfer_object(
             ctx,
             booking.transfer_id,
             transfer_amount,
@@ -481,8 +480,6 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
         raise InvalidRequest(
             "reverse_transfer applies to destination charges only.", param="reverse_transfer"
         )
-    from payoutkit.services import transfers as transfers_service
-
     keys = [e.key for e in entries]
     if transfer is not None:
         keys.append(key(ctx, transfer[0]["destination"], charge["currency"], _source_type(charge)))

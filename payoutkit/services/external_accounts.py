@@ -185,7 +185,7 @@ def _card(
 
 
 def _set_default(conn: Connection, account_id: str, livemode: bool, currency: str, keep: str) -> None:
-    for other in accounts_service.external_accounts_list(conn, None, account_id, livemode):  # type: ignore[arg-type]
+    for other in accounts_service.external_accounts_list(conn, account_id, livemode):
         if other["currency"] == currency and other["id"] != keep and other["default_for_currency"]:
             other["default_for_currency"] = False
             objects.save(conn, other)
@@ -193,7 +193,7 @@ def _set_default(conn: Connection, account_id: str, livemode: bool, currency: st
 
 def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
-    row = accounts_service._visible_row(conn, ctx, account)
+    row = accounts_service.visible_account(conn, ctx, account)
     data = dict(row.data)
     ea = p.external_account
     if isinstance(ea, str):
@@ -226,7 +226,7 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
         obj, internal = _card(
             token, check_currency(ea.currency or data["default_currency"]), (ea.exp_month, ea.exp_year)
         )
-    existing = accounts_service.external_accounts_list(conn, ctx, account, ctx.livemode)
+    existing = accounts_service.external_accounts_list(conn, account, ctx.livemode)
     first_in_currency = not any(e["currency"] == obj["currency"] for e in existing)
     obj["account"] = account
     obj["default_for_currency"] = bool(p.default_for_currency) or first_in_currency
@@ -249,7 +249,7 @@ def render(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _owned(conn: Connection, ctx: Ctx, account: str, ea_id: str) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
-    accounts_service._visible_row(conn, ctx, account)
+    accounts_service.visible_account(conn, ctx, account)
     found = objects.get(conn, ea_id)
     if found is None or found[1] != account or found[0]["object"] not in ("bank_account", "card"):
         raise ResourceMissing(f"No such external account: '{ea_id}'", param="id")
@@ -286,7 +286,7 @@ def delete(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> dict
     obj = _owned(conn, ctx, account, ea)
     others = [
         e
-        for e in accounts_service.external_accounts_list(conn, ctx, account, ctx.livemode)
+        for e in accounts_service.external_accounts_list(conn, account, ctx.livemode)
         if e["id"] != ea and e["currency"] == obj["currency"]
     ]
     if obj["default_for_currency"] and others:
@@ -303,7 +303,7 @@ def list_external_accounts(
     conn: Connection, ctx: Ctx, p: ExternalAccountList, account: str
 ) -> dict[str, Any]:
     check_id(account, ("acct",), "account", "account")
-    accounts_service._visible_row(conn, ctx, account)
+    accounts_service.visible_account(conn, ctx, account)
     kinds = (p.object,) if p.object else ("bank_account", "card")
     return page(
         conn,
