@@ -153,3 +153,18 @@ def test_a_failed_unit_leaves_nothing_behind_for_the_next_one(world: World, path
     _charge(world)
     world.move_clock_without_settling(MONDAY)
     assert world.run(balance.retrieve, Empty())["available"][0]["amount"] == 941
+
+
+def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world: World) -> None:
+    from payoutkit.ledger.postings import BalanceType, BucketKey
+    from payoutkit.services.money import Movement
+
+    custom = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    card = BucketKey(custom, False, "usd")
+    reserved = BucketKey(world.platform, False, "usd", BalanceType.CONNECT_RESERVED)
+
+    def exact_keys(conn: Any, ctx: Ctx, available: bool) -> set[BucketKey]:
+        return Movement(conn, ctx).touch(card, available=available).exact
+
+    assert world.run(exact_keys, False) == set()
+    assert {card, reserved, BucketKey(world.platform, False, "usd")} <= world.run(exact_keys, True)

@@ -22,7 +22,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger import calendar
 from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_refund
 from payoutkit.ledger.money import check_amount, check_currency
-from payoutkit.ledger.postings import SourceType
+from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.common import check_id, connected_account, list_owned, owned
@@ -296,7 +296,11 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
         transfer_amount=transfer_amount if destination else 0,
     )
     entries = book_charge(booking)
-    mv = movement(conn, ctx, [e.key for e in entries])
+    # Only funds that are available at once (bypassPending) or a dispute move available balances.
+    moves_available = src.dispute or any(
+        e.status is TxnStatus.AVAILABLE for e in entries if e.key.account.startswith("acct_")
+    )
+    mv = movement(conn, ctx, [e.key for e in entries], available=moves_available)
     mv.post(entries)
     charge["balance_transaction"] = mv.txn_for(ctx.account_id, cid)
     connected = destination or (None if ctx.is_platform else ctx.account_id)

@@ -111,12 +111,16 @@ class Movement:
             return k.with_account(f"{k.account}_{self.shard:02d}")
         return k
 
-    def touch(self, *keys: BucketKey, exact: bool = False) -> Movement:
+    def touch(self, *keys: BucketKey, exact: bool = False, available: bool = True) -> Movement:
+        """Declare buckets. `available=False` promises that this unit moves only *pending* funds of
+        these buckets' accounts: a reserve follows available funds, so it cannot change, and a liable
+        account's buckets (and its platform's) need not be locked — pending-only charges for
+        platform-liable accounts then do not queue on the platform's bucket."""
         for k in map(self.route, keys):
             self.keys.add(k)
             if exact:
                 self.exact.add(k)
-            if k.account.startswith("acct_") and (k.account, k.currency) not in self.liable:
+            if available and k.account.startswith("acct_") and (k.account, k.currency) not in self.liable:
                 liable, platform = is_liable(self.conn, k.account)
                 if liable and platform:
                     self.liable[(k.account, k.currency)] = platform
@@ -212,7 +216,13 @@ class Movement:
 
 
 def movement(
-    conn: Connection, ctx: Moment, keys: Iterable[BucketKey], *, exact: Iterable[BucketKey] = ()
+    conn: Connection,
+    ctx: Moment,
+    keys: Iterable[BucketKey],
+    *,
+    exact: Iterable[BucketKey] = (),
+    available: bool = True,
 ) -> Movement:
-    """Declare and lock a unit's buckets: `exact` are the ones it checks funds in."""
-    return Movement(conn, ctx).touch(*keys).touch(*exact, exact=True).lock()
+    """Declare and lock a unit's buckets: `exact` are the ones it checks funds in; `available=False`
+    when it moves only pending funds (see `Movement.touch`)."""
+    return Movement(conn, ctx).touch(*keys, available=available).touch(*exact, exact=True).lock()
