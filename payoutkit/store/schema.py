@@ -131,8 +131,7 @@ balance_transactions = Table(
     CheckConstraint(_in("status", ("pending", "available")), name="status"),
     CheckConstraint(_in("balance_type", BALANCE_TYPES), name="balance_type"),
     Index(None, "account_id", "livemode", "seq"),
-    Index(None, "balance_seq", "status", "available_on"),
-    Index(None, "status", "available_on"),
+    Index(None, "balance_seq", "status", "available_on"),  # settlement, per due bucket
     Index(None, "source"),
 )
 

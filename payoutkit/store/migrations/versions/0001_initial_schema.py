@@ -21,10 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "accounts",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("platform_id", sa.String(length=64), nullable=True),
@@ -46,10 +43,7 @@ def upgrade() -> None:
     op.create_table(
         "api_keys",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("livemode", sa.Boolean(), nullable=False),
@@ -60,8 +54,7 @@ def upgrade() -> None:
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.Column("expires", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
-            "kind = 'publishable' OR publishable IS NULL",
-            name=op.f("ck_api_keys_secret_not_stored"),
+            "kind = 'publishable' OR publishable IS NULL", name=op.f("ck_api_keys_secret_not_stored")
         ),
         sa.CheckConstraint("kind IN ('secret', 'publishable')", name=op.f("ck_api_keys_kind")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_api_keys")),
@@ -70,10 +63,7 @@ def upgrade() -> None:
     op.create_table(
         "balance_transactions",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("balance_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -116,19 +106,11 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_balance_transactions_source"), ["source"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_balance_transactions_status_available_on"),
-            ["status", "available_on"],
-            unique=False,
-        )
 
     op.create_table(
         "balances",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("livemode", sa.Boolean(), nullable=False),
@@ -168,10 +150,7 @@ def upgrade() -> None:
     op.create_table(
         "connect_reserves",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("platform_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=64), nullable=False),
@@ -190,10 +169,7 @@ def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("account_id", sa.String(length=64), nullable=False),
         sa.Column("livemode", sa.Boolean(), nullable=False),
@@ -204,10 +180,7 @@ def upgrade() -> None:
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint(
-            "account_id",
-            "livemode",
-            "key",
-            name=op.f("uq_idempotency_keys_account_id_livemode_key"),
+            "account_id", "livemode", "key", name=op.f("uq_idempotency_keys_account_id_livemode_key")
         ),
     )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
@@ -216,10 +189,7 @@ def upgrade() -> None:
     op.create_table(
         "resources",
         sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("object", sa.String(length=40), nullable=False),
@@ -240,9 +210,7 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_resources_parent_id_object_seq"),
-            ["parent_id", "object", "seq"],
-            unique=False,
+            batch_op.f("ix_resources_parent_id_object_seq"), ["parent_id", "object", "seq"], unique=False
         )
 
 
@@ -264,7 +232,6 @@ def downgrade() -> None:
 
     op.drop_table("balances")
     with op.batch_alter_table("balance_transactions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_balance_transactions_status_available_on"))
         batch_op.drop_index(batch_op.f("ix_balance_transactions_source"))
         batch_op.drop_index(batch_op.f("ix_balance_transactions_balance_seq_status_available_on"))
         batch_op.drop_index(batch_op.f("ix_balance_transactions_account_id_livemode_seq"))
