@@ -14,7 +14,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 ARGS   ?=
 
-.PHONY: venv install run test lint bench postgresql
+.PHONY: venv install run test lint bench bench-tools postgresql
 
 venv: $(BIN)/python
 
@@ -48,5 +48,10 @@ lint: install
 test: lint postgresql
 	$(BIN)/pytest
 
-bench: install postgresql
-	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; else echo "bench/run.py: not written yet"; fi
+# The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile.
+bench-tools: install
+	@command -v wrk >/dev/null 2>&1 || { $(APT) update && $(APT) install -y --no-install-recommends wrk; }
+	@[ -x $(BIN)/py-spy ] || $(BIN)/pip install py-spy
+
+bench: install postgresql bench-tools
+	$(BIN)/python bench/run.py $(ARGS)
