@@ -12,6 +12,7 @@ ledger, tests/support) run even while the app does not import.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support import databases
 from tests.support.pg import PostgresCluster
@@ -28,6 +30,12 @@ if TYPE_CHECKING:
     import stripe
 
     from payoutkit.config import Settings
+
+# CI runs the same Hypothesis examples every time (a landing is never decided by a lucky draw);
+# developers' runs keep exploring new ones, and print how to reproduce what they find.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # 2026-01-01T10:00:00Z, a Thursday: the simulated clock starts here in every test.
 CLOCK_START = 1767261600
