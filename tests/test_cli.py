@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-PAYOUTKIT = [sys.executable, "-m", "payoutkit"]
+from tests.support.process import PAYOUTKIT, clean_env, serve_process
 
 # Run in a fresh process (no cached key digests): is argv[2] accepted against database argv[1]?
 CHECK_KEY = """
@@ -35,47 +31,13 @@ with state.db.engine.connect() as conn:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYOUTKIT_") and k != "DATABASE_URL"}
-    env.update(COLUMNS="200", **extra)
-    return env
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """`payoutkit serve` on a fresh SQLite file; yields its URL, everything it printed, and the file."""
     db = tmp_path / "payoutkit.db"
-    port = _free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*PAYOUTKIT, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=_env(),
-            cwd=tmp_path,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(url + "/v1/balance", trust_env=False, timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with serve_process(f"sqlite:///{db}", log, cwd=tmp_path) as (url, _):
         yield url, log.read_text(), db
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
 
 
 def test_serve_creates_the_platform_and_prints_a_working_test_key_once(served: tuple[str, str, Path]) -> None:
@@ -101,7 +63,7 @@ def test_keys_rotate_replaces_the_secret_key(served: tuple[str, str, Path]) -> N
         [*PAYOUTKIT, "keys", "--rotate", "--database-url", f"sqlite:///{db}"],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=clean_env(),
         timeout=60,
         check=True,
     )
@@ -115,7 +77,7 @@ def test_keys_rotate_replaces_the_secret_key(served: tuple[str, str, Path]) -> N
         [sys.executable, "-c", CHECK_KEY, f"sqlite:///{db}", old],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=clean_env(),
         timeout=60,
         check=True,
     )
@@ -128,7 +90,7 @@ def test_keys_from_the_environment_are_used_and_not_printed(tmp_path: Path) -> N
         [*PAYOUTKIT, "keys", "--database-url", f"sqlite:///{tmp_path / 'k.db'}"],
         capture_output=True,
         text=True,
-        env=_env(PAYOUTKIT_SECRET_KEY=key),
+        env=clean_env(PAYOUTKIT_SECRET_KEY=key),
         timeout=60,
         check=True,
     )
@@ -142,7 +104,7 @@ def test_migrate_brings_an_empty_database_to_head(tmp_path: Path) -> None:
     subprocess.run(
         [*PAYOUTKIT, "migrate", "--database-url", f"sqlite:///{db}"],
         check=True,
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         timeout=60,
     )

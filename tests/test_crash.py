@@ -10,59 +10,25 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import SECRET_KEY
 from tests.support.ledger import assert_ledger_ok
+from tests.support.process import clean_env, serve_process
 
 CLIENTS = 8
 MAX_REQUESTS = 3_000
 LOAD_SECONDS = 1.5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _server(database_url: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYOUTKIT_") and k != "DATABASE_URL"}
-    env["PAYOUTKIT_SECRET_KEY"] = SECRET_KEY
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "payoutkit", "serve", "--port", str(port), "--database-url", database_url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(url + "/v1/balance", auth=(SECRET_KEY, ""), trust_env=False, timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
+def _server(database_url: str, log: Path) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
+    return serve_process(database_url, log, env=clean_env(PAYOUTKIT_SECRET_KEY=SECRET_KEY))
 
 
 def test_a_killed_server_loses_no_acknowledged_charge(database_url: str, tmp_path: Path) -> None:
