@@ -9,25 +9,6 @@ import string
 _ALPHABET = string.ascii_letters + string.digits
 ID_PATTERN = re.compile(r"^[a-z]+(_[a-z]+)*_[A-Za-z0-9]{8,64}$")
 
-PREFIX_OBJECT = {
-    "acct": "account",
-    "txn": "balance_transaction",
-    "ch": "charge",
-    "py": "charge",  # a connected account's payment from a transfer or destination charge
-    "re": "refund",
-    "pyr": "refund",
-    "dp": "dispute",
-    "tr": "transfer",
-    "trr": "transfer_reversal",
-    "tu": "topup",
-    "fee": "application_fee",
-    "fr": "fee_refund",
-    "ba": "bank_account",
-    "card": "card",
-    "po": "payout",
-    "evt": "event",
-}
-
 
 def _base62(length: int) -> str:
     # One draw of random bytes, read as an integer in base 62: unbiased enough (the integer has 32 bits
@@ -46,17 +27,3 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 def new_secret(prefix: str, length: int = 32) -> str:
     return new_id(prefix, length)
-
-
-def object_of(object_id: str) -> str | None:
-    """The object type an id names, from its prefix (`ch_…` → `charge`)."""
-    prefix = object_id.rsplit("_", 1)[0] if "_" in object_id else ""
-    return PREFIX_OBJECT.get(prefix)
-
-
-def looks_like(object_id: object, prefix: str) -> bool:
-    return (
-        isinstance(object_id, str)
-        and object_id.startswith(prefix + "_")
-        and bool(ID_PATTERN.match(object_id))
-    )

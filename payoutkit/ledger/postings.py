@@ -11,7 +11,7 @@ every operation sum to zero per mode and currency (`post` refuses any that do no
 buckets, system ones included, is always zero.
 
 `post` is a function of the current buckets and the entries: it returns the new buckets and never
-touches storage. Settlement (`settle`) moves the net of due pending entries to available.
+touches storage.
 """
 
 from __future__ import annotations
@@ -167,8 +167,3 @@ def require_available(bucket: Bucket | None, amount: int, *, param: str | None =
             f"This request needs {amount} and {max(available, 0)} is available.",
             param=param,
         )
-
-
-def settle(bucket: Bucket, due_net: int) -> Bucket:
-    """Move `due_net` (the net of this bucket's pending entries now due) from pending to available."""
-    return replace(bucket, pending=bucket.pending - due_net, available=bucket.available + due_net)

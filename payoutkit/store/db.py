@@ -104,7 +104,6 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self.is_postgresql = self.engine.dialect.name == "postgresql"
         self._limiter = anyio.CapacityLimiter(1 if self.is_sqlite else pool_size)
         # SQLite units are serialized anyway, and each takes well under a millisecond: running them on
         # the event loop saves two thread hand-offs per request. PostgreSQL units wait on the network
@@ -142,12 +141,6 @@ class Database:
                 return result
         raise AssertionError("unreachable")
 
-    def read(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-        with self.engine.connect().execution_options(**{READONLY: True}) as conn:
-            forget_unit(conn)
-            with conn.begin():
-                return fn(conn, *args, **kwargs)
-
     def _inline(self, fn: Callable[..., T], *args: Any) -> T:
         """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile)."""
         if self._conn is None or self._conn.closed:
@@ -169,9 +162,6 @@ class Database:
         if self.inline:
             return self._inline(fn, *args)
         return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
-
-    async def run_readonly(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(self.read, fn, *args, limiter=self._limiter)
 
     def dispose(self) -> None:
         if self._conn is not None:

@@ -59,10 +59,9 @@ def _key_of(row: object) -> BucketKey:
 
 @dataclass
 class Locked:
-    """Buckets locked for this unit of work: their values, row ids and next settlement time."""
+    """Buckets locked for this unit of work: their values and next settlement time."""
 
     buckets: dict[BucketKey, Bucket] = field(default_factory=dict)
-    seqs: dict[BucketKey, int] = field(default_factory=dict)
     next_settle: dict[BucketKey, int | None] = field(default_factory=dict)
 
     def get(self, key: BucketKey) -> Bucket:
@@ -150,7 +149,7 @@ _LOCK_FOR_UPDATE = _LOCK.with_for_update()
 def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     """Lock these bucket rows (by row id: the one lock order of every unit of work) and read them."""
     flush_moves(conn)  # a value read under lock must include what this unit already moved
-    locked = Locked(seqs=dict(seqs))
+    locked = Locked()
     if not seqs:
         return locked
     stmt = _LOCK_FOR_UPDATE if conn.dialect.name == "postgresql" else _LOCK
