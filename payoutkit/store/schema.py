@@ -133,6 +133,7 @@ balance_transactions = Table(
     Index(None, "account_id", "livemode", "seq"),
     Index(None, "balance_seq", "status", "available_on"),  # settlement, per due bucket
     Index(None, "source"),
+    Index(None, "payout"),
 )
 
 resources = Table(
@@ -188,4 +189,99 @@ clock = Table(
     # The simulated clock of test mode: one row, so every process of a deployment shares it.
     Column("id", Integer, primary_key=True),
     Column("now", BigInteger, nullable=False),
+)
+
+# ---- payouts (issue 3) ---------------------------------------------------------------------------
+
+payout_tracking = Table(
+    "payout_tracking",
+    metadata,
+    # The payout document lives in `resources`; this row is what the worker and list filters need:
+    # when the payout's next step is due (NULL once nothing more can happen) and its arrival date.
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("payout_id", String(64), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("arrival_date", BigInteger, nullable=False),
+    Column("next_action_at", BigInteger, nullable=True),
+    Index(None, "next_action_at"),
+    Index(None, "account_id", "livemode", "arrival_date"),
+)
+
+payout_runs = Table(
+    "payout_runs",
+    metadata,
+    # When each account's next automatic payout run is due (its schedule; daily for `manual`
+    # accounts, which are only debited to recover a negative balance).
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("next_run_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "livemode"),
+    Index(None, "next_run_at"),
+)
+
+instant_volume = Table(
+    "instant_volume",
+    metadata,
+    # Instant payout volume per account, currency and local day (the daily limit).
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("day", String(10), nullable=False),  # YYYY-MM-DD in the account's region
+    Column("amount", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "livemode", "currency", "day"),
+)
+
+# ---- events and webhooks -------------------------------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    # `account_id`: the connected account an event is about (NULL for the platform's own events).
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("platform_id", String(64), nullable=False),
+    Column("account_id", String(64), nullable=True),
+    Column("livemode", Boolean, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("data", JSON, nullable=False),  # the rendered event object
+    Index(None, "platform_id", "livemode", "seq"),
+    Index(None, "account_id", "livemode", "seq"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # One event to one endpoint. `next_attempt_at` is wall-clock time (signatures are checked against
+    # the receiver's clock); NULL once delivered or given up.
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("endpoint_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    CheckConstraint(_in("status", ("pending", "delivered", "failed")), name="status"),
+    UniqueConstraint("event_id", "endpoint_id"),
+    Index(None, "next_attempt_at"),
+    Index(None, "endpoint_id", "seq"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    # Every delivery attempt, kept: when, the HTTP status (NULL when the endpoint could not be
+    # reached), the error, and how long it took.
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("delivery_seq", Seq, nullable=False),
+    Column("attempted_at", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index(None, "delivery_seq", "seq"),
 )
