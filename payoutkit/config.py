@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from payoutkit.ledger.fees import PercentFee
 
 DEFAULT_DATABASE_URL = "sqlite:///payoutkit.db"
+T = TypeVar("T")
 
 
 def _default_processing() -> dict[str, PercentFee]:
@@ -51,12 +53,35 @@ def parse_fee(text: str) -> PercentFee:
     )
 
 
+def _parse_minor_units(text: str) -> int:
+    value = int(text.strip())
+    if value < 0:
+        raise ValueError(f"{text!r}: expected a non-negative amount in minor units")
+    return value
+
+
+def parse_per_currency(text: str, parse: Callable[[str], T]) -> dict[str, T]:
+    """`"usd=1.5% min 50 max 1500; eur=1% min 50"` or `"usd=1000000; *=500000"`: per-currency values
+    separated by `;` (`*` stands for every other currency)."""
+    out: dict[str, T] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        currency, sep, value = part.partition("=")
+        currency = currency.strip().lower()
+        if not sep or not (currency == "*" or re.fullmatch(r"[a-z]{3}", currency)):
+            raise ValueError(f"{part!r}: expected <currency>=<value>, e.g. usd=1.5% min 50")
+        out[currency] = parse(value)
+    return out
+
+
 @dataclass(frozen=True)
 class Pricing:
     """Processing fees per source type (basis points plus fixed minor units), and the dispute fee."""
 
     processing: dict[str, PercentFee] = field(default_factory=_default_processing)
     dispute_fee: int = 1500
+    # Payoutkit's own fee on an instant payout, paid by the account or, when `controller.fees.payer`
+    # is the application, by the platform.
+    instant_payout: PercentFee = field(default_factory=lambda: PercentFee(percent_bps=100, minimum=50))
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,11 @@ class Settings:
     worker: bool = True
     worker_interval: float = 1.0
     pricing: Pricing = field(default_factory=Pricing)
+    # The platform's instant payout pricing per currency (its application fee on each instant payout;
+    # the platform can change it through /v1/payoutkit/instant_payout_pricing), and the daily instant
+    # payout volume each account may pay out, per currency in minor units ("*": any other currency).
+    instant_pricing: dict[str, PercentFee] = field(default_factory=dict)
+    instant_daily_limits: dict[str, int] = field(default_factory=lambda: {"*": 500_000})
     # Log each request line (never headers, so never keys).
     access_log: bool = False
 
@@ -103,6 +133,17 @@ class Settings:
             if given:
                 processing[source_type] = parse_fee(given)
         dispute_fee = int(env.get("PAYOUTKIT_DISPUTE_FEE", Pricing.dispute_fee))
-        values["pricing"] = Pricing(processing=processing, dispute_fee=dispute_fee)
+        instant_fee = env.get("PAYOUTKIT_FEE_INSTANT_PAYOUT")
+        values["pricing"] = Pricing(
+            processing=processing,
+            dispute_fee=dispute_fee,
+            **({"instant_payout": parse_fee(instant_fee)} if instant_fee else {}),
+        )
+        if env.get("PAYOUTKIT_INSTANT_PRICING"):
+            values["instant_pricing"] = parse_per_currency(env["PAYOUTKIT_INSTANT_PRICING"], parse_fee)
+        if env.get("PAYOUTKIT_INSTANT_DAILY_LIMIT"):
+            values["instant_daily_limits"] = parse_per_currency(
+                env["PAYOUTKIT_INSTANT_DAILY_LIMIT"], _parse_minor_units
+            )
         settings = cls(**values)
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

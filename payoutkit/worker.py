@@ -11,6 +11,8 @@ import logging
 import anyio
 
 from payoutkit.api.context import AppState
+from payoutkit.services import payouts
+from payoutkit.services.money import JobMoment
 from payoutkit.services.settlement import settle
 
 log = logging.getLogger("payoutkit.worker")
@@ -21,6 +23,12 @@ async def tick(state: AppState) -> int:
     for livemode in (False, True):
         now = state.clock(livemode).now()
         moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
+        # Payout steps and automatic payout runs, a bounded batch per unit of work.
+        moment = JobMoment(livemode, now)
+        rail = payouts.rail_of(state)
+        for job in (payouts.advance_due, payouts.run_automatic):
+            while (n := await state.db.run(job, moment, rail)) > 0:
+                moved += n
     return moved
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from payoutkit.clock import Clock, SimulatedClock
@@ -22,6 +22,8 @@ class AppState:
     # sha256(key) → (account_id, livemode, kind); keys are only ever added or revoked by rotation,
     # which clears this cache in the process that rotates.
     key_cache: dict[str, tuple[str, bool, str]] = field(default_factory=dict)
+    # The payout rail (payoutkit/services/rail.py); None: the simulated rail.
+    rail: Any = None
 
     def clock(self, livemode: bool) -> Clock:
         return self.live_clock if livemode else self.test_clock
@@ -37,6 +39,8 @@ class Ctx:
     now: int
     request_id: str
     state: AppState
+    # The request's Idempotency-Key (POST only), carried into the events it causes.
+    idempotency_key: str | None = None
 
     @property
     def is_platform(self) -> bool:

@@ -6,7 +6,17 @@ from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
 from payoutkit.api.wire import endpoint
-from payoutkit.services import accounts, balance, charges, clock, external_accounts, topups, transfers
+from payoutkit.services import (
+    accounts,
+    balance,
+    charges,
+    clock,
+    external_accounts,
+    instant,
+    payouts,
+    topups,
+    transfers,
+)
 
 
 def _r(path: str, method: str, *args: object, **kwargs: object) -> Route:
@@ -55,6 +65,14 @@ routes = [
     _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
     _r("/v1/topups/{topup}", "GET", topups.retrieve),
     _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
+    _r("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
+    _r("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
+    _r("/v1/payouts/{payout}", "GET", payouts.retrieve),
+    _r("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
+    _r("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
+    _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
+    _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
+    _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
     _r("/v1/test_helpers/clock", "GET", clock.retrieve),
     _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance),
 ]

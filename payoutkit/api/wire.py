@@ -73,6 +73,7 @@ def authenticate(conn: Connection, state: AppState, request: Request, request_id
         now=state.clock(livemode).now(),
         request_id=request_id,
         state=state,
+        idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
     )
 
 

@@ -20,6 +20,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger import schedule as schedules
 from payoutkit.ledger.money import check_currency
 from payoutkit.services.common import check_id, require_platform
+from payoutkit.services.payout_runs import set_next_run
 from payoutkit.store.schema import accounts, resources
 
 COUNTRY_CURRENCY = {
@@ -280,6 +281,7 @@ def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
             data=data,
         )
     )
+    set_next_run(conn, account_id, ctx.livemode, schedule_of(data), ctx.now)
     return render(conn, ctx, data)
 
 
@@ -370,6 +372,9 @@ def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[s
     row = load_row_for_update(conn, account)
     data = _apply_update(dict(row.data), p)
     conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
+    if data["settings"]["payouts"]["schedule"] != row.data["settings"]["payouts"]["schedule"]:
+        for livemode in (False, True) if row.kind == "platform" else (bool(row.livemode),):
+            set_next_run(conn, account, livemode, schedule_of(data), ctx.now)
     return render(conn, ctx, data)
 
 

@@ -18,6 +18,7 @@ from payoutkit.api.errors import ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Params
 from payoutkit.ledger.postings import BalanceType, Bucket
+from payoutkit.services import instant
 from payoutkit.services.accounts import account_data
 from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
@@ -79,9 +80,13 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
     held = sorted({b.key.currency for b in buckets if b.key.balance_type is BalanceType.PAYMENTS})
     # The currency of the zero entries: the account's default one, read only when it holds nothing.
     default_currency = held[0] if held else account_data(conn, ctx.account_id)["default_currency"]
-    return balance_object(
+    obj = balance_object(
         buckets, livemode=ctx.livemode, default_currency=default_currency, is_platform=ctx.is_platform
     )
+    instant_available = instant.instant_available(conn, ctx, buckets)
+    if instant_available:
+        obj["instant_available"] = instant_available
+    return obj
 
 
 def render_txn(row: Any) -> dict[str, Any]:

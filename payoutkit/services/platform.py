@@ -14,6 +14,7 @@ from payoutkit.api.auth import key_digest
 from payoutkit.config import Settings
 from payoutkit.ids import new_id, new_secret
 from payoutkit.ledger.postings import PROCESSOR, WORLD
+from payoutkit.services.payout_runs import ensure_runs
 from payoutkit.store.schema import accounts, api_keys
 
 
@@ -105,6 +106,8 @@ def bootstrap(conn: Connection, settings: Settings, now: int) -> Bootstrap:
             )
     else:
         platform_id = row.id
+    # Payout runs for every account (the platform's own, and any from before payouts existed).
+    ensure_runs(conn, now)
     generated: dict[str, str] = {}
     wanted = (
         (False, "secret", settings.secret_key, "sk_test"),

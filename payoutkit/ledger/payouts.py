@@ -1,0 +1,291 @@
+"""Payouts, pure: the state machine, the simulated rail's timing and outcomes, and the bookings.
+
+State machine (table-driven, as Stripe documents it):
+
+    pending ──▶ in_transit ──▶ paid ──▶ failed   (a late return after `paid`)
+       │            └────────────────▶ failed
+       ├──▶ canceled (manual standard payouts only, while pending)
+       └──▶ failed
+
+`failed` and `canceled` are terminal; `paid` is terminal unless the bank returns the payout later.
+
+Bookings: a payout moves `amount` from the account's available balance to the world outside by a
+`payout` transaction (an instant payout also carries its fees: the platform's application fee and,
+when the account pays its own fees, the processing fee). A failure or a cancel returns it by a
+`payout_failure` or `payout_cancel` transaction; the fees come back too. A payout with a negative
+amount (a debit of the account's bank, or a payout reversal) credits the account; the credit is
+*pending* until the payout's arrival date, because the money has not arrived before then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from payoutkit.ledger.calendar import SECONDS_PER_DAY, add_business_days, start_of_day_utc
+from payoutkit.ledger.errors import IllegalTransition
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, Entry, FeeDetail
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+ALLOWED: dict[PayoutStatus, frozenset[PayoutStatus]] = {
+    PayoutStatus.PENDING: frozenset({PayoutStatus.IN_TRANSIT, PayoutStatus.CANCELED, PayoutStatus.FAILED}),
+    PayoutStatus.IN_TRANSIT: frozenset({PayoutStatus.PAID, PayoutStatus.FAILED}),
+    PayoutStatus.PAID: frozenset({PayoutStatus.FAILED}),
+    PayoutStatus.FAILED: frozenset(),
+    PayoutStatus.CANCELED: frozenset(),
+}
+
+
+def transition(current: PayoutStatus | str, new: PayoutStatus | str) -> PayoutStatus:
+    """`new` if the state machine allows moving there from `current`; else `IllegalTransition`."""
+    current, new = PayoutStatus(current), PayoutStatus(new)
+    if new not in ALLOWED[current]:
+        raise IllegalTransition(
+            f"A payout cannot go from {current.value} to {new.value}.",
+            param=None,
+            code="payout_not_updatable",
+        )
+    return new
+
+
+# ---- timing of the simulated rail ----------------------------------------------------------------
+
+# A standard payout is submitted to the bank an hour after it is created (it can be canceled until
+# then) and arrives at 00:00 UTC after STANDARD_ARRIVAL_BUSINESS_DAYS business days; an instant payout
+# is submitted at once and arrives INSTANT_ARRIVAL_SECONDS later. A late return comes one business day
+# after arrival.
+STANDARD_SUBMIT_SECONDS = 3600
+STANDARD_ARRIVAL_BUSINESS_DAYS = 2
+INSTANT_ARRIVAL_SECONDS = 15 * 60
+REVERSAL_WINDOW_SECONDS = 90 * SECONDS_PER_DAY
+
+
+def submit_time(created: int, method: str) -> int:
+    return created if method == "instant" else created + STANDARD_SUBMIT_SECONDS
+
+
+def arrival_date(created: int, method: str) -> int:
+    if method == "instant":
+        return created + INSTANT_ARRIVAL_SECONDS
+    return start_of_day_utc(add_business_days(submit_time(created, method), STANDARD_ARRIVAL_BUSINESS_DAYS))
+
+
+def late_return_time(arrival: int) -> int:
+    return add_business_days(arrival, 1)
+
+
+# Failure codes of the public test bank numbers and debit cards, and when they strike: "transit"
+# fails the payout when it should arrive; "return" pays it, then the bank returns it a business day
+# later (Stripe's `paid` → `failed`).
+FAILURE_TIMING = {
+    "no_account": "transit",
+    "invalid_currency": "transit",
+    "could_not_process": "transit",
+    "account_closed": "return",
+    "insufficient_funds": "return",
+    "debit_not_authorized": "return",
+}
+
+FAILURE_MESSAGES = {
+    "account_closed": "The bank account has been closed.",
+    "account_frozen": "The bank account has been frozen.",
+    "bank_account_restricted": "The bank account has restrictions on either the type, or the number, "
+    "of payouts allowed.",
+    "could_not_process": "The bank could not process this payout.",
+    "debit_not_authorized": "Debit transactions are not approved on the bank account.",
+    "declined": "The bank declined this transfer.",
+    "insufficient_funds": "Your account has insufficient funds to cover the payout.",
+    "invalid_account_number": "The routing number seems correct, but the account number is invalid.",
+    "invalid_currency": "The bank was unable to process this payout because of its currency.",
+    "no_account": "The bank account details on file are probably incorrect. No bank account could be "
+    "located with those details.",
+    "unsupported_card": "The bank no longer supports payouts to this card.",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a payout stands at a time, by the simulated rail: its status, the failure code if it
+    failed, and when something next happens (None when nothing more will)."""
+
+    status: PayoutStatus
+    failure_code: str | None
+    next_at: int | None
+
+
+def simulated_step(*, created: int, method: str, arrival: int, failure_code: str | None, now: int) -> Step:
+    """The status a payout created at `created` has reached by `now` on the simulated rail."""
+    submit = submit_time(created, method)
+    if now < submit:
+        return Step(PayoutStatus.PENDING, None, submit)
+    if now < arrival:
+        return Step(PayoutStatus.IN_TRANSIT, None, arrival)
+    timing = FAILURE_TIMING.get(failure_code or "", "transit") if failure_code else None
+    if timing == "transit":
+        return Step(PayoutStatus.FAILED, failure_code, None)
+    if timing == "return":
+        back = late_return_time(arrival)
+        if now < back:
+            return Step(PayoutStatus.PAID, None, back)
+        return Step(PayoutStatus.FAILED, failure_code, None)
+    return Step(PayoutStatus.PAID, None, None)
+
+
+# ---- bookings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayoutFees:
+    """An instant payout's fees: the platform's `application_fee` (its instant payout pricing) and the
+    processing fee, paid by the account or by the platform (`controller.fees.payer`)."""
+
+    application_fee: int = 0
+    application_fee_id: str | None = None
+    processing_fee: int = 0
+    platform_pays_processing: bool = False
+
+    def charged_to_account(self) -> int:
+        return self.application_fee + (0 if self.platform_pays_processing else self.processing_fee)
+
+
+NO_FEES = PayoutFees()
+
+
+def book_payout(
+    key: BucketKey,
+    amount: int,
+    *,
+    payout_id: str,
+    created: int,
+    arrival: int,
+    platform: str,
+    fees: PayoutFees = NO_FEES,
+    description: str | None = None,
+) -> list[Entry]:
+    """Money leaves the account for its bank (amount > 0), or is pulled in from it (amount < 0)."""
+    cur = key.currency
+    details: list[FeeDetail] = []
+    if fees.application_fee:
+        details.append(
+            FeeDetail(fees.application_fee, cur, "application_fee", "Instant payout fee", platform)
+        )
+    if fees.processing_fee and not fees.platform_pays_processing:
+        details.append(FeeDetail(fees.processing_fee, cur, "stripe_fee", "Instant payout processing fee"))
+    # A debit credits the account only once the money arrives.
+    available_on = created if amount > 0 else max(arrival, created)
+    entries = [
+        Entry(
+            key,
+            -amount,
+            "payout",
+            "payout",
+            created,
+            available_on,
+            fee_details=tuple(details),
+            description=description or ("STRIPE PAYOUT" if amount > 0 else "Debit of bank account"),
+            source=payout_id,
+        ),
+        Entry(key.with_account(WORLD), amount, "payout", "payout", created, created, source=payout_id),
+    ]
+    entries += _fee_entries(key, fees, platform, payout_id, created, sign=1)
+    return entries
+
+
+def book_payout_return(
+    key: BucketKey,
+    amount: int,
+    *,
+    payout_id: str,
+    kind: str,
+    created: int,
+    available_on: int,
+    platform: str,
+    fees: PayoutFees = NO_FEES,
+) -> list[Entry]:
+    """A failed (`payout_failure`) or canceled (`payout_cancel`) payout gives its amount and fees back.
+
+    `available_on` is the original `payout` transaction's: a debit that fails before it arrived takes
+    back pending funds, one that fails after takes back available ones.
+    """
+    if kind not in ("payout_failure", "payout_cancel"):
+        raise ValueError(f"not a payout return: {kind}")
+    entries = [
+        Entry(
+            key,
+            amount,
+            kind,
+            kind,
+            created,
+            max(available_on, created) if amount < 0 else created,
+            description="Payout failure" if kind == "payout_failure" else "Payout cancellation",
+            source=payout_id,
+        ),
+        Entry(key.with_account(WORLD), -amount, kind, kind, created, created, source=payout_id),
+    ]
+    entries += _fee_entries(key, fees, platform, payout_id, created, sign=-1)
+    return entries
+
+
+def _fee_entries(
+    key: BucketKey, fees: PayoutFees, platform: str, payout_id: str, created: int, *, sign: int
+) -> list[Entry]:
+    """The fees' counterparts. Charging (`sign=1`): the platform earns its application fee (the
+    account pays it in the payout's fee details); the processor earns its fee from the account (fee
+    details) or from the platform. Returning (`sign=-1`): every fee goes back to whoever paid it."""
+    entries: list[Entry] = []
+    fee_id = fees.application_fee_id or payout_id
+    if fees.application_fee:
+        earned = (
+            "application_fee" if sign > 0 else "application_fee_refund",
+            "platform_earning" if sign > 0 else "platform_earning_refund",
+        )
+        entries.append(
+            Entry(
+                key.with_account(platform),
+                sign * fees.application_fee,
+                *earned,
+                created,
+                created,
+                source=fee_id,
+            )
+        )
+        if sign < 0:
+            entries.append(Entry(key, fees.application_fee, *earned, created, created, source=fee_id))
+    if fees.processing_fee:
+        entries.append(
+            Entry(
+                key.with_account(PROCESSOR),
+                sign * fees.processing_fee,
+                "stripe_fee",
+                "fee",
+                created,
+                created,
+                source=payout_id,
+                description="Instant payout processing fee",
+            )
+        )
+        payer = key.with_account(platform) if fees.platform_pays_processing else key
+        if fees.platform_pays_processing or sign < 0:
+            entries.append(
+                Entry(
+                    payer,
+                    -sign * fees.processing_fee,
+                    "stripe_fee",
+                    "fee",
+                    created,
+                    created,
+                    source=payout_id,
+                    description="Instant payout processing fee"
+                    + (" (for a connected account)" if fees.platform_pays_processing else "")
+                    + (" returned" if sign < 0 else ""),
+                )
+            )
+    return entries
