@@ -313,3 +313,196 @@ def test_debit_negative_balances_recovers_from_the_bank_at_the_next_run(
     assert available(stripe_client, account) >= 0
     assert balance(stripe_client)["connect_reserved"][0]["amount"] == 0
     assert_ledger_ok(database_url)
+
+
+# ---- instant payouts ----------------------------------------------------------------------------
+
+
+def set_pricing(http: httpx.Client, currency: str = "usd", **entry: Any) -> dict[str, Any]:
+    data = {f"currencies[{currency}][{k}]": v for k, v in entry.items()}
+    response = http.post("/v1/payoutkit/instant_payout_pricing", data=data)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def instant_account(client: stripe.StripeClient, **params: Any) -> str:
+    """A custom account (the platform pays its fees and is liable) with a debit card, funded 5,000."""
+    fund_platform(client, 20_000)
+    account = new_account_id(client, **params)
+    client.v1.accounts.external_accounts.create(account, {"external_account": "tok_visa_debit"})
+    client.v1.transfers.create({"amount": 5000, "currency": "usd", "destination": account})
+    return account
+
+
+def test_instant_payout_pricing_is_a_platform_extension(http: httpx.Client) -> None:
+    assert http.get("/v1/payoutkit/instant_payout_pricing").json()["currencies"] == {}
+    body = set_pricing(http, percent="1.5", minimum=50, maximum=1500)
+    assert body["currencies"]["usd"] == {"percent": "1.5", "minimum": 50, "maximum": 1500, "source": "api"}
+    bad = http.post("/v1/payoutkit/instant_payout_pricing", data={"currencies[usd][percent]": "1.555"})
+    assert error_of(bad, 400)["param"] == "currencies[usd][percent]"
+    bad = http.post("/v1/payoutkit/instant_payout_pricing", data={"currencies[xyz][percent]": "1"})
+    assert error_of(bad, 400)["param"] == "currencies[xyz]"
+    removed = http.post("/v1/payoutkit/instant_payout_pricing", data={"currencies[usd]": ""})
+    assert removed.json()["currencies"] == {}
+    account = http.post("/v1/accounts", data={"type": "custom"}).json()["id"]
+    refused = http.get("/v1/payoutkit/instant_payout_pricing", headers={"Stripe-Account": account})
+    assert error_of(refused, 403)["message"]
+
+
+def test_instant_payouts_need_platform_pricing_when_the_platform_pays_fees(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    account = instant_account(stripe_client)
+    err = error_of(post_as(http, account, "/v1/payouts", amount=1000, currency="usd", method="instant"), 400)
+    assert err["code"] == "instant_payouts_config_disabled"
+    bal = balance(stripe_client, account)
+    assert bal["instant_available"][0]["amount"] == 0
+
+    set_pricing(http, percent="1.5", minimum=50, maximum=1500)
+    bal = balance(stripe_client, account)
+    instant = bal["instant_available"][0]
+    assert instant["amount"] == 5000
+    # The largest payout whose amount plus its 1.5 % (min 50) fee fits in 5,000: 4,926 + 74 = 5,000.
+    [net] = instant["net_available"]
+    assert net["amount"] == 4926
+    platform_before = available(stripe_client)
+
+    po = payout(stripe_client, account, 2000, method="instant")
+    assert (po["method"], po["type"], po["application_fee_amount"]) == ("instant", "card", 50)
+    assert po["application_fee"].startswith("fee_")
+    assert po["arrival_date"] - po["created"] <= 30 * 60
+    bt = txn(stripe_client, po["balance_transaction"], account)
+    assert (bt["amount"], bt["fee"], bt["net"]) == (-2000, 50, -2050)
+    assert [f["type"] for f in bt["fee_details"]] == ["application_fee"]
+    # The platform earns 50 and pays the processing fee (1 %, minimum 50) for the account.
+    assert available(stripe_client) == platform_before + 50 - 50
+    assert available(stripe_client, account) == 2950
+    err = error_of(post_as(http, account, f"/v1/payouts/{po['id']}/cancel"), 400)
+    assert err["code"] == "payout_not_cancelable"
+    advance(http, seconds=15 * 60)
+    assert get_payout(stripe_client, account, po["id"])["status"] == "paid"
+    assert_ledger_ok(database_url)
+
+
+def test_an_account_that_pays_its_own_fees_pays_the_processing_fee(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    account = instant_account(
+        stripe_client,
+        controller={
+            "fees": {"payer": "account"},
+            "losses": {"payments": "stripe"},
+            "stripe_dashboard": {"type": "full"},
+        },
+    )
+    # No platform pricing needed: the platform does not pay this account's fees.
+    po = payout(stripe_client, account, 2000, method="instant")
+    bt = txn(stripe_client, po["balance_transaction"], account)
+    assert (bt["fee"], [f["type"] for f in bt["fee_details"]]) == (50, ["stripe_fee"])
+    assert po["application_fee_amount"] is None
+    assert available(stripe_client, account) == 5000 - 2050
+
+
+@pytest.mark.parametrize("server_settings", [{"instant_daily_limits": {"*": 3000}}], indirect=True)
+def test_instant_payouts_have_a_daily_limit_that_resets_at_local_midnight(
+    server: Any, stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    account = instant_account(
+        stripe_client,
+        controller={
+            "fees": {"payer": "account"},
+            "losses": {"payments": "stripe"},
+            "stripe_dashboard": {"type": "full"},
+        },
+        settings={"payouts": {"schedule": {"interval": "manual"}}},
+    )
+    limit = server.settings.instant_daily_limits["*"]
+    assert limit == 3000
+    payout(stripe_client, account, limit - 1000, method="instant")
+    err = error_of(post_as(http, account, "/v1/payouts", amount=1001, currency="usd", method="instant"), 400)
+    assert (err["code"], err["param"]) == ("instant_payouts_limit_exceeded", "amount")
+    assert balance(stripe_client, account)["instant_available"][0]["amount"] == 1000
+    payout(stripe_client, account, 1000, method="instant")
+    # 10:00 UTC is 04:00 in Chicago: the day resets at 06:00 UTC tomorrow, not at midnight UTC.
+    advance(http, to=MIDNIGHT_JAN_1 + DAY + 5 * 3600)
+    err = error_of(post_as(http, account, "/v1/payouts", amount=100, currency="usd", method="instant"), 400)
+    assert err["code"] == "instant_payouts_limit_exceeded"
+    advance(http, to=MIDNIGHT_JAN_1 + DAY + 6 * 3600)
+    payout(stripe_client, account, 100, method="instant")
+
+
+def test_a_liable_platform_needs_a_domestic_account_for_instant_payouts(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    set_pricing(http, currency="gbp", percent="1")
+    set_pricing(http, currency="usd", percent="1")
+    account = new_account_id(stripe_client, country="GB")
+    stripe_client.v1.accounts.external_accounts.create(
+        account,
+        {
+            "external_account": {
+                "object": "bank_account",
+                "account_number": "00012345",
+                "country": "GB",
+                "currency": "gbp",
+                "routing_number": "108800",
+            }
+        },
+    )
+    err = error_of(post_as(http, account, "/v1/payouts", amount=100, currency="gbp", method="instant"), 400)
+    assert err["code"] == "instant_payouts_unsupported"
+    assert "platform's country" in err["message"]
+
+
+# ---- reversals ------------------------------------------------------------------------------------
+
+
+def test_reversing_a_paid_payout_brings_the_money_back_once(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    account = manual_account(stripe_client)
+    po = payout(stripe_client, account, 1500)
+    err = error_of(post_as(http, account, f"/v1/payouts/{po['id']}/reverse"), 400)
+    assert err["code"] == "payout_not_reversible"  # pending: cancel it instead
+    advance(http, to=po["arrival_date"])
+    reversal = checked(
+        stripe_client.v1.payouts.reverse(
+            po["id"], {"metadata": {"why": "wrong account"}}, acting_as(account)
+        ),
+        "payout",
+    )
+    assert (reversal["amount"], reversal["original_payout"], reversal["status"]) == (
+        -1500,
+        po["id"],
+        "pending",
+    )
+    assert get_payout(stripe_client, account, po["id"])["reversed_by"] == reversal["id"]
+    credit = txn(stripe_client, reversal["balance_transaction"], account)
+    assert (credit["type"], credit["amount"], credit["status"]) == ("payout", 1500, "pending")
+    err = error_of(post_as(http, account, f"/v1/payouts/{po['id']}/reverse"), 400)
+    assert err["code"] == "payout_not_reversible"
+    advance(http, to=reversal["arrival_date"])
+    assert get_payout(stripe_client, account, reversal["id"])["status"] == "paid"
+    assert available(stripe_client, account) == 5000
+    assert_ledger_ok(database_url)
+
+
+def test_only_a_liable_platform_reverses_payouts(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(
+        stripe_client,
+        controller={
+            "fees": {"payer": "account"},
+            "losses": {"payments": "stripe"},
+            "stripe_dashboard": {"type": "full"},
+        },
+        settings={"payouts": {"schedule": {"interval": "manual"}}},
+    )
+    stripe_client.v1.accounts.external_accounts.create(account, {"external_account": "btok_us_verified"})
+    stripe_client.v1.transfers.create({"amount": 1000, "currency": "usd", "destination": account})
+    po = payout(stripe_client, account, 500)
+    advance(http, to=po["arrival_date"])
+    assert error_of(post_as(http, account, f"/v1/payouts/{po['id']}/reverse"), 403)["message"]
