@@ -506,3 +506,51 @@ def test_only_a_liable_platform_reverses_payouts(
     po = payout(stripe_client, account, 500)
     advance(http, to=po["arrival_date"])
     assert error_of(post_as(http, account, f"/v1/payouts/{po['id']}/reverse"), 403)["message"]
+
+
+def test_a_failed_automatic_payout_stops_automatic_payouts_until_the_account_is_updated(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(stripe_client)  # daily
+    ba = as_dict(
+        stripe_client.v1.accounts.external_accounts.create(
+            account, {"external_account": "btok_us_verified_noAccount"}
+        )
+    )
+    stripe_client.v1.transfers.create({"amount": 2000, "currency": "usd", "destination": account})
+    advance(http, to=MIDNIGHT_JAN_1 + DAY)
+    [first] = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    advance(http, to=first["arrival_date"])
+    failed = get_payout(stripe_client, account, first["id"])
+    assert (failed["status"], failed["failure_code"]) == ("failed", "no_account")
+    # The funds came back and are no longer marked as swept by the failed payout.
+    assert txn_list(stripe_client, account, payout=first["id"])["data"] == []
+    assert available(stripe_client, account) == 2000
+    advance(http, seconds=3 * DAY)
+    assert len(as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]) == 1
+    stripe_client.v1.accounts.external_accounts.update(account, ba["id"], {"account_holder_name": "Jo"})
+    advance(http, seconds=DAY)
+    payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    assert [p["amount"] for p in payouts] == [2000, 2000]
+    assert_ledger_ok(database_url)
+
+
+def test_monthly_anchor_31_pays_out_on_the_last_day_of_february(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(
+        stripe_client, settings={"payouts": {"schedule": {"interval": "monthly", "monthly_anchor": 31}}}
+    )
+    stripe_client.v1.accounts.external_accounts.create(account, {"external_account": "btok_us_verified"})
+    stripe_client.v1.transfers.create({"amount": 1000, "currency": "usd", "destination": account})
+    advance(http, to=MIDNIGHT_JAN_1 + 30 * DAY)  # 2026-01-31 00:00
+    stripe_client.v1.transfers.create({"amount": 700, "currency": "usd", "destination": account})
+    advance(http, to=MIDNIGHT_JAN_1 + 60 * DAY)  # 2026-03-02
+    payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    feb_28 = MIDNIGHT_JAN_1 + 58 * DAY
+    assert [(p["amount"], p["created"]) for p in payouts] == [
+        (700, feb_28),
+        (1000, MIDNIGHT_JAN_1 + 30 * DAY),
+    ]
