@@ -338,9 +338,8 @@ def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
             currency=currency,
             now=ctx.now,
         )
-        refusal = terms.refusal or instant.limit_refusal(amount, terms, currency)
-        if refusal is not None:
-            raise refusal
+        if terms.refusal is not None:
+            raise terms.refusal
         fees = instant_math.instant_fees(
             amount,
             application=terms.application,
@@ -349,6 +348,14 @@ def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
         )
     source = key(ctx, ctx.account_id, currency, source_type)
     mv = movement(conn, ctx, payout_keys(source, ctx.platform_id), exact=[source])
+    if terms is not None:
+        # Read today's volume only now, under the bucket's lock: concurrent instant payouts of this
+        # account queue here, so they cannot pass the limit together.
+        used = instant.volume_today(conn, ctx.account_id, ctx.livemode, currency, terms.day)
+        terms.remaining_today = max(0, instant.daily_limit(ctx.state, currency) - used)
+        refusal = instant.limit_refusal(amount, terms, currency)
+        if refusal is not None:
+            raise refusal
     require_available(mv.bucket(source), amount + fees.charged_to_account())
     payout = open_payout(
         conn,
