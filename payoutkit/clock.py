@@ -25,6 +25,12 @@ class SystemClock:
         return int(time.time())
 
 
+def wall_ms() -> int:
+    """Real time in milliseconds, whatever clock the mode runs on: webhook deliveries are scheduled and
+    signed by it, since a receiver checks a signature's timestamp against its own real clock."""
+    return time.time_ns() // 1_000_000
+
+
 class SimulatedClock:
     """Starts at `start` (or the stored time) and moves only when advanced."""
 

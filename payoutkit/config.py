@@ -108,6 +108,11 @@ class Settings:
     # payout volume each account may pay out, per currency in minor units ("*": any other currency).
     instant_pricing: dict[str, PercentFee] = field(default_factory=dict)
     instant_daily_limits: dict[str, int] = field(default_factory=lambda: {"*": 500_000})
+    # Webhook delivery (wall-clock seconds): each attempt's time limit, the first retry's delay (then
+    # doubling: 1 min, 2 min, 4 min, … by default) and the attempts made before a delivery fails.
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 60.0
+    webhook_max_attempts: int = 12
     # Log each request line (never headers, so never keys).
     access_log: bool = False
 
@@ -145,5 +150,14 @@ class Settings:
             values["instant_daily_limits"] = parse_per_currency(
                 env["PAYOUTKIT_INSTANT_DAILY_LIMIT"], _parse_minor_units
             )
+        for name, key, parse in (
+            ("webhook_timeout", "PAYOUTKIT_WEBHOOK_TIMEOUT", float),
+            ("webhook_retry_base", "PAYOUTKIT_WEBHOOK_RETRY_BASE", float),
+            ("webhook_max_attempts", "PAYOUTKIT_WEBHOOK_MAX_ATTEMPTS", int),
+        ):
+            if env.get(key):
+                values[name] = parse(env[key])
+                if values[name] <= 0:
+                    raise ValueError(f"{key} must be positive")
         settings = cls(**values)
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,17 +1,21 @@
-"""The worker: each tick settles due funds (later also payouts and webhooks), one unit of work each.
+"""The worker: settles due funds, advances payouts, runs automatic payouts, and delivers webhooks.
 
-It runs in the server process by default (`Settings.worker`). Correctness never depends on it: balances
-are settled lazily before they are read or debited, so the worker only keeps stored state fresh.
+It runs in the server process by default (`Settings.worker`), as two loops: the money jobs (`tick`:
+settlement, payout steps, payout runs, each a bounded batch per unit of work) and webhook delivery
+(`deliver`), so that a slow webhook endpoint never holds up money. Correctness never depends on the
+worker: balances are settled lazily before they are read or debited, and the test clock's advance
+replays the money jobs itself.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import anyio
 
 from payoutkit.api.context import AppState
-from payoutkit.services import payouts
+from payoutkit.services import payouts, webhooks
 from payoutkit.services.money import JobMoment
 from payoutkit.services.settlement import settle
 
@@ -19,6 +23,7 @@ log = logging.getLogger("payoutkit.worker")
 
 
 async def tick(state: AppState) -> int:
+    """One pass of the money jobs in both modes; returns how many transactions settlement moved."""
     moved = 0
     for livemode in (False, True):
         now = state.clock(livemode).now()
@@ -27,15 +32,22 @@ async def tick(state: AppState) -> int:
         moment = JobMoment(livemode, now)
         rail = payouts.rail_of(state)
         for job in (payouts.advance_due, payouts.run_automatic):
-            while (n := await state.db.run(job, moment, rail)) > 0:
-                moved += n
+            while await state.db.run(job, moment, rail) > 0:
+                pass
     return moved
 
 
-async def run(state: AppState) -> None:
+async def _loop(state: AppState, what: str, step: Callable[[AppState], Awaitable[object]]) -> None:
     while True:
         try:
-            await tick(state)
+            await step(state)
         except Exception:
-            log.exception("worker tick failed; retrying next tick")
+            log.exception("worker %s failed; retrying next tick", what)
         await anyio.sleep(state.settings.worker_interval)
+
+
+async def run(state: AppState) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_loop, state, "tick", tick)
+        # Webhooks: wall clock, outside any transaction, never in the way of the money jobs.
+        tg.start_soon(_loop, state, "webhook delivery", webhooks.deliver_due)

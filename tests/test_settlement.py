@@ -168,3 +168,23 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
 
     assert world.run(exact_keys, False) == set()
     assert {card, reserved, BucketKey(world.platform, False, "usd")} <= world.run(exact_keys, True)
+
+
+def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: World) -> None:
+    """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
+    from payoutkit.store.ledger import settle_due
+
+    made = [
+        world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"] for _ in range(5)
+    ]
+    for account in made:
+        params = parse(charges.ChargeCreate, {"amount": "1000", "currency": "usd", "source": "tok_visa"})
+        world.state.db.transaction(charges.create, world.ctx(account), params)
+    world.move_clock_without_settling(MONDAY)
+    moved = world.state.db.transaction(lambda conn: settle_due(conn, MONDAY, batch=2))
+    assert moved >= 5  # each account's charge (plus its counterparts' if pending)
+    with world.state.db.engine.connect() as conn:
+        left = conn.execute(
+            select(balance_transactions.c.id).where(balance_transactions.c.status == TxnStatus.PENDING.value)
+        ).all()
+    assert left == []

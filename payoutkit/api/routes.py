@@ -11,11 +11,13 @@ from payoutkit.services import (
     balance,
     charges,
     clock,
+    events,
     external_accounts,
     instant,
     payouts,
     topups,
     transfers,
+    webhook_endpoints,
 )
 
 
@@ -73,6 +75,13 @@ routes = [
     _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
     _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
     _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
+    _r("/v1/events", "GET", events.list_events, events.EventList),
+    _r("/v1/events/{id}", "GET", events.retrieve),
+    _r("/v1/webhook_endpoints", "POST", webhook_endpoints.create, webhook_endpoints.EndpointCreate),
+    _r("/v1/webhook_endpoints", "GET", webhook_endpoints.list_endpoints, ListParams),
+    _r("/v1/webhook_endpoints/{id}", "GET", webhook_endpoints.retrieve),
+    _r("/v1/webhook_endpoints/{id}", "POST", webhook_endpoints.modify, webhook_endpoints.EndpointUpdate),
+    _r("/v1/webhook_endpoints/{id}", "DELETE", webhook_endpoints.delete),
     _r("/v1/test_helpers/clock", "GET", clock.retrieve),
     _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance),
 ]

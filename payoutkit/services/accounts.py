@@ -7,6 +7,7 @@ Its `controller` decides who is liable for negative balances (`losses.payments`)
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -20,6 +21,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger import schedule as schedules
 from payoutkit.ledger.money import check_currency
 from payoutkit.services.common import check_id, require_platform
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
 from payoutkit.store.schema import accounts, resources
 
@@ -370,12 +372,17 @@ def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[s
     ):
         raise PermissionDenied("Only the platform can update this account.")
     row = load_row_for_update(conn, account)
-    data = _apply_update(dict(row.data), p)
+    # A deep copy: the update replaces nested hashes, and the stored row must stay what it was.
+    data = _apply_update(copy.deepcopy(row.data), p)
     conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
     if data["settings"]["payouts"]["schedule"] != row.data["settings"]["payouts"]["schedule"]:
         for livemode in (False, True) if row.kind == "platform" else (bool(row.livemode),):
             set_next_run(conn, account, livemode, schedule_of(data), ctx.now)
-    return render(conn, ctx, data)
+    rendered = render(conn, ctx, data)
+    if data != row.data:
+        changed = previous_attributes(dict(row.data), data)
+        emit_request(conn, ctx, "account.updated", rendered, account_id=account, previous_attributes=changed)
+    return rendered
 
 
 def list_accounts(conn: Connection, ctx: Ctx, p: AccountList) -> dict[str, Any]:

@@ -9,6 +9,7 @@ longer) in business days; `tok_bypassPending` makes them available at once.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.common import check_id, connected_account, list_owned, owned
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -273,6 +275,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             },
         )
         objects.create(conn, charge, account_id=ctx.account_id, status="failed")
+        emit_request(conn, ctx, "charge.failed", charge)
         raise CardError(message, code=code, extra={"decline_code": decline_code, "charge": cid}, commit=True)
 
     owner = accounts_service.account_data(conn, ctx.account_id)
@@ -332,6 +335,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             },
             account_id=ctx.platform_id,
         )
+    transfer: dict[str, Any] | None = None
     if destination and booking.transfer_id and booking.payment_id:
         charge["transfer"] = booking.transfer_id
         charge["transfer_data"] = {
@@ -365,20 +369,24 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             source_transaction=cid,
         )
         objects.create(conn, transfer, account_id=ctx.platform_id, parent_id=destination)
-    if src.dispute:
-        _dispute(conn, ctx, charge, mv)
+    dispute = _dispute(conn, ctx, charge, mv) if src.dispute else None
     mv.sync_reserves()
     objects.create(conn, charge, account_id=ctx.account_id, status="succeeded")
+    emit_request(conn, ctx, "charge.succeeded", charge)
+    if transfer is not None:
+        emit_request(conn, ctx, "transfer.created", transfer)
+    if dispute is not None:
+        emit_request(conn, ctx, "charge.dispute.created", dispute)
     return charge
 
 
-def _dispute(conn: Connection, ctx: Ctx, charge: dict[str, Any], mv: Any) -> None:
+def _dispute(conn: Connection, ctx: Ctx, charge: dict[str, Any], mv: Any) -> dict[str, Any]:
     dispute_id = new_id("dp")
     k = key(ctx, ctx.account_id, charge["currency"], _source_type(charge))
     fee = ctx.state.settings.pricing.dispute_fee
     written = mv.post(book_dispute(k, charge["amount"], fee, dispute_id=dispute_id, created=ctx.now))
     charge["disputed"] = True
-    objects.create(
+    return objects.create(
         conn,
         {
             "id": dispute_id,
@@ -420,11 +428,15 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params, charge: str) -> dict[str, An
 
 def modify(conn: Connection, ctx: Ctx, p: ChargeUpdate, charge: str) -> dict[str, Any]:
     obj = retrieve(conn, ctx, p, charge)
+    before = copy.deepcopy(obj)
     for field in ("description", "receipt_email", "transfer_group"):
         if getattr(p, field) is not None:
             obj[field] = getattr(p, field)
     obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    return objects.save(conn, obj)
+    objects.save(conn, obj)
+    if obj != before:
+        emit_request(conn, ctx, "charge.updated", obj, previous_attributes=previous_attributes(before, obj))
+    return obj
 
 
 def list_charges(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
@@ -454,6 +466,7 @@ class RefundList(ListParams):
 def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]:
     check_id(p.charge, ("ch", "py"), "charge", "charge")
     charge = owned(conn, ctx, p.charge, "charge", param="charge", for_update=True)
+    before = copy.deepcopy(charge)
     if charge["status"] != "succeeded":
         raise InvalidRequest("This charge did not succeed and cannot be refunded.", param="charge")
     remaining = charge["amount"] - charge["amount_refunded"]
@@ -531,6 +544,10 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
     stored = dict(refund)
     stored["livemode"] = ctx.livemode
     objects.create(conn, stored, account_id=ctx.account_id, parent_id=p.charge, status="succeeded")
+    emit_request(conn, ctx, "refund.created", refund)
+    emit_request(
+        conn, ctx, "charge.refunded", charge, previous_attributes=previous_attributes(before, charge)
+    )
     return refund
 
 
@@ -548,8 +565,14 @@ def _public_refund(obj: dict[str, Any]) -> dict[str, Any]:
 def modify_refund(conn: Connection, ctx: Ctx, p: RefundUpdate, refund: str) -> dict[str, Any]:
     check_id(refund, ("re", "pyr"), "refund", "refund")
     obj = owned(conn, ctx, refund, "refund", param="refund")
+    before = _public_refund(obj)
     obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    return _public_refund(objects.save(conn, obj))
+    updated = _public_refund(objects.save(conn, obj))
+    if updated != before:
+        emit_request(
+            conn, ctx, "refund.updated", updated, previous_attributes=previous_attributes(before, updated)
+        )
+    return updated
 
 
 def list_refunds(conn: Connection, ctx: Ctx, p: RefundList) -> dict[str, Any]:

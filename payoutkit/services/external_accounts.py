@@ -7,6 +7,7 @@ selected outcome (e.g. "this account number fails with no_account") is kept in t
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services.common import check_id
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
 
@@ -237,6 +239,7 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
         _set_default(conn, account, ctx.livemode, obj["currency"], obj["id"])
     objects.create(conn, obj, account_id=account, parent_id=account, status="new")
     conn.execute(update(resources).where(resources.c.id == obj["id"]).values(internal=internal))
+    emit_request(conn, ctx, "account.external_account.created", render(obj), account_id=account)
     return render(obj)
 
 
@@ -262,6 +265,7 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> di
 
 def modify(conn: Connection, ctx: Ctx, p: ExternalAccountUpdate, account: str, ea: str) -> dict[str, Any]:
     obj = _owned(conn, ctx, account, ea)
+    before = render(copy.deepcopy(obj))
     if p.default_for_currency:
         _set_default(conn, account, ctx.livemode, obj["currency"], obj["id"])
         obj["default_for_currency"] = True
@@ -279,7 +283,17 @@ def modify(conn: Connection, ctx: Ctx, p: ExternalAccountUpdate, account: str, e
     if obj.get("status") == "errored":  # updated details: payouts may resume (issue: payouts)
         obj["status"] = "new"
     objects.save(conn, obj, status=obj.get("status"))
-    return render(obj)
+    after = render(obj)
+    if after != before:
+        emit_request(
+            conn,
+            ctx,
+            "account.external_account.updated",
+            after,
+            account_id=account,
+            previous_attributes=previous_attributes(before, after),
+        )
+    return after
 
 
 def delete(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> dict[str, Any]:
@@ -296,6 +310,7 @@ def delete(conn: Connection, ctx: Ctx, p: Params, account: str, ea: str) -> dict
             param="id",
         )
     conn.execute(resources.delete().where(resources.c.id == ea))
+    emit_request(conn, ctx, "account.external_account.deleted", render(obj), account_id=account)
     return {"id": ea, "object": obj["object"], "deleted": True}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from payoutkit.api.context import Ctx
 from payoutkit.ledger.booking import book_reserve, reserve_delta
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, BucketKey, Entry, SourceType
+from payoutkit.services.availability import announce_available
 from payoutkit.store.ledger import (
     Locked,
     Written,
@@ -145,7 +146,9 @@ class Movement:
         now = self.ctx.now
         due = sorted(exact[k] for k, at in self.locked.next_settle.items() if at is not None and at <= now)
         if due:
-            settle_due(self.conn, now, seqs=due)
+            moved: set[tuple[str, bool]] = set()
+            settle_due(self.conn, now, seqs=due, moved_accounts=moved)
+            announce_available(self.conn, now, moved)
             self.locked = lock_buckets(self.conn, exact)
         return self
 

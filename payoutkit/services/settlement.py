@@ -5,7 +5,8 @@ lower it too: a direct charge whose application fee exceeds its net leaves a neg
 after `settle_due`, every liable account that has something reserved or had payments funds due is
 re-synced.
 Every path that settles on its own (the worker, the test clock, a balance or transaction read) goes
-through `settle`; a movement settles the buckets it locks and re-syncs their reserves itself.
+through `settle`; a movement settles the buckets it locks and re-syncs their reserves itself. Both
+announce what became available (`balance.available`, services/availability.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from payoutkit.ledger.postings import BalanceType, BucketKey
+from payoutkit.services.availability import announce_available
 from payoutkit.services.money import JobMoment, Movement, is_liable
 from payoutkit.store.ledger import settle_due
 from payoutkit.store.schema import balances, connect_reserves
@@ -27,7 +29,8 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
     if account_id is not None:
         due = due.where(balances.c.account_id == account_id)
     due_rows = conn.execute(due.distinct()).all()
-    moved = settle_due(conn, now, account_id=account_id, livemode=livemode)
+    moved_accounts: set[tuple[str, bool]] = set()
+    moved = settle_due(conn, now, account_id=account_id, livemode=livemode, moved_accounts=moved_accounts)
     if moved == 0:
         return 0
     reserved = select(connect_reserves.c.account_id, connect_reserves.c.currency).where(
@@ -41,4 +44,5 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
         mv = Movement(conn, JobMoment(livemode, now))
         mv.touch(*(BucketKey(account, livemode, currency) for account, currency in liable)).lock()
         mv.sync_reserves()
+    announce_available(conn, now, moved_accounts)
     return moved

@@ -22,6 +22,7 @@ from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
 from payoutkit.services.common import check_id, list_owned, owned
+from payoutkit.services.events import emit_request
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -102,7 +103,11 @@ def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
         )
         mv.sync_reserves()
         topup["balance_transaction"] = mv.txn_for(ctx.account_id, tid)
-    return objects.create(conn, topup, account_id=ctx.account_id, status=topup["status"])
+    objects.create(conn, topup, account_id=ctx.account_id, status=topup["status"])
+    # Test-mode top-ups settle at once: both events carry the final object.
+    emit_request(conn, ctx, "topup.created", topup)
+    emit_request(conn, ctx, f"topup.{topup['status']}", topup)
+    return topup
 
 
 def retrieve(conn: Connection, ctx: Ctx, p: Params, topup: str) -> dict[str, Any]:

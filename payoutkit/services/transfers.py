@@ -6,6 +6,7 @@ drive the connected account negative (the platform's reserve follows when it is 
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 from sqlalchemy import Connection
@@ -19,6 +20,7 @@ from payoutkit.ledger.booking import book_application_fee_refund, book_transfer,
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.services.common import check_id, connected_account, list_owned, owned, require_platform
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.money import Movement, key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -160,6 +162,7 @@ def create(conn: Connection, ctx: Ctx, p: TransferCreate) -> dict[str, Any]:
         parent_id=tid,
         status="succeeded",
     )
+    emit_request(conn, ctx, "transfer.created", transfer)
     return transfer
 
 
@@ -178,6 +181,7 @@ def reverse(
 ) -> dict[str, Any]:
     """Book a reversal on an already locked movement and record it on the transfer."""
     rid, pyr = new_id("trr"), new_id("pyr")
+    before = copy.deepcopy(transfer)
     currency, destination = transfer["currency"], transfer["destination"]
     platform_key = key(ctx, ctx.platform_id, currency, transfer.get("source_type") or "card")
     mv.post(
@@ -221,6 +225,14 @@ def reverse(
     objects.save(conn, transfer)
     objects.create(
         conn, {**reversal, "livemode": ctx.livemode}, account_id=ctx.platform_id, parent_id=transfer["id"]
+    )
+    emit_request(
+        conn,
+        ctx,
+        "transfer.reversed",
+        transfer,
+        account_id=ctx.platform_id,
+        previous_attributes=previous_attributes(before, transfer),
     )
     return reversal
 
@@ -284,10 +296,14 @@ def retrieve(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
 
 def modify(conn: Connection, ctx: Ctx, p: TransferUpdate, id: str) -> dict[str, Any]:
     obj = retrieve(conn, ctx, p, id)
+    before = copy.deepcopy(obj)
     if p.description is not None:
         obj["description"] = p.description
     obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    return objects.save(conn, obj)
+    objects.save(conn, obj)
+    if obj != before:
+        emit_request(conn, ctx, "transfer.updated", obj, previous_attributes=previous_attributes(before, obj))
+    return obj
 
 
 def list_transfers(conn: Connection, ctx: Ctx, p: TransferList) -> dict[str, Any]:

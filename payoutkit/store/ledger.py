@@ -275,12 +275,14 @@ def settle_due(
     livemode: bool | None = None,
     seqs: Sequence[int] | None = None,
     batch: int = SETTLE_BATCH,
+    moved_accounts: set[tuple[str, bool]] | None = None,
 ) -> int:
     """Make every pending transaction with `available_on <= now` available; return how many.
 
     Works through due buckets `batch` at a time, in row-id order (the lock order of every unit of
     work): per batch one statement locks the buckets, one flips their due transactions, one moves the
-    sums and one sets each bucket's next settlement time.
+    sums and one sets each bucket's next settlement time. Given `moved_accounts`, one more statement
+    per batch adds the (account, livemode) of every bucket that moved funds to it.
     """
     flush_moves(conn)
     moved_total = 0
@@ -296,16 +298,27 @@ def settle_due(
         stmt = select(balances.c.seq).where(and_(*cond)).order_by(balances.c.seq).limit(batch)
         if conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        seqs = [r.seq for r in conn.execute(stmt)]
-        if not seqs:
+        due = [r.seq for r in conn.execute(stmt)]
+        if not due:
             return moved_total
-        after = seqs[-1]
-        moved_total += _settle_buckets(conn, seqs, now)
-        if len(seqs) < batch:
+        after = due[-1]
+        count, moved_seqs = _settle_buckets(conn, due, now)
+        moved_total += count
+        if moved_accounts is not None and moved_seqs:
+            moved_accounts.update(
+                (r.account_id, bool(r.livemode))
+                for r in conn.execute(
+                    select(balances.c.account_id, balances.c.livemode)
+                    .where(balances.c.seq.in_(moved_seqs))
+                    .distinct()
+                )
+            )
+        if len(due) < batch:
             return moved_total
 
 
-def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> int:
+def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> tuple[int, list[int]]:
+    """Settle these (locked) buckets; returns how many transactions moved and the buckets they were in."""
     due = and_(
         txns.c.balance_seq.in_(seqs),
         txns.c.status == TxnStatus.PENDING.value,
@@ -356,7 +369,7 @@ def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> int:
         .where(balances.c.seq.in_(seqs))
         .values(next_settle_at=case((keep_future, balances.c.next_settle_at), else_=next_pending))
     )
-    return sum(int(n) for _, _, n in sums)
+    return sum(int(n) for _, _, n in sums), [s for s, _, _ in sums]
 
 
 _READ_BUCKETS = select(
@@ -378,3 +391,21 @@ def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[lis
     due = [r.next_settle_at for r in rows if r.next_settle_at is not None]
     buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in rows), key=lambda b: b.key)
     return buckets, (min(due) if due else None)
+
+
+def read_buckets_of(
+    conn: Connection, accounts: Iterable[tuple[str, bool]]
+) -> dict[tuple[str, bool], list[Bucket]]:
+    """The buckets (in key order) of each (account, livemode), read in one statement."""
+    wanted = set(accounts)
+    if not wanted:
+        return {}
+    flush_moves(conn)
+    ids = sorted({account for account, _ in wanted})
+    rows = conn.execute(select(*_READ_BUCKETS.selected_columns).where(balances.c.account_id.in_(ids))).all()
+    found: dict[tuple[str, bool], list[Bucket]] = {key: [] for key in wanted}
+    for r in rows:
+        key = (r.account_id, bool(r.livemode))
+        if key in found:
+            found[key].append(Bucket(_key_of(r), r.available, r.pending))
+    return {key: sorted(buckets, key=lambda b: b.key) for key, buckets in found.items()}

@@ -19,6 +19,7 @@ def create(
     account_id: str,
     parent_id: str | None = None,
     status: str | None = None,
+    internal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     conn.execute(
         _CREATE,
@@ -31,6 +32,7 @@ def create(
             "parent_id": parent_id,
             "status": status,
             "data": obj,
+            "internal": internal,
         },
     )
     return obj

@@ -256,8 +256,9 @@ events = Table(
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
-    # One event to one endpoint. `next_attempt_at` is wall-clock time (signatures are checked against
-    # the receiver's clock); NULL once delivered or given up.
+    # One event to one endpoint. `next_attempt_at` and `created` are wall-clock time in milliseconds
+    # (signatures are checked against the receiver's clock); `next_attempt_at` is NULL once delivered
+    # or given up.
     Column("seq", Seq, primary_key=True, autoincrement=True),
     Column("event_id", String(64), nullable=False),
     Column("endpoint_id", String(64), nullable=False),
@@ -275,8 +276,8 @@ webhook_deliveries = Table(
 webhook_attempts = Table(
     "webhook_attempts",
     metadata,
-    # Every delivery attempt, kept: when, the HTTP status (NULL when the endpoint could not be
-    # reached), the error, and how long it took.
+    # Every delivery attempt, kept: when (wall-clock milliseconds), the HTTP status (NULL when the
+    # endpoint could not be reached or did not answer in time), the error, and how long it took.
     Column("seq", Seq, primary_key=True, autoincrement=True),
     Column("delivery_seq", Seq, nullable=False),
     Column("attempted_at", BigInteger, nullable=False),

@@ -40,7 +40,7 @@ def checked(obj: Any, schema: str) -> dict[str, Any]:
     return data
 
 
-def acting_as(account: str) -> dict[str, str]:
+def acting_as(account: str) -> stripe.RequestOptions:
     """SDK request options that act as a connected account (the `Stripe-Account` header)."""
     return {"stripe_account": account}
 

@@ -554,3 +554,20 @@ def test_monthly_anchor_31_pays_out_on_the_last_day_of_february(
         (700, feb_28),
         (1000, MIDNIGHT_JAN_1 + 30 * DAY),
     ]
+
+
+def test_changing_the_schedule_moves_the_next_automatic_run(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(stripe_client)  # daily: the next run is Friday 00:00
+    stripe_client.v1.accounts.external_accounts.create(account, {"external_account": "btok_us_verified"})
+    stripe_client.v1.transfers.create({"amount": 900, "currency": "usd", "destination": account})
+    stripe_client.v1.accounts.update(
+        account, {"settings": {"payouts": {"schedule": {"interval": "weekly", "weekly_anchor": "tuesday"}}}}
+    )
+    advance(http, to=MIDNIGHT_JAN_1 + 4 * DAY)  # through Friday and the weekend to Monday: no run
+    assert as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"] == []
+    advance(http, to=MIDNIGHT_JAN_1 + 5 * DAY)  # Tuesday 2026-01-06
+    payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    assert [(p["amount"], p["created"]) for p in payouts] == [(900, MIDNIGHT_JAN_1 + 5 * DAY)]
