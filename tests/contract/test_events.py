@@ -52,6 +52,7 @@ SCHEMAS = {
     "bank_account": "bank_account",
     "card": "card",
     "balance": "balance",
+    "payout": "payout",
 }
 
 
@@ -392,3 +393,70 @@ def test_events_older_than_30_days_are_gone(stripe_client: stripe.StripeClient, 
     listed = events(stripe_client, type="topup.created")
     assert [e["data"]["object"]["description"] for e in listed] == ["new"]
     assert error_of(http.get(f"/v1/events/{old}"), 404)["code"] == "resource_missing"
+
+
+# -- payouts ----------------------------------------------------------------------------------------
+
+
+def _payout_account(client: stripe.StripeClient, bank: str, interval: str = "manual") -> str:
+    client.v1.charges.create({"amount": 20_000, "currency": "usd", "source": "tok_bypassPending"})
+    account = new_account_id(client, settings={"payouts": {"schedule": {"interval": interval}}})
+    client.v1.accounts.external_accounts.create(account, {"external_account": bank})
+    client.v1.transfers.create({"amount": 3000, "currency": "usd", "destination": account})
+    return account
+
+
+def test_a_payout_emits_each_step_of_its_life_as_the_accounts_events(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    account = _payout_account(stripe_client, "btok_us_verified")
+    po = as_dict(stripe_client.v1.payouts.create({"amount": 1000, "currency": "usd"}, acting_as(account)))
+    advance(http, to=po["arrival_date"])
+    found = [
+        e for e in reversed(events(stripe_client, account, limit=100)) if e["type"].startswith("payout.")
+    ]
+    assert types_of(found) == ["payout.created", "payout.updated", "payout.updated", "payout.paid"]
+    assert {e["account"] for e in found} == {account}
+    assert [e["data"]["object"]["status"] for e in found] == ["pending", "in_transit", "paid", "paid"]
+    assert [e["data"].get("previous_attributes") for e in found[1:3]] == [
+        {"status": "pending"},
+        {"status": "in_transit"},
+    ]
+    assert found[0]["request"]["id"] is not None  # created by a request; the rest by the worker
+    assert found[-1]["request"]["id"] is None
+    assert found[1]["created"] == po["created"] + 3600  # stamped when it happened
+    # The platform's own event list does not carry the connected account's payout events.
+    assert not [e for e in events(stripe_client, limit=100) if e["type"].startswith("payout.")]
+
+
+def test_a_failed_payout_emits_payout_failed_and_the_bank_account_update(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    account = _payout_account(stripe_client, "btok_us_verified_noAccount")
+    po = as_dict(stripe_client.v1.payouts.create({"amount": 1000, "currency": "usd"}, acting_as(account)))
+    advance(http, to=po["arrival_date"])
+    found = events(stripe_client, account, limit=100)
+    failed = only(found, "payout.failed")
+    assert failed["data"]["object"]["failure_code"] == "no_account"
+    updated = only(found, "account.external_account.updated")
+    assert updated["data"]["object"]["status"] == "errored"
+    assert updated["data"]["previous_attributes"] == {"status": "new"}
+
+
+def test_cancel_and_automatic_payouts_emit_their_events(
+    stripe_client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    account = _payout_account(stripe_client, "btok_us_verified")
+    po = as_dict(stripe_client.v1.payouts.create({"amount": 500, "currency": "usd"}, acting_as(account)))
+    stripe_client.v1.payouts.cancel(po["id"], options=acting_as(account))
+    assert (
+        only(events(stripe_client, account, limit=100), "payout.canceled")["data"]["object"]["id"] == po["id"]
+    )
+
+    daily = _payout_account(stripe_client, "btok_us_verified", interval="daily")
+    advance(http, to=CLOCK_START + 5 * 86400)
+    found = events(stripe_client, daily, limit=100)
+    created = only(found, "payout.created")["data"]["object"]
+    assert created["automatic"] is True
+    done = only(found, "payout.reconciliation_completed")["data"]["object"]
+    assert (done["id"], done["reconciliation_status"]) == (created["id"], "completed")
