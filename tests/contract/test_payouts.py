@@ -571,3 +571,24 @@ def test_changing_the_schedule_moves_the_next_automatic_run(
     advance(http, to=MIDNIGHT_JAN_1 + 5 * DAY)  # Tuesday 2026-01-06
     payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
     assert [(p["amount"], p["created"]) for p in payouts] == [(900, MIDNIGHT_JAN_1 + 5 * DAY)]
+
+
+def test_a_reversal_still_pending_when_its_payout_fails_is_canceled(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    account = manual_account(stripe_client, bank="btok_us_verified_accountClosed")
+    po = payout(stripe_client, account, 1500)
+    # Paid at arrival; returned one business day later (Monday → Tuesday 00:00).
+    advance(http, to=po["arrival_date"] + DAY - 1800)
+    assert get_payout(stripe_client, account, po["id"])["status"] == "paid"
+    reversal = checked(stripe_client.v1.payouts.reverse(po["id"], options=acting_as(account)), "payout")
+    advance(http, seconds=1800)
+    assert get_payout(stripe_client, account, po["id"])["status"] == "failed"
+    canceled = get_payout(stripe_client, account, reversal["id"])
+    assert canceled["status"] == "canceled"
+    back = txn(stripe_client, canceled["failure_balance_transaction"], account)
+    assert (back["type"], back["amount"]) == ("payout_cancel", -1500)
+    advance(http, seconds=5 * DAY)
+    # The original's return brought the 1,500 back once; the canceled reversal added nothing.
+    assert available(stripe_client, account) == 5000
+    assert_ledger_ok(database_url)
