@@ -56,6 +56,23 @@ def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
     return known
 
 
+def prefetch_liability(conn: Connection, account_ids: Iterable[str]) -> None:
+    """Read the liability of many accounts in a few statements (settlement asks for thousands)."""
+    cache: dict[str, tuple[bool, str | None]] = engine_cache(conn, "liability")
+    wanted = sorted({a for a in account_ids if a not in cache and a.startswith("acct_")})
+    for start in range(0, len(wanted), 1000):
+        rows = conn.execute(
+            select(accounts.c.id, accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
+                accounts.c.id.in_(wanted[start : start + 1000])
+            )
+        ).all()
+        for row in rows:
+            liable = row.kind == "connected" and (
+                row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
+            )
+            cache[row.id] = (liable, row.platform_id) if row.kind == "connected" else (False, None)
+
+
 def _read_liability(conn: Connection, account_id: str) -> tuple[tuple[bool, str | None], bool]:
     row = conn.execute(
         select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from payoutkit.ledger.postings import BalanceType, BucketKey
 from payoutkit.services.availability import announce_available
-from payoutkit.services.money import JobMoment, Movement, is_liable
+from payoutkit.services.money import JobMoment, Movement, is_liable, prefetch_liability
 from payoutkit.store.ledger import settle_due
 from payoutkit.store.schema import balances, connect_reserves
 
@@ -39,6 +39,7 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
     if account_id is not None:
         reserved = reserved.where(connect_reserves.c.account_id == account_id)
     rows = [*conn.execute(reserved).all(), *due_rows]
+    prefetch_liability(conn, (r.account_id for r in rows))
     liable = sorted({(r.account_id, r.currency) for r in rows if is_liable(conn, r.account_id)[0]})
     if liable:
         mv = Movement(conn, JobMoment(livemode, now))
