@@ -134,6 +134,9 @@ balance_transactions = Table(
     Index(None, "balance_seq", "status", "available_on"),  # settlement, per due bucket
     Index(None, "source"),
     Index(None, "payout"),
+    # An automatic payout sweeps its bucket's available, not yet swept transactions: this index finds
+    # them without reading every transaction the bucket ever paid out.
+    Index(None, "balance_seq", "status", "payout"),
 )
 
 resources = Table(
