@@ -13,10 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench import autopayout as autopayout_bench
+from bench import payouts as payouts_bench
 from bench.profile import payoutkit_inclusive
 
 if TYPE_CHECKING:
-    from bench.run import Results, Throughput
+    from bench.run import Results, Settle, Throughput
 
 TEMPLATE = """# Benchmarks
 
@@ -52,6 +54,24 @@ _not measured yet_
 <!-- bench:profile -->
 _not measured yet_
 <!-- /bench:profile -->
+
+## Settling 1,000,000 due pending balance transactions
+
+<!-- bench:settle -->
+_not measured yet_
+<!-- /bench:settle -->
+
+## `POST /v1/payouts` at concurrency 32
+
+<!-- bench:payouts -->
+_not measured yet_
+<!-- /bench:payouts -->
+
+## Automatic payouts: one run over 100,000 accounts
+
+<!-- bench:autopayout -->
+_not measured yet_
+<!-- /bench:autopayout -->
 """
 
 
@@ -150,9 +170,75 @@ def section_profile(res: Results, top: int = 12) -> str:
     return "\n".join(out).rstrip()
 
 
+def _mib(kb: int | None) -> str:
+    return f"{kb / 1024:,.0f}" if kb else "-"
+
+
+def _machine_line(res: Results) -> str:
+    m = res.machine
+    keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
+    return f"Measured {m.get('Date', '?')} on " + "; ".join(f"{k}: {m[k]}" for k in keys if k in m) + "."
+
+
+def section_settle(res: Results) -> str:
+    from bench.settle import LABELS
+
+    rows = [
+        "| Backend | due pending txns | buckets | seconds | txns/s | `settle()` calls | first call moved "
+        "| of which commit s | peak RSS MiB (settling process) | PostgreSQL backend peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in res.settle:
+        grew = f" (+{(s.rss_peak_kb - s.rss_base_kb) / 1024:,.0f})" if s.rss_peak_kb and s.rss_base_kb else ""
+        rows.append(f"| {s.backend} | {s.txns:,} | {s.buckets:,} | **{s.seconds:,.2f}** | {s.rate:,.0f} | "
+                    f"{len(s.calls)} | {s.calls[0]['moved']:,.0f} | {s.commit_seconds:.2f} | "
+                    f"{_mib(s.rss_peak_kb)}{grew} | {_mib(s.backend_hwm_kb)} |")  # fmt: skip
+    largest = max(s.txns for s in res.settle)
+    runs = [s for s in res.settle if s.txns == largest]
+    order = [label for _, label in LABELS]
+    labels = sorted({k for s in runs for k in s.statements}, key=lambda k: (order.index(k) if k in order
+                                                                            else len(order), k))  # fmt: skip
+    head = " | ".join(f"{s.backend} statements | {s.backend} s | share" for s in runs)
+    rows += ["", f"Where the time goes at {largest:,} txns (wall time from each statement's execute to "
+             "the next one's: fetching its rows and the Python in between included):", "",
+             f"| Step | {head} |", "|---|" + "---:|---:|---:|" * len(runs)]  # fmt: skip
+
+    def cell(s: Settle, calls: float, secs: float) -> str:
+        return f"{calls:,.0f} | {secs:,.2f} | {100 * secs / s.seconds:.0f}%" if calls else "- | - | -"
+
+    for label in labels:
+        cells = [cell(s, s.statements.get(label, {}).get("calls", 0), s.statements.get(label, {})
+                      .get("seconds", 0.0)) for s in runs]  # fmt: skip
+        rows.append(f"| {label} | {' | '.join(cells)} |")
+    rows.append(f"| commit | {' | '.join(cell(s, 1, s.commit_seconds) for s in runs)} |")
+    per_bucket = res.settle[0].txns // res.settle[0].buckets
+    stores = "; ".join(f"{s.backend}: {s.storage}, {s.db_cache}"
+                       for s in {s.backend: s for s in res.settle}.values())  # fmt: skip
+    rows += ["", "Seeded straight into a database migrated to head, set-based (bench/settle.py): "
+             f"connected accounts with one usd card payments bucket each, {per_bucket} charges per bucket, "
+             "interleaved in time order, each booked as +amount `pending` on the account and -amount "
+             "`available` on one of 16 `sys_world_NN` buckets, made 8 to 3 days before the settle time so "
+             "that all are due; every bucket is then set from its transactions. `check_ledger` passes "
+             "before and after the settlement, and nothing is left pending. Timed: one unit of work "
+             "through `Database.transaction` (as the worker's tick), in a process of its own: "
+             "`settlement.settle(conn, now, livemode=False)`, called again while any bucket is still due "
+             "(one call should do: the calls column), then the commit. Peak RSS is the settling process's "
+             "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
+             "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
+             f"touched. Stores: {stores}.", "", _machine_line(res)]  # fmt: skip
+    return "\n".join(rows)
+
+
+# The machine section describes the load scenarios' setup: only their runs rewrite it (a run of the
+# settle scenario alone carries its own machine line).
+_MACHINE_SCENARIOS = ("throughput", "ceiling", "history", "profiles")
+
+
 def update_docs(path: Path, res: Results) -> None:
     text = path.read_text() if path.exists() else TEMPLATE
-    sections = {"machine": section_machine(res)}
+    sections = {}
+    if any(getattr(res, name) for name in _MACHINE_SCENARIOS):
+        sections["machine"] = section_machine(res)
     if res.throughput:
         sections["throughput"] = section_throughput(res)
     if res.ceiling is not None:
@@ -161,6 +247,12 @@ def update_docs(path: Path, res: Results) -> None:
         sections["history"] = section_history(res)
     if res.profiles:
         sections["profile"] = section_profile(res)
+    if res.settle:
+        sections["settle"] = section_settle(res)
+    if res.payouts:
+        sections["payouts"] = payouts_bench.section(res)
+    if res.autopayout:
+        sections["autopayout"] = autopayout_bench.section(res)
     for name, body in sections.items():
         begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         block = f"{begin}\n{body}\n{end}"
@@ -183,6 +275,12 @@ def text_summary(res: Results) -> str:
     for backend, endpoint, prof in res.profiles:
         parts += ["", f"PROFILE {backend} {endpoint} ({prof.samples} samples)"]
         parts += [f"  {prof.share(v):5.1f}%  {k}" for k, v in prof.self_time.most_common(10)]
+    if res.settle:
+        parts += ["", "SETTLE", *section_settle(res).split("\n\nSeeded")[0].splitlines()]
+    if res.payouts:
+        parts += ["", "PAYOUTS (POST /v1/payouts)", *payouts_bench.summary_lines(res)]
+    if res.autopayout:
+        parts += ["", "AUTOPAYOUT", *autopayout_bench.summary_lines(res)]
     return "\n".join(parts)
 
 
@@ -211,4 +309,7 @@ def as_json(res: Results) -> dict[str, Any]:
             }
             for b, e, p in res.profiles
         ],
+        "settle": [{**asdict(s), "rate": s.rate} for s in res.settle],
+        "payouts": [{**asdict(p), "errors": p.errors} for p in res.payouts],
+        "autopayout": [asdict(a) for a in res.autopayout],
     }

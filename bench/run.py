@@ -10,6 +10,9 @@ Scenarios:
   history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account
   ceiling     a bare Starlette app on uvicorn answering a trivial JSON endpoint at concurrency 32
   profile     py-spy on the server while POST /v1/charges (and GET /v1/balance) run under load
+  settle      one settlement of 1,000,000 due pending balance transactions (and of 100,000), no server
+  payouts     POST /v1/payouts at concurrency 32 on one connected account, and round-robin over 32
+  autopayout  the worker's automatic payout run over 100,000 due accounts (and 10,000), no server
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +32,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import autopayout as autopayout_bench
+from bench import payouts as payouts_bench
 from bench import report
+from bench import settle as settle_bench
 from bench.load import LoadResult, SeqResult, have_wrk, run_load, sequential
 from bench.machine import describe, filesystem
 from bench.profile import Profile, py_spy, record, summarize
@@ -41,9 +48,10 @@ from bench.servers import (
     database,
     payoutkit_server,
 )
+from payoutkit.store.migrations import upgrade
 from tests.support.pg import PostgresCluster
 
-SCENARIOS = ("throughput", "history", "ceiling", "profile")
+SCENARIOS = ("throughput", "history", "ceiling", "profile", "settle", "payouts", "autopayout")
 BACKENDS = ("sqlite", "postgresql")
 CHARGE_BODY = "amount=1000&currency=usd&source=tok_visa"
 # (name, method, path, body): the two endpoints the issue asks about.
@@ -75,14 +83,25 @@ class Config:
     seq_requests: int
     seq_seconds: float
     profile_seconds: int
+    settle_sizes: tuple[int, ...]  # due pending txns per settle measurement
+    settle_per_bucket: int  # of them per connected account's bucket
+    settle_timeout: float  # seconds one settlement may take before the scenario fails
+    autopayout_sizes: tuple[int, ...] = (10_000, 100_000)  # accounts due per autopayout measurement
+    autopayout_timeout: float = 1800  # seconds one automatic payout run may take
+    autopayout_budget: float = 600  # skip a size whose run the previous size predicts to take longer
+    autopayout_profile: int = 10_000  # accounts in the extra, profiled run (0: none)
+    autopayout_probe: tuple[int, ...] = (0, 1_000, 10_000)  # swept txns per account, history probe
 
 
 FULL = Config(duration=10, warmup=3, repeat=3, concurrency=32, max_requests=1_000_000, threads=2, tool="auto",
               history_small=1_000, history_large=1_000_000, seq_requests=2_000, seq_seconds=60,
-              profile_seconds=12)  # fmt: skip
+              profile_seconds=12, settle_sizes=(100_000, 1_000_000), settle_per_bucket=100,
+              settle_timeout=600)  # fmt: skip
 QUICK = Config(duration=2, warmup=1, repeat=1, concurrency=32, max_requests=200_000, threads=2, tool="auto",
                history_small=200, history_large=20_000, seq_requests=300, seq_seconds=15,
-               profile_seconds=4)  # fmt: skip
+               profile_seconds=4, settle_sizes=(100_000,), settle_per_bucket=100,
+               settle_timeout=120, autopayout_sizes=(2_000,), autopayout_timeout=300,
+               autopayout_profile=1_000, autopayout_probe=(0, 1_000))  # fmt: skip
 
 
 @dataclass
@@ -112,6 +131,28 @@ class History:
 
 
 @dataclass
+class Settle:
+    backend: str
+    txns: int
+    buckets: int
+    seconds: float  # the whole unit of work: settle() until nothing is due, and the commit
+    commit_seconds: float
+    calls: list[dict[str, float]]  # per settle() call: txns moved, seconds
+    statements: dict[str, dict[str, float]]  # label -> calls, seconds (see bench/settle.py)
+    rss_base_kb: int | None  # the settling process: VmHWM before, and after (its peak)
+    rss_peak_kb: int | None
+    backend_hwm_kb: int | None  # PostgreSQL: the backend's VmHWM (shared buffers it touched included)
+    db_cache: str
+    storage: str
+    seed_seconds: float
+    check_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.txns / self.seconds if self.seconds else 0.0
+
+
+@dataclass
 class Results:
     config: Config
     machine: dict[str, str] = field(default_factory=dict)
@@ -120,10 +161,14 @@ class Results:
     history: list[History] = field(default_factory=list)
     ceiling: Throughput | None = None
     profiles: list[tuple[str, str, Profile]] = field(default_factory=list)
+    settle: list[Settle] = field(default_factory=list)
+    payouts: list[payouts_bench.PayoutLoad] = field(default_factory=list)
+    autopayout: list[autopayout_bench.Autopayout] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
         n = sum(t.errors for t in self.throughput) + (self.ceiling.errors if self.ceiling else 0)
+        n += sum(p.errors for p in self.payouts)
         return n + sum(h.balance.errors + h.listing.errors for h in self.history)
 
 
@@ -282,6 +327,57 @@ def scenario_profile(backend: str, cluster: PostgresCluster | None, cfg: Config,
             log(f"  {prof.samples} samples ({rate})")
 
 
+def scenario_settle(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Results) -> None:
+    for txns in cfg.settle_sizes:
+        with database(backend, cluster, f"bench_settle_{txns}") as url:
+            upgrade(url)
+            log(f"seeding {txns:,} due pending txns ({cfg.settle_per_bucket} per bucket) on {backend}")
+            t0 = time.monotonic()
+            buckets = settle_bench.seed(backend, url, txns, cfg.settle_per_bucket)
+            seeded = time.monotonic() - t0
+            t0 = time.monotonic()
+            settle_bench.check(url, txns=txns, settled=False)
+            checked = time.monotonic() - t0
+            log(f"  seeded in {seeded:.1f} s ({buckets:,} buckets); check_ledger passes ({checked:.1f} s)")
+            out = _run_settle(url, cfg.settle_timeout)
+            t0 = time.monotonic()
+            settle_bench.check(url, txns=txns, settled=True)
+            checked += time.monotonic() - t0
+        if out["moved"] != txns:
+            raise AssertionError(f"settled {out['moved']:,} txns, not {txns:,}")
+        s = Settle(backend, txns, buckets, out["seconds"], out["commit_seconds"], out["calls"],
+                   out["statements"], out["rss_base_kb"], out["rss_peak_kb"], out["backend_hwm_kb"],
+                   out["db_cache"], _settle_storage(backend, cluster), seeded, checked)  # fmt: skip
+        res.settle.append(s)
+        peak = f"{s.rss_peak_kb / 1024:,.0f} MiB" if s.rss_peak_kb else "?"
+        log(f"  {backend} settled {txns:,} txns in {s.seconds:.2f} s ({s.rate:,.0f} txns/s; commit "
+            f"{s.commit_seconds:.2f} s; {len(s.calls)} settle() calls; peak RSS {peak}); "
+            "check_ledger passes, nothing pending")  # fmt: skip
+        if len(s.calls) > 1:
+            first = s.calls[0]
+            log(f"  NOTE: one settle() call moved only {first['moved']:,.0f} of {txns:,} due txns "
+                f"({len(s.calls)} calls were needed in the unit of work)")  # fmt: skip
+
+
+def _settle_storage(backend: str, cluster: PostgresCluster | None) -> str:
+    if backend == "sqlite":
+        tmp = tempfile.gettempdir()
+        return f"temp file under {tmp} ({filesystem(tmp)}), WAL, synchronous=NORMAL"
+    where = cluster.basedir.parent if cluster is not None and cluster.basedir is not None else "?"
+    return (f"throwaway cluster under {where} ({filesystem(str(where))}), fsync=off, synchronous_commit=off, "
+            "full_page_writes=off")  # fmt: skip
+
+
+def _run_settle(url: str, timeout: float) -> dict[str, Any]:
+    """The timed settlement in a child process of its own (so its peak RSS is the settlement's)."""
+    argv = [sys.executable, "-m", "bench.settle", url, str(settle_bench.NOW)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the settlement failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _append_load(into: list[LoadResult], url: str, seconds: float, kw: dict[str, Any]) -> None:
     into.append(run_load(url, duration=seconds, **kw))
 
@@ -298,12 +394,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, help="runs per figure; median shown (default 3; quick 1)")
     ap.add_argument("--concurrency", type=int, help="connections (default 32)")
     ap.add_argument("--history", type=int, help="size of the large history (default 1,000,000)")
+    ap.add_argument("--settle", type=_sizes, help="comma list of due txns to settle (default "
+                    "100000,1000000; quick 100000)")  # fmt: skip
+    ap.add_argument("--autopayout", type=_sizes, help="comma list of accounts due per automatic payout run "
+                    "(default 10000,100000; quick 2000)")  # fmt: skip
     ap.add_argument("--tool", choices=("auto", "wrk", "asyncio"), help="load generator (default: wrk)")
     ap.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                     help="update docs/benchmarks.md (default: yes, except with --quick)")  # fmt: skip
     ap.add_argument("--docs-path", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--json", type=Path, help="also write the raw figures as JSON here")
     return ap.parse_args(argv)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(s.replace("_", "")) for s in text.split(",") if s.strip())
 
 
 def _pick(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -321,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     base = QUICK if args.quick else FULL
     overrides = {k: v for k, v in (("duration", args.duration), ("repeat", args.repeat),
                                    ("concurrency", args.concurrency), ("history_large", args.history),
-                                   ("tool", args.tool)) if v is not None}  # fmt: skip
+                                   ("tool", args.tool), ("settle_sizes", args.settle),
+                                   ("autopayout_sizes", args.autopayout))
+                 if v is not None}  # fmt: skip
     cfg = Config(**{**asdict(base), **overrides})
     write_docs = (not args.quick) if args.docs is None else args.docs
     res = Results(cfg)
@@ -345,6 +451,14 @@ def main(argv: list[str] | None = None) -> int:
                 steps.append((f"throughput {backend}", step))
             if "history" in scenarios:
                 steps.append((f"history {backend}", _bind(scenario_history, backend, cluster, cfg, res)))
+            if "settle" in scenarios:
+                steps.append((f"settle {backend}", _bind(scenario_settle, backend, cluster, cfg, res)))
+            if "payouts" in scenarios:
+                step = _bind(payouts_bench.scenario, backend, cluster, cfg, res)
+                steps.append((f"payouts {backend}", step))
+            if "autopayout" in scenarios:
+                step = _bind(autopayout_bench.scenario, backend, cluster, cfg, res)
+                steps.append((f"autopayout {backend}", step))
         if "ceiling" in scenarios:
             steps.append(("ceiling", lambda: scenario_ceiling(cfg, res)))
         for backend in backends:
