@@ -16,6 +16,7 @@ negative balance is recovered by debiting the account's bank when `debit_negativ
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -714,6 +715,24 @@ def run_automatic(conn: Connection, moment: JobMoment, rail: Rail, *, limit: int
     return len(rows)
 
 
+def _credits_in_flight(conn: Connection, account_id: str, livemode: bool) -> dict[tuple[str, str], int]:
+    """Per (currency, source type): what the account's debits and reversals still on their way will
+    credit when they arrive."""
+    rows = conn.execute(
+        select(resources.c.data).where(
+            resources.c.account_id == account_id,
+            resources.c.livemode == livemode,
+            resources.c.object == "payout",
+            resources.c.status.in_(("pending", "in_transit")),
+        )
+    ).all()
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        if row.data["amount"] < 0:
+            out[(row.data["currency"], row.data["source_type"])] -= row.data["amount"]
+    return out
+
+
 def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: str) -> int:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     data = dict(row.data)
@@ -727,12 +746,20 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
     if due is not None and due <= moment.now:
         settle(conn, moment.now, livemode=moment.livemode, account_id=account_id)
         buckets, _ = read_buckets(conn, account_id, moment.livemode)
+    payments = [b for b in buckets if b.key.balance_type is BalanceType.PAYMENTS]
+    negative = debit and any(b.available < 0 for b in payments)
+    coming = _credits_in_flight(conn, account_id, moment.livemode) if negative else {}
     candidates = [
         b.key
-        for b in buckets
-        if b.key.balance_type is BalanceType.PAYMENTS
-        and ((automatic and b.available > 0) or (debit and b.available < 0))
+        for b in payments
+        if (automatic and b.available > 0)
+        or (debit and b.available + coming.get((b.key.currency, b.key.source_type.value), 0) < 0)
     ]
+    # Positive funds are paid out only up to the currency's total: an account that owes money in one
+    # source type is not paid out from another.
+    room: dict[str, int] = defaultdict(int)
+    for b in payments:
+        room[b.key.currency] += b.available
     defaults = {
         ea["currency"]: ea
         for ea in external_accounts_list(conn, account_id, moment.livemode)
@@ -745,9 +772,17 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
         if dest["object"] != "bank_account" and not automatic:
             continue  # a debit needs a bank account
         mv = movement(conn, moment, payout_keys(source, platform), exact=[source])
-        amount = mv.bucket(source).available
-        if not ((automatic and amount > 0) or (debit and amount < 0 and dest["object"] == "bank_account")):
-            continue
+        available = mv.bucket(source).available
+        if automatic and available > 0:
+            amount = min(available, room[source.currency])
+            if amount <= 0:
+                continue
+            room[source.currency] -= amount
+        else:
+            # Debit what is still short once the debits already on their way have arrived.
+            amount = available + coming.get((source.currency, source.source_type.value), 0)
+            if not (debit and amount < 0 and dest["object"] == "bank_account"):
+                continue
         open_payout(
             conn,
             moment,
