@@ -299,16 +299,20 @@ def visible_account(conn: Connection, ctx: Ctx, account_id: str, param: str = "a
     return row
 
 
+_EXTERNAL_ACCOUNTS = (
+    select(resources.c.data)
+    .where(
+        resources.c.parent_id == bindparam("account_id"),
+        resources.c.object.in_(("bank_account", "card")),
+        resources.c.livemode == bindparam("livemode"),
+    )
+    .order_by(resources.c.seq.desc())
+)
+
+
 def external_accounts_list(conn: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(resources.c.data)
-        .where(
-            resources.c.parent_id == account_id,
-            resources.c.object.in_(("bank_account", "card")),
-            resources.c.livemode == livemode,
-        )
-        .order_by(resources.c.seq.desc())
-    ).all()
+    # Built once: every Balance read asks (for instant payout destinations).
+    rows = conn.execute(_EXTERNAL_ACCOUNTS, {"account_id": account_id, "livemode": livemode}).all()
     return [dict(r.data) for r in rows]
 
 
