@@ -755,8 +755,9 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
         if (automatic and b.available > 0)
         or (debit and b.available + coming.get((b.key.currency, b.key.source_type.value), 0) < 0)
     ]
-    # Positive funds are paid out only up to the currency's total: an account that owes money in one
-    # source type is not paid out from another.
+    # A positive balance is paid out (whole: an automatic payout sweeps its bucket) only while the
+    # currency's total covers it: an account that owes money in one source type is not paid out from
+    # another.
     room: dict[str, int] = defaultdict(int)
     for b in payments:
         room[b.key.currency] += b.available
@@ -774,9 +775,9 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
         mv = movement(conn, moment, payout_keys(source, platform), exact=[source])
         available = mv.bucket(source).available
         if automatic and available > 0:
-            amount = min(available, room[source.currency])
-            if amount <= 0:
-                continue
+            if available > room[source.currency]:
+                continue  # the account owes money in another source type: pay out once that is covered
+            amount = available
             room[source.currency] -= amount
         else:
             # Debit what is still short once the debits already on their way have arrived.

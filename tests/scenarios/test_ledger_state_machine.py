@@ -380,19 +380,20 @@ class Model:
 
     def run_automatic(self) -> None:
         """At midnight: each daily account pays out each positive available balance (per source type,
-        capped by the currency's total) to its default bank account, unless that one failed a payout and
+        while the currency's total covers it) to its default bank account, unless that one failed a payout and
         was not updated since."""
         for account, interval in self.schedules.items():
             bank = self.defaults.get(account)
             if interval != "daily" or bank is None or bank.errored:
                 continue
-            # Positive funds go out only up to the currency's total (an account that owes money in one
-            # source type is not paid out from another), source types in the server's order.
-            room = max(0, sum(self.available[(account, st)] for st in (CARD, BANK)))
+            # A positive balance goes out whole, and only while the currency's total covers it (an
+            # account that owes money in one source type is not paid out from another), source types
+            # in the server's order.
+            room = sum(self.available[(account, st)] for st in (CARD, BANK))
             for source_type in sorted((CARD, BANK)):
-                amount = min(self.available[(account, source_type)], room)
-                room -= max(amount, 0)
-                if amount > 0:
+                amount = self.available[(account, source_type)]
+                if 0 < amount <= room:
+                    room -= amount
                     self.open_payout(
                         ModelPayout(
                             None,
