@@ -592,3 +592,35 @@ def test_a_reversal_still_pending_when_its_payout_fails_is_canceled(
     # The original's return brought the 1,500 back once; the canceled reversal added nothing.
     assert available(stripe_client, account) == 5000
     assert_ledger_ok(database_url)
+
+
+def test_a_debit_card_that_fails_transfers_fails_the_instant_payout_and_refunds_its_fees(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(
+        stripe_client,
+        controller={
+            "fees": {"payer": "account"},
+            "losses": {"payments": "stripe"},
+            "stripe_dashboard": {"type": "full"},
+        },
+        settings={"payouts": {"schedule": {"interval": "manual"}}},
+    )
+    stripe_client.v1.accounts.external_accounts.create(
+        account, {"external_account": "tok_visa_debit_us_transferFail"}
+    )
+    stripe_client.v1.transfers.create({"amount": 5000, "currency": "usd", "destination": account})
+    po = payout(stripe_client, account, 2000, method="instant")
+    assert available(stripe_client, account) == 5000 - 2000 - 50
+    advance(http, seconds=15 * 60)
+    failed = get_payout(stripe_client, account, po["id"])
+    assert (failed["status"], failed["failure_code"], failed["type"]) == (
+        "failed",
+        "could_not_process",
+        "card",
+    )
+    assert available(stripe_client, account) == 5000  # the amount and the processing fee came back
+    card = as_dict(stripe_client.v1.accounts.external_accounts.retrieve(account, po["destination"]))
+    assert card["status"] == "errored"
+    assert_ledger_ok(database_url)
