@@ -26,6 +26,13 @@ from tests.contract.helpers import (
 )
 from tests.support.ledger import assert_ledger_ok
 
+# A connected account that pays its own fees, for whose losses the platform is not liable.
+PAYS_OWN_FEES = {
+    "fees": {"payer": "account"},
+    "losses": {"payments": "stripe"},
+    "stripe_dashboard": {"type": "full"},
+}
+
 
 def manual_account(client: stripe.StripeClient, bank: str = "btok_us_verified", **params: Any) -> str:
     """A custom account on a manual schedule with a US bank account, funded with 5,000 by transfer."""
@@ -390,11 +397,7 @@ def test_an_account_that_pays_its_own_fees_pays_the_processing_fee(
 ) -> None:
     account = instant_account(
         stripe_client,
-        controller={
-            "fees": {"payer": "account"},
-            "losses": {"payments": "stripe"},
-            "stripe_dashboard": {"type": "full"},
-        },
+        controller=PAYS_OWN_FEES,
     )
     # No platform pricing needed: the platform does not pay this account's fees.
     po = payout(stripe_client, account, 2000, method="instant")
@@ -410,11 +413,7 @@ def test_instant_payouts_have_a_daily_limit_that_resets_at_local_midnight(
 ) -> None:
     account = instant_account(
         stripe_client,
-        controller={
-            "fees": {"payer": "account"},
-            "losses": {"payments": "stripe"},
-            "stripe_dashboard": {"type": "full"},
-        },
+        controller=PAYS_OWN_FEES,
         settings={"payouts": {"schedule": {"interval": "manual"}}},
     )
     limit = server.settings.instant_daily_limits["*"]
@@ -494,11 +493,7 @@ def test_only_a_liable_platform_reverses_payouts(
     fund_platform(stripe_client, 20_000)
     account = new_account_id(
         stripe_client,
-        controller={
-            "fees": {"payer": "account"},
-            "losses": {"payments": "stripe"},
-            "stripe_dashboard": {"type": "full"},
-        },
+        controller=PAYS_OWN_FEES,
         settings={"payouts": {"schedule": {"interval": "manual"}}},
     )
     stripe_client.v1.accounts.external_accounts.create(account, {"external_account": "btok_us_verified"})
@@ -600,11 +595,7 @@ def test_a_debit_card_that_fails_transfers_fails_the_instant_payout_and_refunds_
     fund_platform(stripe_client, 20_000)
     account = new_account_id(
         stripe_client,
-        controller={
-            "fees": {"payer": "account"},
-            "losses": {"payments": "stripe"},
-            "stripe_dashboard": {"type": "full"},
-        },
+        controller=PAYS_OWN_FEES,
         settings={"payouts": {"schedule": {"interval": "manual"}}},
     )
     stripe_client.v1.accounts.external_accounts.create(
