@@ -21,10 +21,12 @@ from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger import calendar
+from payoutkit.ledger.allocation import next_share
 from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_refund
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
+from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.common import check_id, connected_account, list_owned, owned
 from payoutkit.services.events import emit_request, previous_attributes
@@ -33,6 +35,8 @@ from payoutkit.store import objects
 from payoutkit.store.schema import resources
 
 MINIMUM_CHARGE = 50
+# A destination charge's transfer's internal state: the sum of the refunds that asked to reverse it.
+REVERSAL_BASIS = "refund_basis"
 
 
 @dataclass(frozen=True)
@@ -463,13 +467,10 @@ class RefundList(ListParams):
     charge: str | None = None
 
 
-def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]:
-    check_id(p.charge, ("ch", "py"), "charge", "charge")
-    charge = owned(conn, ctx, p.charge, "charge", param="charge", for_update=True)
-    before = copy.deepcopy(charge)
+def _refund_amount(p: RefundCreate, charge: dict[str, Any], remaining: int) -> int:
+    """The amount `p` refunds of `charge`, of which `remaining` is left; refusals as Stripe's."""
     if charge["status"] != "succeeded":
         raise InvalidRequest("This charge did not succeed and cannot be refunded.", param="charge")
-    remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:
         raise InvalidRequest(
             f"Charge {p.charge} has already been refunded.", param="charge", code="charge_already_refunded"
@@ -487,29 +488,20 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
             param="charge",
             code="charge_disputed",
         )
-    refund_id = new_id("re")
-    k = key(ctx, ctx.account_id, charge["currency"], _source_type(charge))
-    entries = book_refund(k, amount, refund_id=refund_id, created=ctx.now)
-    transfer = None
-    if p.reverse_transfer and charge.get("transfer"):
-        transfer = objects.get(conn, charge["transfer"], for_update=True)
-    if p.reverse_transfer and transfer is None:
-        raise InvalidRequest(
-            "reverse_transfer applies to destination charges only.", param="reverse_transfer"
-        )
-    keys = [e.key for e in entries]
-    if transfer is not None:
-        keys.append(key(ctx, transfer[0]["destination"], charge["currency"], _source_type(charge)))
-    mv = movement(conn, ctx, keys)
-    mv.post(entries)
-    refund = {
+    return amount
+
+
+def _refund_object(
+    ctx: Ctx, p: RefundCreate, refund_id: str, amount: int, currency: str, txn: str
+) -> dict[str, Any]:
+    return {
         "id": refund_id,
         "object": "refund",
         "amount": amount,
-        "balance_transaction": mv.txn_for(ctx.account_id, refund_id),
+        "balance_transaction": txn,
         "charge": p.charge,
         "created": ctx.now,
-        "currency": charge["currency"],
+        "currency": currency,
         "destination_details": None,
         "metadata": metadata_update({}, p.metadata),
         "payment_intent": None,
@@ -519,35 +511,135 @@ def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]
         "status": "succeeded",
         "transfer_reversal": None,
     }
-    if transfer is not None:
-        t = transfer[0]
-        share = min(t["amount"] - t["amount_reversed"], amount * t["amount"] // charge["amount"])
-        if share > 0:
-            reversal = transfers_service.reverse(
-                conn,
-                ctx,
-                mv,
-                t,
-                share,
-                metadata={},
-                source_refund=refund_id,
-                refund_application_fee=bool(p.refund_application_fee),
-                charge=charge,
-            )
-            refund["transfer_reversal"] = reversal["id"]
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+
+
+def _record_refund(
+    conn: Connection, ctx: Ctx, charge: dict[str, Any], before: dict[str, Any], refund: dict[str, Any]
+) -> None:
     charge["refunds"]["data"].insert(0, refund)
     charge["refunds"]["data"] = charge["refunds"]["data"][:10]
     objects.save(conn, charge)
-    mv.sync_reserves()
     stored = dict(refund)
     stored["livemode"] = ctx.livemode
-    objects.create(conn, stored, account_id=ctx.account_id, parent_id=p.charge, status="succeeded")
+    objects.create(conn, stored, account_id=ctx.account_id, parent_id=refund["charge"], status="succeeded")
     emit_request(conn, ctx, "refund.created", refund)
     emit_request(
         conn, ctx, "charge.refunded", charge, previous_attributes=previous_attributes(before, charge)
     )
+
+
+def create_refund(conn: Connection, ctx: Ctx, p: RefundCreate) -> dict[str, Any]:
+    """Refund a charge to the card it came from, or a payment that came by transfer to its sender.
+
+    A connected account's payment (`py_`) came from the platform (a transfer, or a destination charge's
+    transfer), not from a card: refunding it returns the funds to the platform by reversing that
+    transfer, as Stripe does (the refund's `source_transfer_reversal`). Nothing goes to the outside.
+
+    A platform's refund with `reverse_transfer` takes back the transfer, and with
+    `refund_application_fee` gives back the fee, in proportion to the amount refunded: each refund
+    carries what the refunds so far (that asked for it) entitle to, less what was already taken back
+    by any path (`ledger.allocation`), so a full refund returns them exactly.
+    """
+    check_id(p.charge, ("ch", "py"), "charge", "charge")
+    source_transfer = owned(conn, ctx, p.charge, "charge", param="charge").get("source_transfer")
+    if source_transfer:
+        return _refund_payment(conn, ctx, p, source_transfer)
+    charge = owned(conn, ctx, p.charge, "charge", param="charge", for_update=True)
+    before = copy.deepcopy(charge)
+    amount = _refund_amount(p, charge, charge["amount"] - charge["amount_refunded"])
+    transfer = None
+    if p.reverse_transfer and charge.get("transfer"):
+        found = objects.get(conn, charge["transfer"], for_update=True)
+        transfer = found[0] if found else None
+    if p.reverse_transfer and transfer is None:
+        raise InvalidRequest(
+            "reverse_transfer applies to destination charges only.", param="reverse_transfer"
+        )
+    payment = transfers_service.locked_payment(conn, transfer) if transfer is not None else None
+    source_type = _source_type(charge)
+    refund_id = new_id("re")
+    k = key(ctx, ctx.account_id, charge["currency"], source_type)
+    entries = book_refund(k, amount, refund_id=refund_id, created=ctx.now)
+    fee_id = charge.get("application_fee") if p.refund_application_fee else None
+    # The buckets: the owner's and the world's; the destination's and the platform's when a transfer
+    # is reversed or a fee given back (the fee's account is the destination or the owner).
+    keys = [e.key for e in entries]
+    destination = (charge.get("transfer_data") or {}).get("destination")
+    if destination and (transfer is not None or fee_id):
+        keys.append(key(ctx, destination, charge["currency"], source_type))
+    if transfer is not None or fee_id:
+        keys.append(key(ctx, ctx.platform_id, charge["currency"], source_type))
+    mv = movement(conn, ctx, keys)
+    mv.post(entries)
+    refund = _refund_object(
+        ctx, p, refund_id, amount, charge["currency"], mv.txn_for(ctx.account_id, refund_id)
+    )
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    if transfer is not None:
+        state = objects.internal(conn, transfer["id"])
+        basis = min(charge["amount"], int(state.get(REVERSAL_BASIS, 0)) + amount)
+        objects.save_internal(conn, transfer["id"], {**state, REVERSAL_BASIS: basis})
+        share = next_share(transfer["amount"], charge["amount"], basis, transfer["amount_reversed"])
+        if share > 0:
+            reversal = transfers_service.reverse(
+                conn, ctx, mv, transfer, share, metadata={}, source_refund=refund_id, payment=payment
+            )
+            refund["transfer_reversal"] = reversal["id"]
+    if fee_id:
+        application_fees.refund_in_proportion(
+            conn, ctx, mv, fee_id, progress=amount, whole=charge["amount"], source_type=source_type
+        )
+    mv.sync_reserves()
+    _record_refund(conn, ctx, charge, before, refund)
+    return refund
+
+
+def _refund_payment(conn: Connection, ctx: Ctx, p: RefundCreate, transfer_id: str) -> dict[str, Any]:
+    """The connected account refunds a payment it received by transfer: the transfer is reversed."""
+    found = objects.get(conn, transfer_id, for_update=True)
+    if found is None:
+        raise InvalidRequest(f"The transfer of payment {p.charge} is gone.", param="charge")
+    transfer = found[0]
+    payment = owned(conn, ctx, p.charge, "charge", param="charge", for_update=True)
+    before = copy.deepcopy(payment)
+    remaining = min(
+        payment["amount"] - payment["amount_refunded"], transfer["amount"] - transfer["amount_reversed"]
+    )
+    amount = _refund_amount(p, payment, remaining)
+    if p.reverse_transfer:
+        raise InvalidRequest(
+            "This payment came by transfer from the platform: refunding it reverses that transfer, "
+            "and reverse_transfer does not apply.",
+            param="reverse_transfer",
+        )
+    source_type = transfer.get("source_type") or "card"
+    mv = movement(
+        conn,
+        ctx,
+        [
+            key(ctx, ctx.platform_id, transfer["currency"], source_type),
+            key(ctx, transfer["destination"], transfer["currency"], source_type),
+        ],
+    )
+    refund_id = new_id("pyr")
+    reversal = transfers_service.reverse(
+        conn,
+        ctx,
+        mv,
+        transfer,
+        amount,
+        metadata={},
+        refund_application_fee=bool(p.refund_application_fee),
+        payment_refund_id=refund_id,
+        payment=payment,
+    )
+    refund = _refund_object(
+        ctx, p, refund_id, amount, payment["currency"], mv.txn_for(ctx.account_id, refund_id)
+    )
+    refund["source_transfer_reversal"] = reversal["id"]
+    mv.sync_reserves()
+    _record_refund(conn, ctx, payment, before, refund)
     return refund
 
 

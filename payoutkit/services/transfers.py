@@ -16,9 +16,10 @@ from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Metadata, Params, metadata_update
 from payoutkit.ids import new_id
-from payoutkit.ledger.booking import book_application_fee_refund, book_transfer, book_transfer_reversal
+from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
+from payoutkit.services import application_fees
 from payoutkit.services.common import check_id, connected_account, list_owned, owned, require_platform
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.money import Movement, key, movement
@@ -176,37 +177,42 @@ def reverse(
     metadata: dict[str, str],
     source_refund: str | None = None,
     refund_application_fee: bool = False,
-    charge: dict[str, Any] | None = None,
+    payment_refund_id: str | None = None,
+    payment: dict[str, Any] | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    """Book a reversal on an already locked movement and record it on the transfer."""
-    rid, pyr = new_id("trr"), new_id("pyr")
+    """Book a reversal on an already locked movement and record it on the transfer.
+
+    The destination's payment (`py_`, `payment`) is refunded by as much; when the connected account
+    refunds it, `payment_refund_id` is that refund. Locks are taken in one order everywhere: charge,
+    transfer, payment (`locked_payment`, before the movement), balance buckets, application fee.
+    """
+    rid, pyr = new_id("trr"), payment_refund_id or new_id("pyr")
     before = copy.deepcopy(transfer)
     currency, destination = transfer["currency"], transfer["destination"]
-    platform_key = key(ctx, ctx.platform_id, currency, transfer.get("source_type") or "card")
+    source_type = transfer.get("source_type") or "card"
+    platform_key = key(ctx, ctx.platform_id, currency, source_type)
     mv.post(
         book_transfer_reversal(
             platform_key, destination, amount, reversal_id=rid, payment_refund_id=pyr, created=ctx.now
         )
     )
-    if refund_application_fee and charge and charge.get("application_fee"):
-        fee = objects.get(conn, charge["application_fee"], for_update=True)
-        if fee is not None:
-            fee_obj = fee[0]
-            back = min(
-                fee_obj["amount"] - fee_obj["amount_refunded"],
-                fee_obj["amount"] * amount // max(transfer["amount"], 1),
-            )
-            if back > 0:
-                fr = new_id("fr")
-                mv.post(
-                    book_application_fee_refund(
-                        platform_key, destination, back, fee_refund_id=fr, created=ctx.now
-                    )
-                )
-                fee_obj["amount_refunded"] += back
-                fee_obj["refunded"] = fee_obj["amount_refunded"] == fee_obj["amount"]
-                objects.save(conn, fee_obj)
+    if payment is not None:
+        payment["amount_refunded"] = min(payment["amount"], payment["amount_refunded"] + amount)
+        payment["refunded"] = payment["amount_refunded"] == payment["amount"]
+        objects.save(conn, payment)
+    if refund_application_fee and payment is not None and payment.get("application_fee"):
+        # A destination charge with an application fee transfers the whole charge: the reversal
+        # counts towards the fee in the charge's units.
+        application_fees.refund_in_proportion(
+            conn,
+            ctx,
+            mv,
+            payment["application_fee"],
+            progress=amount,
+            whole=transfer["amount"],
+            source_type=source_type,
+        )
     reversal = {
         "id": rid,
         "object": "transfer_reversal",
@@ -237,6 +243,12 @@ def reverse(
     return reversal
 
 
+def locked_payment(conn: Connection, transfer: dict[str, Any]) -> dict[str, Any] | None:
+    """The destination's payment (`py_`) of `transfer`, locked (take it before the movement)."""
+    found = objects.get(conn, transfer["destination_payment"], for_update=True)
+    return found[0] if found else None
+
+
 def create_reversal(conn: Connection, ctx: Ctx, p: ReversalCreate, id: str) -> dict[str, Any]:
     require_platform(ctx, "reverse transfers")
     check_id(id, ("tr",), "id", "transfer")
@@ -256,6 +268,7 @@ def create_reversal(conn: Connection, ctx: Ctx, p: ReversalCreate, id: str) -> d
             code="amount_too_large",
         )
     st = transfer.get("source_type") or "card"
+    payment = locked_payment(conn, transfer)
     mv = movement(
         conn,
         ctx,
@@ -264,10 +277,6 @@ def create_reversal(conn: Connection, ctx: Ctx, p: ReversalCreate, id: str) -> d
             key(ctx, transfer["destination"], transfer["currency"], st),
         ],
     )
-    charge = None
-    if transfer.get("source_transaction"):
-        found = objects.get(conn, transfer["source_transaction"])
-        charge = found[0] if found else None
     reversal = reverse(
         conn,
         ctx,
@@ -276,7 +285,7 @@ def create_reversal(conn: Connection, ctx: Ctx, p: ReversalCreate, id: str) -> d
         amount,
         metadata=metadata_update({}, p.metadata),
         refund_application_fee=bool(p.refund_application_fee),
-        charge=charge,
+        payment=payment,
     )
     mv.sync_reserves()
     return reversal

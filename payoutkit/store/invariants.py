@@ -19,7 +19,11 @@ its cost is a few scans however big the ledger grows. What is checked, per (mode
     work that moves money; settlement outside a unit of work must keep it too. Rows are never
     negative, and an account the platform is not liable for has none (or only zero ones);
 (f) the platform's `connect_reserved` buckets (`available + pending`, summed over source types) hold
-    exactly the sum of the `connect_reserves` rows of its accounts, per mode and currency.
+    exactly the sum of the `connect_reserves` rows of its accounts, per mode and currency;
+(g) no charge returns more to the outside than it took: per charge, across every account it reached,
+    what its refunds and disputes credited to `sys_world` is at most what the charge debited from it.
+    A connected account's payment (`py_`) of a destination charge counts with that charge; a payment
+    that came by a plain transfer took nothing from outside, so nothing may go out for it.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from collections.abc import Callable
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from payoutkit.store.schema import accounts, balances, connect_reserves
+from payoutkit.store.schema import accounts, balances, connect_reserves, resources
 from payoutkit.store.schema import balance_transactions as txns
 
 __all__ = ["check_ledger"]
 
 _PAYMENTS = "payments"
 _CONNECT_RESERVED = "connect_reserved"
+_WORLD = "sys_world"  # ledger.postings.WORLD; its buckets are sharded as sys_world_00 …
 
 
 def _conservation(conn: Connection) -> list[str]:
@@ -302,6 +307,43 @@ def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
     ]
 
 
+def _refunds_within_charges(conn: Connection) -> list[str]:
+    # What each source moved in the world's buckets: a charge takes (negative), a refund or a
+    # dispute gives back (positive).
+    world = (
+        select(txns.c.source, func.sum(txns.c.amount).label("amount"))
+        .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
+        .group_by(txns.c.source)
+        .subquery()
+    )
+    moved = resources.alias("moved")  # the charge, refund or dispute that moved it
+    charge = resources.alias("charge")  # the charge it belongs to
+    is_charge = moved.c.object == "charge"
+    charge_id = case((is_charge, moved.c.id), else_=moved.c.parent_id)
+    # A destination charge's payment (py_) is filed under the charge (its parent); any other
+    # charge, a py_ of a plain transfer included, stands for itself.
+    root = case(
+        (charge.c.parent_id.startswith("ch_", autoescape=True), charge.c.parent_id), else_=charge.c.id
+    )
+    taken = func.sum(case((is_charge, -world.c.amount), else_=0))
+    returned = func.sum(case((is_charge, 0), else_=world.c.amount))
+    rows = conn.execute(
+        select(root.label("root"), taken.label("taken"), returned.label("returned"))
+        .select_from(
+            world.join(
+                moved,
+                and_(moved.c.id == world.c.source, moved.c.object.in_(("charge", "refund", "dispute"))),
+            ).join(charge, and_(charge.c.id == charge_id, charge.c.object == "charge"))
+        )
+        .group_by(root)
+        .having(returned > taken)
+        .order_by(root)
+    ).all()
+    return [
+        f"charge {r.root}: {r.returned} went back to the outside for {r.taken} taken from it" for r in rows
+    ]
+
+
 _CHECKS: tuple[Callable[[Connection], list[str]], ...] = (
     _conservation,
     _buckets_match_history,
@@ -309,6 +351,7 @@ _CHECKS: tuple[Callable[[Connection], list[str]], ...] = (
     _transactions_in_their_bucket,
     _reserves_follow_negative_balances,
     _reserved_bucket_matches_reserves,
+    _refunds_within_charges,
 )
 
 

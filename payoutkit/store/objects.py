@@ -53,3 +53,13 @@ def get(conn: Connection, object_id: str, *, for_update: bool = False) -> tuple[
     if row is None:
         return None
     return dict(row.data), row.account_id
+
+
+def internal(conn: Connection, object_id: str) -> dict[str, Any]:
+    """What the object knows but never shows (the `internal` column), {} when none."""
+    row = conn.execute(select(resources.c.internal).where(resources.c.id == object_id)).first()
+    return dict(row.internal or {}) if row else {}
+
+
+def save_internal(conn: Connection, object_id: str, value: dict[str, Any]) -> None:
+    conn.execute(update(resources).where(resources.c.id == object_id).values(internal=value))
