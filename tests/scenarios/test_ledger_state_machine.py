@@ -2,12 +2,21 @@
 
 Hypothesis drives random charges (card pending, `tok_bypassPending`, ACH `btok_us_verified`, the
 dispute token `tok_createDispute`; direct charges on connected accounts with application fees and
-destination charges with application fees), refunds (partial and full, reversing the transfer of a
-destination charge and refunding its application fee or not), transfers (refused exactly when the
-platform's available funds of that source type do not cover them), transfer reversals (refused exactly
-when more than what is left), top-ups and clock advances, on one platform with three connected
-accounts: custom and express (the platform is liable for their negative balances) and standard (it is
-not).
+destination charges with application fees or `transfer_data[amount]`, some `on_behalf_of`), refunds
+(partial and full, refused exactly when more than what is left; reversing the transfer of a
+destination charge and refunding the application fee or not), refunds of a connected account's
+payments (`py_`, which reverse the transfer they came by, and may refund the fee), transfers (refused
+exactly when the platform's available funds of that source type do not cover them), transfer
+reversals (refused exactly when more than what is left), top-ups and clock advances, on one platform
+with three connected accounts: custom and express (the platform is liable for their negative
+balances) and standard (it is not).
+
+Refunds and their parts: the model allocates a refund's share of the transfer and of the application
+fee with exact fractions, `round_half_up(total * progress / whole)` less what was taken back already,
+where progress is the sum of the refunds that asked for it; after each refund or reversal the
+server's `amount_reversed` and the fee's `amount_refunded` must equal the model's, and once a charge's
+refunds that asked for it reach its amount they are the whole transfer and the whole fee. What went
+back to the outside never exceeds what the charge took (the model, and `check_ledger`'s invariant (g)).
 
 `Model` is a pure-Python ledger: per account and source type, the available amount and the pending
 funds with their `available_on`; fees and settlement dates come from the documented rules (card
@@ -43,11 +52,13 @@ fixtures would be shared by all examples), driven over raw HTTP with httpx.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -83,7 +94,7 @@ PLATFORM = "platform"
 # Swarm testing: each example enables a random subset of these rules (charges and clock advances are
 # always on), so that some examples are long runs of a few operations, where the rarer interleavings
 # (a liable account with nothing else going on, say) are far likelier than in a uniform mix.
-OPTIONAL_RULES = ("destination_charge", "refund", "transfer", "reverse_transfer", "top_up")
+OPTIONAL_RULES = ("destination_charge", "refund", "refund_payment", "transfer", "reverse_transfer", "top_up")
 # Groups of payout rules, each enabled in most examples (a payout's story takes several steps).
 PAYOUT_RULES = (
     "payouts",  # standard payouts, cancels and reversals
@@ -216,6 +227,12 @@ class ModelPayout:
         return add_business_days(self.arrival, 1)
 
 
+def proportional(total: int, whole: int, progress: int) -> int:
+    """`total * progress / whole` rounded half up, with exact fractions (the model's own arithmetic)."""
+    exact = Fraction(total * min(progress, whole), whole)
+    return math.floor(exact + Fraction(1, 2))
+
+
 @dataclass
 class ModelCharge:
     id: str
@@ -226,7 +243,10 @@ class ModelCharge:
     refunded: int = 0
     transfer: ModelTransfer | None = None
     application_fee: int = 0
+    fee_account: str = PLATFORM  # the account the fee was taken from
     fee_refunded: int = 0
+    fee_basis: int = 0  # the refunds (and reversals) so far that asked for the fee back
+    reversal_basis: int = 0  # the refunds so far that asked to reverse the transfer
 
 
 @dataclass
@@ -235,7 +255,9 @@ class ModelTransfer:
     destination: str
     amount: int
     source_type: str
-    reversed: int = 0
+    reversed: int = 0  # by the platform's refunds, by hand, or by the account refunding its payment
+    charge: ModelCharge | None = None  # the destination charge it belongs to
+    payment: str | None = None  # the destination's py_, once read
 
 
 @dataclass
@@ -309,6 +331,25 @@ class Model:
         self.now = to
         self.settle()
         self.sync_reserves()
+
+    # -- refunds ------------------------------------------------------------------------------------
+
+    def reverse(self, t: ModelTransfer, amount: int) -> None:
+        """Take `amount` of a transfer back from its destination (which may go negative)."""
+        self.available[(t.destination, t.source_type)] -= amount
+        self.available[(PLATFORM, t.source_type)] += amount
+        t.reversed += amount
+
+    def give_back_fee(self, c: ModelCharge, progress: int) -> None:
+        """Count `progress` (of the charge's amount) towards its application fee's refund, and give
+        back to the account it came from what that now entitles to beyond what was given back."""
+        if not c.application_fee:
+            return
+        c.fee_basis = min(c.amount, c.fee_basis + progress)
+        back = max(0, proportional(c.application_fee, c.amount, c.fee_basis) - c.fee_refunded)
+        self.available[(PLATFORM, c.source_type)] -= back
+        self.available[(c.fee_account, c.source_type)] += back
+        c.fee_refunded += back
 
     # -- payouts --------------------------------------------------------------------------------------
 
@@ -777,7 +818,17 @@ class LedgerMachine(RuleBasedStateMachine):
         if disputed:
             m.available[(owner, source_type)] -= amount + DISPUTE_FEE
         m.sync_reserves()
-        self.charges.append(ModelCharge(charge["id"], owner, amount, source_type, disputed))
+        self.charges.append(
+            ModelCharge(
+                charge["id"],
+                owner,
+                amount,
+                source_type,
+                disputed,
+                application_fee=app_fee,
+                fee_account=owner,
+            )
+        )
 
     @precondition(lambda self: "destination_charge" in self.enabled)
     @rule(
@@ -785,41 +836,70 @@ class LedgerMachine(RuleBasedStateMachine):
         token=st.sampled_from(list(TOKENS)),
         amount=st.integers(50, 100_000),
         fee_share=st.integers(0, 100),
+        # What the platform keeps: an application fee (the share) or transfer_data[amount] (the rest).
+        split=st.sampled_from(["application_fee", "application_fee", "transfer_amount"]),
+        on_behalf_of=st.booleans(),
     )
-    def destination_charge(self, destination: str, token: str, amount: int, fee_share: int) -> None:
+    def destination_charge(
+        self, destination: str, token: str, amount: int, fee_share: int, split: str, on_behalf_of: bool
+    ) -> None:
         source_type, pending, disputed = TOKENS[token]
-        app_fee = amount * fee_share // 100
-        data = {
+        data: dict[str, Any] = {
             "amount": amount,
             "currency": "usd",
             "source": token,
-            "application_fee_amount": app_fee,
             "transfer_data[destination]": self.ids[destination],
         }
+        if on_behalf_of:
+            data["on_behalf_of"] = self.ids[destination]
+        app_fee, transferred = 0, amount
+        if split == "application_fee":
+            app_fee = amount * fee_share // 100
+            data["application_fee_amount"] = app_fee
+        else:
+            transferred = max(1, amount * fee_share // 100)
+            data["transfer_data[amount]"] = transferred
         charge = self.post("/v1/charges", data)
         m = self.model
         on = self.available_on(PLATFORM, pending, source_type)
         m.credit(PLATFORM, source_type, amount - processing_fee(source_type, amount), on)
-        m.credit(PLATFORM, source_type, -amount, on)
+        m.credit(PLATFORM, source_type, -transferred, on)
         if app_fee:
             m.credit(PLATFORM, source_type, app_fee, on)
-        m.credit(destination, source_type, amount - app_fee, on)
+        m.credit(destination, source_type, transferred - app_fee, on)
         if disputed:
             m.available[(PLATFORM, source_type)] -= amount + DISPUTE_FEE
         m.sync_reserves()
-        transfer = ModelTransfer(charge["transfer"], destination, amount, source_type)
-        self.transfers.append(transfer)
-        self.charges.append(
-            ModelCharge(
-                charge["id"],
-                PLATFORM,
-                amount,
-                source_type,
-                disputed,
-                transfer=transfer,
-                application_fee=app_fee,
-            )
+        transfer = ModelTransfer(charge["transfer"], destination, transferred, source_type)
+        model_charge = ModelCharge(
+            charge["id"],
+            PLATFORM,
+            amount,
+            source_type,
+            disputed,
+            transfer=transfer,
+            application_fee=app_fee,
+            fee_account=destination,
         )
+        transfer.charge = model_charge
+        self.transfers.append(transfer)
+        self.charges.append(model_charge)
+
+    def check_parts(self, t: ModelTransfer | None, c: ModelCharge | None) -> None:
+        """The server's transfer reversals and application fee refunds are the model's; once the
+        refunds that asked for them reach the charge's amount, they are the whole."""
+        if t is not None:
+            served = self.get(f"/v1/transfers/{t.id}")
+            assert served["amount_reversed"] == t.reversed, (served, t)
+        if c is None:
+            return
+        if t is not None and c.reversal_basis == c.amount:
+            assert t.reversed == t.amount, (c, t)
+        if c.application_fee and c.fee_basis == c.amount:
+            assert c.fee_refunded == c.application_fee, c
+        if c.application_fee and c.owner == PLATFORM:  # a destination charge's fee, the platform's
+            fee = self.http.get(f"/v1/charges/{c.id}", params={"expand[]": "application_fee"}).json()
+            assert fee["application_fee"]["amount_refunded"] == c.fee_refunded, (fee, c)
 
     @precondition(
         lambda self: (
@@ -828,46 +908,77 @@ class LedgerMachine(RuleBasedStateMachine):
     )
     @rule(
         data=st.data(),
-        full=st.booleans(),
+        how_much=st.sampled_from(["full", "part", "part", "any"]),
         reverse_transfer=st.booleans(),
         refund_application_fee=st.booleans(),
     )
     def refund(
-        self, data: st.DataObject, full: bool, reverse_transfer: bool, refund_application_fee: bool
+        self, data: st.DataObject, how_much: str, reverse_transfer: bool, refund_application_fee: bool
     ) -> None:
+        """The charge's owner refunds it, partly or fully, maybe more than is left (refused)."""
         refundable = [c for c in self.charges if not c.disputed and c.refunded < c.amount]
         charge = data.draw(st.sampled_from(refundable), label="charge")
         remaining = charge.amount - charge.refunded
-        amount = remaining if full else data.draw(st.integers(1, remaining), label="amount")
+        top = charge.amount if how_much == "any" else remaining
+        amount = remaining if how_much == "full" else data.draw(st.integers(1, top), label="amount")
         params: dict[str, Any] = {"charge": charge.id}
-        if not full:
+        if how_much != "full":
             params["amount"] = amount
-        reverse = reverse_transfer and charge.transfer is not None
-        if reverse:
+        t = charge.transfer if reverse_transfer else None
+        if t is not None:
             params["reverse_transfer"] = "true"
-            if refund_application_fee:
-                params["refund_application_fee"] = "true"
-        self.post("/v1/refunds", params, charge.owner)
+        if refund_application_fee:
+            params["refund_application_fee"] = "true"
+        response = self.call("/v1/refunds", params, charge.owner)
+        if amount > remaining:
+            self.refused(response, ("amount_too_large", "amount"))
+            return
+        assert response.status_code == 200, response.text
         m = self.model
         m.available[(charge.owner, charge.source_type)] -= amount
         charge.refunded += amount
-        t = charge.transfer
-        if reverse and t is not None:
-            share = min(t.amount - t.reversed, amount * t.amount // charge.amount)
-            if share > 0:
-                m.available[(t.destination, t.source_type)] -= share
-                m.available[(PLATFORM, t.source_type)] += share
-                t.reversed += share
-                if refund_application_fee and charge.application_fee:
-                    back = min(
-                        charge.application_fee - charge.fee_refunded,
-                        charge.application_fee * share // t.amount,
-                    )
-                    if back > 0:
-                        m.available[(PLATFORM, t.source_type)] -= back
-                        m.available[(t.destination, t.source_type)] += back
-                        charge.fee_refunded += back
+        assert charge.refunded <= charge.amount  # never more back to the card than it paid
+        if t is not None:
+            charge.reversal_basis = min(charge.amount, charge.reversal_basis + amount)
+            share = max(0, proportional(t.amount, charge.amount, charge.reversal_basis) - t.reversed)
+            m.reverse(t, share)
+            assert (response.json()["transfer_reversal"] is not None) == (share > 0), response.text
+        if refund_application_fee:
+            m.give_back_fee(charge, amount)
         m.sync_reserves()
+        self.check_parts(charge.transfer, charge)
+
+    @precondition(lambda self: "refund_payment" in self.enabled and bool(self.transfers))
+    @rule(data=st.data(), whole=st.booleans(), refund_application_fee=st.booleans())
+    def refund_payment(self, data: st.DataObject, whole: bool, refund_application_fee: bool) -> None:
+        """A connected account refunds the payment (`py_`) a transfer brought it: the transfer is
+        reversed, to the platform; nothing goes to a card."""
+        t = data.draw(st.sampled_from(self.transfers), label="transfer")
+        if t.payment is None:
+            t.payment = self.get(f"/v1/transfers/{t.id}")["destination_payment"]
+        remaining = t.amount - t.reversed
+        amount = remaining if whole else data.draw(st.integers(1, t.amount), label="amount")
+        params: dict[str, Any] = {"charge": t.payment}
+        if not whole:
+            params["amount"] = amount
+        if refund_application_fee:
+            params["refund_application_fee"] = "true"
+        response = self.call("/v1/refunds", params, t.destination)
+        if remaining == 0:
+            self.refused(response, ("charge_already_refunded", "charge"))
+            return
+        if amount > remaining:
+            self.refused(response, ("amount_too_large", "amount"))
+            return
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["source_transfer_reversal"] is not None, body
+        m = self.model
+        m.reverse(t, amount)
+        if refund_application_fee and t.charge is not None:
+            m.give_back_fee(t.charge, amount)
+        m.sync_reserves()
+        self.check_parts(t, t.charge)
 
     @precondition(lambda self: "transfer" in self.enabled)
     @rule(
@@ -898,21 +1009,25 @@ class LedgerMachine(RuleBasedStateMachine):
         self.transfers.append(ModelTransfer(response.json()["id"], destination, amount, source_type))
 
     @precondition(lambda self: "reverse_transfer" in self.enabled and bool(self.transfers))
-    @rule(data=st.data(), whole=st.booleans())
-    def reverse_transfer(self, data: st.DataObject, whole: bool) -> None:
+    @rule(data=st.data(), whole=st.booleans(), refund_application_fee=st.booleans())
+    def reverse_transfer(self, data: st.DataObject, whole: bool, refund_application_fee: bool) -> None:
         t = data.draw(st.sampled_from(self.transfers), label="transfer")
         remaining = t.amount - t.reversed
         amount = remaining if whole else data.draw(st.integers(1, t.amount), label="amount")
-        response = self.call(f"/v1/transfers/{t.id}/reversals", {} if whole else {"amount": amount})
+        params: dict[str, Any] = {} if whole else {"amount": amount}
+        if refund_application_fee:
+            params["refund_application_fee"] = "true"
+        response = self.call(f"/v1/transfers/{t.id}/reversals", params)
         if remaining == 0 or amount > remaining:
             assert response.status_code == 400, response.text
             return
         assert response.status_code == 200, response.text
         m = self.model
-        m.available[(t.destination, t.source_type)] -= amount
-        m.available[(PLATFORM, t.source_type)] += amount
-        t.reversed += amount
+        m.reverse(t, amount)
+        if refund_application_fee and t.charge is not None:
+            m.give_back_fee(t.charge, amount)
         m.sync_reserves()
+        self.check_parts(t, t.charge)
 
     @precondition(lambda self: "top_up" in self.enabled)
     @rule(account=st.sampled_from([PLATFORM, *CONNECTED]), amount=st.integers(1, 100_000))
