@@ -11,6 +11,7 @@ other mode's objects on every route the router serves, and the database must not
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -372,3 +373,261 @@ def test_live_mode_refuses_test_tokens_test_bank_numbers_and_test_cards(server_s
             ok(test.post("/v1/charges", data={"amount": 1000, "currency": "usd", "source": "tok_visa"}))
             ea = f"/v1/accounts/{platform}/external_accounts"
             ok(test.post(ea, data={"external_account": "btok_us_verified"}))
+
+
+# -- the class test: every route, every object of the other mode ---------------------------------
+
+PARAM = re.compile(r"{(\w+)}")
+EA_ROUTE = "/v1/accounts/{account}/external_accounts"
+# Routes that name no object (what they act on is the key's own account, in the key's mode).
+NO_OBJECT = {
+    ("GET", "/v1/balance"),
+    ("GET", "/v1/account"),
+    ("POST", "/v1/accounts"),
+    ("POST", "/v1/topups"),
+    ("POST", "/v1/webhook_endpoints"),
+    ("GET", "/v1/payoutkit/instant_payout_pricing"),
+    ("POST", "/v1/payoutkit/instant_payout_pricing"),
+    ("GET", "/v1/test_helpers/clock"),
+    ("POST", "/v1/test_helpers/clock/advance"),
+}
+# Creations that name other objects in their body: a body valid but for that, and {param: prefixes}.
+BODY_IDS: dict[tuple[str, str], tuple[dict[str, str], dict[str, tuple[str, ...]]]] = {
+    ("POST", "/v1/charges"): (
+        {"amount": "1000", "currency": "usd", "source": "tok_visa"},
+        {"transfer_data[destination]": ("acct",)},
+    ),
+    ("POST", "/v1/refunds"): ({}, {"charge": ("ch", "py")}),
+    ("POST", "/v1/transfers"): ({"amount": "100", "currency": "usd"}, {"destination": ("acct",)}),
+    ("POST", "/v1/payouts"): ({"amount": "100", "currency": "usd"}, {"destination": ("ba", "card")}),
+}
+# Valid bodies for the other creations (for the Stripe-Account check: parameters are checked first).
+BODIES = {
+    "/v1/accounts": {"type": "custom"},
+    "/v1/topups": {"amount": "100", "currency": "usd"},
+    "/v1/webhook_endpoints": {"url": "https://example.com/h", "enabled_events[]": "*"},
+    "/v1/payoutkit/instant_payout_pricing": {"currencies[usd][percent]": "1"},
+    "/v1/test_helpers/clock/advance": {"seconds": "60"},
+}
+# List filters that name other objects.
+LIST_FILTERS = {
+    "/v1/balance_transactions": ("payout", "source"),
+    "/v1/balance/history": ("payout", "source"),
+    "/v1/refunds": ("charge",),
+    "/v1/transfers": ("destination",),
+    "/v1/payouts": ("destination",),
+}
+# Every kind of object the worlds hold that some route names.
+KINDS = {"acct", "ba", "card", "ch", "py", "re", "dp", "tr", "trr", "tu", "po", "we", "evt", "txn"}
+
+
+def served() -> list[tuple[str, str]]:
+    from payoutkit.api.routes import routes
+
+    return sorted((m, r.path) for r in routes for m in (r.methods or ()) if m != "HEAD")
+
+
+def _body(method: str, path: str, livemode: bool) -> dict[str, str]:
+    if method != "POST" or path.endswith(("/cancel", "/reverse")):
+        return {}
+    if path == EA_ROUTE:
+        return USD_BANK if livemode else {"external_account": "btok_us_verified"}
+    if path.endswith("/reversals"):
+        return {"amount": "1"}
+    return {"metadata[probe]": "x"}
+
+
+def _path_values(names: list[str], target: Target, by_id: dict[str, Target]) -> dict[str, str] | None:
+    """The target in the last path parameter, its parents (account, transfer, …) in the ones before."""
+    ids, current = [target.id], target
+    while len(ids) < len(names) and current.parent is not None:
+        ids.append(current.parent)
+        current = by_id.get(current.parent, Target(current.parent, None, current.parent))
+    return dict(zip(reversed(names), ids, strict=True)) if len(ids) == len(names) else None
+
+
+def _verdict(response: httpx.Response) -> str:
+    """`missing` (Stripe's 404), `shape` (an id of a kind this route does not take: 400), or `LEAK …`."""
+    body = response.json()
+    error = body.get("error", {})
+    if response.status_code == 404 and error.get("code") == "resource_missing":
+        assert error["type"] == "invalid_request_error"
+        assert error["message"].startswith("No such ")
+        return "missing"
+    if response.status_code == 400 and error.get("message", "").startswith("Invalid "):
+        return "shape"
+    return f"LEAK {response.status_code} {response.text[:300]}"
+
+
+def _attack(url: str, livemode: bool, targets: list[Target], own_account: str) -> list[str]:
+    """Every route, with every object of the other mode; returns what was not refused."""
+    by_id = {t.id: t for t in targets}
+    leaks: list[str] = []
+    missing: dict[tuple[str, str], list[Target]] = {}
+    with client(url, livemode) as http:
+        for method, path in served():
+            names = PARAM.findall(path)
+            if names:
+                for t in targets:
+                    values = _path_values(names, t, by_id)
+                    if values is None:
+                        continue
+                    response = http.request(
+                        method, path.format(**values), data=_body(method, path, livemode) or None
+                    )
+                    verdict = _verdict(response)
+                    if verdict == "missing":
+                        missing.setdefault((method, path), []).append(t)
+                    elif verdict != "shape":
+                        leaks.append(f"{method} {path} {t.id}: {verdict}")
+            elif (method, path) in BODY_IDS:
+                base, params = BODY_IDS[method, path]
+                for param, prefixes in params.items():
+                    for t in (t for t in targets if t.prefix in prefixes):
+                        verdict = _verdict(http.post(path, data={**base, param: t.id}))
+                        if verdict == "missing":
+                            missing.setdefault((method, path), []).append(t)
+                        else:
+                            leaks.append(f"{method} {path} {param}={t.id}: {verdict}")
+            elif method == "GET" and (method, path) not in NO_OBJECT:  # a list
+                for t in targets:
+                    verdict = _verdict(http.get(path, params={"starting_after": t.id}))
+                    if verdict == "missing":
+                        missing.setdefault((method, path), []).append(t)
+                    else:
+                        leaks.append(f"GET {path}?starting_after={t.id}: {verdict}")
+                    for param in LIST_FILTERS.get(path, ()):
+                        response = http.get(path, params={param: t.id})
+                        if response.status_code == 200 and response.json()["data"] != []:
+                            leaks.append(f"GET {path}?{param}={t.id}: {response.text[:300]}")
+                        elif response.status_code != 200 and _verdict(response) not in ("missing", "shape"):
+                            leaks.append(f"GET {path}?{param}={t.id}: {_verdict(response)}")
+            else:
+                assert (method, path) in NO_OBJECT, f"{method} {path}: say which objects it names"
+    # Every route that names an object refused one of the other mode for not existing, and every
+    # kind of object was tried where it fits.
+    named = [(m, p) for m, p in served() if (m, p) not in NO_OBJECT]
+    assert sorted(set(named) - set(missing)) == []
+    assert {t.prefix for found in missing.values() for t in found} >= KINDS
+    # The same, acting as one of this mode's connected accounts: refused, 404 or (where only the
+    # platform may act) 400 or 403, and nothing of the object shown.
+    with client(url, livemode, own_account) as http:
+        for (method, path), found in sorted(missing.items()):
+            for t in {t.prefix: t for t in found}.values():
+                names = PARAM.findall(path)
+                if names:
+                    values = _path_values(names, t, by_id)
+                    assert values is not None
+                    response = http.request(
+                        method, path.format(**values), data=_body(method, path, livemode) or None
+                    )
+                elif (method, path) in BODY_IDS:
+                    base, params = BODY_IDS[method, path]
+                    param = next(p for p, prefixes in params.items() if t.prefix in prefixes)
+                    response = http.post(path, data={**base, param: t.id})
+                else:
+                    response = http.get(path, params={"starting_after": t.id})
+                if response.status_code not in (400, 403, 404) or f'"id":"{t.id}"' in response.text:
+                    leaks.append(f"as {own_account}: {method} {path} {t.id}: {response.text[:300]}")
+    return leaks
+
+
+@pytest.mark.parametrize("livemode", [False, True], ids=["test-key-on-live", "live-key-on-test"])
+def test_every_route_refuses_every_object_of_the_other_mode_and_changes_nothing(
+    server_settings: Settings, livemode: bool
+) -> None:
+    database_url = server_settings.database_url
+    with two_worlds(server_settings) as url:
+        targets = objects_of(database_url, not livemode)
+        own = next(t.id for t in objects_of(database_url, livemode) if t.prefix == "acct")
+        settle_own(url, livemode, database_url)
+        before = dump(database_url)
+        leaks = _attack(url, livemode, targets, own)
+        assert leaks == [], "\n".join(leaks)
+        # Stripe-Account naming a connected account of the other mode: refused on every route.
+        other_account = next(t.id for t in targets if t.prefix == "acct")
+        with client(url, livemode, other_account) as http:
+            for method, path in served():
+                values = dict.fromkeys(PARAM.findall(path), other_account)
+                body = _body(method, path, livemode)
+                if (method, path) in BODY_IDS:
+                    base, params = BODY_IDS[method, path]
+                    body = {**base, **dict.fromkeys(params, other_account)}
+                elif method == "POST" and not values:
+                    body = BODIES[path]
+                response = http.request(method, path.format(**values), data=body or None)
+                error = error_of(response, 403)
+                assert error["code"] == "account_invalid", (method, path, error)
+        assert dump(database_url) == before
+        assert_ledger_ok(database_url)
+
+
+@pytest.mark.parametrize("livemode", [False, True], ids=["test-key", "live-key"])
+def test_expand_never_reaches_an_object_of_the_other_mode(server_settings: Settings, livemode: bool) -> None:
+    from payoutkit.api import expand
+    from payoutkit.api.context import Ctx
+    from payoutkit.store.schema import balance_transactions, resources
+
+    database_url = server_settings.database_url
+    with two_worlds(server_settings) as url, client(url, livemode) as http:
+        platform = ok(http.get("/v1/account"))["id"]
+        targets = objects_of(database_url, not livemode)
+        # Every loader, asked directly for every object of the other mode, by the platform.
+        with connection(database_url) as conn:
+            ctx = Ctx(
+                account_id=platform,
+                platform_id=platform,
+                livemode=livemode,
+                now=2**40,
+                request_id="req_expand",
+                state=None,  # type: ignore[arg-type]
+            )
+            loaded = {t.id: expand.load(conn, ctx, t.id) for t in targets}
+        assert {k: v for k, v in loaded.items() if v is not None} == {}
+        # Through the API: this mode's objects made to point at the other mode's (which the API itself
+        # never writes), then expanded.
+        theirs = {t.prefix: t.id for t in targets if t.owner == platform or t.prefix == "acct"}
+        forged = {
+            ("/v1/charges/", "charge", "balance_transaction"): theirs["txn"],
+            ("/v1/payouts/", "payout", "destination"): theirs["ba"],
+            ("/v1/payouts/", "payout", "balance_transaction"): theirs["txn"],
+            ("/v1/transfers/", "transfer", "destination"): theirs["acct"],
+            ("/v1/refunds/", "refund", "charge"): theirs["ch"],
+            ("/v1/topups/", "topup", "balance_transaction"): theirs["txn"],
+        }
+        with connection(database_url) as conn:
+            mine = {}
+            for (route, kind, field), their_id in forged.items():
+                row = conn.execute(
+                    select(resources.c.id, resources.c.data).where(
+                        resources.c.object == kind,
+                        resources.c.livemode == livemode,
+                        resources.c.account_id == platform,
+                    )
+                ).first()
+                assert row is not None, kind
+                data = {**row.data, field: their_id}
+                conn.execute(update(resources).where(resources.c.id == row.id).values(data=data))
+                mine[route, kind, field] = row.id
+            txn = conn.execute(
+                select(balance_transactions.c.id)
+                .where(
+                    balance_transactions.c.livemode == livemode,
+                    balance_transactions.c.account_id == platform,
+                    balance_transactions.c.type == "charge",
+                )
+                .limit(1)
+            ).scalar()
+            assert txn is not None
+            conn.execute(
+                update(balance_transactions)
+                .where(balance_transactions.c.id == txn)
+                .values(source=theirs["ch"])
+            )
+        forged["/v1/balance_transactions/", "balance_transaction", "source"] = theirs["ch"]
+        mine["/v1/balance_transactions/", "balance_transaction", "source"] = txn
+        for (route, kind, field), their_id in forged.items():
+            response = http.get(route + mine[route, kind, field], params={"expand[]": field})
+            assert f'"id":"{their_id}"' not in response.text, (route, field, response.text)
+            error = error_of(response, 400)
+            assert error["param"] == "expand"
