@@ -249,6 +249,9 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             "An application fee needs a connected account: make a destination charge or use Stripe-Account.",
             param="application_fee_amount",
         )
+    if p.on_behalf_of is not None:  # an account this key can see, in its mode
+        check_id(p.on_behalf_of, ("acct",), "on_behalf_of", "account")
+        accounts_service.visible_account(conn, ctx, p.on_behalf_of, param="on_behalf_of")
     transfer_amount = amount
     if p.transfer_data is not None and p.transfer_data.amount is not None:
         transfer_amount = check_amount(p.transfer_data.amount, currency, param="transfer_data[amount]")

@@ -395,7 +395,7 @@ NO_OBJECT = {
 BODY_IDS: dict[tuple[str, str], tuple[dict[str, str], dict[str, tuple[str, ...]]]] = {
     ("POST", "/v1/charges"): (
         {"amount": "1000", "currency": "usd", "source": "tok_visa"},
-        {"transfer_data[destination]": ("acct",)},
+        {"transfer_data[destination]": ("acct",), "on_behalf_of": ("acct",)},
     ),
     ("POST", "/v1/refunds"): ({}, {"charge": ("ch", "py")}),
     ("POST", "/v1/transfers"): ({"amount": "100", "currency": "usd"}, {"destination": ("acct",)}),
