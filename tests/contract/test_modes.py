@@ -489,7 +489,9 @@ def _attack(url: str, livemode: bool, targets: list[Target], own_account: str) -
                             missing.setdefault((method, path), []).append(t)
                         else:
                             leaks.append(f"{method} {path} {param}={t.id}: {verdict}")
-            elif method == "GET" and (method, path) not in NO_OBJECT:  # a list
+            elif method == "GET" and (method, path) not in NO_OBJECT:
+                listed = http.get(path).json()
+                assert listed.get("object") == "list", f"GET {path}: add it to NO_OBJECT or LIST_FILTERS"
                 for t in targets:
                     verdict = _verdict(http.get(path, params={"starting_after": t.id}))
                     if verdict == "missing":
