@@ -546,7 +546,8 @@ def test_every_route_refuses_every_object_of_the_other_mode_and_changes_nothing(
         before = dump(database_url)
         leaks = _attack(url, livemode, targets, own)
         assert leaks == [], "\n".join(leaks)
-        # Stripe-Account naming a connected account of the other mode: refused on every route.
+        # Stripe-Account naming a connected account of the other mode: refused on every route, as
+        # Stripe does (an invalid request naming the account's mode).
         other_account = next(t.id for t in targets if t.prefix == "acct")
         with client(url, livemode, other_account) as http:
             for method, path in served():
@@ -558,8 +559,14 @@ def test_every_route_refuses_every_object_of_the_other_mode_and_changes_nothing(
                 elif method == "POST" and not values:
                     body = BODIES[path]
                 response = http.request(method, path.format(**values), data=body or None)
-                error = error_of(response, 403)
-                assert error["code"] == "account_invalid", (method, path, error)
+                error = error_of(response, 404)
+                assert error["type"] == "invalid_request_error"
+                assert error["code"] == "resource_missing"
+                mode = "livemode" if not livemode else "testmode"
+                assert error["message"] == (
+                    f"The account {other_account} was a {mode[:-4]} account created with a {mode} key, "
+                    f"and therefore can only be used with {mode} keys"
+                ), (method, path)
         assert dump(database_url) == before
         assert_ledger_ok(database_url)
 
