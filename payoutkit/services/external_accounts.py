@@ -60,8 +60,8 @@ CARD_TOKENS = {
     "tok_mastercard_debit_transferSuccess": ("MasterCard", "8210", "", True),
     "tok_discover_debit": ("Discover", "1113", "", True),
 }
-# Test routing numbers / sort codes (US, CA, GB, AU): no live bank account is behind them.
-TEST_ROUTING = {"110000000", "11000-000", "108800", "110000"}
+# Test routing numbers / sort codes (US, CA, GB): no live bank account is behind them.
+TEST_ROUTING = {"110000000", "11000-000", "108800"}
 CARD_NUMBERS = {
     "4000056655665556": "tok_visa_debit_us_transferSuccess",
     "4000056655665572": "tok_visa_debit_us_transferFail",
@@ -72,7 +72,6 @@ CARD_NUMBERS = {
 # Stripe's published test card numbers besides the debit cards above: declined in live mode.
 STRIPE_TEST_CARDS = {
     "4242424242424242",
-    "4000056655665556",
     "5555555555554444",
     "2223003122003222",
     "5105105105105100",
