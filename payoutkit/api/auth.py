@@ -12,7 +12,7 @@ import hashlib
 from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api.context import AppState
-from payoutkit.api.errors import AuthenticationError, PermissionDenied
+from payoutkit.api.errors import AuthenticationError, PermissionDenied, ResourceMissing
 from payoutkit.store.ledger import engine_cache
 from payoutkit.store.schema import accounts, api_keys
 
@@ -80,6 +80,14 @@ def acting_account(
         row = conn.execute(_OWNER, {"account_id": header}).first()
         if row is not None:
             owner = known[header] = (row.platform_id, bool(row.livemode))
+    if owner is not None and owner[0] == key_account and owner[1] != livemode:
+        # Stripe's answer (an invalid request, not a permission error) for the platform's own account
+        # of the other mode.
+        mode = "livemode" if owner[1] else "testmode"
+        raise ResourceMissing(
+            f"The account {header} was a {'live' if owner[1] else 'test'} account created with a {mode} "
+            f"key, and therefore can only be used with {mode} keys"
+        )
     if owner is None or owner[0] != key_account or owner[1] != livemode:
         raise PermissionDenied(
             "The provided key does not have access to account "

@@ -40,9 +40,11 @@ def load(conn: Connection, ctx: Ctx, object_id: str) -> dict[str, Any] | None:
     prefix = object_id.rsplit("_", 1)[0]
     loader = LOADERS.get(prefix)
     if loader is not None:
-        return loader(conn, ctx, object_id)
+        loaded = loader(conn, ctx, object_id)
+        # Test and live data never meet, whatever a loader forgot to check.
+        return None if loaded is None or loaded.get("livemode", ctx.livemode) != ctx.livemode else loaded
     found = objects.get(conn, object_id)
-    if found is None or not visible(conn, ctx, found[1]):
+    if found is None or found[0].get("livemode") != ctx.livemode or not visible(conn, ctx, found[1]):
         return None
     return found[0]
 

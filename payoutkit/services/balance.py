@@ -157,7 +157,8 @@ def list_transactions(conn: Connection, ctx: Ctx, p: BalanceTransactionList) -> 
 def _find(conn: Connection, ctx: Ctx, txn_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(txns).where(txns.c.id == txn_id, *_scope(ctx))).first()
     if row is None:
-        row = conn.execute(select(txns).where(txns.c.id == txn_id)).first()
+        # A connected account's transaction, seen by its platform: in the request's mode only.
+        row = conn.execute(select(txns).where(txns.c.id == txn_id, txns.c.livemode == ctx.livemode)).first()
         if row is None or not ctx.is_platform or not expand.visible(conn, ctx, row.account_id):
             return None
     if row.status == "pending" and row.available_on <= ctx.now:  # due: settle its account first

@@ -28,7 +28,7 @@ from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
-from payoutkit.services.common import check_id, connected_account, list_owned, owned
+from payoutkit.services.common import check_id, connected_account, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
@@ -120,7 +120,7 @@ class ChargeUpdate(Params):
     transfer_group: str | None = None
 
 
-def _test_source(token: str | None, currency: str) -> TestSource:
+def _test_source(token: str | None, currency: str, livemode: bool) -> TestSource:
     if token is None:
         raise InvalidRequest(
             "You must supply a source (a test token such as tok_visa).",
@@ -128,6 +128,8 @@ def _test_source(token: str | None, currency: str) -> TestSource:
             code="parameter_missing",
         )
     found = TEST_SOURCES.get(token)
+    if found is not None and livemode:
+        raise test_id_in_livemode(token, "source")
     if found is None:
         raise InvalidRequest(f"No such token: '{token}'", param="source", code="resource_missing", status=404)
     if found.currency and found.currency != currency:
@@ -251,6 +253,9 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             "An application fee needs a connected account: make a destination charge or use Stripe-Account.",
             param="application_fee_amount",
         )
+    if p.on_behalf_of is not None:  # an account this key can see, in its mode
+        check_id(p.on_behalf_of, ("acct",), "on_behalf_of", "account")
+        accounts_service.visible_account(conn, ctx, p.on_behalf_of, param="on_behalf_of")
     transfer_amount = amount
     if p.transfer_data is not None and p.transfer_data.amount is not None:
         transfer_amount = check_amount(p.transfer_data.amount, currency, param="transfer_data[amount]")
@@ -258,7 +263,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
             raise InvalidRequest(
                 "transfer_data[amount] cannot exceed the charge amount.", param="transfer_data[amount]"
             )
-    src = _test_source(p.source, currency)
+    src = _test_source(p.source, currency, ctx.livemode)
     cid = new_id("ch")
     charge = _charge_object(ctx, cid, p, src, currency)
     if src.decline is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
+from payoutkit.api.errors import CardError, InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.ids import ID_PATTERN
 from payoutkit.store import objects
@@ -20,6 +20,26 @@ def check_id(value: str, prefixes: tuple[str, ...], param: str, object_name: str
     if not ID_PATTERN.match(value) or not value.startswith(tuple(p + "_" for p in prefixes)):
         raise InvalidRequest(f"Invalid {object_name} id: '{value}'", param=param, code="resource_missing")
     return value
+
+
+def test_id_in_livemode(value: str, param: str) -> InvalidRequest:
+    """Stripe's answer to one of its fixed test ids (`tok_visa`, `btok_us_verified`) sent with a live key."""
+    return InvalidRequest(
+        f"You cannot use the test ID '{value}' in livemode. If you are testing your integration, please "
+        "use your testmode API keys instead.",
+        param=param,
+        code="resource_missing",
+    )
+
+
+def live_mode_test_card(param: str) -> CardError:
+    """Stripe's decline of a known test card number sent with a live key."""
+    return CardError(
+        "Your card was declined. Your request was in live mode, but used a known test card.",
+        param=param,
+        code="card_declined",
+        extra={"decline_code": "live_mode_test_card"},
+    )
 
 
 def require_platform(ctx: Ctx, what: str) -> None:

@@ -21,7 +21,7 @@ from payoutkit.api.params import Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service
-from payoutkit.services.common import check_id
+from payoutkit.services.common import check_id, live_mode_test_card, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
@@ -60,12 +60,29 @@ CARD_TOKENS = {
     "tok_mastercard_debit_transferSuccess": ("MasterCard", "8210", "", True),
     "tok_discover_debit": ("Discover", "1113", "", True),
 }
+# Test routing numbers / sort codes (US, CA, GB): no live bank account is behind them.
+TEST_ROUTING = {"110000000", "11000-000", "108800"}
 CARD_NUMBERS = {
     "4000056655665556": "tok_visa_debit_us_transferSuccess",
     "4000056655665572": "tok_visa_debit_us_transferFail",
     "4000056755665555": "tok_visa_debit_us_instantPayoutUnsupported",
     "5200828282828210": "tok_mastercard_debit",
     "6011981111111113": "tok_discover_debit",
+}
+# Stripe's published test card numbers besides the debit cards above: declined in live mode.
+STRIPE_TEST_CARDS = {
+    "4242424242424242",
+    "5555555555554444",
+    "2223003122003222",
+    "5105105105105100",
+    "378282246310005",
+    "371449635398431",
+    "6011111111111117",
+    "6011000990139424",
+    "3056930009020004",
+    "36227206271667",
+    "3566002020360505",
+    "6200000000000005",
 }
 
 
@@ -127,6 +144,14 @@ def _bank(
             "Routing number must have 9 digits.",
             param="external_account[routing_number]",
             code="routing_number_invalid",
+        )
+    if livemode and (number in BANK_OUTCOMES or routing in TEST_ROUTING):
+        field = "account_number" if number in BANK_OUTCOMES else "routing_number"
+        raise InvalidRequest(
+            "You cannot use a test bank account in livemode. If you are testing your integration, please "
+            "use your testmode API keys instead.",
+            param=f"external_account[{field}]",
+            code=f"{field}_invalid",
         )
     if not livemode and number not in BANK_OUTCOMES:
         raise InvalidRequest(
@@ -199,6 +224,8 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     data = dict(row.data)
     ea = p.external_account
     if isinstance(ea, str):
+        if ctx.livemode and (ea in BANK_TOKENS or ea in CARD_TOKENS):
+            raise test_id_in_livemode(ea, "external_account")
         if ea in BANK_TOKENS:
             obj, internal = _bank(
                 data,
@@ -218,7 +245,10 @@ def create(conn: Connection, ctx: Ctx, p: ExternalAccountCreate, account: str) -
     elif isinstance(ea, BankAccountParams):
         obj, internal = _bank(data, ea, ctx.livemode)
     else:
-        token = CARD_NUMBERS.get(ea.number.replace(" ", ""))
+        number = ea.number.replace(" ", "")
+        if ctx.livemode and (number in CARD_NUMBERS or number in STRIPE_TEST_CARDS):
+            raise live_mode_test_card("external_account[number]")
+        token = CARD_NUMBERS.get(number)
         if token is None:
             raise InvalidRequest(
                 "Use a test debit card number (see docs/testing.md).",
@@ -254,7 +284,13 @@ def _owned(conn: Connection, ctx: Ctx, account: str, ea_id: str) -> dict[str, An
     check_id(account, ("acct",), "account", "account")
     accounts_service.visible_account(conn, ctx, account)
     found = objects.get(conn, ea_id)
-    if found is None or found[1] != account or found[0]["object"] not in ("bank_account", "card"):
+    if (
+        found is None
+        or found[1] != account
+        or found[0]["object"] not in ("bank_account", "card")
+        # The platform's account is one in both modes; its external accounts are not.
+        or found[0].get("livemode") != ctx.livemode
+    ):
         raise ResourceMissing(f"No such external account: '{ea_id}'", param="id")
     return found[0]
 
@@ -341,7 +377,7 @@ def internal_of(conn: Connection, ea_id: str) -> dict[str, Any]:
 
 def _load(conn: Connection, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
     found = objects.get(conn, ea_id)
-    if found is None or not expand.visible(conn, ctx, found[1]):
+    if found is None or found[0].get("livemode") != ctx.livemode or not expand.visible(conn, ctx, found[1]):
         return None
     return render(found[0])
 

@@ -809,7 +809,12 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
 
 def _load(conn: Connection, ctx: Ctx, payout_id: str) -> dict[str, Any] | None:
     found = objects.get(conn, payout_id)
-    if found is None or found[0].get("object") != "payout" or not expand.visible(conn, ctx, found[1]):
+    if (
+        found is None
+        or found[0].get("object") != "payout"
+        or found[0].get("livemode") != ctx.livemode
+        or not expand.visible(conn, ctx, found[1])
+    ):
         return None
     return _render(found[0])
 

@@ -21,7 +21,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
-from payoutkit.services.common import check_id, list_owned, owned
+from payoutkit.services.common import check_id, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
@@ -61,7 +61,15 @@ class TopupList(ListParams):
 def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
     currency = check_currency(p.currency)
     amount = check_amount(p.amount, currency)
+    if ctx.livemode and p.source is None:  # the default source is a test one
+        raise InvalidRequest(
+            "A live top-up needs a source: test bank tokens work with test keys only.",
+            param="source",
+            code="parameter_missing",
+        )
     token = p.source or "btok_us_verified"
+    if ctx.livemode and token in TOPUP_SOURCES:
+        raise test_id_in_livemode(token, "source")
     if token not in TOPUP_SOURCES:
         raise InvalidRequest(
             f"No such source: '{token}'", param="source", code="resource_missing", status=404

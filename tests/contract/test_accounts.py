@@ -292,5 +292,11 @@ def test_metadata_is_set_and_unset(stripe_client: stripe.StripeClient) -> None:
 
 def test_the_live_key_cannot_act_as_a_test_mode_account(stripe_client: stripe.StripeClient) -> None:
     account_id = new_account(stripe_client)["id"]
-    with pytest.raises(stripe.PermissionError):
+    # Stripe answers an invalid request naming the account's mode (not a permission error).
+    with pytest.raises(stripe.InvalidRequestError) as raised:
         stripe_client.v1.balance.retrieve(options={"api_key": LIVE_SECRET_KEY, "stripe_account": account_id})
+    assert raised.value.http_status == 404
+    assert raised.value.user_message == (
+        f"The account {account_id} was a test account created with a testmode key, and therefore can "
+        "only be used with testmode keys"
+    )
