@@ -28,6 +28,7 @@ from tests.contract.helpers import (
     error_of,
     fund_platform,
     new_account_id,
+    txn_list,
 )
 from tests.contract.test_payouts import PAYS_OWN_FEES, post_as, set_pricing
 from tests.support.ledger import assert_ledger_ok
@@ -219,4 +220,11 @@ def test_an_automatic_huf_payout_pays_the_largest_whole_amount_and_leaves_the_re
     advance(http, seconds=DAY)
     payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
     assert sorted(p["amount"] for p in payouts) == [100, 15_000]
+    # What each lists nets to the change in what was left behind: +50 left by the first, then
+    # taken by the second.
+    nets = {
+        p["amount"]: sum(t["net"] for t in txn_list(stripe_client, account, payout=p["id"])["data"])
+        for p in payouts
+    }
+    assert nets == {15_000: 50, 100: -50}
     assert_ledger_ok(database_url)
