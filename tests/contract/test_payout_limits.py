@@ -44,8 +44,8 @@ def usd_available(client: stripe.StripeClient, account: str | None = None) -> di
     return entry
 
 
-def reserved(client: stripe.StripeClient) -> int:
-    return sum(e["amount"] for e in balance(client).get("connect_reserved", []) if e["currency"] == "usd")
+def reserved(client: stripe.StripeClient, currency: str = "usd") -> int:
+    return sum(e["amount"] for e in balance(client).get("connect_reserved", []) if e["currency"] == currency)
 
 
 def fund_platform_both(client: stripe.StripeClient) -> None:
@@ -161,6 +161,31 @@ def test_no_payout_takes_an_account_below_zero_nor_grows_the_reserve(
         for po in as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]:
             assert po["amount"] <= before, po
         assert_ledger_ok(database_url)
+
+
+def test_fpx_funds_do_not_pay_out_what_the_card_balance_owes(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    """The third source type: a Malaysian account's `fpx` +11500 against `card` -11500 in MYR."""
+    charge(stripe_client, 80_000, "tok_fpx", currency="myr")
+    charge(stripe_client, 80_000, "tok_bypassPending", currency="myr")
+    advance(http, seconds=7 * DAY)  # the platform's FPX funds settle
+    account = new_account_id(
+        stripe_client, country="MY", settings={"payouts": {"schedule": {"interval": "manual"}}}
+    )
+    bank = {"object": "bank_account", "country": "MY", "currency": "myr", "account_number": "000123456789"}
+    stripe_client.v1.accounts.external_accounts.create(account, {"external_account": bank})
+    stripe_client.v1.transfers.create(
+        {"amount": 11_500, "currency": "myr", "destination": account, "source_type": "fpx"}
+    )
+    charge(stripe_client, 10_000, "tok_createDispute", account=account, currency="myr")
+    [entry] = [e for e in balance(stripe_client, account)["available"] if e["currency"] == "myr"]
+    assert (entry["amount"], entry["source_types"]["fpx"]) == (0, 11_500)
+    assert reserved(stripe_client, "myr") == 0
+    refused = post_as(http, account, "/v1/payouts", amount=11_500, currency="myr", source_type="fpx")
+    assert error_of(refused, 400)["code"] == "balance_insufficient"
+    assert reserved(stripe_client, "myr") == 0
+    assert_ledger_ok(database_url)
 
 
 # ---- HUF and TWD: whole units -------------------------------------------------------------------
