@@ -11,7 +11,12 @@ details are updated.
 Automatic payouts (`run_automatic`): at each account's schedule time the worker pays out each
 available balance (per currency and source type) to the currency's default external account, and
 marks the balance transactions it swept with the payout (`GET /v1/balance_transactions?payout=`). A
-negative balance is recovered by debiting the account's bank when `debit_negative_balances` is set.
+negative balance is recovered by debiting the account's bank when `debit_negative_balances` is set;
+the debit sweeps what it covers and its own credit, pending until it arrives, so the balance is paid
+out again only once it has (else the next payout's transactions would not add up to it).
+
+No payout, of any kind, takes the account's available total in a currency below zero; all source
+types of the currency are locked to check it (payoutkit/ledger/payouts.py, "What a payout may take").
 """
 
 from __future__ import annotations
