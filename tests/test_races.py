@@ -8,6 +8,9 @@ balances afterwards — on SQLite and on PostgreSQL (where units really run conc
 account's balance: exactly as many are accepted as the balance covers, the daily instant limit holds,
 every refusal is a documented one, and every accepted payout is paid in full once the clock passes its
 arrival.
+
+Payouts raced from two source types of one currency, each of which alone could pay the account's whole
+total, never take the total below zero together.
 """
 
 from __future__ import annotations
@@ -194,4 +197,80 @@ def test_concurrent_payouts_never_overdraw_the_balance(server: RunningServer, ht
     assert sum(p["amount"] for p in paid) == sum(p["amount"] for p in accepted)
     assert len(paid) == len(accepted)
     assert http.get("/v1/balance", headers=as_account).json()["available"][0]["amount"] == 0
+    assert_ledger_ok(server.settings.database_url)
+
+
+# ---- payouts from different source types of one currency -------------------------------------------
+
+
+@pytest.mark.parametrize("liable", [True, False], ids=["liable", "not_liable"])
+def test_concurrent_payouts_from_different_source_types_never_take_the_total_below_zero(
+    server: RunningServer, http: httpx.Client, liable: bool
+) -> None:
+    """A Malaysian account holds MYR bank_account +8000 and fpx +8000 against card -11500: 4500 in all.
+    Each source type alone could pay 4500; raced, only what the total covers goes out, whether or not
+    the platform is liable for the account (when it is not, the payout still locks every source type)."""
+    for source in ("tok_fpx", "tok_bypassPending"):
+        r = http.post("/v1/charges", data={"amount": 80_000, "currency": "myr", "source": source})
+        assert r.status_code == 200, r.text
+    assert http.post("/v1/topups", data={"amount": 80_000, "currency": "myr"}).status_code == 200
+    advance = http.post("/v1/test_helpers/clock/advance", data={"seconds": 7 * 86_400})
+    assert advance.status_code == 200, advance.text
+    kind = (
+        {"type": "custom"}
+        if liable
+        else {
+            "controller[fees][payer]": "account",
+            "controller[losses][payments]": "stripe",
+            "controller[stripe_dashboard][type]": "full",
+        }
+    )
+    account = http.post(
+        "/v1/accounts",
+        data={**kind, "country": "MY", "settings[payouts][schedule][interval]": "manual"},
+    ).json()["id"]
+    as_account = {"Stripe-Account": account}
+    bank = {
+        "external_account[object]": "bank_account",
+        "external_account[country]": "MY",
+        "external_account[currency]": "myr",
+        "external_account[account_number]": "000123456789",
+    }
+    assert http.post(f"/v1/accounts/{account}/external_accounts", data=bank).status_code == 200
+    for source_type in ("bank_account", "fpx"):
+        r = http.post(
+            "/v1/transfers",
+            data={"amount": 8000, "currency": "myr", "destination": account, "source_type": source_type},
+        )
+        assert r.status_code == 200, r.text
+    disputed = {"amount": 10_000, "currency": "myr", "source": "tok_createDispute"}
+    assert http.post("/v1/charges", data=disputed, headers=as_account).status_code == 200
+    [myr] = http.get("/v1/balance", headers=as_account).json()["available"]
+    expected = {"bank_account": 8000, "card": -11_500, "fpx": 8000}
+    assert (myr["amount"], myr["source_types"]) == (4500, expected)
+
+    clients = 8
+    barrier = threading.Barrier(clients)
+    statuses: list[tuple[int, str | None]] = []
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=server.url, auth=(SECRET_KEY, ""), trust_env=False, timeout=60) as c:
+            barrier.wait()
+            source_type = ("bank_account", "fpx")[i % 2]
+            r = c.post(
+                "/v1/payouts",
+                data={"amount": 4500, "currency": "myr", "source_type": source_type},
+                headers=as_account,
+            )
+            statuses.append((r.status_code, r.json().get("error", {}).get("code")))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [(200, None)] + [(400, "balance_insufficient")] * (clients - 1)
+    [myr] = http.get("/v1/balance", headers=as_account).json()["available"]
+    assert myr["amount"] == 0
     assert_ledger_ok(server.settings.database_url)

@@ -8,8 +8,8 @@ decimals; it drives validation and display only, never arithmetic.
 
 Precision rules that Stripe enforces on request amounts live in ``AMOUNT_STEP``: three-decimal
 currencies must end in 0 (Stripe rounds them to two decimals), and ``isk`` is sent times 100 but
-must be whole krónur. Payout-only rules (``huf``/``twd`` payouts divisible by 100) belong to the
-payout service, not here.
+must be whole krónur. ``PAYOUT_STEP`` holds the payout-only rule (``huf`` and ``twd`` are paid out
+in whole units, so payout amounts must be multiples of 100); ``ledger/payouts.py`` applies it.
 
 ``ratio_split`` is the one way to divide an integer into parts: largest remainder, ties to the
 earliest part, so the parts always add up to the whole.
@@ -27,6 +27,7 @@ __all__ = [
     "AMOUNT_STEP",
     "CURRENCY_EXPONENTS",
     "MAX_AMOUNT",
+    "PAYOUT_STEP",
     "Amount",
     "check_amount",
     "check_currency",
@@ -69,6 +70,10 @@ CURRENCY_EXPONENTS: Mapping[str, int] = MappingProxyType(
 
 AMOUNT_STEP: Mapping[str, int] = MappingProxyType({**dict.fromkeys(sorted(_THREE_DECIMAL), 10), "isk": 100})
 """Request amounts in these currencies must be multiples of the step (default 1)."""
+
+PAYOUT_STEP: Mapping[str, int] = MappingProxyType({"huf": 100, "twd": 100})
+"""Payout amounts in these currencies must be multiples of the step (default 1): Stripe pays HUF and
+TWD out in whole units, though it charges them with two decimals."""
 
 
 def check_currency(currency: str, *, param: str = "currency") -> str:

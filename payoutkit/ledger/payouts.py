@@ -15,6 +15,13 @@ when the account pays its own fees, the processing fee). A failure or a cancel r
 `payout_failure` or `payout_cancel` transaction; the fees come back too. A payout with a negative
 amount (a debit of the account's bank, or a payout reversal) credits the account; the credit is
 *pending* until the payout's arrival date, because the money has not arrived before then.
+
+What a payout may take: never more than its source type's available funds, nor more than the
+account's available total in the currency across source types (`payout_limit`): an account that
+owes money in one source type (card -11500) is not paid out from another (bank_account +11500), or
+the debt would be left to whoever covers negative balances (the platform's `connect_reserved` when
+it is liable). HUF and TWD are paid out in whole units (`PAYOUT_STEP`): a requested payout must be a
+multiple of 100, and an automatic payout pays the largest multiple its balance covers (`payable`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from payoutkit.ledger.calendar import SECONDS_PER_DAY, add_business_days, start_of_day_utc
-from payoutkit.ledger.errors import IllegalTransition
+from payoutkit.ledger.errors import IllegalTransition, InsufficientFunds, InvalidAmount
+from payoutkit.ledger.money import PAYOUT_STEP
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, Entry, FeeDetail
 
 
@@ -137,6 +145,56 @@ def simulated_step(*, created: int, method: str, arrival: int, failure_code: str
             return Step(PayoutStatus.PAID, None, back)
         return Step(PayoutStatus.FAILED, failure_code, None)
     return Step(PayoutStatus.PAID, None, None)
+
+
+# ---- what a payout may take ---------------------------------------------------------------------
+
+
+def check_payout_amount(amount: int, currency: str, *, param: str = "amount") -> int:
+    """`amount` if a payout in `currency` may be of it (HUF, TWD: a multiple of 100); else raise."""
+    step = PAYOUT_STEP.get(currency, 1)
+    if amount % step:
+        raise InvalidAmount(
+            f"Invalid {param}: payouts in {currency.upper()} are made in whole units, so the amount must "
+            f"be evenly divisible by {step} (for example {amount // step * step}).",
+            param=param,
+            code="invalid_amount",
+        )
+    return amount
+
+
+def payable(balance: int, currency: str) -> int:
+    """The automatic payout for `balance`: a positive balance pays out the largest multiple of the
+    currency's payout step it covers (the rest stays for a later payout); a shortfall (negative) is
+    debited by the smallest multiple that covers it."""
+    step = PAYOUT_STEP.get(currency, 1)
+    if balance >= 0:
+        return balance // step * step
+    return -((-balance + step - 1) // step * step)
+
+
+def payout_limit(source_available: int, currency_total: int) -> int:
+    """The most a payout (its fees included) may take out of one source type: what that source has
+    available, and never more than the account's available total in the currency."""
+    return max(0, min(source_available, currency_total))
+
+
+def require_payout_funds(cost: int, source_available: int, currency_total: int, currency: str) -> None:
+    """Refuse a payout costing `cost` that its source's funds, or the account's total, do not cover."""
+    if cost <= payout_limit(source_available, currency_total):
+        return
+    if cost > source_available:
+        raise InsufficientFunds(
+            "You have insufficient available funds in your Payoutkit account for this request. "
+            f"This request needs {cost} and {max(source_available, 0)} is available.",
+            param="amount",
+        )
+    raise InsufficientFunds(
+        f"This payout would take the account's available {currency.upper()} balance below zero: another "
+        f"source type is negative, and {max(currency_total, 0)} is available across all source types. "
+        "A payout may take at most that.",
+        param="amount",
+    )
 
 
 # ---- bookings ------------------------------------------------------------------------------------

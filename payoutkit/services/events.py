@@ -92,7 +92,9 @@ def enabled_endpoints(
 class Emission:
     """One event to record: `type` about `obj` (snapshotted when emitted). `account_id` is the
     connected account the event is about, or None (or the platform's own id) for the platform's
-    objects; `request_id` is None for events no request caused (settlement)."""
+    objects. `request_id` and `idempotency_key` are None for events no request caused (settlement,
+    the worker); an event recorded with a request's `Ctx` as its moment always carries that
+    request's id and Idempotency-Key, so no emitter can forget one."""
 
     type: str
     obj: dict[str, Any]
@@ -116,6 +118,10 @@ def emit_all(conn: Connection, moment: Moment, emissions: Sequence[Emission]) ->
         event_id = new_id("evt")
         connected = e.account_id if e.account_id is not None and e.account_id != e.platform_id else None
         takers = [ep.id for ep in endpoints[e.platform_id] if ep.takes(e.type, connect=connected is not None)]
+        request = {"id": e.request_id, "idempotency_key": e.idempotency_key}
+        if isinstance(moment, Ctx):
+            # Recorded while a request is served: the request caused it, whoever emitted it.
+            request = {"id": moment.request_id, "idempotency_key": moment.idempotency_key}
         data: dict[str, Any] = {"object": copy.deepcopy(e.obj)}
         if e.previous_attributes is not None:
             data["previous_attributes"] = e.previous_attributes
@@ -130,7 +136,7 @@ def emit_all(conn: Connection, moment: Moment, emissions: Sequence[Emission]) ->
                 "livemode": moment.livemode,
                 # Deliveries not yet successful; services/webhooks.py lowers it as they succeed.
                 "pending_webhooks": len(takers),
-                "request": {"id": e.request_id, "idempotency_key": e.idempotency_key},
+                "request": request,
                 "type": e.type,
             }
         )

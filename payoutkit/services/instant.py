@@ -28,6 +28,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_day
 from payoutkit.ledger.money import check_currency
+from payoutkit.ledger.payouts import payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, SourceType
 from payoutkit.services.accounts import COUNTRY_CURRENCY, account_data, external_accounts_list
 from payoutkit.services.common import require_platform
@@ -281,8 +282,9 @@ def limit_refusal(amount: int, t: Terms, currency: str) -> InvalidRequest | None
 
 def instant_available(conn: Connection, ctx: Ctx, buckets: list[Bucket]) -> list[dict[str, Any]]:
     """`instant_available` per currency with an instant-capable destination: the card funds available
-    now, capped by what is left of today's limit (0 when a rule refuses instant payouts), and per
-    eligible destination the largest payout whose amount plus fees fits (`net_available`)."""
+    now (never more than the currency's available total across source types), capped by what is left
+    of today's limit (0 when a rule refuses instant payouts), and per eligible destination the largest
+    payout whose amount plus fees fits (`net_available`)."""
     destinations = [
         ea
         for ea in external_accounts_list(conn, ctx.account_id, ctx.livemode)
@@ -294,13 +296,12 @@ def instant_available(conn: Connection, ctx: Ctx, buckets: list[Bucket]) -> list
     platform = account if ctx.is_platform else account_data(conn, ctx.platform_id)
     out = []
     for currency in sorted({ea["currency"] for ea in destinations}):
-        card = sum(
-            b.available
-            for b in buckets
-            if b.key.currency == currency
-            and b.key.balance_type is BalanceType.PAYMENTS
-            and b.key.source_type is SourceType.CARD
-        )
+        payments = [
+            b for b in buckets if b.key.currency == currency and b.key.balance_type is BalanceType.PAYMENTS
+        ]
+        card = sum(b.available for b in payments if b.key.source_type is SourceType.CARD)
+        # Never more than the currency's total: a payout does not take the account below zero.
+        card = payout_limit(card, sum(b.available for b in payments))
         t = terms(
             conn,
             ctx.state,

@@ -11,13 +11,18 @@ details are updated.
 Automatic payouts (`run_automatic`): at each account's schedule time the worker pays out each
 available balance (per currency and source type) to the currency's default external account, and
 marks the balance transactions it swept with the payout (`GET /v1/balance_transactions?payout=`). A
-negative balance is recovered by debiting the account's bank when `debit_negative_balances` is set.
+negative balance is recovered by debiting the account's bank when `debit_negative_balances` is set;
+the debit sweeps what it covers and its own credit, pending until it arrives, so the balance is paid
+out again only once it has (else the next payout's transactions would not add up to it).
+
+No payout, of any kind, takes the account's available total in a currency below zero; all source
+types of the currency are locked to check it (payoutkit/ledger/payouts.py, "What a payout may take").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Literal
 
 from sqlalchemy import Connection, insert, select, update
@@ -38,9 +43,13 @@ from payoutkit.ledger.payouts import (
     PayoutStatus,
     book_payout,
     book_payout_return,
+    check_payout_amount,
+    payable,
+    payout_limit,
+    require_payout_funds,
     transition,
 )
-from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, SourceType, require_available
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.services import events, instant
 from payoutkit.services.accounts import account_data, external_accounts_list, schedule_of
 from payoutkit.services.common import check_id, list_owned, owned
@@ -153,7 +162,6 @@ def open_payout(
     statement_descriptor: str | None = None,
     metadata: dict[str, str] | None = None,
     original_payout: str | None = None,
-    request_id: str | None = None,
 ) -> dict[str, Any]:
     """Book and record a payout on a movement whose buckets are locked and whose funds were checked."""
     now = moment.now
@@ -270,7 +278,6 @@ def open_payout(
         payout,
         platform_id=platform_id,
         account_id=account_id,
-        request_id=request_id,
     )
     return payout
 
@@ -290,7 +297,7 @@ def _rail_payout(payout: dict[str, Any], internal: dict[str, Any]) -> RailPayout
 
 def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
     currency = check_currency(p.currency)
-    amount = check_amount(p.amount, currency)
+    amount = check_payout_amount(check_amount(p.amount, currency), currency)
     method = p.method or "standard"
     if p.statement_descriptor is not None and len(p.statement_descriptor) > 22:
         raise InvalidRequest(
@@ -348,7 +355,10 @@ def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
             platform_pays_processing=terms.platform_pays_processing,
         )
     source = key(ctx, ctx.account_id, currency, source_type)
-    mv = movement(conn, ctx, payout_keys(source, ctx.platform_id), exact=[source])
+    # Every source type of the currency is read under its lock: a payout never takes the account's
+    # total below zero (payoutkit/ledger/payouts.py, "What a payout may take").
+    siblings = [key(ctx, ctx.account_id, currency, st) for st in SourceType]
+    mv = movement(conn, ctx, payout_keys(source, ctx.platform_id), exact=siblings)
     if terms is not None:
         # Read today's volume only now, under the bucket's lock: concurrent instant payouts of this
         # account queue here, so they cannot pass the limit together.
@@ -357,7 +367,8 @@ def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
         refusal = instant.limit_refusal(amount, terms, currency)
         if refusal is not None:
             raise refusal
-    require_available(mv.bucket(source), amount + fees.charged_to_account())
+    total = sum(mv.bucket(k).available for k in siblings)
+    require_payout_funds(amount + fees.charged_to_account(), mv.bucket(source).available, total, currency)
     payout = open_payout(
         conn,
         ctx,
@@ -375,7 +386,6 @@ def create(conn: Connection, ctx: Ctx, p: PayoutCreate) -> dict[str, Any]:
         statement_descriptor=p.statement_descriptor
         or account["settings"]["payouts"].get("statement_descriptor"),
         metadata=metadata_update({}, p.metadata),
-        request_id=ctx.request_id,
     )
     if terms is not None:
         instant.add_volume(conn, ctx.account_id, ctx.livemode, currency, terms.day, amount)
@@ -487,7 +497,6 @@ def _set_status(
     new: PayoutStatus,
     *,
     failure_code: str | None = None,
-    request_id: str | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Move a payout to `new` (checked by the state machine), booking what that means. Returns the
     events to emit, in order, once the document is saved."""
@@ -552,7 +561,6 @@ def _emit_all(
     doc: dict[str, Any],
     account_id: str,
     emitted: list[tuple[str, dict[str, Any]]],
-    request_id: str | None = None,
 ) -> None:
     platform = _platform_of(conn, account_id)
     for type, previous in emitted:
@@ -564,7 +572,6 @@ def _emit_all(
             platform_id=platform,
             account_id=account_id,
             previous_attributes=previous or None,
-            request_id=request_id,
         )
 
 
@@ -588,7 +595,7 @@ def cancel(conn: Connection, ctx: Ctx, p: Params, payout: str) -> dict[str, Any]
         )
     emitted = _set_status(conn, ctx, doc, internal, account_id, PayoutStatus.CANCELED)
     _save(conn, doc, None)
-    _emit_all(conn, ctx, doc, account_id, emitted, ctx.request_id)
+    _emit_all(conn, ctx, doc, account_id, emitted)
     return _render(doc)
 
 
@@ -638,11 +645,10 @@ def reverse(conn: Connection, ctx: Ctx, p: PayoutReverse, payout: str) -> dict[s
         description=f"Reversal of {doc['id']}",
         metadata=metadata_update({}, p.metadata),
         original_payout=doc["id"],
-        request_id=ctx.request_id,
     )
     doc["reversed_by"] = reversal["id"]
     objects.save(conn, doc, status=doc["status"])
-    _emit_all(conn, ctx, doc, account_id, [("payout.updated", {"reversed_by": None})], ctx.request_id)
+    _emit_all(conn, ctx, doc, account_id, [("payout.updated", {"reversed_by": None})])
     return _render(reversal)
 
 
@@ -733,6 +739,23 @@ def _credits_in_flight(conn: Connection, account_id: str, livemode: bool) -> dic
     return out
 
 
+def _debit_arriving(conn: Connection, seq: int) -> bool:
+    """Whether a debit of this balance is still on its way: it swept the negative transactions it
+    covers together with its own credit, which stays pending until the money arrives. Until then the
+    balance's available funds fall short of its unswept transactions by the debit, and a payout made
+    meanwhile would list transactions that do not add up to it."""
+    found = conn.execute(
+        select(balance_transactions.c.id)
+        .where(
+            balance_transactions.c.balance_seq == seq,
+            balance_transactions.c.status == "pending",
+            balance_transactions.c.payout.is_not(None),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: str) -> int:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     data = dict(row.data)
@@ -755,12 +778,6 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
         if (automatic and b.available > 0)
         or (debit and b.available + coming.get((b.key.currency, b.key.source_type.value), 0) < 0)
     ]
-    # A positive balance is paid out (whole: an automatic payout sweeps its bucket) only while the
-    # currency's total covers it: an account that owes money in one source type is not paid out from
-    # another.
-    room: dict[str, int] = defaultdict(int)
-    for b in payments:
-        room[b.key.currency] += b.available
     defaults = {
         ea["currency"]: ea
         for ea in external_accounts_list(conn, account_id, moment.livemode)
@@ -772,16 +789,23 @@ def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: st
             continue  # no usable destination: automatic payouts stop until it is updated
         if dest["object"] != "bank_account" and not automatic:
             continue  # a debit needs a bank account
-        mv = movement(conn, moment, payout_keys(source, platform), exact=[source])
+        siblings = [replace(source, source_type=st) for st in SourceType]
+        mv = movement(conn, moment, payout_keys(source, platform), exact=siblings)
         available = mv.bucket(source).available
         if automatic and available > 0:
-            if available > room[source.currency]:
-                continue  # the account owes money in another source type: pay out once that is covered
-            amount = available
-            room[source.currency] -= amount
+            # A positive balance is paid out whole (an automatic payout sweeps its bucket; in HUF and
+            # TWD all but what is short of a whole unit) and only while the currency's total covers it:
+            # an account that owes money in another source type is paid out once that is covered.
+            total = sum(mv.bucket(k).available for k in siblings)
+            amount = payable(available, source.currency)
+            if amount <= 0 or amount > payout_limit(available, total):
+                continue
+            if _debit_arriving(conn, mv.seqs[mv.route(source)]):
+                continue  # the balance's debit has not arrived yet: pay out once it has
         else:
             # Debit what is still short once the debits already on their way have arrived.
-            amount = available + coming.get((source.currency, source.source_type.value), 0)
+            short = available + coming.get((source.currency, source.source_type.value), 0)
+            amount = payable(short, source.currency)
             if not (debit and amount < 0 and dest["object"] == "bank_account"):
                 continue
         open_payout(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payoutkit.ledger.errors import IllegalTransition
+from payoutkit.ledger.errors import IllegalTransition, InsufficientFunds, InvalidAmount
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees, largest_payout, local_day
 from payoutkit.ledger.payouts import (
@@ -16,6 +16,10 @@ from payoutkit.ledger.payouts import (
     arrival_date,
     book_payout,
     book_payout_return,
+    check_payout_amount,
+    payable,
+    payout_limit,
+    require_payout_funds,
     simulated_step,
     transition,
 )
@@ -196,3 +200,48 @@ def test_the_daily_limit_resets_at_local_midnight() -> None:
     assert local_day(MIDNIGHT_THU - 3600, "SG") == "2026-01-01"  # 07:00 in Singapore
     assert local_day(MIDNIGHT_THU - 3600, "FR") == "2026-01-01"  # 00:00 in Paris
     assert local_day(MIDNIGHT_THU - 3601, "FR") == "2025-12-31"
+
+
+# ---- what a payout may take ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "total", "limit"),
+    [
+        (11_500, 0, 0),  # card -11500 cancels bank_account +11500: nothing to pay out
+        (11_500, 3000, 3000),
+        (3000, 11_500, 3000),
+        (-100, 5000, 0),
+        (5000, -100, 0),
+    ],
+)
+def test_a_payout_takes_at_most_its_source_and_the_currency_total(
+    source: int, total: int, limit: int
+) -> None:
+    assert payout_limit(source, total) == limit
+    if limit:
+        require_payout_funds(limit, source, total, "usd")
+    with pytest.raises(InsufficientFunds) as refused:
+        require_payout_funds(limit + 1, source, total, "usd")
+    assert (refused.value.code, refused.value.param) == ("balance_insufficient", "amount")
+
+
+@pytest.mark.parametrize(("amount", "ok"), [(100, True), (15_000, True), (150, False), (1, False)])
+@pytest.mark.parametrize("currency", ["huf", "twd"])
+def test_huf_and_twd_payouts_are_whole_units(currency: str, amount: int, ok: bool) -> None:
+    if ok:
+        assert check_payout_amount(amount, currency) == amount
+    else:
+        with pytest.raises(InvalidAmount, match="divisible by 100"):
+            check_payout_amount(amount, currency)
+    assert check_payout_amount(amount, "usd") == amount
+
+
+@given(balance=st.integers(-(10**9), 10**9), currency=st.sampled_from(["huf", "twd", "usd", "jpy"]))
+def test_an_automatic_payout_pays_whole_units_and_covers_a_shortfall(balance: int, currency: str) -> None:
+    step = 100 if currency in ("huf", "twd") else 1
+    paid = payable(balance, currency)
+    assert paid % step == 0
+    # A positive balance pays the largest whole amount it covers (the rest stays, less than a unit);
+    # a shortfall is debited whole, by less than a unit more than it is.
+    assert 0 <= balance - paid < step

@@ -25,22 +25,22 @@ server's `/v1/balance` of every account must equal the model (per source type, a
 `connect_reserved` = the sum of the liable accounts' negative available balances), and
 `check_ledger` must find nothing.
 
-Payouts: every connected account gets a schedule (manual or daily, switchable later) and maybe a US
-test bank account (`btok_us_verified`, `…_noAccount` that fails in transit, `…_accountClosed` that is
-paid and then returned a business day later, or the standard-only number 000888888883); more can be
-added, and an errored one repaired. Rules make standard payouts (refused exactly when the schedule is
-not manual, the destination is missing or errored, or the source type's available funds do not cover
-them), instant payouts (the platform's pricing is set or removed by a rule; the model computes the
-application fee to the platform and the processing fee, paid by the account or the platform as
-`controller.fees.payer` says, refuses exactly as eligibility, the daily limit in the account's
-region and the funds say, and predicts `instant_available` and its `net_available`), cancels and
-reversals (the reversal a negative payout whose credit is pending until it arrives). The clock
-advance is replayed event by event: settlement, each payout's steps on the simulated rail (submitted
-an hour after creation, arriving at 00:00 UTC two business days later, instant ones 15 minutes later;
-a failure returns the funds and fees and errors the bank account; a failed payout cancels its
-pending reversal) and, at each midnight, the automatic payouts of daily accounts (the whole
-available balance per source type to the default bank account). After every step each account's
-payouts must match the model's (status, amounts, failure code, reversal links).
+Payouts: every connected account gets a schedule (manual or daily, switchable later) and maybe a US test
+bank account (`btok_us_verified`, `…_noAccount` that fails in transit, `…_accountClosed` that is paid and
+then returned a business day later, or the standard-only number 000888888883); more can be added, and an
+errored one repaired. Rules make standard payouts (refused exactly when the schedule is not manual, the
+destination is missing or errored, or the source type's available funds, or the account's available
+total, do not cover them), instant payouts (the platform's pricing is set or removed by a rule; the model
+computes the application fee to the platform and the processing fee, paid by the account or the platform
+as `controller.fees.payer` says, refuses exactly as eligibility, the daily limit in the account's region
+and the funds say, and predicts `instant_available` and its `net_available`), cancels and reversals (the
+reversal a negative payout whose credit is pending until it arrives). The clock advance is replayed event
+by event: settlement, each payout's steps on the simulated rail (submitted an hour after creation,
+arriving at 00:00 UTC two business days later, instant ones 15 minutes later; a failure returns the funds
+and fees and errors the bank account; a failed payout cancels its pending reversal) and, at each
+midnight, the automatic payouts of daily accounts (the whole available balance per source type to the
+default bank account). After every step each account's payouts must match the model's (status, amounts,
+failure code, reversal links).
 
 `debit_negative_balances` is switched off here (the model does not predict debits); it has its own
 test below, `test_a_negative_balance_is_debited_once`.
@@ -462,7 +462,8 @@ class Model:
         destinations = [b.id for b in self.banks if b.account == account and b.instant and not b.errored]
         if destinations:
             refused, remaining = self.instant_terms(account)
-            amount = 0 if refused else max(0, min(self.available[(account, CARD)], remaining))
+            card = min(self.available[(account, CARD)], self.total_available(account))
+            amount = 0 if refused else max(0, min(card, remaining))
             net = self.largest_instant(account, amount)
             out["instant_available"] = {"amount": amount, "net_available": dict.fromkeys(destinations, net)}
         return out
@@ -1092,7 +1093,9 @@ class LedgerMachine(RuleBasedStateMachine):
             refusal = (None, "destination")
         elif bank.errored:
             refusal = ("bank_account_unusable", "destination")
-        elif value > available:
+        elif value > min(available, m.total_available(account)):
+            # Never more than the source type holds, nor than the account's total: a payout does not
+            # take the account below zero.
             refusal = ("balance_insufficient", "amount")
         if refusal is not None or bank is None:
             self.refused(response, refusal)
@@ -1129,7 +1132,7 @@ class LedgerMachine(RuleBasedStateMachine):
         processing fee, which the platform pays otherwise."""
         m = self.model
         refused, remaining = m.instant_terms(account)
-        card = m.available[(account, CARD)]
+        card = min(m.available[(account, CARD)], m.total_available(account))
         if isinstance(amount, int):
             value = amount
         elif amount in ("net", "net+1"):  # what `net_available` says fits, or one more
