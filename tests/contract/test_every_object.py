@@ -256,3 +256,24 @@ def test_every_object_of_every_route_matches_its_schema(
     }
     assert every <= seen, f"the scenario never returned {sorted(every - seen)}"
     assert not problems, "objects that break Stripe's schemas:\n" + "\n".join(sorted(problems))
+
+
+def test_account_numbers_given_in_a_form_are_stored_as_numbers(http: httpx.Client) -> None:
+    """The subset prunes `account` to its payout fields, so the schema cannot see these two: Stripe
+    has `tos_acceptance.date` (a Unix time) and `business_profile.estimated_worker_count` as integers."""
+    data = {
+        "type": "custom",
+        "tos_acceptance[date]": "1767261600",
+        "tos_acceptance[ip]": "203.0.113.9",
+        "business_profile[estimated_worker_count]": "12",
+    }
+    created = ok(http.post("/v1/accounts", data=data))
+    for account in (created, ok(http.get(f"/v1/accounts/{created['id']}"))):
+        assert account["tos_acceptance"]["date"] == 1767261600
+        assert account["tos_acceptance"]["ip"] == "203.0.113.9"
+        assert account["business_profile"]["estimated_worker_count"] == 12
+    updated = ok(http.post(f"/v1/accounts/{created['id']}", data={"tos_acceptance[date]": "1767300000"}))
+    assert updated["tos_acceptance"] == {"date": 1767300000, "ip": "203.0.113.9", "user_agent": None}
+    refused = http.post(f"/v1/accounts/{created['id']}", data={"tos_acceptance[date]": "yesterday"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "tos_acceptance[date]"
