@@ -154,14 +154,20 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
         "last4": src.last4,
         "network": src.brand.lower(),
     }
-    details = (
-        {"type": "card", "card": card}
-        if src.source_type is SourceType.CARD
-        else {
-            "type": "ach_debit" if src.source_type is SourceType.BANK_ACCOUNT else "fpx",
-            src.source_type.value: {"last4": src.last4},
+    # Each method's details sit under the key that `type` names, with the fields Stripe's schema has.
+    details: dict[str, Any] = {"type": "card", "card": card}
+    if src.source_type is SourceType.BANK_ACCOUNT:
+        ach = {
+            "account_holder_type": "individual",
+            "bank_name": "STRIPE TEST BANK",
+            "country": "US",
+            "fingerprint": None,
+            "last4": src.last4,
+            "routing_number": "110000000",
         }
-    )
+        details = {"type": "ach_debit", "ach_debit": ach}
+    elif src.source_type is SourceType.FPX:
+        details = {"type": "fpx", "fpx": {"bank": "maybank2u", "transaction_id": None}}
     return {
         "id": cid,
         "object": "charge",

@@ -184,6 +184,8 @@ def scenario(http: httpx.Client) -> str:
     post("/v1/refunds", account, charge=direct["id"], amount=1000)
     post("/v1/charges", amount=2000, currency="usd", source="tok_createDispute")
     post("/v1/charges", amount=1500, currency="usd", source="tok_visa")
+    post("/v1/charges", amount=1500, currency="usd", source="btok_us_verified")  # ach_debit
+    post("/v1/charges", amount=1500, currency="myr", source="tok_fpx")
     transfer = post("/v1/transfers", amount=3000, currency="usd", destination=account)
     post(f"/v1/transfers/{transfer['id']}/reversals", amount=1000)
     post("/v1/topups", amount=5000, currency="usd", source="btok_us_verified")
