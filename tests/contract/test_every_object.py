@@ -190,6 +190,10 @@ def scenario(http: httpx.Client) -> str:
     post(f"/v1/transfers/{transfer['id']}/reversals", amount=1000)
     post("/v1/topups", amount=5000, currency="usd", source="btok_us_verified")
     post("/v1/payouts", account, amount=1000, currency="usd", method="instant")
+    failing = post(
+        f"/v1/accounts/{account}/external_accounts", external_account="tok_visa_debit_us_transferFail"
+    )
+    post("/v1/payouts", account, amount=700, currency="usd", method="instant", destination=failing["id"])
     standard = post("/v1/payouts", account, amount=500, currency="usd")
     post(f"/v1/payouts/{standard['id']}/cancel", account)
     advance(http, seconds=3 * 86_400)

@@ -177,6 +177,15 @@ def test_every_source_of_a_balance_transaction_expands(http: httpx.Client, who: 
         assert after["source"]["id"] == before["source"]
         types.add(before["type"])
     if who == "connected account":
-        assert {"payment", "payment_refund", "application_fee_refund", "charge", "refund", "payout"} <= types
+        assert {
+            "payment",
+            "payment_refund",
+            "application_fee_refund",
+            "charge",
+            "refund",
+            "payout",
+            "payout_cancel",
+            "payout_failure",
+        } <= types
     else:
         assert {"charge", "transfer", "transfer_refund", "application_fee", "refund", "topup"} <= types
