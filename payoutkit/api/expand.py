@@ -159,11 +159,11 @@ def visible(conn: Connection, ctx: Ctx, owner: str) -> bool:
     return bool(platform == ctx.platform_id)
 
 
-_LOCATE = [
-    select(table.c.account_id, table.c.livemode).where(table.c.id == bindparam("object_id"))
-    for table in (resources, balance_transactions)
-]
 _ACCOUNT = select(accounts.c.kind, accounts.c.livemode).where(accounts.c.id == bindparam("object_id"))
+_LOCATE = {
+    table.name: select(table.c.account_id, table.c.livemode).where(table.c.id == bindparam("object_id"))
+    for table in (resources, balance_transactions)
+}
 # What moved an account's money is the account's to see: the source of one of its balance transactions
 # (a fee refund the platform owns, on the connected account's `application_fee_refund`).
 _MOVED_OWN_MONEY = (
@@ -179,16 +179,15 @@ _MOVED_OWN_MONEY = (
 
 def reachable(conn: Connection, ctx: Ctx, object_id: str) -> bool:
     """Whether the object exists in the request's mode and the acting account may see it."""
-    account = conn.execute(_ACCOUNT, {"object_id": object_id}).first()
-    if account is not None:  # a platform acts in both modes; visibility is the account loader's
-        return account.kind == "platform" or bool(account.livemode) == ctx.livemode
-    for stmt in _LOCATE:
-        row = conn.execute(stmt, {"object_id": object_id}).first()
-        if row is not None:
-            if bool(row.livemode) != ctx.livemode:
-                return False
-            return visible(conn, ctx, row.account_id) or _moved_own_money(conn, ctx, object_id)
-    return False
+    if object_id.startswith("acct_"):
+        account = conn.execute(_ACCOUNT, {"object_id": object_id}).first()
+        # A platform acts in both modes; visibility is the account loader's.
+        return account is not None and (account.kind == "platform" or bool(account.livemode) == ctx.livemode)
+    table = balance_transactions if object_id.startswith("txn_") else resources
+    row = conn.execute(_LOCATE[table.name], {"object_id": object_id}).first()
+    if row is None or bool(row.livemode) != ctx.livemode:
+        return False
+    return visible(conn, ctx, row.account_id) or _moved_own_money(conn, ctx, object_id)
 
 
 def _moved_own_money(conn: Connection, ctx: Ctx, object_id: str) -> bool:
