@@ -616,7 +616,9 @@ def retrieve_dispute(conn: Connection, ctx: Ctx, p: Params, dispute: str) -> dic
 
 
 def list_disputes(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
-    render = lambda row: public_dispute(conn, dict(row.data))  # noqa: E731
+    def render(row: Any) -> dict[str, Any]:
+        return public_dispute(conn, dict(row.data))
+
     return list_owned(conn, ctx, "dispute", p, "/v1/disputes", render=render)
 
 
