@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +16,7 @@ from payoutkit import worker
 from payoutkit.api.context import AppState
 from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.routes import routes
+from payoutkit.api.version import StripeVersion
 from payoutkit.api.wire import json_response
 from payoutkit.clock import SimulatedClock, SystemClock
 from payoutkit.config import Settings
@@ -70,6 +72,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> Starlett
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
+        middleware=[Middleware(StripeVersion)],
     )
     app.state.payoutkit = state
     return app

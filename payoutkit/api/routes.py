@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
@@ -27,7 +29,21 @@ def _r(path: str, method: str, *args: object, **kwargs: object) -> Route:
 
 EA = "/v1/accounts/{account}/external_accounts"
 
+# Operations Stripe serves under a collection, at the place where an id goes (`/v1/charges/search`):
+# Payoutkit does not serve them, and they are not ids, so they answer "Unrecognized request URL" like
+# any other URL that is not served, rather than "Invalid charge id: 'search'".
+UNSERVED_OPERATIONS = ("search",)
+
+
+async def unserved(request: Request) -> None:
+    raise HTTPException(404)
+
+
 routes = [
+    *(
+        Route(f"/v1/{{collection:path}}/{name}", unserved, methods=["GET", "POST", "DELETE"])
+        for name in UNSERVED_OPERATIONS
+    ),
     _r("/v1/balance", "GET", balance.retrieve),
     _r("/v1/balance_transactions", "GET", balance.list_transactions, balance.BalanceTransactionList),
     _r("/v1/balance/history", "GET", balance.list_transactions, balance.BalanceTransactionList),

@@ -106,15 +106,36 @@ class AccountSettings(Nested):
     payouts: PayoutSettings | None = None
 
 
+class BusinessProfile(Nested):
+    """The scalar fields of Stripe's `business_profile` parameter, typed as Stripe's account object
+    has them (`estimated_worker_count` is an integer, not the string the form carried)."""
+
+    estimated_worker_count: int | None = None
+    mcc: str | None = None
+    name: str | None = None
+    product_description: str | None = None
+    support_email: str | None = None
+    support_phone: str | None = None
+    support_url: str | None = None
+    url: str | None = None
+
+
+class TosAcceptance(Nested):
+    date: int | None = None  # a Unix timestamp, stored and rendered as an integer
+    ip: str | None = None
+    service_agreement: Literal["full", "recipient"] | None = None
+    user_agent: str | None = None
+
+
 class AccountUpdate(Params):
-    business_profile: dict[str, str | None] | None = None
+    business_profile: BusinessProfile | None = None
     business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
     capabilities: dict[str, dict[str, bool]] | None = None
     default_currency: str | None = None
     email: str | None = None
     metadata: Metadata = None
     settings: AccountSettings | None = None
-    tos_acceptance: dict[str, str | int | None] | None = None
+    tos_acceptance: TosAcceptance | None = None
 
 
 class AccountCreate(AccountUpdate):
@@ -205,7 +226,8 @@ def _apply_update(data: dict[str, Any], p: AccountUpdate) -> dict[str, Any]:
     if p.business_type is not None:
         data["business_type"] = p.business_type
     if p.business_profile is not None:
-        data["business_profile"] = {**data.get("business_profile", {}), **p.business_profile}
+        given = p.business_profile.model_dump(exclude_unset=True)
+        data["business_profile"] = {**data.get("business_profile", {}), **given}
     if p.capabilities is not None:
         caps = data.setdefault("capabilities", {})
         for name, req in p.capabilities.items():
@@ -214,7 +236,8 @@ def _apply_update(data: dict[str, Any], p: AccountUpdate) -> dict[str, Any]:
             else:
                 caps.pop(name, None)
     if p.tos_acceptance is not None:
-        data["tos_acceptance"] = {**data.get("tos_acceptance", {}), **p.tos_acceptance}
+        given = p.tos_acceptance.model_dump(exclude_unset=True)
+        data["tos_acceptance"] = {**data.get("tos_acceptance", {}), **given}
     if p.default_currency is not None:
         data["default_currency"] = check_currency(p.default_currency, param="default_currency")
     data["metadata"] = metadata_update(data.get("metadata", {}), p.metadata)

@@ -13,7 +13,9 @@ same units.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from typing import Any
+
+from sqlalchemy import Connection, insert
 
 from payoutkit.api.context import Ctx
 from payoutkit.ids import new_id
@@ -22,6 +24,7 @@ from payoutkit.ledger.booking import book_application_fee_refund
 from payoutkit.ledger.postings import SourceType
 from payoutkit.services.money import Movement, key
 from payoutkit.store import objects
+from payoutkit.store.schema import resources
 
 REFUND_BASIS = "refund_basis"
 
@@ -51,16 +54,46 @@ def refund_in_proportion(
     objects.save_internal(conn, fee_id, {**state, REFUND_BASIS: basis})
     if back <= 0:
         return 0
+    fee_refund_id = new_id("fr")
     mv.post(
         book_application_fee_refund(
             key(ctx, ctx.platform_id, fee["currency"], source_type),
             fee["account"],
             back,
-            fee_refund_id=new_id("fr"),
+            fee_refund_id=fee_refund_id,
             created=ctx.now,
         )
     )
     fee["amount_refunded"] += back
     fee["refunded"] = fee["amount_refunded"] == fee["amount"]
+    _record_fee_refund(conn, ctx, mv, fee, fee_refund_id, back)
     objects.save(conn, fee)
     return back
+
+
+def _record_fee_refund(
+    conn: Connection, ctx: Ctx, mv: Movement, fee: dict[str, Any], fee_refund_id: str, amount: int
+) -> None:
+    """The platform's fee refund (`fr_…`): the source of both accounts' balance transactions."""
+    fee_refund = {
+        "id": fee_refund_id,
+        "object": "fee_refund",
+        "amount": amount,
+        "balance_transaction": mv.txn_for(ctx.platform_id, fee_refund_id),
+        "created": ctx.now,
+        "currency": fee["currency"],
+        "fee": fee["id"],
+        "metadata": {},
+    }
+    fee["refunds"]["data"] = [fee_refund, *fee["refunds"]["data"]][:10]
+    conn.execute(
+        insert(resources).values(
+            id=fee_refund_id,
+            object="fee_refund",
+            account_id=ctx.platform_id,
+            livemode=ctx.livemode,
+            created=ctx.now,
+            parent_id=fee["id"],
+            data=fee_refund,
+        )
+    )

@@ -13,8 +13,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import CardError, InvalidRequest
 from payoutkit.api.listing import ListParams
@@ -28,10 +29,12 @@ from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
+from payoutkit.services.balance import render_txn
 from payoutkit.services.common import check_id, connected_account, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.money import key, movement
 from payoutkit.store import objects
+from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import resources
 
 MINIMUM_CHARGE = 50
@@ -157,14 +160,20 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
         "last4": src.last4,
         "network": src.brand.lower(),
     }
-    details = (
-        {"type": "card", "card": card}
-        if src.source_type is SourceType.CARD
-        else {
-            "type": "ach_debit" if src.source_type is SourceType.BANK_ACCOUNT else "fpx",
-            src.source_type.value: {"last4": src.last4},
+    # Each method's details sit under the key that `type` names, with the fields Stripe's schema has.
+    details: dict[str, Any] = {"type": "card", "card": card}
+    if src.source_type is SourceType.BANK_ACCOUNT:
+        ach = {
+            "account_holder_type": "individual",
+            "bank_name": "STRIPE TEST BANK",
+            "country": "US",
+            "fingerprint": None,
+            "last4": src.last4,
+            "routing_number": "110000000",
         }
-    )
+        details = {"type": "ach_debit", "ach_debit": ach}
+    elif src.source_type is SourceType.FPX:
+        details = {"type": "fpx", "fpx": {"bank": "maybank2u", "transaction_id": None}}
     return {
         "id": cid,
         "object": "charge",
@@ -208,7 +217,7 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
         "statement_descriptor": p.statement_descriptor,
         "statement_descriptor_suffix": p.statement_descriptor_suffix,
         "status": "succeeded",
-        "transfer": None,
+        # `transfer` is absent (not null) unless the charge made one: Stripe's schema does not allow null.
         "transfer_data": None,
         "transfer_group": p.transfer_group,
     }
@@ -385,7 +394,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
     if transfer is not None:
         emit_request(conn, ctx, "transfer.created", transfer)
     if dispute is not None:
-        emit_request(conn, ctx, "charge.dispute.created", dispute)
+        emit_request(conn, ctx, "charge.dispute.created", public_dispute(conn, dispute))
     return charge
 
 
@@ -423,6 +432,14 @@ def _dispute(conn: Connection, ctx: Ctx, charge: dict[str, Any], mv: Any) -> dic
         parent_id=charge["id"],
         status="needs_response",
     )
+
+
+def public_dispute(conn: Connection, stored: dict[str, Any]) -> dict[str, Any]:
+    """The dispute as Stripe renders it: its balance transactions in full (they settle over time, so
+    the stored document keeps their ids)."""
+    ids = [t if isinstance(t, str) else t["id"] for t in stored["balance_transactions"]]
+    rows = {r.id: r for r in conn.execute(select(txns).where(txns.c.id.in_(ids)))}
+    return {**stored, "balance_transactions": [render_txn(rows[i]) for i in ids if i in rows]}
 
 
 def _source_type(charge: dict[str, Any]) -> SourceType:
@@ -507,7 +524,6 @@ def _refund_object(
         "charge": p.charge,
         "created": ctx.now,
         "currency": currency,
-        "destination_details": None,
         "metadata": metadata_update({}, p.metadata),
         "payment_intent": None,
         "reason": p.reason,
@@ -659,6 +675,15 @@ def _public_refund(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _load_refund(conn: Connection, ctx: Ctx, refund_id: str) -> dict[str, Any] | None:
+    found = objects.get(conn, refund_id)
+    return None if found is None else _public_refund(found[0])
+
+
+expand.register("re", _load_refund)
+expand.register("pyr", _load_refund)
+
+
 def modify_refund(conn: Connection, ctx: Ctx, p: RefundUpdate, refund: str) -> dict[str, Any]:
     check_id(refund, ("re", "pyr"), "refund", "refund")
     obj = owned(conn, ctx, refund, "refund", param="refund")
@@ -684,8 +709,20 @@ def list_refunds(conn: Connection, ctx: Ctx, p: RefundList) -> dict[str, Any]:
 
 def retrieve_dispute(conn: Connection, ctx: Ctx, p: Params, dispute: str) -> dict[str, Any]:
     check_id(dispute, ("dp", "du"), "dispute", "dispute")
-    return owned(conn, ctx, dispute, "dispute", param="dispute")
+    return public_dispute(conn, owned(conn, ctx, dispute, "dispute", param="dispute"))
 
 
 def list_disputes(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
-    return list_owned(conn, ctx, "dispute", p, "/v1/disputes")
+    def render(row: Any) -> dict[str, Any]:
+        return public_dispute(conn, dict(row.data))
+
+    return list_owned(conn, ctx, "dispute", p, "/v1/disputes", render=render)
+
+
+def _load_dispute(conn: Connection, ctx: Ctx, dispute_id: str) -> dict[str, Any] | None:
+    found = objects.get(conn, dispute_id)
+    return None if found is None else public_dispute(conn, found[0])
+
+
+expand.register("dp", _load_dispute)
+expand.register("du", _load_dispute)

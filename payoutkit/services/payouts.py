@@ -241,12 +241,14 @@ def open_payout(
                 "amount_refunded": 0,
                 "application": platform_id,
                 "balance_transaction": mv.txn_for(platform_id, fee_id),
-                "charge": None,
+                # Stripe's schema requires `charge`; a payout's fee names the payout it was taken
+                # from (`fee_source` says so), and `expand[]=charge` leaves it an id.
+                "charge": po,
                 "created": now,
                 "currency": source.currency,
                 "fee_source": {"payout": po, "type": "payout"},
                 "livemode": moment.livemode,
-                "originating_transaction": po,
+                "originating_transaction": None,
                 "refunded": False,
                 "refunds": {
                     "object": "list",

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
+from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
@@ -98,6 +99,64 @@ def transfer_object(
     }
 
 
+def payment_object(
+    ctx: Ctx,
+    payment_id: str,
+    amount: int,
+    currency: str,
+    transfer_id: str,
+    txn: str,
+    *,
+    transfer_group: str | None,
+) -> dict[str, Any]:
+    """The payment (`py_…`) a transfer makes on its destination: a charge with every field of one."""
+    return {
+        "id": payment_id,
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": txn,
+        "billing_details": {"address": None, "email": None, "name": None, "phone": None},
+        "calculated_statement_descriptor": None,
+        "captured": True,
+        "created": ctx.now,
+        "currency": currency,
+        "customer": None,
+        "description": None,
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "fraud_details": {},
+        "livemode": ctx.livemode,
+        "metadata": {},
+        "on_behalf_of": None,
+        "outcome": None,
+        "paid": True,
+        "payment_intent": None,
+        "payment_method": None,
+        "payment_method_details": None,
+        "receipt_email": None,
+        "refunded": False,
+        "refunds": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/charges/{payment_id}/refunds",
+        },
+        "source_transfer": transfer_id,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": transfer_group,
+    }
+
+
 def create(conn: Connection, ctx: Ctx, p: TransferCreate) -> dict[str, Any]:
     require_platform(ctx, "create transfers")
     currency = check_currency(p.currency)
@@ -136,35 +195,53 @@ def create(conn: Connection, ctx: Ctx, p: TransferCreate) -> dict[str, Any]:
     objects.create(conn, transfer, account_id=ctx.account_id, parent_id=destination)
     objects.create(
         conn,
-        {
-            "id": pid,
-            "object": "charge",
-            "amount": amount,
-            "amount_captured": amount,
-            "amount_refunded": 0,
-            "application_fee": None,
-            "application_fee_amount": None,
-            "balance_transaction": mv.txn_for(destination, pid),
-            "captured": True,
-            "created": ctx.now,
-            "currency": currency,
-            "description": None,
-            "disputed": False,
-            "livemode": ctx.livemode,
-            "metadata": {},
-            "paid": True,
-            "refunded": False,
-            "source_transfer": tid,
-            "status": "succeeded",
-            "refunds": {"object": "list", "data": [], "has_more": False, "url": f"/v1/charges/{pid}/refunds"},
-            "transfer_group": p.transfer_group,
-        },
+        payment_object(
+            ctx, pid, amount, currency, tid, mv.txn_for(destination, pid), transfer_group=p.transfer_group
+        ),
         account_id=destination,
         parent_id=tid,
         status="succeeded",
     )
     emit_request(conn, ctx, "transfer.created", transfer)
     return transfer
+
+
+def _record_payment_refund(
+    conn: Connection,
+    ctx: Ctx,
+    mv: Movement,
+    transfer: dict[str, Any],
+    refund_id: str,
+    amount: int,
+    *,
+    reversal_id: str,
+) -> None:
+    """The refund (`pyr_…`) of the destination payment that a reversal takes back, on the connected
+    account: the source of its `payment_refund` balance transaction."""
+    destination = transfer["destination"]
+    objects.create(
+        conn,
+        {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": mv.txn_for(destination, refund_id),
+            "charge": transfer["destination_payment"],
+            "created": ctx.now,
+            "currency": transfer["currency"],
+            "livemode": ctx.livemode,
+            "metadata": {},
+            "payment_intent": None,
+            "reason": None,
+            "receipt_number": None,
+            "source_transfer_reversal": reversal_id,
+            "status": "succeeded",
+            "transfer_reversal": None,
+        },
+        account_id=destination,
+        parent_id=transfer["destination_payment"],
+        status="succeeded",
+    )
 
 
 def reverse(
@@ -197,6 +274,10 @@ def reverse(
             platform_key, destination, amount, reversal_id=rid, payment_refund_id=pyr, created=ctx.now
         )
     )
+    if payment_refund_id is None:
+        # A reversal the platform makes refunds the payment by a refund of its own; when the
+        # connected account refunds its payment, that refund is already the object.
+        _record_payment_refund(conn, ctx, mv, transfer, pyr, amount, reversal_id=rid)
     if payment is not None:
         payment["amount_refunded"] = min(payment["amount"], payment["amount_refunded"] + amount)
         payment["refunded"] = payment["amount_refunded"] == payment["amount"]
@@ -345,3 +426,11 @@ def modify_reversal(conn: Connection, ctx: Ctx, p: ReversalUpdate, id: str, reve
     obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
     objects.save(conn, {**obj, "livemode": ctx.livemode})
     return obj
+
+
+def _load_reversal(conn: Connection, ctx: Ctx, reversal_id: str) -> dict[str, Any] | None:
+    found = objects.get(conn, reversal_id)
+    return None if found is None else _public(found[0])
+
+
+expand.register("trr", _load_reversal)

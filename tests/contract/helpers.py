@@ -89,7 +89,7 @@ def charge(
     created = client.v1.charges.create(
         {"amount": amount, "currency": currency, "source": source, **params}, options
     )
-    return as_dict(created)
+    return checked(created, "charge")
 
 
 def balance(client: stripe.StripeClient, account: str | None = None) -> dict[str, Any]:

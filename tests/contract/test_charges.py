@@ -25,6 +25,7 @@ from tests.contract.helpers import (
     txn,
     txn_list,
 )
+from tests.support.openapi import assert_matches_schema
 
 
 def by_type(txns: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -288,14 +289,17 @@ def test_a_dispute_withdraws_the_amount_and_a_dispute_fee(
     assert as_dict(stripe_client.v1.charges.retrieve(ch["id"]))["disputed"] is True
 
     (dispute,) = as_dict(stripe_client.v1.disputes.list())["data"]
+    assert_matches_schema(dispute, "dispute")
     assert dispute["object"] == "dispute"
     assert dispute["id"].startswith("dp_")
     assert (dispute["charge"], dispute["amount"], dispute["currency"]) == (ch["id"], 1000, "usd")
     assert dispute["status"] == "needs_response"
     assert as_dict(stripe_client.v1.disputes.retrieve(dispute["id"]))["id"] == dispute["id"]
 
-    (withdrawal_id,) = dispute["balance_transactions"]
-    withdrawal = txn(stripe_client, withdrawal_id)
+    # The dispute's balance transactions are objects, not ids, as in Stripe's schema.
+    (listed,) = dispute["balance_transactions"]
+    withdrawal = txn(stripe_client, listed["id"])
+    assert listed == withdrawal
     assert (withdrawal["amount"], withdrawal["fee"], withdrawal["net"]) == (-1000, DISPUTE_FEE, -2500)
     assert [(f["type"], f["amount"]) for f in withdrawal["fee_details"]] == [("stripe_fee", DISPUTE_FEE)]
     assert withdrawal["source"] == dispute["id"]

@@ -1,8 +1,7 @@
 """Events through the official SDK: what each operation emits, about whom, and how the list is read.
 
-Every event is checked for Stripe's envelope (the fields of the SDK's `Event`), and its `data.object`
-against Stripe's schema where the subset has one (top-ups, transfers, accounts, external accounts,
-balances; charges are outside the subset).
+Every event is checked for Stripe's envelope (the fields of the SDK's `Event`) and Stripe's `event`
+schema, and its `data.object` against the schema of its type.
 """
 
 from __future__ import annotations
@@ -53,6 +52,10 @@ SCHEMAS = {
     "card": "card",
     "balance": "balance",
     "payout": "payout",
+    "charge": "charge",
+    "refund": "refund",
+    "dispute": "dispute",
+    "transfer_reversal": "transfer_reversal",
 }
 
 
@@ -66,6 +69,7 @@ def checked_event(obj: Any) -> dict[str, Any]:
     assert event["pending_webhooks"] >= 0
     assert set(event["request"]) == {"id", "idempotency_key"}
     assert set(event["data"]) <= {"object", "previous_attributes"}
+    assert_matches_schema(event, "event")
     schema = SCHEMAS.get(event["data"]["object"].get("object"))
     if schema is not None:
         assert_matches_schema(event["data"]["object"], schema)

@@ -422,9 +422,12 @@ KINDS = {"acct", "ba", "card", "ch", "py", "re", "dp", "tr", "trr", "tu", "po", 
 
 
 def served() -> list[tuple[str, str]]:
-    from payoutkit.api.routes import routes
+    from payoutkit.api.routes import routes, unserved
 
-    return sorted((m, r.path) for r in routes for m in (r.methods or ()) if m != "HEAD")
+    # The operations Payoutkit does not serve (`/v1/charges/search`) name no object: always 404.
+    return sorted(
+        (m, r.path) for r in routes if r.endpoint is not unserved for m in (r.methods or ()) if m != "HEAD"
+    )
 
 
 def _body(method: str, path: str, livemode: bool) -> dict[str, str]:
@@ -638,5 +641,6 @@ def test_expand_never_reaches_an_object_of_the_other_mode(server_settings: Setti
         for (route, kind, field), their_id in forged.items():
             response = http.get(route + mine[route, kind, field], params={"expand[]": field})
             assert f'"id":"{their_id}"' not in response.text, (route, field, response.text)
-            error = error_of(response, 400)
-            assert error["param"] == "expand"
+            # Out of reach, the id stays an id (the request is not failed by one unreachable link).
+            assert response.status_code == 200, response.text
+            assert response.json()[field] == their_id, (route, field, response.text)

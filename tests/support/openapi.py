@@ -9,9 +9,12 @@ its `_source` block). It is OpenAPI 3.0, so each schema is converted to JSON Sch
 - every object schema that lists `properties` is closed (`additionalProperties: false`): Stripe's
   schemas list every field, so a field we invent is a contract bug. Schemas the subset marks as
   PRUNED (`x-subset-note`: `account`, `card`) stay open, since the real spec has more fields;
-- refs to schemas outside the subset (`_source.unresolved_refs_outside_subset`) accept a string id
+- refs to schemas outside the subset accept a string id
   or any object with a string `id` (which is all an expandable field needs) whose `object`, if
-  given, names that schema; the `account_*` ones are embedded settings objects: any object will do;
+  given, names that schema; the `account_*` ones are embedded settings objects: any object will do.
+  Outside means: listed in `_source.unresolved_refs_outside_subset` (the 2026 extract), or referenced
+  by a schema added later from the 2024-04-10 spec (`x-payoutkit-source`), and in neither case a
+  schema of the subset itself (the 2024 additions brought `charge`, `refund`… inside);
 - `integer` means a JSON integer: 100.0 is not an amount (Draft 7 alone would accept it);
 - formats are checked: `currency` is a lowercase ISO code, `unix-time` a non-negative integer.
 
@@ -92,10 +95,21 @@ def schema_names() -> list[str]:
 
 
 @functools.cache
+def outside_names() -> frozenset[str]:
+    """The schemas referenced but not held by the subset (see the module docstring)."""
+    spec = load_spec()
+    schemas: dict[str, Any] = spec["components"]["schemas"]
+    listed = set(spec["_source"]["unresolved_refs_outside_subset"])
+    added = [schema for schema in schemas.values() if "x-payoutkit-source" in schema]
+    referenced = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(added)))
+    return frozenset((listed | referenced) - set(schemas))
+
+
+@functools.cache
 def _definitions() -> dict[str, Any]:
     spec = load_spec()
     schemas: dict[str, Any] = spec["components"]["schemas"]
-    outside = set(spec["_source"]["unresolved_refs_outside_subset"])
+    outside = outside_names()
     definitions = {
         name: to_json_schema(schema, known=set(schemas), outside=outside, pruned=_is_pruned(schema))
         for name, schema in schemas.items()
@@ -174,7 +188,7 @@ def _validator_for_response(method: str, path: str, status: str) -> Any:
     except KeyError:
         raise KeyError(f"no {status} response for {method.upper()} {path} in the subset") from None
     schemas = spec["components"]["schemas"]
-    outside = set(spec["_source"]["unresolved_refs_outside_subset"])
+    outside = set(outside_names())
     converted = to_json_schema(schema, known=set(schemas), outside=outside)
     return _validator(converted, _definitions())
 

@@ -156,14 +156,22 @@ def test_reports_every_problem_at_once() -> None:
 
 def test_an_expandable_field_takes_the_id_or_the_object() -> None:
     txn = balance_transaction()
-    # `charge` is outside the subset: any object with a string id will do.
-    txn["source"] = {"id": "ch_1", "object": "charge", "amount": 10000}
+    # `reserve_transaction` is outside the subset: any object with a string id will do.
+    txn["source"] = {"id": "rtx_1", "object": "reserve_transaction", "amount": 10000}
     assert_matches_schema(txn, "balance_transaction")
-    txn["source"] = {"object": "charge"}
+    txn["source"] = {"object": "reserve_transaction"}
     with pytest.raises(AssertionError, match=r"\$\.source: 'id' is a required property"):
         assert_matches_schema(txn, "balance_transaction")
     txn["source"] = 42
     with pytest.raises(AssertionError, match=r"\$\.source: "):
+        assert_matches_schema(txn, "balance_transaction")
+
+
+def test_schemas_added_from_the_2024_spec_are_inside_the_subset() -> None:
+    txn = balance_transaction()
+    # `charge` came in with the 2024-04-10 schemas: an expanded charge is checked in full.
+    txn["source"] = {"id": "ch_1", "object": "charge", "amount": 10000}
+    with pytest.raises(AssertionError, match=r"\$\.source: 'billing_details' is a required property"):
         assert_matches_schema(txn, "balance_transaction")
 
 
