@@ -19,9 +19,8 @@ class AppState:
     live_clock: Clock
     simulated: SimulatedClock | None
     platform_id: str = ""
-    # sha256(key) → (account_id, livemode, kind); keys are only ever added or revoked by rotation,
-    # which clears this cache in the process that rotates.
-    key_cache: dict[str, tuple[str, bool, str]] = field(default_factory=dict)
+    # sha256(key) → (trusted until, monotonic seconds; (account_id, livemode, kind)): see api/auth.py.
+    key_cache: dict[str, tuple[float, tuple[str, bool, str]]] = field(default_factory=dict)
     # The payout rail (payoutkit/services/rail.py); None: the simulated rail.
     rail: Any = None
 
