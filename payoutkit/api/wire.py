@@ -9,6 +9,11 @@ the same transaction as the operation, so the key and the effect commit together
 requests with one key both run, but only one can insert the key row: the loser's transaction (its
 effect included) rolls back on the unique key and it replays the winner's response. Errors raised while
 validating are not stored (Stripe's rule); errors raised by the operation are, like successes.
+
+A stored response is kept `IDEMPOTENCY_TTL` (24 hours, Stripe's promise) by the mode's clock: an older
+record is gone for the request that finds it (deleted in its unit, the key is new again), and the
+worker deletes expired records in bounded batches (`services/jobs.prune_idempotency`), so that the
+responses they hold — a webhook endpoint's signing secret among them — are not kept longer.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +42,9 @@ from payoutkit.store.schema import idempotency_keys
 log = logging.getLogger("payoutkit.api")
 
 Service = Callable[..., dict[str, Any]]
+
+# How long a stored idempotent response is replayed, in seconds of the mode's clock.
+IDEMPOTENCY_TTL = 24 * 3600
 
 
 class _ServiceFailed(Exception):
@@ -107,13 +115,17 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
 
 
 def _stored(conn: Connection, ctx: Ctx, key: str) -> Any:
-    return conn.execute(
-        select(idempotency_keys).where(
-            idempotency_keys.c.account_id == ctx.account_id,
-            idempotency_keys.c.livemode == ctx.livemode,
-            idempotency_keys.c.key == key,
-        )
-    ).first()
+    """The live record of this key, if any; an expired one is deleted and the key is new again."""
+    where = (
+        idempotency_keys.c.account_id == ctx.account_id,
+        idempotency_keys.c.livemode == ctx.livemode,
+        idempotency_keys.c.key == key,
+    )
+    row = conn.execute(select(idempotency_keys).where(*where)).first()
+    if row is not None and row.created <= ctx.now - IDEMPOTENCY_TTL:
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq == row.seq))
+        return None
+    return row
 
 
 def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:

@@ -53,4 +53,6 @@ def advance(conn: Connection, ctx: Ctx, p: Advance) -> dict[str, Any]:
     simulated.advance_to(conn, to)
     # What the worker would have done meanwhile, at the times it was due.
     jobs.catch_up(conn, payouts.rail_of(ctx.state), False, to)
+    while jobs.prune_idempotency(conn, False, to) == jobs.PRUNE_BATCH:
+        pass
     return _object(ctx, to)

@@ -1,4 +1,5 @@
-"""The worker's jobs in one place: settle due funds, advance payouts, run automatic payouts.
+"""The worker's jobs in one place: settle due funds, advance payouts, run automatic payouts, and
+delete expired idempotency records.
 
 `catch_up` replays them over a stretch of simulated time (the test clock's advance), stopping at
 every moment something was due — a payout's next step, an account's payout run — so that a jump of a
@@ -8,13 +9,14 @@ day, each payout's steps at their own times, events stamped when they happened.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
+from payoutkit.api.wire import IDEMPOTENCY_TTL
 from payoutkit.services import payouts
 from payoutkit.services.money import JobMoment
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle
-from payoutkit.store.schema import payout_runs, payout_tracking
+from payoutkit.store.schema import idempotency_keys, payout_runs, payout_tracking
 
 # A stretch of simulated time is replayed in at most this many steps (a guard, not a limit one meets:
 # five years of daily runs is under 2,000).
@@ -57,3 +59,21 @@ def catch_up(conn: Connection, rail: Rail, livemode: bool, to: int) -> int:
     else:
         raise RuntimeError("the simulated clock's catch-up did not converge")
     return done + settle(conn, to, livemode=livemode)
+
+
+PRUNE_BATCH = 500
+
+
+def prune_idempotency(conn: Connection, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to `batch` idempotency records of a mode older than 24 hours by its clock (`now`);
+    returns how many. One bounded unit of work: the caller repeats it while it returns `batch`."""
+    oldest = (
+        select(idempotency_keys.c.seq)
+        .where(idempotency_keys.c.livemode == livemode, idempotency_keys.c.created <= now - IDEMPOTENCY_TTL)
+        .order_by(idempotency_keys.c.created)
+        .limit(batch)
+    )
+    seqs = [r.seq for r in conn.execute(oldest)]
+    if seqs:
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq.in_(seqs)))
+    return len(seqs)

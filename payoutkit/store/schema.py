@@ -167,9 +167,10 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
+    # By the mode's clock; kept 24 hours, then deleted by the worker (services/jobs.py).
     Column("created", BigInteger, nullable=False),
     UniqueConstraint("account_id", "livemode", "key"),
-    Index(None, "created"),
+    Index(None, "livemode", "created"),
 )
 
 connect_reserves = Table(
