@@ -25,6 +25,13 @@ class SystemClock:
         return int(time.time())
 
 
+def mode_time(now: int, livemode: bool) -> int:
+    """The time up to which a unit of work may move a mode's data: live data follows the real clock
+    only. A time ahead of it (the simulated clock's, reaching live data through a bug) is cut back to
+    real time, so the simulated clock can never settle, pay out or otherwise move live data."""
+    return min(now, int(time.time())) if livemode else now
+
+
 def wall_ms() -> int:
     """Real time in milliseconds, whatever clock the mode runs on: webhook deliveries are scheduled and
     signed by it, since a receiver checks a signature's timestamp against its own real clock."""
