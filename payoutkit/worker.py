@@ -27,7 +27,7 @@ async def tick(state: AppState) -> int:
     """One pass of the money jobs in both modes; returns how many transactions settlement moved."""
     moved = 0
     for livemode in (False, True):
-        now = state.clock(livemode).now()
+        now = await state.db.run(state.now_in, livemode)
         moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
         moment = JobMoment(livemode, now)

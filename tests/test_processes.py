@@ -7,6 +7,7 @@ Each server is a real process on loopback, stopped by its pid (tests/support/pro
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -78,3 +79,69 @@ def test_a_rotated_key_stops_working_in_every_running_process(
     for url in servers:
         assert _status(url, old) == 401
         assert _status(url, new) == 200
+
+
+# -- one simulated clock ---------------------------------------------------------------------------
+
+
+def _clock(url: str) -> int:
+    response = httpx.get(url + "/v1/test_helpers/clock", auth=(SECRET_KEY, ""), trust_env=False, timeout=60)
+    assert response.status_code == 200, response.text
+    now: int = response.json()["now"]
+    return now
+
+
+def _advance(url: str, **data: int) -> httpx.Response:
+    return httpx.post(
+        url + "/v1/test_helpers/clock/advance", data=data, auth=(SECRET_KEY, ""), trust_env=False, timeout=120
+    )
+
+
+def test_every_process_follows_the_one_stored_clock(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    start = _clock(a)
+    assert _clock(b) == start  # B has read the clock too, before A moves it
+    assert _advance(a, seconds=3 * DAY).json()["now"] == start + 3 * DAY
+    assert _clock(b) == start + 3 * DAY
+    # B advances from the stored clock, not from what it saw before.
+    assert _advance(b, seconds=DAY).json()["now"] == start + 4 * DAY
+    assert _clock(a) == _clock(b) == start + 4 * DAY
+    # A time before the stored one is refused by every process, and moves nothing.
+    refused = _advance(a, to=start + 2 * DAY)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "to"
+    assert _clock(a) == _clock(b) == start + 4 * DAY
+
+
+def test_concurrent_advances_in_two_processes_are_serialized(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    start = _clock(a)
+    hours = 8
+    answers: list[int] = []
+    seen: dict[str, list[int]] = {a: [], b: []}
+    stop = threading.Event()
+
+    def advance_hour(url: str) -> None:
+        response = _advance(url, seconds=3600)
+        assert response.status_code == 200, response.text
+        answers.append(response.json()["now"])
+
+    def watch(url: str) -> None:
+        while not stop.is_set():
+            seen[url].append(_clock(url))
+
+    watchers = [threading.Thread(target=watch, args=(url,)) for url in (a, b)]
+    advancers = [threading.Thread(target=advance_hour, args=((a, b)[i % 2],)) for i in range(hours)]
+    for t in watchers + advancers:
+        t.start()
+    for t in advancers:
+        t.join()
+    stop.set()
+    for t in watchers:
+        t.join()
+    # Each advance took its own hour: none was lost to another that started from the same time.
+    assert sorted(answers) == [start + 3600 * (i + 1) for i in range(hours)]
+    assert _clock(a) == _clock(b) == start + 3600 * hours
+    # And no process ever saw the clock move back.
+    for url, times in seen.items():
+        assert times == sorted(times), url

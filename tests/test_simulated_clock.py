@@ -7,6 +7,7 @@ simulated clock says and whichever path — an advance, a test-mode request, a j
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -154,4 +155,131 @@ def test_live_data_moves_by_the_real_clock_whatever_time_a_unit_is_given(
         k: v for k, v in before.items() if k != "payout_runs"
     }
     assert _live_balance(live) == (0, LIVE_FUNDS)
+    assert_ledger_ok(server.settings.database_url)
+
+
+# -- a long advance, in committed steps -------------------------------------------------------------
+
+SCHEDULES: list[dict[str, Any]] = [
+    {"interval": "daily", "delay_days": 2},
+    {"interval": "daily", "delay_days": 7},
+    {"interval": "weekly", "weekly_anchor": "wednesday"},
+    {"interval": "monthly", "monthly_anchor": 31},
+    {"interval": "manual"},
+]
+# Bank accounts whose payouts succeed, and one whose payouts fail after they were paid (a return).
+BANKS = ["btok_us_verified", "btok_us_verified", "btok_us_verified", "btok_us_verified_accountClosed"]
+
+
+def _populate(http: httpx.Client, accounts_per_schedule: int = 1) -> list[str]:
+    """Connected accounts on every kind of schedule, with bank accounts, charges, transfers and a
+    manual payout; the platform too has funds and pays out daily."""
+    made = []
+    http.post("/v1/charges", data={"amount": 90_000, "currency": "usd", "source": "tok_bypassPending"})
+    for i, schedule in enumerate(SCHEDULES * accounts_per_schedule):
+        data = {"type": "custom"} | {f"settings[payouts][schedule][{k}]": str(v) for k, v in schedule.items()}
+        account = http.post("/v1/accounts", data=data).json()["id"]
+        added = http.post(
+            f"/v1/accounts/{account}/external_accounts", data={"external_account": BANKS[i % len(BANKS)]}
+        )
+        assert added.status_code == 200, added.text
+        as_account = {"Stripe-Account": account}
+        for amount, source in ((10_000 + i, "tok_visa"), (2_500, "tok_bypassPending"), (700, "tok_visa")):
+            charged = http.post(
+                "/v1/charges",
+                data={"amount": amount, "currency": "usd", "source": source},
+                headers=as_account,
+            )
+            assert charged.status_code == 200, charged.text
+        http.post("/v1/transfers", data={"amount": 1_000 + i, "currency": "usd", "destination": account})
+        if schedule["interval"] == "manual":
+            assert http.post("/v1/payouts", data={"amount": 1_000, "currency": "usd"}, headers=as_account)
+        made.append(account)
+    return made
+
+
+def _unsharded(account: str) -> str:
+    """A system account's shard (`sys_world_07`, picked at random per unit) as the account."""
+    return account.rsplit("_", 1)[0] if account.startswith("sys_") else account
+
+
+def _outcome(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Payouts, balances and balance transactions, without their random ids and shards."""
+    from payoutkit.store.schema import balance_transactions as t
+    from payoutkit.store.schema import balances as b
+    from payoutkit.store.schema import resources as r
+
+    keep = ("amount", "status", "arrival_date", "created", "automatic", "method", "failure_code", "currency")
+    payouts_ = conn.execute(select(r.c.account_id, r.c.data).where(r.c.object == "payout"))
+    txns = conn.execute(
+        select(t.c.account_id, t.c.type, t.c.amount, t.c.fee, t.c.status, t.c.available_on, t.c.created,
+               t.c.balance_type, t.c.source_type)
+    )  # fmt: skip
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for row in conn.execute(
+        select(b.c.account_id, b.c.livemode, b.c.currency, b.c.balance_type, b.c.source_type, b.c.available,
+               b.c.pending)
+    ):  # fmt: skip
+        total = sums.setdefault((_unsharded(row[0]), *row[1:5]), [0, 0])
+        total[0] += row.available
+        total[1] += row.pending
+    return {
+        "payouts": sorted((p.account_id, *(p.data.get(k) for k in keep)) for p in payouts_),
+        "balances": sorted((*k, *v) for k, v in sums.items()),
+        "balance_transactions": sorted((_unsharded(x[0]), *x[1:]) for x in txns),
+    }
+
+
+def test_a_stepped_advance_ends_as_the_single_unit_replay_does(
+    server: RunningServer, http: httpx.Client, engine: Engine
+) -> None:
+    from payoutkit.services import jobs
+
+    _populate(http)
+    start = http.get("/v1/test_helpers/clock").json()["now"]
+    to = start + 75 * DAY
+    # The reference: the whole replay in one unit of work (the old advance), rolled back after reading.
+    with engine.connect() as conn:
+        trans = conn.begin()
+        conn.execute(select(accounts.c.seq).limit(1))
+        jobs.catch_up(conn, payouts.rail_of(None), False, to)
+        reference = _outcome(conn)
+        trans.rollback()
+    assert reference["payouts"]
+    assert {p[2] for p in reference["payouts"]} >= {"paid", "failed"}
+    assert advance(http, to=to) == to
+    with engine.connect() as conn:
+        assert _outcome(conn) == reference
+    assert_ledger_ok(server.settings.database_url)
+
+
+def test_requests_are_answered_while_a_long_advance_runs(server: RunningServer, http: httpx.Client) -> None:
+    _populate(http, accounts_per_schedule=2)
+    start = http.get("/v1/test_helpers/clock").json()["now"]
+    to = start + 365 * DAY
+    done: list[int] = []
+
+    def long_advance() -> None:
+        with httpx.Client(base_url=server.url, auth=http.auth, trust_env=False, timeout=600) as client:
+            done.append(advance(client, to=to))
+
+    thread = threading.Thread(target=long_advance)
+    thread.start()
+    # Read clock, balance, clock while the advance runs. A balance answered between two clock reads
+    # that both show a time strictly between the start and the target was answered mid-advance: the
+    # advance had moved the clock, and had not yet finished.
+    mid_advance: list[tuple[int, int]] = []
+    try:
+        while thread.is_alive() and not mid_advance:
+            before = http.get("/v1/test_helpers/clock").json()["now"]
+            assert http.get("/v1/balance").status_code == 200
+            after = http.get("/v1/test_helpers/clock").json()["now"]
+            assert start <= before <= after <= to  # the clock only moves forward
+            if start < before and after < to:
+                mid_advance.append((before, after))
+    finally:
+        thread.join()
+    assert done == [to]
+    assert mid_advance, "no request was answered while the advance ran"
+    assert http.get("/v1/test_helpers/clock").json()["now"] == to
     assert_ledger_ok(server.settings.database_url)

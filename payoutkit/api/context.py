@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from payoutkit.clock import Clock, SimulatedClock
     from payoutkit.config import Settings
     from payoutkit.store.db import Database
@@ -26,6 +28,13 @@ class AppState:
 
     def clock(self, livemode: bool) -> Clock:
         return self.live_clock if livemode else self.test_clock
+
+    def now_in(self, conn: Connection, livemode: bool) -> int:
+        """A mode's time for a unit of work: the simulated clock is read from the database (one
+        primary-key read), so every process follows the one stored clock."""
+        if not livemode and self.simulated is not None:
+            return self.simulated.read(conn)
+        return self.clock(livemode).now()
 
 
 @dataclass

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -78,7 +78,7 @@ def authenticate(conn: Connection, state: AppState, request: Request, request_id
         account_id=account,
         platform_id=key_account,
         livemode=livemode,
-        now=state.clock(livemode).now(),
+        now=state.now_in(conn, livemode),
         request_id=request_id,
         state=state,
         idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
@@ -153,8 +153,15 @@ def _remember(conn: Connection, ctx: Ctx, key: str, digest: str, status: int, bo
 
 
 def endpoint(
-    service: Service, params: type[Params] = Empty, *, idempotent: bool = True
+    service: Service,
+    params: type[Params] = Empty,
+    *,
+    idempotent: bool = True,
+    then: Callable[[AppState, Any], Awaitable[None]] | None = None,
 ) -> Callable[[Request], Any]:
+    """`then(state, body)`, if given, runs after a successful unit (or its replay) has committed and
+    before the response: work done in units of its own (the test clock's stepped advance)."""
+
     async def handle(request: Request) -> Response:
         state: AppState = request.app.state.payoutkit
         request_id = new_id("req", 14)
@@ -209,6 +216,8 @@ def endpoint(
                 status, body, replayed = await state.db.run(
                     _replay_existing, state, request, request_id, idem, digest
                 )
+            if then is not None and status == 200:
+                await then(state, body)
         except ApiError as exc:
             status, body = exc.status, exc.body()
         except LedgerError as exc:

@@ -193,6 +193,9 @@ clock = Table(
     # The simulated clock of test mode: one row, so every process of a deployment shares it.
     Column("id", Integer, primary_key=True),
     Column("now", BigInteger, nullable=False),
+    # Where the last accepted advance takes the clock; `now` follows it in committed steps
+    # (services/clock.py). NULL until the first advance.
+    Column("target", BigInteger, nullable=True),
 )
 
 # ---- payouts (issue 3) ---------------------------------------------------------------------------
