@@ -231,17 +231,18 @@ def _outcome(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_a_stepped_advance_ends_as_the_single_unit_replay_does(
-    server: RunningServer, http: httpx.Client, engine: Engine
+    server: RunningServer, http: httpx.Client, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from payoutkit.services import jobs
 
     _populate(http)
     start = http.get("/v1/test_helpers/clock").json()["now"]
     to = start + 75 * DAY
-    # The reference: the whole replay in one unit of work (the old advance), rolled back after reading.
-    with engine.connect() as conn:
+    # The reference: the old advance — the whole replay in one unit of work, every due account run one
+    # by one (no idle pass) — rolled back after reading. (The server is idle meanwhile.)
+    with engine.connect() as conn, monkeypatch.context() as patch:
+        patch.setattr(payouts, "run_idle", lambda *args: set())
         trans = conn.begin()
-        conn.execute(select(accounts.c.seq).limit(1))
         jobs.catch_up(conn, payouts.rail_of(None), False, to)
         reference = _outcome(conn)
         trans.rollback()
