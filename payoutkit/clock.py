@@ -77,9 +77,7 @@ class SimulatedClock:
 
     def advance_to(self, conn: Connection, to: int) -> int:
         """Move the stored clock forward to `to` (never back); this process's copy follows on commit."""
-        conn.execute(
-            update(clock_table).where(clock_table.c.id == 1, clock_table.c.now < to).values(now=to)
-        )
+        conn.execute(update(clock_table).where(clock_table.c.id == 1, clock_table.c.now < to).values(now=to))
         after_commit(conn, lambda: self._follow(to))
         return to
 
