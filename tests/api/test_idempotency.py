@@ -8,6 +8,7 @@ signing secrets of webhook endpoints included.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,7 +91,9 @@ def test_expired_records_are_deleted_with_the_secrets_they_hold(
     assert [r.key for r in _records(engine, livemode=True)] == ["live-1"]
 
 
-def test_the_worker_deletes_expired_records_in_bounded_batches(server: RunningServer, engine: Engine) -> None:
+def test_the_prune_job_deletes_expired_records_in_bounded_batches(
+    server: RunningServer, engine: Engine
+) -> None:
     old, young = 1_200, 7
     rows = [
         {"account_id": "acct_x", "livemode": livemode, "key": f"k{livemode}{i}", "request_hash": "0" * 64,
@@ -115,3 +118,22 @@ def test_the_worker_deletes_expired_records_in_bounded_batches(server: RunningSe
             ).all()
         )
     assert {bool(k): v for k, v in left.items()} == {False: young, True: old + young}
+
+
+@pytest.mark.parametrize("server_settings", [{"worker": True, "worker_interval": 0.05}], indirect=True)
+def test_the_worker_deletes_expired_records_of_each_mode_by_its_clock(
+    server: RunningServer, engine: Engine
+) -> None:
+    real_now = int(time.time())
+    rows = [
+        {"account_id": "acct_x", "livemode": livemode, "key": f"{livemode}-{age}", "request_hash": "0" * 64,
+         "status_code": 200, "body": "{}", "created": now - age * HOUR}
+        for livemode, now in ((False, CLOCK_START), (True, real_now))
+        for age in (25, 23)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(idempotency_keys), rows)
+    deadline = time.monotonic() + 30
+    while len(_records(engine)) > 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(r.key for r in _records(engine)) == ["False-23", "True-23"]
