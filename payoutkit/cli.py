@@ -100,7 +100,7 @@ def keys(
     if rotate:
         new = state.db.transaction(rotate_secret_key, boot.platform_id, live, SystemClock().now())
         console.print(f"New {'live' if live else 'test'} secret key (shown once): {new}")
-        console.print("The previous secret key no longer works.")
+        console.print("The previous secret key no longer works (running servers refuse it within seconds).")
     else:
         console.print("Secret keys are stored hashed. To replace one: payoutkit keys --rotate [--live]")
     state.db.dispose()

@@ -1,7 +1,8 @@
 """Clocks. Time is injected: the real clock, or test mode's simulated clock.
 
-The simulated clock is stored in the database (table `clock`) so it survives restarts and never runs
-backwards; this process keeps a copy and advances both together. Live mode always uses the real clock.
+The simulated clock is stored in the database (table `clock`) so it survives restarts, is shared by
+every process on the database, and never runs backwards. Live mode always uses the real clock, and live
+data never moves by the simulated one (`mode_time`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class SystemClock:
         return int(time.time())
 
 
+def mode_time(now: int, livemode: bool) -> int:
+    """The time up to which a unit of work may move a mode's data: live data follows the real clock
+    only. A time ahead of it (the simulated clock's, reaching live data through a bug) is cut back to
+    real time, so the simulated clock can never settle, pay out or otherwise move live data."""
+    return min(now, int(time.time())) if livemode else now
+
+
 def wall_ms() -> int:
     """Real time in milliseconds, whatever clock the mode runs on: webhook deliveries are scheduled and
     signed by it, since a receiver checks a signature's timestamp against its own real clock."""
@@ -32,7 +40,10 @@ def wall_ms() -> int:
 
 
 class SimulatedClock:
-    """Starts at `start` (or the stored time) and moves only when advanced."""
+    """Test mode's clock. The one clock is the row in the database (table `clock`): every process
+    reads it there in each unit of work that needs the time (`read`), so all processes of a deployment
+    follow one clock, and it only moves forward (`advance_to`, `claim`). This object keeps the last
+    time this process read, for code that has no connection at hand."""
 
     def __init__(self, start: int) -> None:
         self._now = start
@@ -48,14 +59,32 @@ class SimulatedClock:
         else:
             self._now = int(stored)
 
+    def read(self, conn: Connection) -> int:
+        """The stored time (one primary-key read)."""
+        stored = int(conn.execute(_READ).scalar_one())
+        self._follow(stored)
+        return stored
+
+    def lock(self, conn: Connection) -> tuple[int, int | None]:
+        """Lock the clock row for this unit (advances are serialized on it); (now, target)."""
+        stmt = _LOCK.with_for_update() if conn.dialect.name == "postgresql" else _LOCK
+        row = conn.execute(stmt).one()
+        return int(row.now), (None if row.target is None else int(row.target))
+
+    def set_target(self, conn: Connection, target: int) -> None:
+        """Record an accepted advance (with the row locked by `lock`): the clock is bound for `target`."""
+        conn.execute(update(clock_table).where(clock_table.c.id == 1).values(target=target))
+
     def advance_to(self, conn: Connection, to: int) -> int:
-        """Move the stored clock to `to`; this process's copy follows once the transaction commits."""
-        if to < self._now:
-            raise ValueError("the simulated clock never moves backwards")
-        conn.execute(update(clock_table).where(clock_table.c.id == 1).values(now=to))
+        """Move the stored clock forward to `to` (never back); this process's copy follows on commit."""
+        conn.execute(update(clock_table).where(clock_table.c.id == 1, clock_table.c.now < to).values(now=to))
         after_commit(conn, lambda: self._follow(to))
         return to
 
     def _follow(self, to: int) -> None:
         with self._lock:
             self._now = max(self._now, to)
+
+
+_READ = select(clock_table.c.now).where(clock_table.c.id == 1)
+_LOCK = select(clock_table.c.now, clock_table.c.target).where(clock_table.c.id == 1)

@@ -1,7 +1,8 @@
 """The worker: settles due funds, advances payouts, runs automatic payouts, and delivers webhooks.
 
 It runs in the server process by default (`Settings.worker`), as two loops: the money jobs (`tick`:
-settlement, payout steps, payout runs, each a bounded batch per unit of work) and webhook delivery
+settlement, payout steps, payout runs, and deleting expired idempotency records, each a bounded batch
+per unit of work) and webhook delivery
 (`deliver`), so that a slow webhook endpoint never holds up money. Correctness never depends on the
 worker: balances are settled lazily before they are read or debited, and the test clock's advance
 replays the money jobs itself.
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from payoutkit.api.context import AppState
-from payoutkit.services import payouts, webhooks
+from payoutkit.services import jobs, payouts, webhooks
 from payoutkit.services.money import JobMoment
 from payoutkit.services.settlement import settle
 
@@ -26,7 +27,7 @@ async def tick(state: AppState) -> int:
     """One pass of the money jobs in both modes; returns how many transactions settlement moved."""
     moved = 0
     for livemode in (False, True):
-        now = state.clock(livemode).now()
+        now = await state.db.run(state.now_in, livemode)
         moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
         moment = JobMoment(livemode, now)
@@ -34,6 +35,8 @@ async def tick(state: AppState) -> int:
         for job in (payouts.advance_due, payouts.run_automatic):
             while await state.db.run(job, moment, rail) > 0:
                 pass
+        while await state.db.run(jobs.prune_idempotency, livemode, now) == jobs.PRUNE_BATCH:
+            pass
     return moved
 
 

@@ -72,7 +72,7 @@ def test_keys_rotate_replaces_the_secret_key(served: tuple[str, str, Path]) -> N
     assert new[0] != old
     assert "pk_test_" in result.stdout
     assert httpx.get(url + "/v1/balance", auth=(new[0], ""), trust_env=False).status_code == 200
-    # The running server cached the old key's digest; a fresh process refuses it.
+    # A fresh process refuses the old key (running ones too: tests/test_processes.py).
     state = subprocess.run(
         [sys.executable, "-c", CHECK_KEY, f"sqlite:///{db}", old],
         capture_output=True,

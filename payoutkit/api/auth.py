@@ -2,12 +2,19 @@
 
 Keys are looked up by their SHA-256 digest; the key itself is never stored or logged. A platform key
 with `Stripe-Account: acct_…` acts as one of its connected accounts (same mode).
+
+Each process keeps what it has read of a key for `KEY_CACHE_SECONDS` (monotonic time), then reads the
+row again. Rotating or revoking a key is a write to `api_keys` by whichever process (or the `keys`
+command) does it; every other process sees it within that many seconds. A short TTL rather than a
+per-request version check: the hot path stays a dict lookup, with one indexed read per key every few
+seconds, and a revoked key is refused everywhere within seconds, which is what rotation promises.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -44,19 +51,28 @@ def _redact(key: str) -> str:
     return key[:8] + "*" * 8 + key[-4:] if len(key) > 12 else "****"
 
 
+# How long a process trusts what it read of a key (seconds): a rotated or revoked key stops working
+# in every process within this time.
+KEY_CACHE_SECONDS = 2.0
+
+
 def lookup_key(conn: Connection, state: AppState, key: str) -> tuple[str, bool, str]:
     digest = key_digest(key)
-    found = state.key_cache.get(digest)
-    if found is None:
+    cached = state.key_cache.get(digest)
+    clock = time.monotonic()
+    if cached is not None and cached[0] > clock:
+        found = cached[1]
+    else:
         row = conn.execute(
             select(api_keys.c.account_id, api_keys.c.livemode, api_keys.c.kind).where(
                 api_keys.c.key_hash == digest, api_keys.c.expires.is_(None)
             )
         ).first()
         if row is None:
+            state.key_cache.pop(digest, None)
             raise AuthenticationError(f"Invalid API Key provided: {_redact(key)}")
         found = (row.account_id, bool(row.livemode), row.kind)
-        state.key_cache[digest] = found
+        state.key_cache[digest] = (clock + KEY_CACHE_SECONDS, found)
     if found[2] != "secret":
         raise PermissionDenied(
             "This API call cannot be made with a publishable API key. Please use a secret API key."

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from payoutkit.clock import Clock, SimulatedClock
     from payoutkit.config import Settings
     from payoutkit.store.db import Database
@@ -19,14 +21,20 @@ class AppState:
     live_clock: Clock
     simulated: SimulatedClock | None
     platform_id: str = ""
-    # sha256(key) → (account_id, livemode, kind); keys are only ever added or revoked by rotation,
-    # which clears this cache in the process that rotates.
-    key_cache: dict[str, tuple[str, bool, str]] = field(default_factory=dict)
+    # sha256(key) → (trusted until, monotonic seconds; (account_id, livemode, kind)): see api/auth.py.
+    key_cache: dict[str, tuple[float, tuple[str, bool, str]]] = field(default_factory=dict)
     # The payout rail (payoutkit/services/rail.py); None: the simulated rail.
     rail: Any = None
 
     def clock(self, livemode: bool) -> Clock:
         return self.live_clock if livemode else self.test_clock
+
+    def now_in(self, conn: Connection, livemode: bool) -> int:
+        """A mode's time for a unit of work: the simulated clock is read from the database (one
+        primary-key read), so every process follows the one stored clock."""
+        if not livemode and self.simulated is not None:
+            return self.simulated.read(conn)
+        return self.clock(livemode).now()
 
 
 @dataclass

@@ -99,5 +99,5 @@ routes = [
     _r("/v1/webhook_endpoints/{id}", "POST", webhook_endpoints.modify, webhook_endpoints.EndpointUpdate),
     _r("/v1/webhook_endpoints/{id}", "DELETE", webhook_endpoints.delete),
     _r("/v1/test_helpers/clock", "GET", clock.retrieve),
-    _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance),
+    _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance, then=clock.finish_advance),
 ]

@@ -9,17 +9,22 @@ the same transaction as the operation, so the key and the effect commit together
 requests with one key both run, but only one can insert the key row: the loser's transaction (its
 effect included) rolls back on the unique key and it replays the winner's response. Errors raised while
 validating are not stored (Stripe's rule); errors raised by the operation are, like successes.
+
+A stored response is kept `IDEMPOTENCY_TTL` (24 hours, Stripe's promise) by the mode's clock: an older
+record is gone for the request that finds it (deleted in its unit, the key is new again), and the
+worker deletes expired records in bounded batches (`services/jobs.prune_idempotency`), so that the
+responses they hold — a webhook endpoint's signing secret among them — are not kept longer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +42,9 @@ from payoutkit.store.schema import idempotency_keys
 log = logging.getLogger("payoutkit.api")
 
 Service = Callable[..., dict[str, Any]]
+
+# How long a stored idempotent response is replayed, in seconds of the mode's clock.
+IDEMPOTENCY_TTL = 24 * 3600
 
 
 class _ServiceFailed(Exception):
@@ -70,7 +78,7 @@ def authenticate(conn: Connection, state: AppState, request: Request, request_id
         account_id=account,
         platform_id=key_account,
         livemode=livemode,
-        now=state.clock(livemode).now(),
+        now=state.now_in(conn, livemode),
         request_id=request_id,
         state=state,
         idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
@@ -107,13 +115,17 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
 
 
 def _stored(conn: Connection, ctx: Ctx, key: str) -> Any:
-    return conn.execute(
-        select(idempotency_keys).where(
-            idempotency_keys.c.account_id == ctx.account_id,
-            idempotency_keys.c.livemode == ctx.livemode,
-            idempotency_keys.c.key == key,
-        )
-    ).first()
+    """The live record of this key, if any; an expired one is deleted and the key is new again."""
+    where = (
+        idempotency_keys.c.account_id == ctx.account_id,
+        idempotency_keys.c.livemode == ctx.livemode,
+        idempotency_keys.c.key == key,
+    )
+    row = conn.execute(select(idempotency_keys).where(*where)).first()
+    if row is not None and row.created <= ctx.now - IDEMPOTENCY_TTL:
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq == row.seq))
+        return None
+    return row
 
 
 def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
@@ -141,8 +153,15 @@ def _remember(conn: Connection, ctx: Ctx, key: str, digest: str, status: int, bo
 
 
 def endpoint(
-    service: Service, params: type[Params] = Empty, *, idempotent: bool = True
+    service: Service,
+    params: type[Params] = Empty,
+    *,
+    idempotent: bool = True,
+    then: Callable[[AppState, Any], Awaitable[None]] | None = None,
 ) -> Callable[[Request], Any]:
+    """`then(state, body)`, if given, runs after a successful unit (or its replay) has committed and
+    before the response: work done in units of its own (the test clock's stepped advance)."""
+
     async def handle(request: Request) -> Response:
         state: AppState = request.app.state.payoutkit
         request_id = new_id("req", 14)
@@ -197,6 +216,8 @@ def endpoint(
                 status, body, replayed = await state.db.run(
                     _replay_existing, state, request, request_id, idem, digest
                 )
+            if then is not None and status == 200:
+                await then(state, body)
         except ApiError as exc:
             status, body = exc.status, exc.body()
         except LedgerError as exc:

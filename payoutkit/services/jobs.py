@@ -1,20 +1,24 @@
-"""The worker's jobs in one place: settle due funds, advance payouts, run automatic payouts.
+"""The worker's jobs in one place: settle due funds, advance payouts, run automatic payouts, and
+delete expired idempotency records.
 
-`catch_up` replays them over a stretch of simulated time (the test clock's advance), stopping at
-every moment something was due — a payout's next step, an account's payout run — so that a jump of a
-week looks as it would have had the worker watched every day of it: one automatic payout per schedule
-day, each payout's steps at their own times, events stamped when they happened.
+`step` replays them over a stretch of simulated time (the test clock's advance, one unit of work
+per moment), stopping at every moment something was due — a payout's next step, an account's payout
+run — so that a jump of a week looks as it would have had the worker watched every day of it: one
+automatic payout per schedule day, each payout's steps at their own times, events stamped when they
+happened.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
+from payoutkit.api.wire import IDEMPOTENCY_TTL
+from payoutkit.clock import SimulatedClock
 from payoutkit.services import payouts
 from payoutkit.services.money import JobMoment
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle
-from payoutkit.store.schema import payout_runs, payout_tracking
+from payoutkit.store.schema import idempotency_keys, payout_runs, payout_tracking
 
 # A stretch of simulated time is replayed in at most this many steps (a guard, not a limit one meets:
 # five years of daily runs is under 2,000).
@@ -48,6 +52,9 @@ def run_at(conn: Connection, rail: Rail, livemode: bool, now: int) -> int:
 
 
 def catch_up(conn: Connection, rail: Rail, livemode: bool, to: int) -> int:
+    """Everything due up to `to`, moment by moment, in ONE unit of work. The test clock advances by
+    `step` instead (a unit per moment); this is the same replay at once, kept as the reference that the
+    stepped advance is tested against."""
     done = 0
     for _ in range(MAX_STEPS):
         due = _next_due(conn, livemode)
@@ -57,3 +64,40 @@ def catch_up(conn: Connection, rail: Rail, livemode: bool, to: int) -> int:
     else:
         raise RuntimeError("the simulated clock's catch-up did not converge")
     return done + settle(conn, to, livemode=livemode)
+
+
+def step(conn: Connection, clock: SimulatedClock, rail: Rail, target: int) -> int:
+    """One step of the test clock's advance towards `target`, as one unit of work: lock the clock, run
+    what is due at the next moment anything is due (or at `target`), move the clock there. Returns the
+    clock's time after the step; the caller commits and steps again until it reaches `target`, so other
+    requests run between steps and see the world at each step's time.
+
+    The clock row's lock serializes steps (and advances) across processes, and a step only ever moves
+    the stored clock forward: two advances under way at once take turns, each towards its own target.
+    """
+    now, _ = clock.lock(conn)
+    if now >= target:
+        return now
+    due = _next_due(conn, False)
+    at = target if due is None or due > target else max(due, now)
+    run_at(conn, rail, False, at)
+    clock.advance_to(conn, at)
+    return at
+
+
+PRUNE_BATCH = 500
+
+
+def prune_idempotency(conn: Connection, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to `batch` idempotency records of a mode older than 24 hours by its clock (`now`);
+    returns how many. One bounded unit of work: the caller repeats it while it returns `batch`."""
+    oldest = (
+        select(idempotency_keys.c.seq)
+        .where(idempotency_keys.c.livemode == livemode, idempotency_keys.c.created <= now - IDEMPOTENCY_TTL)
+        .order_by(idempotency_keys.c.created)
+        .limit(batch)
+    )
+    seqs = [r.seq for r in conn.execute(oldest)]
+    if seqs:
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq.in_(seqs)))
+    return len(seqs)

@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api.context import Ctx
+from payoutkit.clock import mode_time
 from payoutkit.ledger.booking import book_reserve, reserve_delta
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, BucketKey, Entry, SourceType
 from payoutkit.services.availability import announce_available
@@ -96,8 +97,13 @@ class Moment(Protocol):
 
 @dataclass(frozen=True)
 class JobMoment:
+    """A job's mode and time. A live job never runs ahead of the real clock (clock.mode_time)."""
+
     livemode: bool
     now: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "now", mode_time(self.now, self.livemode))
 
 
 # The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
@@ -160,12 +166,20 @@ class Movement:
         self.locked = lock_buckets(self.conn, exact)
         # Settle the locked buckets with funds due, so a check sees all that is available by now. Only
         # these: a liable account's are among them, and this movement re-syncs its reserve.
+        # Live buckets settle by the real clock only (clock.mode_time), whatever the unit's time.
         now = self.ctx.now
-        due = sorted(exact[k] for k, at in self.locked.next_settle.items() if at is not None and at <= now)
-        if due:
+        due = {
+            k: exact[k]
+            for k, at in self.locked.next_settle.items()
+            if at is not None and at <= mode_time(now, k.livemode)
+        }
+        for livemode in sorted({k.livemode for k in due}):
+            at = mode_time(now, livemode)
             moved: set[tuple[str, bool]] = set()
-            settle_due(self.conn, now, seqs=due, moved_accounts=moved)
-            announce_available(self.conn, now, moved)
+            settle_due(self.conn, at, seqs=sorted(s for k, s in due.items() if k.livemode == livemode),
+                       moved_accounts=moved)  # fmt: skip
+            announce_available(self.conn, at, moved)
+        if due:
             self.locked = lock_buckets(self.conn, exact)
         return self
 

@@ -55,7 +55,7 @@ from payoutkit.services.accounts import account_data, external_accounts_list, sc
 from payoutkit.services.common import check_id, list_owned, owned
 from payoutkit.services.external_accounts import internal_of
 from payoutkit.services.money import JobMoment, Moment, Movement, key, movement
-from payoutkit.services.payout_runs import next_run
+from payoutkit.services.payout_runs import next_run, run_idle
 from payoutkit.services.rail import Rail, RailPayout, SimulatedRail
 from payoutkit.services.settlement import settle
 from payoutkit.store import objects
@@ -718,8 +718,10 @@ def run_automatic(conn: Connection, moment: JobMoment, rail: Rail, *, limit: int
         .order_by(payout_runs.c.next_run_at)
         .limit(limit),
     )
+    idle = run_idle(conn, [row.account_id for row in rows], moment.livemode, moment.now, schedule_of)
     for row in rows:
-        _run_account(conn, moment, rail, row.account_id)
+        if row.account_id not in idle:
+            _run_account(conn, moment, rail, row.account_id)
     return len(rows)
 
 

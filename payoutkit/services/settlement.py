@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from payoutkit.clock import mode_time
 from payoutkit.ledger.postings import BalanceType, BucketKey
 from payoutkit.services.availability import announce_available
 from payoutkit.services.money import JobMoment, Movement, is_liable, prefetch_liability
@@ -21,6 +22,7 @@ from payoutkit.store.schema import balances, connect_reserves
 
 
 def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None = None) -> int:
+    now = mode_time(now, livemode)  # live funds settle by the real clock, whoever asks
     due = select(balances.c.account_id, balances.c.currency).where(
         balances.c.livemode == livemode,
         balances.c.next_settle_at <= now,

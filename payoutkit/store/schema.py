@@ -167,9 +167,10 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
+    # By the mode's clock; kept 24 hours, then deleted by the worker (services/jobs.py).
     Column("created", BigInteger, nullable=False),
     UniqueConstraint("account_id", "livemode", "key"),
-    Index(None, "created"),
+    Index(None, "livemode", "created"),
 )
 
 connect_reserves = Table(
@@ -192,6 +193,9 @@ clock = Table(
     # The simulated clock of test mode: one row, so every process of a deployment shares it.
     Column("id", Integer, primary_key=True),
     Column("now", BigInteger, nullable=False),
+    # Where the last accepted advance takes the clock; `now` follows it in committed steps
+    # (services/clock.py). NULL until the first advance.
+    Column("target", BigInteger, nullable=True),
 )
 
 # ---- payouts (issue 3) ---------------------------------------------------------------------------

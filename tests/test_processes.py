@@ -1,0 +1,147 @@
+"""Two `payoutkit serve` processes on one database, as a deployment runs them: what one process (or the
+`keys` command) writes, every other process follows — API keys and the simulated clock.
+
+Each server is a real process on loopback, stopped by its pid (tests/support/process.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import LIVE_SECRET_KEY, SECRET_KEY
+from tests.support.process import PAYOUTKIT, clean_env, serve_process
+
+DAY = 86_400
+# Generous: a rotated key must stop working "within seconds" (api/auth.py: KEY_CACHE_SECONDS).
+REVOCATION_DEADLINE = 20.0
+
+
+@pytest.fixture
+def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    env = clean_env(
+        PAYOUTKIT_SECRET_KEY=SECRET_KEY,
+        PAYOUTKIT_LIVE_SECRET_KEY=LIVE_SECRET_KEY,
+        PAYOUTKIT_SIMULATED_CLOCK="1",
+    )
+    with ExitStack() as stack:
+        a, _ = stack.enter_context(serve_process(database_url, tmp_path / "a.log", env=env))
+        b, _ = stack.enter_context(serve_process(database_url, tmp_path / "b.log", env=env))
+        yield a, b
+
+
+def _status(url: str, key: str) -> int:
+    return httpx.get(url + "/v1/balance", auth=(key, ""), trust_env=False, timeout=30).status_code
+
+
+def _rotate(database_url: str, *live: str) -> str:
+    result = subprocess.run(
+        [*PAYOUTKIT, "keys", "--rotate", *live, "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=True,
+    )
+    prefix = "sk_live_" if live else "sk_test_"
+    return next(w for w in result.stdout.split() if w.startswith(prefix))
+
+
+@pytest.mark.parametrize(
+    ("old", "live"), [(SECRET_KEY, ()), (LIVE_SECRET_KEY, ("--live",))], ids=["test", "live"]
+)
+def test_a_rotated_key_stops_working_in_every_running_process(
+    two_servers: tuple[str, str], database_url: str, old: str, live: tuple[str, ...]
+) -> None:
+    servers = two_servers
+    # Both processes have read (and cached) the key.
+    for url in servers:
+        for _ in range(3):
+            assert _status(url, old) == 200
+    new = _rotate(database_url, *live)
+    for url in servers:
+        assert _status(url, new) == 200
+    # Every process refuses the old key within seconds, without a restart.
+    refused: set[str] = set()
+    deadline = time.monotonic() + REVOCATION_DEADLINE
+    while refused != set(servers) and time.monotonic() < deadline:
+        refused |= {url for url in servers if _status(url, old) == 401}
+        time.sleep(0.2)
+    assert refused == set(servers), "a running server still accepts the rotated key"
+    # And keeps refusing it (a refusal is not cached as an acceptance later, nor the other way).
+    for url in servers:
+        assert _status(url, old) == 401
+        assert _status(url, new) == 200
+
+
+# -- one simulated clock ---------------------------------------------------------------------------
+
+
+def _clock(url: str) -> int:
+    response = httpx.get(url + "/v1/test_helpers/clock", auth=(SECRET_KEY, ""), trust_env=False, timeout=60)
+    assert response.status_code == 200, response.text
+    now: int = response.json()["now"]
+    return now
+
+
+def _advance(url: str, **data: int) -> httpx.Response:
+    return httpx.post(
+        url + "/v1/test_helpers/clock/advance", data=data, auth=(SECRET_KEY, ""), trust_env=False, timeout=120
+    )
+
+
+def test_every_process_follows_the_one_stored_clock(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    start = _clock(a)
+    assert _clock(b) == start  # B has read the clock too, before A moves it
+    assert _advance(a, seconds=3 * DAY).json()["now"] == start + 3 * DAY
+    assert _clock(b) == start + 3 * DAY
+    # B advances from the stored clock, not from what it saw before.
+    assert _advance(b, seconds=DAY).json()["now"] == start + 4 * DAY
+    assert _clock(a) == _clock(b) == start + 4 * DAY
+    # A time before the stored one is refused by every process, and moves nothing.
+    refused = _advance(a, to=start + 2 * DAY)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "to"
+    assert _clock(a) == _clock(b) == start + 4 * DAY
+
+
+def test_concurrent_advances_in_two_processes_are_serialized(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    start = _clock(a)
+    hours = 8
+    answers: list[int] = []
+    seen: dict[str, list[int]] = {a: [], b: []}
+    stop = threading.Event()
+
+    def advance_hour(url: str) -> None:
+        response = _advance(url, seconds=3600)
+        assert response.status_code == 200, response.text
+        answers.append(response.json()["now"])
+
+    def watch(url: str) -> None:
+        while not stop.is_set():
+            seen[url].append(_clock(url))
+
+    watchers = [threading.Thread(target=watch, args=(url,)) for url in (a, b)]
+    advancers = [threading.Thread(target=advance_hour, args=((a, b)[i % 2],)) for i in range(hours)]
+    for t in watchers + advancers:
+        t.start()
+    for t in advancers:
+        t.join()
+    stop.set()
+    for t in watchers:
+        t.join()
+    # Each advance took its own hour: none was lost to another that started from the same time.
+    assert sorted(answers) == [start + 3600 * (i + 1) for i in range(hours)]
+    assert _clock(a) == _clock(b) == start + 3600 * hours
+    # And no process ever saw the clock move back.
+    for url, times in seen.items():
+        assert times == sorted(times), url
