@@ -77,7 +77,12 @@ def test_expired_records_are_deleted_with_the_secrets_they_hold(
     secret = created.json()["secret"]
     assert secret.startswith("whsec_")
     with httpx.Client(base_url=server.url, auth=(LIVE_SECRET_KEY, ""), trust_env=False) as live:
-        assert live.post("/v1/charges", data=CHARGE, headers={"Idempotency-Key": "live-1"}).status_code == 200
+        live_hook = live.post(
+            "/v1/webhook_endpoints",
+            data={"url": "https://example.com/live", "enabled_events[]": "*"},
+            headers={"Idempotency-Key": "live-1"},
+        )
+        assert live_hook.status_code == 200, live_hook.text
     assert any(secret in r.body for r in _records(engine, key="hook-1"))
     advance(http, seconds=23 * HOUR)
     assert len(_records(engine)) == 2
