@@ -322,3 +322,29 @@ def test_param_names_the_parameter_as_sent(
     error = _error(response, 400, param)
     assert "int]" not in error["message"]
     assert "constrained" not in error["message"]
+
+
+def test_check_ledger_reads_documents_that_hold_a_nul(server: RunningServer, http: httpx.Client) -> None:
+    """The API refuses NUL now, but a database written before may hold one inside a JSON document,
+    where PostgreSQL cannot read any path of that document: check_ledger must still run, and still
+    see who is liable for the account."""
+    from sqlalchemy import select, update
+
+    from payoutkit.store.db import make_engine
+    from payoutkit.store.invariants import _is_liable
+    from payoutkit.store.schema import accounts
+
+    account = http.post("/v1/accounts", data={"type": "express"}).json()["id"]
+    engine = make_engine(server.settings.database_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            data = dict(conn.execute(select(accounts.c.data).where(accounts.c.id == account)).scalar_one())
+            data["metadata"] = {"nul": "a\x00b", "backslash": "\\u0000 \\", "both": "\\\x00"}
+            conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
+        with engine.connect() as conn:
+            is_liable = _is_liable(conn.dialect.name)
+            liable = conn.execute(select(accounts.c.id).where(is_liable)).scalars().all()
+        assert liable == [account]
+    finally:
+        engine.dispose()
+    assert_ledger_ok(server.settings.database_url)
