@@ -144,6 +144,9 @@ def _routes() -> list[tuple[str, str, type[BaseModel]]]:
     return found
 
 
+INT_EXTREMES = [str(-(2**63)), str(2**63 - 1), "0", "-1"]
+
+
 def _fields(annotation: Any, prefix: str, depth: int = 0) -> Iterator[tuple[str, list[str]]]:
     """Every parameter name under `annotation` (as a client writes it) with its literal values."""
     if depth > 6:
@@ -165,7 +168,7 @@ def _fields(annotation: Any, prefix: str, depth: int = 0) -> Iterator[tuple[str,
         for arg in get_args(annotation):
             yield from _fields(arg, prefix, depth)
     else:
-        yield prefix, []
+        yield prefix, INT_EXTREMES if annotation is int else []
 
 
 def _model_fields(model: type[BaseModel]) -> dict[str, list[str]]:
@@ -202,6 +205,20 @@ PLAUSIBLE = {
 }
 
 
+def _path_to(path: str, known: dict[str, str], fallback: str) -> str:
+    """`path` with each parameter the id of a known object of its kind (or `fallback`)."""
+    for name in PATH_PARAM.findall(path):
+        kind = "bank_account" if name == "ea" else name
+        if kind == "id":  # /v1/balance_transactions/{id} → balance_transaction
+            kind = {"balance": "balance_transaction"}.get(path.split("/")[2], path.split("/")[2][:-1])
+        path = path.replace("{" + name + "}", quote(known.get(kind) or fallback, safe=""), 1)
+    return path
+
+
+def _plausible(fields: dict[str, list[str]], known: dict[str, str]) -> list[tuple[str, str]]:
+    return [(key, known.get(value[1:], value)) for key, value in PLAUSIBLE.items() if key in fields]
+
+
 @st.composite
 def hostile_requests(draw: st.DrawFn, known: dict[str, str]) -> tuple[str, str, dict[str, str], str]:
     """A request to one route: its own parameter names with plausible values, integers of any size and
@@ -210,22 +227,17 @@ def hostile_requests(draw: st.DrawFn, known: dict[str, str]) -> tuple[str, str, 
     known_ids = sorted(known.values())
     hostility = draw(st.sampled_from(["none", "keys", "text", "encoding", "path", "headers", "all"]))
     method, path, model = draw(st.sampled_from(ROUTES))
-    for name in PATH_PARAM.findall(path):
-        if hostility in ("path", "all"):
+    if hostility in ("path", "all"):
+        for name in PATH_PARAM.findall(path):
             value = draw(st.one_of(text, integers, st.sampled_from(known_ids)))
-        else:  # the object the route is about, when there is one
-            kind = "bank_account" if name == "ea" else name
-            if kind == "id":  # /v1/balance_transactions/{id} → balance_transaction
-                kind = {"balance": "balance_transaction"}.get(path.split("/")[2], path.split("/")[2][:-1])
-            value = known.get(kind) or draw(st.sampled_from(known_ids))
-        path = path.replace("{" + name + "}", quote(value, safe=""), 1)
+            path = path.replace("{" + name + "}", quote(value, safe=""), 1)
+    else:
+        path = _path_to(path, known, draw(st.sampled_from(known_ids)))
     fields = MODEL_FIELDS[model]
     names = sorted(fields)
     pairs: list[tuple[str, str]] = []
     if draw(st.booleans()):
-        for key, value in PLAUSIBLE.items():
-            if key in fields:
-                pairs.append((key, known.get(value.lstrip("@"), value)))
+        pairs += _plausible(fields, known)
     keys = st.sampled_from(names)
     if hostility in ("keys", "all"):
         keys = st.one_of(keys, odd_keys)
@@ -333,7 +345,12 @@ def test_no_route_answers_hostile_input_with_a_500_or_a_change(
     else:
         response = http.request(method, f"{path}?{encoded}", headers=headers)
 
-    assert response.status_code < 500, f"{method} {path} {encoded!r}: {response.text}"
+    _check_answer(engine, before, f"{method} {path} {encoded!r}", response, sent)
+
+
+def _check_answer(engine: Engine, before: str, request: str, response: httpx.Response, sent: str) -> None:
+    """A 2xx, or a 4xx in Stripe's envelope that names no internal type and changed nothing."""
+    assert response.status_code < 500, f"{request}: {response.text}"
     assert response.headers["request-id"].startswith("req_")
     body = response.json()
     if response.status_code < 300:
@@ -348,9 +365,45 @@ def test_no_route_answers_hostile_input_with_a_500_or_a_change(
         assert isinstance(param, str)
         for part in re.findall(r"\[([^\[\]]*)\]", param):
             if UNION_TAG.match(part):
-                assert f"[{part}]" in sent, f"{method} {path}: param {param!r} names an internal type"
+                assert f"[{part}]" in sent, f"{request}: param {param!r} names an internal type"
     if error["type"] == "card_error":  # a declined charge is kept as `failed`, as on Stripe
         return
-    changed = f"{method} {path} {encoded!r} → {response.status_code} changed the data"
-    assert _fingerprint(engine) == before, changed
+    assert _fingerprint(engine) == before, f"{request} → {response.status_code} changed the data"
     assert _violations(engine) == []
+
+
+INTEGER_PARAMETERS = [
+    (method, path, name)
+    for method, path, model in ROUTES
+    for name, values in MODEL_FIELDS[model].items()
+    if INT_EXTREMES[1] in values
+]
+
+
+def test_every_integer_parameter_takes_the_64_bit_extremes(
+    http: httpx.Client, engine: Engine, known: dict[str, str]
+) -> None:
+    """Each integer parameter of each route, at both ends of 64 bits (what `Int` lets through) and
+    one past them, next to plausible values of the other parameters: never a 500, and a refusal
+    changes nothing."""
+    assert len(INTEGER_PARAMETERS) > 20  # the enumeration found the routes' integer parameters
+    for method, route, name in INTEGER_PARAMETERS:
+        model = next(m for verb, p, m in ROUTES if verb == method and p == route)
+        path = _path_to(route, known, known["unknown"])
+        for extreme in [str(-(2**63)), str(2**63 - 1), str(-(2**63) - 1), str(2**63)]:
+            plausible = _plausible(MODEL_FIELDS[model], known)
+            pairs = [(k, v) for k, v in plausible if k != name and not name.startswith(k + "[")]
+            pairs.append((name, extreme))
+            encoded = _encode(pairs, [])
+            before = _fingerprint(engine)
+            if method == "POST":
+                headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                response = http.post(path, content=encoded.encode(), headers=headers)
+            else:
+                response = http.request(method, f"{path}?{encoded}")
+            _check_answer(engine, before, f"{method} {path} {encoded}", response, encoded)
+            if extreme in (str(-(2**63) - 1), str(2**63)):
+                assert response.status_code == 400, f"{method} {path} {encoded}: {response.text}"
+                error = response.json()["error"]
+                # refused for this parameter, unless a sibling it needs is missing (`[object]`)
+                assert error["param"] == name.replace("[]", "[0]") or error["code"] == "parameter_missing"
