@@ -121,7 +121,7 @@ class AccountSettings(Nested):
 # AccountCreateParams), with the lengths of Stripe's OpenAPI specification (5000 unless noted).
 class SupportAddress(Nested):
     city: str | None = Field(default=None, max_length=100)
-    country: str | None = None
+    country: Country | None = None
     line1: str | None = Field(default=None, max_length=200)
     line2: str | None = Field(default=None, max_length=200)
     postal_code: str | None = None

@@ -207,6 +207,7 @@ def test_lowercase_country_is_still_accepted(http: httpx.Client) -> None:
         ("business_profile[name]=" + "n" * 5001, "business_profile[name]", None),
         ("business_profile[mcc]=12345", "business_profile[mcc]", None),
         ("business_profile[support_address][planet]=mars", "business_profile[support_address][planet]", None),
+        ("business_profile[support_address][country]=ǅ", "business_profile[support_address][country]", None),
         ("capabilities[evil][requested]=true", "capabilities[evil]", "parameter_unknown"),
         ("capabilities[transfers][evil]=true", "capabilities[transfers][evil]", "parameter_unknown"),
         ("capabilities[transfers][requested]=yes", "capabilities[transfers][requested]", None),
