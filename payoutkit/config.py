@@ -115,6 +115,8 @@ class Settings:
     webhook_max_attempts: int = 12
     # Log each request line (never headers, so never keys).
     access_log: bool = False
+    # The largest request body accepted, in bytes; a larger one is answered 413 unread.
+    max_body_bytes: int = 1_048_576
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -154,6 +156,7 @@ class Settings:
             ("webhook_timeout", "PAYOUTKIT_WEBHOOK_TIMEOUT", float),
             ("webhook_retry_base", "PAYOUTKIT_WEBHOOK_RETRY_BASE", float),
             ("webhook_max_attempts", "PAYOUTKIT_WEBHOOK_MAX_ATTEMPTS", int),
+            ("max_body_bytes", "PAYOUTKIT_MAX_BODY_BYTES", int),
         ):
             if env.get(key):
                 values[name] = parse(env[key])

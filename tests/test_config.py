@@ -42,3 +42,10 @@ def test_pricing_comes_from_the_environment() -> None:
     assert settings.pricing.processing["fpx"] == PercentFee(percent_bps=250)  # the default stays
     assert settings.pricing.dispute_fee == 2000
     assert settings.pricing.processing["card"].fee_for(1000) == 59
+
+
+def test_the_body_limit_comes_from_the_environment() -> None:
+    assert Settings.from_env({}).max_body_bytes == 1_048_576
+    assert Settings.from_env({"PAYOUTKIT_MAX_BODY_BYTES": "65536"}).max_body_bytes == 65536
+    with pytest.raises(ValueError, match="PAYOUTKIT_MAX_BODY_BYTES"):
+        Settings.from_env({"PAYOUTKIT_MAX_BODY_BYTES": "0"})

@@ -74,5 +74,7 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> Starlett
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(StripeVersion)],
     )
+    # `/v1/charges/` is an unknown URL (a JSON 404 like any other), not a redirect to `/v1/charges`.
+    app.router.redirect_slashes = False
     app.state.payoutkit = state
     return app

@@ -2,7 +2,10 @@
 
 The result is nested dicts, lists and strings; `""` stays `""` so that each parameter model decides
 what unsetting means (metadata keys are deleted, nullable fields become null). Malformed brackets,
-a key that is both a value and a hash, or array indices with gaps are a `ParamError` naming the param.
+a key that is both a value and a hash, or array indices with gaps are an `InvalidRequest` naming the
+param, and so is hostile input: more than `MAX_PARAMS` fields, an array index too long to be one, or a
+NUL character anywhere (PostgreSQL cannot store it, and no Stripe parameter holds one). Only ASCII
+digits make an array index: `metadata[²]` is a hash key.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from payoutkit.api.errors import InvalidRequest
 _PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 8
 MAX_PARAMS = 1000
+# An array never has more than MAX_PARAMS items, so a longer index is never a valid one.
+MAX_INDEX_DIGITS = 6
 
 
 def _split(name: str) -> list[str]:
@@ -46,15 +51,38 @@ def _arrays(node: Any, path: str) -> Any:
     return converted
 
 
+def too_many() -> InvalidRequest:
+    return InvalidRequest(f"Too many parameters: a request can have at most {MAX_PARAMS}.")
+
+
+def pairs(body: str) -> list[tuple[str, str]]:
+    """The `(name, value)` pairs of a form-encoded body; undecodable bytes become U+FFFD."""
+    try:
+        return parse_qsl(body, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_PARAMS)
+    except ValueError:  # more than MAX_PARAMS fields: refused before any is parsed
+        raise too_many() from None
+
+
 def decode(body: str) -> dict[str, Any]:
-    pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_PARAMS)
-    return decode_pairs(pairs)
+    return decode_pairs(pairs(body))
+
+
+def _is_index(part: str) -> bool:
+    return part.isascii() and part.isdigit()
 
 
 def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    if len(pairs) > MAX_PARAMS:
+        raise too_many()
     root: dict[Any, Any] = {}
     counters: dict[int, int] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest(
+                "Invalid string: parameters cannot contain NUL characters.",
+                param=name,
+                code="parameter_invalid_string",
+            )
         parts = _split(name)
         node = root
         for i, part in enumerate(parts):
@@ -62,7 +90,10 @@ def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             if i > 0 and part == "":
                 key = counters.get(id(node), 0)
                 counters[id(node)] = key + 1
-            elif i > 0 and part.isdigit():
+            elif i > 0 and _is_index(part):
+                if len(part) > MAX_INDEX_DIGITS:
+                    array = parts[0] + "".join(f"[{p}]" for p in parts[1:i])
+                    raise InvalidRequest(f"Invalid array index: {part[:20]}…", param=array)
                 key = int(part)
             last = i == len(parts) - 1
             if last:

@@ -9,21 +9,21 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, Table, and_, select
 
 from payoutkit.api.errors import InvalidRequest
-from payoutkit.api.params import Nested, Params
+from payoutkit.api.params import Int, Nested, Params
 
 
 class Range(Nested):
-    gt: int | None = None
-    gte: int | None = None
-    lt: int | None = None
-    lte: int | None = None
+    gt: Int | None = None
+    gte: Int | None = None
+    lt: Int | None = None
+    lte: Int | None = None
 
 
 class ListParams(Params):
-    limit: int = Field(default=10)
+    limit: Int = Field(default=10)
     starting_after: str | None = None
     ending_before: str | None = None
-    created: int | Range | None = None
+    created: Int | Range | None = None
 
 
 def range_filter(column: Any, value: int | Range | None) -> list[ColumnElement[bool]]:

@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from payoutkit.api import expand as expansion
+from payoutkit.api import form
 from payoutkit.api.auth import acting_account, bearer_key, lookup_key
 from payoutkit.api.context import AppState, Ctx
 from payoutkit.api.errors import ApiError, IdempotencyError, InvalidRequest, ServerError
-from payoutkit.api.form import decode, decode_pairs
 from payoutkit.api.params import Empty, Params, parse
 from payoutkit.ids import new_id
 from payoutkit.ledger.errors import LedgerError
@@ -85,16 +85,40 @@ def authenticate(conn: Connection, state: AppState, request: Request, request_id
     )
 
 
-async def _params(request: Request) -> dict[str, Any]:
-    pairs = list(request.query_params.multi_items())
+def _too_large(limit: int) -> ApiError:
+    return InvalidRequest(f"Request body too large: at most {limit} bytes are accepted.", status=413)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) past `limit` bytes without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
+    for name, value in request.path_params.items():
+        if "\x00" in str(value):
+            raise InvalidRequest(f"Invalid {name}: it cannot contain NUL characters.", param=name)
+    query = list(request.query_params.multi_items())
     if request.method in ("POST", "DELETE"):
-        body = (await request.body()).decode("utf-8", errors="replace")
+        body = (await _body(request, max_body_bytes)).decode("utf-8", errors="replace")
         ctype = request.headers.get("content-type", "")
         if body and "json" in ctype:
             raise InvalidRequest("Payoutkit takes form-encoded bodies (application/x-www-form-urlencoded).")
         if body:
-            return decode_pairs(pairs) | decode(body)
-    return decode_pairs(pairs)
+            fields = form.pairs(body)
+            if len(query) + len(fields) > form.MAX_PARAMS:
+                raise form.too_many()
+            return form.decode_pairs(query) | form.decode_pairs(fields)
+    return form.decode_pairs(query)
 
 
 def _expand_list(raw: Any) -> list[str]:
@@ -167,7 +191,7 @@ def endpoint(
         request_id = new_id("req", 14)
         replayed = False
         try:
-            raw = await _params(request)
+            raw = await _params(request, state.settings.max_body_bytes)
             expand = _expand_list(raw.pop("expand", None))
             model = parse(params, raw)
             idem = request.headers.get("idempotency-key") if request.method == "POST" else None

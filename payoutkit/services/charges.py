@@ -19,7 +19,7 @@ from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import CardError, InvalidRequest
 from payoutkit.api.listing import ListParams
-from payoutkit.api.params import Metadata, Nested, Params, metadata_update
+from payoutkit.api.params import Bool, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger import calendar
 from payoutkit.ledger.allocation import next_share
@@ -97,20 +97,20 @@ TEST_SOURCES = {
 
 class TransferData(Nested):
     destination: str
-    amount: int | None = None
+    amount: Int | None = None
 
 
 class ChargeCreate(Params):
-    amount: int
+    amount: Int
     currency: str
     source: str | None = None
     description: str | None = None
     metadata: Metadata = None
-    application_fee_amount: int | None = None
+    application_fee_amount: Int | None = None
     transfer_data: TransferData | None = None
     transfer_group: str | None = None
     on_behalf_of: str | None = None
-    capture: bool | None = None
+    capture: Bool | None = None
     receipt_email: str | None = None
     statement_descriptor: str | None = None
     statement_descriptor_suffix: str | None = None
@@ -474,11 +474,11 @@ def list_charges(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
 
 class RefundCreate(Params):
     charge: str
-    amount: int | None = None
+    amount: Int | None = None
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
     metadata: Metadata = None
-    reverse_transfer: bool | None = None
-    refund_application_fee: bool | None = None
+    reverse_transfer: Bool | None = None
+    refund_application_fee: Bool | None = None
 
 
 class RefundUpdate(Params):

@@ -9,13 +9,13 @@ from sqlalchemy import Connection
 
 from payoutkit.api.context import AppState, Ctx
 from payoutkit.api.errors import InvalidRequest, PermissionDenied
-from payoutkit.api.params import Params
+from payoutkit.api.params import Int, Params
 from payoutkit.services import jobs, payouts
 
 
 class Advance(Params):
-    seconds: int | None = None
-    to: int | None = None
+    seconds: Int | None = None
+    to: Int | None = None
 
 
 def _object(ctx: Ctx, now: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, inser
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
-from payoutkit.api.params import Params
+from payoutkit.api.params import Bool, Params
 from payoutkit.clock import wall_ms
 from payoutkit.ids import new_id
 from payoutkit.services.common import check_id
@@ -231,7 +231,7 @@ def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[s
 class EventList(ListParams):
     type: str | None = None
     types: list[str] | None = Field(default=None)
-    delivery_success: bool | None = None
+    delivery_success: Bool | None = None
 
 
 def _scope(ctx: Ctx) -> list[ColumnElement[bool]]:

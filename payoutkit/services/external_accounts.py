@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field
 from sqlalchemy import Connection, select, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
-from payoutkit.api.params import Metadata, Nested, Params, metadata_update
+from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service
@@ -89,7 +90,7 @@ STRIPE_TEST_CARDS = {
 class BankAccountParams(Nested):
     object: Literal["bank_account"]
     account_number: str
-    country: str
+    country: Country
     currency: str | None = None
     routing_number: str | None = None
     account_holder_name: str | None = None
@@ -100,21 +101,22 @@ class BankAccountParams(Nested):
 class CardParams(Nested):
     object: Literal["card"]
     number: str
-    exp_month: int
-    exp_year: int
+    exp_month: Int
+    exp_year: Int
     currency: str | None = None
     cvc: str | None = None
     name: str | None = None
 
 
 class ExternalAccountCreate(Params):
-    external_account: str | BankAccountParams | CardParams
-    default_for_currency: bool | None = None
+    # A token, or a hash whose `object` says which kind (so errors come from that kind's fields).
+    external_account: str | Annotated[BankAccountParams | CardParams, Field(discriminator="object")]
+    default_for_currency: Bool | None = None
     metadata: Metadata = None
 
 
 class ExternalAccountUpdate(Params):
-    default_for_currency: bool | None = None
+    default_for_currency: Bool | None = None
     metadata: Metadata = None
     account_holder_name: str | None = None
     account_holder_type: Literal["individual", "company"] | None = None

@@ -16,14 +16,14 @@ naming its rule:
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest
-from payoutkit.api.params import Nested, Params
+from payoutkit.api.params import DecimalString, Int, Nested, Params
 from payoutkit.ids import new_id
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_day
@@ -87,9 +87,9 @@ def _render_pricing(conn: Connection, ctx: Ctx) -> dict[str, Any]:
 
 
 class CurrencyPricing(Nested):
-    percent: str
-    minimum: int | None = None
-    maximum: int | None = None
+    percent: DecimalString
+    minimum: Int | None = None
+    maximum: Int | None = None
 
 
 class PricingUpdate(Params):
@@ -112,10 +112,7 @@ def update_pricing(conn: Connection, ctx: Ctx, p: PricingUpdate) -> dict[str, An
         if entry is None:
             changes[currency] = None
             continue
-        try:
-            bps = Decimal(entry.percent.strip()) * 100
-        except InvalidOperation:
-            bps = Decimal(-1)
+        bps = entry.percent * 100
         if bps != bps.to_integral_value() or not 0 <= bps <= 10_000:
             raise InvalidRequest(
                 "percent must be a number from 0 to 100 with at most two decimals, e.g. 1.5.",

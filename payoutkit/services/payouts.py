@@ -31,7 +31,7 @@ from payoutkit.api import expand
 from payoutkit.api.context import AppState, Ctx
 from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.api.listing import ListParams, Range, range_filter
-from payoutkit.api.params import Metadata, Params, metadata_update
+from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
@@ -71,7 +71,7 @@ def rail_of(state: AppState | None) -> Rail:
 
 
 class PayoutCreate(Params):
-    amount: int
+    amount: Int
     currency: str
     description: str | None = None
     destination: str | None = None
@@ -86,7 +86,7 @@ class PayoutUpdate(Params):
 
 
 class PayoutList(ListParams):
-    arrival_date: int | Range | None = None
+    arrival_date: Int | Range | None = None
     destination: str | None = None
     status: Literal["pending", "in_transit", "paid", "failed", "canceled"] | None = None
 

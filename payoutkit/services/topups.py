@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.listing import ListParams
-from payoutkit.api.params import Metadata, Params, metadata_update
+from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
@@ -38,7 +38,7 @@ TOPUP_SOURCES = {
 
 
 class TopupCreate(Params):
-    amount: int
+    amount: Int
     currency: str
     description: str | None = None
     metadata: Metadata = None

@@ -15,7 +15,7 @@ from payoutkit.api import expand
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
-from payoutkit.api.params import Metadata, Params, metadata_update
+from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
 from payoutkit.ledger.money import check_amount, check_currency
@@ -29,7 +29,7 @@ from payoutkit.store.schema import resources
 
 
 class TransferCreate(Params):
-    amount: int
+    amount: Int
     currency: str
     destination: str
     description: str | None = None
@@ -48,10 +48,10 @@ class TransferList(ListParams):
 
 
 class ReversalCreate(Params):
-    amount: int | None = None
+    amount: Int | None = None
     description: str | None = None
     metadata: Metadata = None
-    refund_application_fee: bool | None = None
+    refund_application_fee: Bool | None = None
 
 
 class ReversalUpdate(Params):

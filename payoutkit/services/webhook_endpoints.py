@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, update
 from payoutkit.api.context import Ctx
 from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.listing import ListParams
-from payoutkit.api.params import Metadata, Params, metadata_update
+from payoutkit.api.params import Bool, Metadata, Params, metadata_update
 from payoutkit.ids import new_id, new_secret
 from payoutkit.services.common import check_id, list_owned, owned, require_platform
 from payoutkit.services.event_types import is_known
@@ -32,7 +32,7 @@ class EndpointCreate(Params):
     url: str
     enabled_events: list[str]
     api_version: str | None = None
-    connect: bool | None = None
+    connect: Bool | None = None
     description: str | None = None
     metadata: Metadata = None
 
@@ -41,7 +41,7 @@ class EndpointUpdate(Params):
     url: str | None = None
     enabled_events: list[str] | None = None
     description: str | None = None
-    disabled: bool | None = None
+    disabled: Bool | None = None
     metadata: Metadata = None
 
 

@@ -29,8 +29,9 @@ its cost is a few scans however big the ledger grows. What is checked, per (mode
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select, text, union_all
+from sqlalchemy import JSON, Connection, Text, and_, case, cast, func, literal, or_, select, text, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from payoutkit.store.schema import accounts, balances, connect_reserves, resources
@@ -176,8 +177,21 @@ def _transactions_in_their_bucket(conn: Connection) -> list[str]:
     return out
 
 
-def _is_liable() -> ColumnElement[bool]:
-    losses = accounts.c.data[("controller", "losses", "payments")].as_string()
+def _without_nul(document: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """`document` with its NUL escapes removed, on PostgreSQL: it cannot read any path of a JSON
+    document that holds a NUL escape, so one such document (the API refuses NUL, but a database
+    written by an older version may hold one) would fail the whole check. Escaped backslashes are set
+    aside first (as U+0001, which JSON text never holds raw), so a backslash then "u0000" stays."""
+    if dialect != "postgresql":  # SQLite reads such documents
+        return document
+    text_form = cast(document, Text)
+    set_aside = func.replace(text_form, "\\\\", "\x01")
+    removed = func.replace(set_aside, "\\u0000", "")
+    return cast(func.replace(removed, "\x01", "\\\\"), JSON)
+
+
+def _is_liable(dialect: str) -> ColumnElement[bool]:
+    losses = _without_nul(accounts.c.data, dialect)[("controller", "losses", "payments")].as_string()
     return and_(accounts.c.kind == "connected", losses == "application")
 
 
@@ -188,7 +202,7 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
         f"is negative: {row.amount}"
         for row in conn.execute(select(r).where(r.c.amount < 0).order_by(r.c.seq))
     ]
-    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable()).subquery()
+    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable(conn.dialect.name)).subquery()
     available = (
         select(
             balances.c.account_id,
