@@ -83,7 +83,9 @@ def check_currency(currency: str, *, param: str = "currency") -> str:
             f"Invalid currency: {currency!r}. Currency must be a three-letter ISO code.",
             param=param,
         )
-    normalised = currency.strip().lower()
+    # Only ASCII letters: `str.lower` maps other characters onto ASCII ones (KELVIN SIGN K → "k"),
+    # and a code with spaces around it is not the code, as an integer with spaces is not one.
+    normalised = currency.lower() if currency.isascii() else ""
     if normalised not in CURRENCY_EXPONENTS:
         raise UnsupportedCurrency(
             f"Invalid currency: {currency}. Payoutkit supports these currencies: "
