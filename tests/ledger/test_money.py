@@ -44,7 +44,9 @@ def test_check_currency_normalises(given: str, expected: str) -> None:
     assert check_currency(given) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "us", "usdd", "xyz", "eek", "btc", "\u212arw", " usd", "usd\n", "u\u0131sd"])
+@pytest.mark.parametrize(
+    "bad", ["", "us", "usdd", "xyz", "eek", "btc", "\u212arw", " usd", "usd\n", "u\u0131sd"]
+)
 def test_check_currency_rejects_unknown(bad: str) -> None:
     with pytest.raises(UnsupportedCurrency) as info:
         check_currency(bad, param="destination_currency")
