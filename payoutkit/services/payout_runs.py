@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from payoutkit.ledger.calendar import SECONDS_PER_DAY, start_of_day_utc
 from payoutkit.ledger.schedule import Schedule, next_payout_time
+from payoutkit.store.ledger import flush_moves
 from payoutkit.store.schema import accounts, balances, payout_runs
 
 
@@ -89,6 +90,9 @@ def run_idle(
         if r.payouts is not None
     }
     busy: set[str] = set()
+    # The buckets as this unit has moved them: a payout that failed at this same moment has returned
+    # its funds by a move deferred to the unit's end, and those funds are to be paid out now.
+    flush_moves(conn)
     for r in conn.execute(
         select(
             balances.c.account_id, balances.c.balance_type, balances.c.available, balances.c.next_settle_at

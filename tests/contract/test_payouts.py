@@ -531,6 +531,34 @@ def test_a_failed_automatic_payout_stops_automatic_payouts_until_the_account_is_
     assert_ledger_ok(database_url)
 
 
+def test_funds_a_late_return_brings_back_at_midnight_go_out_in_that_midnights_run(
+    stripe_client: stripe.StripeClient, http: httpx.Client, database_url: str
+) -> None:
+    """The return and the daily run fall on the same moment, in one unit of work: the run must see the
+    returned funds (the return's bucket move is deferred to the unit's end), not wait a day."""
+    fund_platform(stripe_client, 20_000)
+    account = new_account_id(stripe_client)  # daily
+    stripe_client.v1.accounts.external_accounts.create(
+        account, {"external_account": "btok_us_verified_accountClosed"}
+    )
+    stripe_client.v1.transfers.create({"amount": 2000, "currency": "usd", "destination": account})
+    advance(http, to=MIDNIGHT_JAN_1 + DAY)  # Friday 00:00
+    [first] = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    # A new default bank account before the first one's money comes back.
+    stripe_client.v1.accounts.external_accounts.create(
+        account, {"external_account": "btok_us_verified", "default_for_currency": True}
+    )
+    advance(http, to=first["arrival_date"] + DAY)  # paid at arrival, returned a business day later
+    payouts = as_dict(stripe_client.v1.payouts.list(options=acting_as(account)))["data"]
+    failed = next(p for p in payouts if p["id"] == first["id"])
+    assert (failed["status"], failed["failure_code"]) == ("failed", "account_closed")
+    returned_at = txn(stripe_client, failed["failure_balance_transaction"], account)["created"]
+    again = [p for p in payouts if p["id"] != first["id"]]
+    assert [(p["amount"], p["created"]) for p in again] == [(2000, returned_at)]
+    assert returned_at % DAY == 0  # a midnight: the daily run's moment
+    assert_ledger_ok(database_url)
+
+
 def test_monthly_anchor_31_pays_out_on_the_last_day_of_february(
     stripe_client: stripe.StripeClient, http: httpx.Client
 ) -> None:
