@@ -244,9 +244,12 @@ def _apply(
     for field, sub in tree.items():
         holders = []
         for obj, kind in nodes:
-            declared = EXPANDABLE.get(obj.get("object") or kind or "", {})
+            # `object` names the type, except in a hash that holds one (an event's `data.object`).
+            own = obj.get("object")
+            own = own if isinstance(own, str) else ""
+            declared = EXPANDABLE.get(own or kind or "", {})
             if field in declared:
-                holders.append((obj, declared[field], EXPANDS_TO.get((obj.get("object", ""), field))))
+                holders.append((obj, declared[field], EXPANDS_TO.get((own, field))))
         if nodes and not holders:
             raise _refuse(path, field, in_list=path == "" and nodes[0][0].get("object") == "list")
         children: list[tuple[dict[str, Any], str | None]] = []

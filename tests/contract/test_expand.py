@@ -155,6 +155,20 @@ def test_id_and_balance_fields(http: httpx.Client) -> None:
     assert error["message"] == "This property cannot be expanded (available.amount)."
 
 
+def test_inside_an_events_data_nothing_is_expandable(
+    http: httpx.Client, stripe_client: stripe.StripeClient
+) -> None:
+    """An event's `data` holds the object under `object`: a hash, not a type name. Found by the
+    hostile-input class test as a 500."""
+    charge(stripe_client, 1000)
+    event = http.get("/v1/events", params={"limit": 1}).json()["data"][0]
+    assert http.get(f"/v1/events/{event['id']}", params={"expand[]": "data"}).status_code == 200
+    for path in ("data.source", "data.object", "data.object.balance_transaction"):
+        error = error_of(http.get(f"/v1/events/{event['id']}", params={"expand[]": path}), 400)
+        assert error["param"] == "expand"
+        assert error["message"].startswith("This property cannot be expanded (data."), error
+
+
 def test_a_list_names_the_data_prefix(http: httpx.Client, stripe_client: stripe.StripeClient) -> None:
     charge(stripe_client, 1000)
     error = error_of(http.get("/v1/charges", params={"expand[]": "balance_transaction"}), 400)
