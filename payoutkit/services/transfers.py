@@ -215,33 +215,35 @@ def _record_payment_refund(
     amount: int,
     *,
     reversal_id: str,
-) -> None:
+) -> dict[str, Any]:
     """The refund (`pyr_…`) of the destination payment that a reversal takes back, on the connected
-    account: the source of its `payment_refund` balance transaction."""
+    account: the source of its `payment_refund` balance transaction. Returns it as the payment's
+    `refunds` list shows it."""
     destination = transfer["destination"]
+    refund = {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": mv.txn_for(destination, refund_id),
+        "charge": transfer["destination_payment"],
+        "created": ctx.now,
+        "currency": transfer["currency"],
+        "metadata": {},
+        "payment_intent": None,
+        "reason": None,
+        "receipt_number": None,
+        "source_transfer_reversal": reversal_id,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
     objects.create(
         conn,
-        {
-            "id": refund_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": mv.txn_for(destination, refund_id),
-            "charge": transfer["destination_payment"],
-            "created": ctx.now,
-            "currency": transfer["currency"],
-            "livemode": ctx.livemode,
-            "metadata": {},
-            "payment_intent": None,
-            "reason": None,
-            "receipt_number": None,
-            "source_transfer_reversal": reversal_id,
-            "status": "succeeded",
-            "transfer_reversal": None,
-        },
+        {**refund, "livemode": ctx.livemode},
         account_id=destination,
         parent_id=transfer["destination_payment"],
         status="succeeded",
     )
+    return refund
 
 
 def reverse(
@@ -277,7 +279,9 @@ def reverse(
     if payment_refund_id is None:
         # A reversal the platform makes refunds the payment by a refund of its own; when the
         # connected account refunds its payment, that refund is already the object.
-        _record_payment_refund(conn, ctx, mv, transfer, pyr, amount, reversal_id=rid)
+        refund = _record_payment_refund(conn, ctx, mv, transfer, pyr, amount, reversal_id=rid)
+        if payment is not None:
+            payment["refunds"]["data"] = [refund, *payment["refunds"]["data"]][:10]
     if payment is not None:
         payment["amount_refunded"] = min(payment["amount"], payment["amount_refunded"] + amount)
         payment["refunded"] = payment["amount_refunded"] == payment["amount"]

@@ -116,6 +116,17 @@ def test_partial_and_full_reversals(stripe_client: stripe.StripeClient) -> None:
     one = as_dict(stripe_client.v1.transfers.reversals.retrieve(tr["id"], part["id"]))
     assert one == part
 
+    # The destination's payment shows both refunds its reversals made, as its own list does.
+    payment = checked(
+        stripe_client.v1.charges.retrieve(tr["destination_payment"], options=acting_as(account)), "charge"
+    )
+    made = [rest["destination_payment_refund"], part["destination_payment_refund"]]
+    assert (payment["amount_refunded"], payment["refunded"]) == (1000, True)
+    assert [r["id"] for r in payment["refunds"]["data"]] == made
+    assert {r["source_transfer_reversal"] for r in payment["refunds"]["data"]} == {rest["id"], part["id"]}
+    refunds = as_dict(stripe_client.v1.refunds.list({"charge": payment["id"]}, options=acting_as(account)))
+    assert [r["id"] for r in refunds["data"]] == made
+
 
 def test_over_reversal_is_refused(stripe_client: stripe.StripeClient, http: httpx.Client) -> None:
     fund_platform(stripe_client)
