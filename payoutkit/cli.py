@@ -34,15 +34,18 @@ def serve(
     """Start the API server (migrating the database first)."""
     import uvicorn
 
-    from payoutkit.api.app import build_state, create_app
+    from payoutkit.api.app import create_app
+    from payoutkit.runtime import open_runtime
+    from payoutkit.store.migrations import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env(database_url=database_url, host=host, port=port)
     settings = replace(settings, worker=worker, access_log=access_log,
                        simulated_clock=simulated_clock or settings.simulated_clock)  # fmt: skip
-    state, boot = build_state(settings)
+    upgrade(settings.database_url)  # once, in this process, before any server process starts
+    runtime, boot = open_runtime(settings)
     _print_start(settings, boot.platform_id, boot.generated, boot.publishable)
-    uvicorn.run(create_app(settings, state=state), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="warning",
                 access_log=False, lifespan="on")  # fmt: skip
 
 
@@ -85,12 +88,12 @@ def keys(
     live: Annotated[bool, typer.Option("--live", help="With --rotate: rotate the live secret key.")] = False,
 ) -> None:
     """Print the platform's publishable keys, or rotate a secret key."""
-    from payoutkit.api.app import build_state
     from payoutkit.clock import SystemClock
+    from payoutkit.runtime import open_runtime
     from payoutkit.services.platform import rotate_secret_key
 
     settings = Settings.from_env(database_url=database_url)
-    state, boot = build_state(settings)
+    state, boot = open_runtime(settings)
     console.print(f"Platform account: {boot.platform_id}")
     console.print(f"Test publishable key: {boot.publishable.get(False)}")
     console.print(f"Live publishable key: {boot.publishable.get(True)}")

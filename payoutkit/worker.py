@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from payoutkit.api.context import AppState
+from payoutkit.runtime import Runtime
 from payoutkit.services import jobs, payouts, webhooks
 from payoutkit.services.money import JobMoment
 from payoutkit.services.settlement import settle
@@ -23,7 +23,7 @@ from payoutkit.services.settlement import settle
 log = logging.getLogger("payoutkit.worker")
 
 
-async def tick(state: AppState) -> int:
+async def tick(state: Runtime) -> int:
     """One pass of the money jobs in both modes; returns how many transactions settlement moved."""
     moved = 0
     for livemode in (False, True):
@@ -40,7 +40,7 @@ async def tick(state: AppState) -> int:
     return moved
 
 
-async def _loop(state: AppState, what: str, step: Callable[[AppState], Awaitable[object]]) -> None:
+async def _loop(state: Runtime, what: str, step: Callable[[Runtime], Awaitable[object]]) -> None:
     while True:
         try:
             await step(state)
@@ -49,7 +49,7 @@ async def _loop(state: AppState, what: str, step: Callable[[AppState], Awaitable
         await anyio.sleep(state.settings.worker_interval)
 
 
-async def run(state: AppState) -> None:
+async def run(state: Runtime) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_loop, state, "tick", tick)
         # Webhooks: wall clock, outside any transaction, never in the way of the money jobs.

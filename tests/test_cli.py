@@ -16,12 +16,12 @@ from tests.support.process import PAYOUTKIT, clean_env, serve_process
 # Run in a fresh process (no cached key digests): is argv[2] accepted against database argv[1]?
 CHECK_KEY = """
 import sys
-from payoutkit.api.app import build_state
+from payoutkit.runtime import open_runtime
 from payoutkit.api.auth import lookup_key
-from payoutkit.api.errors import AuthenticationError
+from payoutkit.errors import AuthenticationError
 from payoutkit.config import Settings
 
-state, _ = build_state(Settings(database_url=sys.argv[1]))
+state, _ = open_runtime(Settings(database_url=sys.argv[1]))
 with state.db.engine.connect() as conn:
     try:
         lookup_key(conn, state, sys.argv[2])

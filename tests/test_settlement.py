@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from payoutkit import worker
-from payoutkit.api.app import build_state
-from payoutkit.api.context import AppState, Ctx
+from payoutkit.api.context import Ctx
 from payoutkit.api.params import Empty, parse
 from payoutkit.config import Settings
 from payoutkit.ledger.postings import TxnStatus
+from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import accounts, balance, charges, transfers
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import balance_transactions, balances
@@ -31,7 +31,7 @@ MONDAY = 1767571200  # 2026-01-05T00:00:00Z: a card charge made Thursday is avai
 
 @dataclass
 class World:
-    state: AppState
+    state: Runtime
     platform: str
 
     def ctx(self, account: str | None = None) -> Ctx:
@@ -66,7 +66,7 @@ def world(database_url: str) -> Iterator[World]:
         simulated_clock_start=CLOCK_START,
         worker=False,
     )
-    state, boot = build_state(settings, migrate=False)
+    state, boot = open_runtime(settings, migrate_new=False)
     yield World(state, boot.platform_id)
     with state.db.engine.connect() as conn:
         assert check_ledger(conn) == []

@@ -13,51 +13,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from payoutkit import worker
-from payoutkit.api.context import AppState
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.api.errors import render
 from payoutkit.api.routes import routes
 from payoutkit.api.version import StripeVersion
 from payoutkit.api.wire import json_response
-from payoutkit.clock import SimulatedClock, SystemClock
 from payoutkit.config import Settings
+from payoutkit.errors import MethodNotAllowed, UnknownUrl
 from payoutkit.ids import new_id
-from payoutkit.services.platform import Bootstrap, bootstrap
-from payoutkit.store.db import Database
-from payoutkit.store.migrations import upgrade
+from payoutkit.runtime import Runtime, open_runtime
 
 log = logging.getLogger("payoutkit")
 
 
-def build_state(settings: Settings, *, migrate: bool = True) -> tuple[AppState, Bootstrap]:
-    if migrate:
-        upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    live = SystemClock()
-    simulated = None
-    if settings.simulated_clock:
-        simulated = SimulatedClock(settings.simulated_clock_start or live.now())
-        db.transaction(simulated.load)
-    state = AppState(
-        settings=settings, db=db, test_clock=simulated or live, live_clock=live, simulated=simulated
-    )
-    boot = db.transaction(bootstrap, settings, live.now())
-    state.platform_id = boot.platform_id
-    return state, boot
-
-
 async def not_found(request: Request, exc: Exception) -> Response:
-    err = InvalidRequest(f"Unrecognized request URL ({request.method}: {request.url.path}).", status=404)
-    return json_response(err.status, err.body(), new_id("req", 14))
+    status, body = render(UnknownUrl(request.method, request.url.path))
+    return json_response(status, body, new_id("req", 14))
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    err = InvalidRequest(f"Unrecognized request URL ({request.method}: {request.url.path}).", status=405)
-    return json_response(err.status, err.body(), new_id("req", 14))
+    status, body = render(MethodNotAllowed(request.method, request.url.path))
+    return json_response(status, body, new_id("req", 14))
 
 
-def create_app(settings: Settings, *, state: AppState | None = None) -> Starlette:
-    if state is None:
-        state, _ = build_state(settings)
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlette:
+    if runtime is None:
+        runtime, _ = open_runtime(settings)
+    state = runtime
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,5 +57,5 @@ def create_app(settings: Settings, *, state: AppState | None = None) -> Starlett
     )
     # `/v1/charges/` is an unknown URL (a JSON 404 like any other), not a redirect to `/v1/charges`.
     app.router.redirect_slashes = False
-    app.state.payoutkit = state
+    app.state.payoutkit = runtime
     return app

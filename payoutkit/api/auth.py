@@ -13,19 +13,15 @@ seconds, and a revoked key is refused everywhere within seconds, which is what r
 from __future__ import annotations
 
 import base64
-import hashlib
 import time
 
 from sqlalchemy import Connection, bindparam, select
 
-from payoutkit.api.context import AppState
-from payoutkit.api.errors import AuthenticationError, PermissionDenied, ResourceMissing
+from payoutkit.errors import AuthenticationError, PermissionDenied, ResourceMissing
+from payoutkit.runtime import Runtime
+from payoutkit.services.platform import key_digest
 from payoutkit.store.ledger import engine_cache
 from payoutkit.store.schema import accounts, api_keys
-
-
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def bearer_key(authorization: str | None) -> str:
@@ -56,7 +52,7 @@ def _redact(key: str) -> str:
 KEY_CACHE_SECONDS = 2.0
 
 
-def lookup_key(conn: Connection, state: AppState, key: str) -> tuple[str, bool, str]:
+def lookup_key(conn: Connection, state: Runtime, key: str) -> tuple[str, bool, str]:
     digest = key_digest(key)
     cached = state.key_cache.get(digest)
     clock = time.monotonic()
@@ -84,7 +80,7 @@ _OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id
 
 
 def acting_account(
-    conn: Connection, state: AppState, key_account: str, livemode: bool, header: str | None
+    conn: Connection, state: Runtime, key_account: str, livemode: bool, header: str | None
 ) -> str:
     """The account a request acts as: the `Stripe-Account` header's, when the key may act for it."""
     if not header or header == key_account:

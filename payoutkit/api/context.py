@@ -1,55 +1,57 @@
-"""What a request knows once authenticated: which account acts, in which mode, and at what time."""
+"""What a handler of the wire layer is given: one unit of work's connection, the runtime, the actor.
+
+`Call` is built by `api/wire.py` for each request once it is authenticated; a handler turns the
+request's parameter model into a use case's command, calls the use case with `call.actor`, and renders
+what it returns. A handler returns the Stripe JSON body, or `Refused(refusal)`: a refusal that is
+itself the outcome to keep (a declined charge is stored as `failed`, and the unit commits).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from payoutkit.errors import Refusal
+from payoutkit.services.actor import Actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from payoutkit.clock import Clock, SimulatedClock
-    from payoutkit.config import Settings
-    from payoutkit.store.db import Database
+    from payoutkit.runtime import Runtime
 
 
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    test_clock: Clock
-    live_clock: Clock
-    simulated: SimulatedClock | None
-    platform_id: str = ""
-    # sha256(key) → (trusted until, monotonic seconds; (account_id, livemode, kind)): see api/auth.py.
-    key_cache: dict[str, tuple[float, tuple[str, bool, str]]] = field(default_factory=dict)
-    # The payout rail (payoutkit/services/rail.py); None: the simulated rail.
-    rail: Any = None
+@dataclass(frozen=True)
+class Call:
+    conn: Connection
+    runtime: Runtime
+    actor: Actor
 
-    def clock(self, livemode: bool) -> Clock:
-        return self.live_clock if livemode else self.test_clock
 
-    def now_in(self, conn: Connection, livemode: bool) -> int:
-        """A mode's time for a unit of work: the simulated clock is read from the database (one
-        primary-key read), so every process follows the one stored clock."""
-        if not livemode and self.simulated is not None:
-            return self.simulated.read(conn)
-        return self.clock(livemode).now()
+@dataclass(frozen=True)
+class Refused:
+    """A refusal to answer with, after the unit of work has committed."""
+
+    refusal: Refusal
 
 
 @dataclass
 class Ctx:
-    """The acting account (`Stripe-Account`, else the key's own) and the request's mode and time."""
+    """Transitional (issue 8): the old services' view of a request, until each is a use case."""
 
     account_id: str
     platform_id: str
     livemode: bool
     now: int
     request_id: str
-    state: AppState
-    # The request's Idempotency-Key (POST only), carried into the events it causes.
+    state: Any
     idempotency_key: str | None = None
 
     @property
     def is_platform(self) -> bool:
         return self.account_id == self.platform_id
+
+    @classmethod
+    def of(cls, call: Call) -> Ctx:
+        a = call.actor
+        return cls(a.account_id, a.platform_id, a.livemode, a.now, a.request_id or "", call.runtime,
+                   a.idempotency_key)  # fmt: skip

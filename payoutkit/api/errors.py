@@ -1,97 +1,72 @@
-"""Errors on the wire, designed once and mapped at the edge.
+"""Refusals on the wire: each class of `payoutkit.errors` mapped once to Stripe's status and error type.
 
-    ApiError                      status, type, code, param → Stripe's {"error": {...}} envelope
-    ├── InvalidRequest            400 invalid_request_error (bad or unknown params)
-    │   └── ResourceMissing       404 invalid_request_error, code resource_missing
-    ├── AuthenticationError       401 (no key, unknown key)
-    ├── PermissionDenied          403 (a key or session not allowed to do this)
-    ├── CardError                 402 card_error (a declined charge)
-    ├── IdempotencyError          400 idempotency_error (a key reused with other parameters)
-    ├── Conflict                  409 (a concurrent request holds the idempotency key)
-    └── ServerError               500 api_error (never expected: logged with the request id)
-
-Domain errors from `payoutkit.ledger.errors` are rendered by `from_ledger` at the same edge.
+The lookup walks the refusal's MRO, so a subclass renders as its nearest mapped ancestor; the root
+`Refusal` is the fallback (400 `invalid_request_error`). An exception that is not a refusal is a bug:
+the wire layer logs it with the request id and answers 500 `api_error` (`server_error`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from payoutkit.errors import (
+    AuthenticationError,
+    BodyTooLarge,
+    CardError,
+    Conflict,
+    IdempotencyError,
+    InvalidRequest,
+    MethodNotAllowed,
+    PermissionDenied,
+    Refusal,
+    ResourceMissing,
+    UnknownUrl,
+)
+
 DOC_URL = "https://docs.stripe.com/error-codes"
 
-
-class ApiError(Exception):
-    status = 400
-    type = "invalid_request_error"
-    code: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        status: int | None = None,
-        extra: dict[str, Any] | None = None,
-        commit: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
-        self.extra = extra or {}
-        # True when the failure is itself a result to keep (a declined charge is stored as `failed`).
-        self.commit = commit
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"type": self.type, "message": self.message}
-        if self.code:
-            error["code"] = self.code
-            error["doc_url"] = f"{DOC_URL}#{self.code.replace('_', '-')}"
-        if self.param:
-            error["param"] = self.param
-        error.update(self.extra)
-        return {"error": error}
+# class → (HTTP status, Stripe error type)
+WIRE: dict[type[Refusal], tuple[int, str]] = {
+    Refusal: (400, "invalid_request_error"),
+    InvalidRequest: (400, "invalid_request_error"),
+    ResourceMissing: (404, "invalid_request_error"),
+    UnknownUrl: (404, "invalid_request_error"),
+    MethodNotAllowed: (405, "invalid_request_error"),
+    BodyTooLarge: (413, "invalid_request_error"),
+    AuthenticationError: (401, "invalid_request_error"),
+    PermissionDenied: (403, "invalid_request_error"),
+    CardError: (402, "card_error"),
+    IdempotencyError: (400, "idempotency_error"),
+    Conflict: (409, "invalid_request_error"),
+}
 
 
-class InvalidRequest(ApiError):
-    pass
+def wire_of(exc: Refusal) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        found = WIRE.get(cls)
+        if found is not None:
+            return found
+    raise AssertionError("Refusal is mapped")  # pragma: no cover: Refusal is in WIRE
 
 
-class ResourceMissing(InvalidRequest):
-    status = 404
-    code = "resource_missing"
-
-    @classmethod
-    def for_id(cls, object_name: str, object_id: str, param: str = "id") -> ResourceMissing:
-        return cls(f"No such {object_name}: '{object_id}'", param=param)
+def status_of(exc: Refusal) -> int:
+    return wire_of(exc)[0]
 
 
-class AuthenticationError(ApiError):
-    status = 401
+def render(exc: Refusal) -> tuple[int, dict[str, Any]]:
+    """The status and Stripe's `{"error": {...}}` envelope for a refusal."""
+    status, kind = wire_of(exc)
+    error: dict[str, Any] = {"type": kind, "message": exc.message}
+    if exc.code:
+        error["code"] = exc.code
+        error["doc_url"] = f"{DOC_URL}#{exc.code.replace('_', '-')}"
+    if exc.param:
+        error["param"] = exc.param
+    error.update(exc.extra)
+    return status, {"error": error}
 
 
-class PermissionDenied(ApiError):
-    status = 403
-
-
-class CardError(ApiError):
-    status = 402
-    type = "card_error"
-
-
-class IdempotencyError(ApiError):
-    type = "idempotency_error"
-
-
-class Conflict(ApiError):
-    status = 409
-    code = "idempotency_key_in_use"
-
-
-class ServerError(ApiError):
-    status = 500
-    type = "api_error"
+def server_error(request_id: str) -> tuple[int, dict[str, Any]]:
+    """The answer to a bug: nothing of it reaches the client but the request id."""
+    message = "An unexpected error occurred. Request id: " + request_id
+    return 500, {"error": {"type": "api_error", "message": message}}

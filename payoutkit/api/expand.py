@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.errors import InvalidRequest
 from payoutkit.store import objects
 from payoutkit.store.schema import accounts, balance_transactions, resources
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.errors import InvalidRequest
 
 _PART = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 8

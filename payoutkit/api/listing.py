@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, Table, and_, select
 
-from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.params import Int, Nested, Params
+from payoutkit.errors import InvalidRequest, ResourceMissing
 
 
 class Range(Nested):
@@ -66,9 +66,7 @@ def page(
         seq = conn.execute(select(table.c.seq).where(and_(*where, table.c.id == cursor))).scalar()
         if seq is None:
             param = "starting_after" if params.starting_after else "ending_before"
-            raise InvalidRequest(
-                f"No such object: '{cursor}'", param=param, code="resource_missing", status=404
-            )
+            raise ResourceMissing(f"No such object: '{cursor}'", param=param)
         conds.append(table.c.seq < seq if params.starting_after else table.c.seq > seq)
     order = table.c.seq.asc() if params.ending_before else table.c.seq.desc()
     rows = conn.execute(select(table).where(and_(*conds)).order_by(order).limit(params.limit + 1)).all()

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.errors import InvalidRequest
 
 # Integers are stored in 64-bit columns: anything wider is not an integer Payoutkit can take.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.wire import endpoint
+from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
     balance,
@@ -23,8 +23,8 @@ from payoutkit.services import (
 )
 
 
-def _r(path: str, method: str, *args: object, **kwargs: object) -> Route:
-    return Route(path, endpoint(*args, **kwargs), methods=[method])  # type: ignore[arg-type]
+def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
+    return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
 
 EA = "/v1/accounts/{account}/external_accounts"

@@ -15,8 +15,9 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.api.errors import render
 from payoutkit.api.wire import json_response
+from payoutkit.errors import InvalidRequest
 from payoutkit.ids import new_id
 from payoutkit.services.events import API_VERSION
 
@@ -46,8 +47,8 @@ class StripeVersion:
             return
         asked = next((v for k, v in scope["headers"] if k == b"stripe-version"), b"").decode("latin-1")
         if asked and not is_valid(asked):
-            err = InvalidRequest(f"Invalid Stripe API version: {asked}")
-            await json_response(err.status, err.body(), new_id("req", 14))(scope, receive, send)
+            status, body = render(InvalidRequest(f"Invalid Stripe API version: {asked}"))
+            await json_response(status, body, new_id("req", 14))(scope, receive, send)
             return
         answered = (asked or API_VERSION).encode("latin-1")
 

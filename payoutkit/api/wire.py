@@ -1,8 +1,10 @@
 """The endpoint wrapper: one request, one unit of work.
 
-`endpoint(service, Params)` builds a Starlette endpoint that authenticates, decodes the form (query
-string and body), validates it against `Params`, and runs `service(conn, ctx, params, **path)` plus
-`expand[]` in ONE database transaction, then renders JSON with a `Request-Id`.
+`endpoint(handler, Params)` builds a Starlette endpoint that authenticates (building the actor),
+decodes the form (query string and body), validates it against `Params`, and runs
+`handler(call, params, **path)` plus `expand[]` in ONE database transaction, then renders JSON with a
+`Request-Id`. Refusals (payoutkit/errors.py) are rendered by class (api/errors.py); anything else is a
+bug, logged and answered 500.
 
 Idempotency (POST with `Idempotency-Key`): the stored response is looked up and the new one written in
 the same transaction as the operation, so the key and the effect commit together. Two concurrent
@@ -32,30 +34,34 @@ from starlette.responses import Response
 from payoutkit.api import expand as expansion
 from payoutkit.api import form
 from payoutkit.api.auth import acting_account, bearer_key, lookup_key
-from payoutkit.api.context import AppState, Ctx
-from payoutkit.api.errors import ApiError, IdempotencyError, InvalidRequest, ServerError
+from payoutkit.api.context import Call, Ctx, Refused
+from payoutkit.api.errors import render, server_error
 from payoutkit.api.params import Empty, Params, parse
+from payoutkit.errors import (
+    BodyTooLarge,
+    Conflict,
+    IdempotencyError,
+    InvalidRequest,
+    Refusal,
+)
 from payoutkit.ids import new_id
-from payoutkit.ledger.errors import LedgerError
+from payoutkit.runtime import Runtime
+from payoutkit.services.actor import Actor
 from payoutkit.store.schema import idempotency_keys
 
 log = logging.getLogger("payoutkit.api")
 
-Service = Callable[..., dict[str, Any]]
+Handler = Callable[..., Any]
 
 # How long a stored idempotent response is replayed, in seconds of the mode's clock.
 IDEMPOTENCY_TTL = 24 * 3600
 
 
 class _ServiceFailed(Exception):
-    """An error raised by the operation itself (after validation): stored under an idempotency key."""
+    """A refusal raised by the operation itself (after validation): stored under an idempotency key."""
 
-    def __init__(self, error: ApiError) -> None:
+    def __init__(self, error: Refusal) -> None:
         self.error = error
-
-
-def from_ledger(exc: LedgerError) -> ApiError:
-    return InvalidRequest(exc.message, param=exc.param, code=exc.code)
 
 
 def dumps(body: Any) -> bytes:
@@ -71,22 +77,30 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
     )
 
 
-def authenticate(conn: Connection, state: AppState, request: Request, request_id: str) -> Ctx:
-    key_account, livemode, _ = lookup_key(conn, state, bearer_key(request.headers.get("authorization")))
-    account = acting_account(conn, state, key_account, livemode, request.headers.get("stripe-account"))
-    return Ctx(
+def authenticate(conn: Connection, rt: Runtime, request: Request, request_id: str) -> Actor:
+    key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
+    account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
+    return Actor(
         account_id=account,
         platform_id=key_account,
         livemode=livemode,
-        now=state.now_in(conn, livemode),
+        now=rt.now_in(conn, livemode),
         request_id=request_id,
-        state=state,
         idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
     )
 
 
-def _too_large(limit: int) -> ApiError:
-    return InvalidRequest(f"Request body too large: at most {limit} bytes are accepted.", status=413)
+def legacy(service: Callable[..., Any]) -> Handler:
+    """Transitional (issue 8): an old `service(conn, ctx, params, **path)` as a handler."""
+
+    def handler(call: Call, params: Any, **path: str) -> Any:
+        return service(call.conn, Ctx.of(call), params, **path)
+
+    return handler
+
+
+def _too_large(limit: int) -> Refusal:
+    return BodyTooLarge(f"Request body too large: at most {limit} bytes are accepted.")
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -138,7 +152,7 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _stored(conn: Connection, ctx: Ctx, key: str) -> Any:
+def _stored(conn: Connection, ctx: Actor, key: str) -> Any:
     """The live record of this key, if any; an expired one is deleted and the key is new again."""
     where = (
         idempotency_keys.c.account_id == ctx.account_id,
@@ -162,7 +176,7 @@ def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
     return row.status_code, orjson.loads(row.body), True
 
 
-def _remember(conn: Connection, ctx: Ctx, key: str, digest: str, status: int, body: Any) -> None:
+def _remember(conn: Connection, ctx: Actor, key: str, digest: str, status: int, body: Any) -> None:
     conn.execute(
         insert(idempotency_keys).values(
             account_id=ctx.account_id,
@@ -177,21 +191,22 @@ def _remember(conn: Connection, ctx: Ctx, key: str, digest: str, status: int, bo
 
 
 def endpoint(
-    service: Service,
+    handler: Handler,
     params: type[Params] = Empty,
     *,
     idempotent: bool = True,
-    then: Callable[[AppState, Any], Awaitable[None]] | None = None,
+    then: Callable[[Runtime, Any], Awaitable[None]] | None = None,
 ) -> Callable[[Request], Any]:
-    """`then(state, body)`, if given, runs after a successful unit (or its replay) has committed and
-    before the response: work done in units of its own (the test clock's stepped advance)."""
+    """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
+    runs after a successful unit (or its replay) has committed and before the response: work done in
+    units of its own (the test clock's stepped advance)."""
 
     async def handle(request: Request) -> Response:
-        state: AppState = request.app.state.payoutkit
+        rt: Runtime = request.app.state.payoutkit
         request_id = new_id("req", 14)
         replayed = False
         try:
-            raw = await _params(request, state.settings.max_body_bytes)
+            raw = await _params(request, rt.settings.max_body_bytes)
             expand = _expand_list(raw.pop("expand", None))
             model = parse(params, raw)
             idem = request.headers.get("idempotency-key") if request.method == "POST" else None
@@ -201,57 +216,51 @@ def endpoint(
             path = dict(request.path_params)
 
             def unit(conn: Connection) -> tuple[int, Any, bool]:
-                ctx = authenticate(conn, state, request, request_id)
+                actor = authenticate(conn, rt, request, request_id)
                 if digest and idem:
-                    row = _stored(conn, ctx, idem)
+                    row = _stored(conn, actor, idem)
                     if row is not None:
                         return _replay(row, digest)
+                call = Call(conn, rt, actor)
                 try:
-                    body = service(conn, ctx, model, **path)
-                    body = expansion.expand(conn, ctx, body, expand)
-                except ApiError as exc:
-                    if not exc.commit:
-                        raise _ServiceFailed(exc) from exc
-                    if digest and idem:
-                        _remember(conn, ctx, idem, digest, exc.status, exc.body())
-                    return exc.status, exc.body(), False
-                except LedgerError as exc:
-                    raise _ServiceFailed(from_ledger(exc)) from exc
+                    body = handler(call, model, **path)
+                    if isinstance(body, Refused):
+                        status, body = render(body.refusal)
+                    else:
+                        status, body = 200, expansion.expand(conn, Ctx.of(call), body, expand)
+                except Refusal as exc:
+                    raise _ServiceFailed(exc) from exc
                 if digest and idem:
-                    _remember(conn, ctx, idem, digest, 200, body)
-                return 200, body, False
+                    _remember(conn, actor, idem, digest, status, body)
+                return status, body, False
 
             try:
-                status, body, replayed = await state.db.run(unit)
+                status, body, replayed = await rt.db.run(unit)
             except _ServiceFailed as failed:
                 if not (digest and idem):
                     raise failed.error from None
                 try:
-                    status, body, replayed = await state.db.run(
-                        _store_failure, state, request, request_id, idem, digest, failed.error
+                    status, body, replayed = await rt.db.run(
+                        _store_failure, rt, request, request_id, idem, digest, failed.error
                     )
                 except IntegrityError:
-                    status, body, replayed = await state.db.run(
-                        _replay_existing, state, request, request_id, idem, digest
+                    status, body, replayed = await rt.db.run(
+                        _replay_existing, rt, request, request_id, idem, digest
                     )
             except IntegrityError as exc:
                 if not (digest and idem and "idempotency" in str(exc.orig)):
                     raise
-                status, body, replayed = await state.db.run(
-                    _replay_existing, state, request, request_id, idem, digest
+                status, body, replayed = await rt.db.run(
+                    _replay_existing, rt, request, request_id, idem, digest
                 )
             if then is not None and status == 200:
-                await then(state, body)
-        except ApiError as exc:
-            status, body = exc.status, exc.body()
-        except LedgerError as exc:
-            err = from_ledger(exc)
-            status, body = err.status, err.body()
+                await then(rt, body)
+        except Refusal as exc:
+            status, body = render(exc)
         except Exception:
             log.exception("unhandled error in request %s", request_id)
-            err = ServerError("An unexpected error occurred. Request id: " + request_id)
-            status, body = err.status, err.body()
-        if state.settings.access_log:
+            status, body = server_error(request_id)
+        if rt.settings.access_log:
             log.info("%s %s %s %s", request.method, request.url.path, status, request_id)
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return json_response(status, body, request_id, **extra)
@@ -261,30 +270,27 @@ def endpoint(
 
 def _store_failure(
     conn: Connection,
-    state: AppState,
+    rt: Runtime,
     request: Request,
     request_id: str,
     key: str,
     digest: str,
-    error: ApiError,
+    error: Refusal,
 ) -> tuple[int, Any, bool]:
-    ctx = authenticate(conn, state, request, request_id)
-    row = _stored(conn, ctx, key)
+    actor = authenticate(conn, rt, request, request_id)
+    row = _stored(conn, actor, key)
     if row is not None:
         return _replay(row, digest)
-    _remember(conn, ctx, key, digest, error.status, error.body())
-    return error.status, error.body(), False
+    status, body = render(error)
+    _remember(conn, actor, key, digest, status, body)
+    return status, body, False
 
 
 def _replay_existing(
-    conn: Connection, state: AppState, request: Request, request_id: str, key: str, digest: str
+    conn: Connection, rt: Runtime, request: Request, request_id: str, key: str, digest: str
 ) -> tuple[int, Any, bool]:
-    ctx = authenticate(conn, state, request, request_id)
-    row = _stored(conn, ctx, key)
+    actor = authenticate(conn, rt, request, request_id)
+    row = _stored(conn, actor, key)
     if row is None:  # the winner rolled back after all: ask the client to retry
-        raise ApiError(
-            "A concurrent request with this idempotency key failed; retry.",
-            status=409,
-            code="idempotency_key_in_use",
-        )
+        raise Conflict("A concurrent request with this idempotency key failed; retry.")
     return _replay(row, digest)

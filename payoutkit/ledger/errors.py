@@ -1,9 +1,10 @@
 """Domain errors raised by the pure ledger.
 
-Every error the ledger refuses a command with is a ``LedgerError``; it carries what Stripe's error
-envelope needs (``message``, and where they apply ``param`` and ``code``) and nothing about HTTP.
+Every error the ledger refuses a command with is a ``LedgerError``, a branch of the one refusal tree
+(``payoutkit/errors.py``, which imports nothing, so the ledger stays pure); it carries what Stripe's
+error envelope needs (``message``, and where they apply ``param`` and ``code``) and nothing about HTTP.
 The wire layer maps classes to statuses and error types once, by looking the class up through its
-MRO, so a new subclass inherits its parent's rendering until it is given its own.
+MRO: a ledger refusal is a 400 ``invalid_request_error`` like any ``InvalidRequest``.
 
     LedgerError                 message, param, code
      ├── InvalidAmount          code amount_too_small | amount_too_large | invalid_amount
@@ -19,7 +20,7 @@ never as a client's mistake.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from payoutkit.errors import InvalidRequest
 
 __all__ = [
     "IllegalTransition",
@@ -31,24 +32,8 @@ __all__ = [
 ]
 
 
-class LedgerError(Exception):
+class LedgerError(InvalidRequest):
     """A command the ledger refuses; ``param`` names the offending request parameter, if any."""
-
-    default_param: ClassVar[str | None] = None
-    default_code: ClassVar[str | None] = None
-
-    message: str
-    param: str | None
-    code: str | None
-
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param if param is not None else self.default_param
-        self.code = code if code is not None else self.default_code
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(message={self.message!r}, param={self.param!r}, code={self.code!r})"
 
 
 class InvalidAmount(LedgerError):

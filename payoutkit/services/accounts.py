@@ -15,9 +15,9 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
+from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger import schedule as schedules
 from payoutkit.ledger.money import check_currency

@@ -14,9 +14,9 @@ from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Params
+from payoutkit.errors import ResourceMissing
 from payoutkit.ledger.postings import BalanceType, Bucket
 from payoutkit.services import instant
 from payoutkit.services.accounts import account_data

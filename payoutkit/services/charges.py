@@ -16,10 +16,10 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 
 from payoutkit.api import expand
-from payoutkit.api.context import Ctx
-from payoutkit.api.errors import CardError, InvalidRequest
+from payoutkit.api.context import Ctx, Refused
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Bool, Int, Metadata, Nested, Params, metadata_update
+from payoutkit.errors import CardError, InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger import calendar
 from payoutkit.ledger.allocation import next_share
@@ -134,7 +134,7 @@ def _test_source(token: str | None, currency: str, livemode: bool) -> TestSource
     if found is not None and livemode:
         raise test_id_in_livemode(token, "source")
     if found is None:
-        raise InvalidRequest(f"No such token: '{token}'", param="source", code="resource_missing", status=404)
+        raise ResourceMissing(f"No such token: '{token}'", param="source")
     if found.currency and found.currency != currency:
         raise InvalidRequest(
             f"The source {token} only accepts {found.currency}.", param="currency", code="invalid_currency"
@@ -223,7 +223,7 @@ def _charge_object(ctx: Ctx, cid: str, p: ChargeCreate, src: TestSource, currenc
     }
 
 
-def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
+def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any] | Refused:
     currency = check_currency(p.currency)
     amount = check_amount(p.amount, currency)
     if amount < MINIMUM_CHARGE:
@@ -294,7 +294,7 @@ def create(conn: Connection, ctx: Ctx, p: ChargeCreate) -> dict[str, Any]:
         )
         objects.create(conn, charge, account_id=ctx.account_id, status="failed")
         emit_request(conn, ctx, "charge.failed", charge)
-        raise CardError(message, code=code, extra={"decline_code": decline_code, "charge": cid}, commit=True)
+        return Refused(CardError(message, code=code, extra={"decline_code": decline_code, "charge": cid}))
 
     owner = accounts_service.account_data(conn, ctx.account_id)
     available_on = _available_on(ctx, owner, src)

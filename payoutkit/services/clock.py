@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy import Connection
 
-from payoutkit.api.context import AppState, Ctx
-from payoutkit.api.errors import InvalidRequest, PermissionDenied
+from payoutkit.api.context import Ctx
 from payoutkit.api.params import Int, Params
+from payoutkit.errors import InvalidRequest, PermissionDenied
 from payoutkit.services import jobs, payouts
+
+if TYPE_CHECKING:
+    from payoutkit.runtime import Runtime
 
 
 class Advance(Params):
@@ -59,7 +62,7 @@ def advance(conn: Connection, ctx: Ctx, p: Advance) -> dict[str, Any]:
     return _object(ctx, to)
 
 
-async def finish_advance(state: AppState, body: dict[str, Any]) -> None:
+async def finish_advance(state: Runtime, body: dict[str, Any]) -> None:
     """Move the clock to the accepted target in committed steps (jobs.step), yielding between them so
     that other requests are served meanwhile; then delete the test-mode idempotency records it made
     expire. Safe to run again (a replay): a clock already there takes no step."""

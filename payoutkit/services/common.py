@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, select
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import CardError, InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.api.listing import ListParams, page
+from payoutkit.errors import CardError, InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import ID_PATTERN
 from payoutkit.store import objects
 from payoutkit.store.schema import accounts, resources

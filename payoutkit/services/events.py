@@ -27,10 +27,10 @@ from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Params
 from payoutkit.clock import wall_ms
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.services.common import check_id
 from payoutkit.services.event_types import WILDCARD

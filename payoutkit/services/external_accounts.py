@@ -16,9 +16,9 @@ from sqlalchemy import Connection, select, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service

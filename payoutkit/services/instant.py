@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.params import DecimalString, Int, Nested, Params
+from payoutkit.errors import InvalidRequest
 from payoutkit.ids import new_id
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_day

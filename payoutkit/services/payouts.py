@@ -23,15 +23,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api import expand
-from payoutkit.api.context import AppState, Ctx
-from payoutkit.api.errors import InvalidRequest, PermissionDenied, ResourceMissing
+from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, Range, range_filter
 from payoutkit.api.params import Int, Metadata, Params, metadata_update
+from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
@@ -62,10 +62,13 @@ from payoutkit.store import objects
 from payoutkit.store.ledger import read_buckets
 from payoutkit.store.schema import accounts, balance_transactions, payout_runs, payout_tracking, resources
 
+if TYPE_CHECKING:
+    from payoutkit.runtime import Runtime
+
 SIMULATED = SimulatedRail()
 
 
-def rail_of(state: AppState | None) -> Rail:
+def rail_of(state: Runtime | None) -> Rail:
     rail = getattr(state, "rail", None) if state is not None else None
     return rail if rail is not None else SIMULATED
 

@@ -6,16 +6,21 @@ afterwards only its last four characters are known.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from payoutkit.api.auth import key_digest
 from payoutkit.config import Settings
 from payoutkit.ids import new_id, new_secret
 from payoutkit.ledger.postings import PROCESSOR, WORLD
 from payoutkit.services.payout_runs import ensure_runs
 from payoutkit.store.schema import accounts, api_keys
+
+
+def key_digest(key: str) -> str:
+    """What is stored of a secret key: its SHA-256 digest, never the key."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

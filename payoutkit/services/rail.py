@@ -54,3 +54,6 @@ class SimulatedRail:
             failure_code=payout.failure_code,
             now=now,
         )
+
+
+SIMULATED: Rail = SimulatedRail()

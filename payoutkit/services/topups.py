@@ -14,9 +14,9 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Int, Metadata, Params, metadata_update
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
@@ -71,9 +71,7 @@ def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
     if ctx.livemode and token in TOPUP_SOURCES:
         raise test_id_in_livemode(token, "source")
     if token not in TOPUP_SOURCES:
-        raise InvalidRequest(
-            f"No such source: '{token}'", param="source", code="resource_missing", status=404
-        )
+        raise ResourceMissing(f"No such source: '{token}'", param="source")
     if p.statement_descriptor and len(p.statement_descriptor) > 15:
         raise InvalidRequest(
             "The statement descriptor must be at most 15 characters.", param="statement_descriptor"

@@ -13,9 +13,9 @@ from sqlalchemy import Connection
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest, ResourceMissing
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
 from payoutkit.ledger.money import check_amount, check_currency

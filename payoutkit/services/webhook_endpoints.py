@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, func, select, update
 
 from payoutkit.api.context import Ctx
-from payoutkit.api.errors import InvalidRequest
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Bool, Metadata, Params, metadata_update
+from payoutkit.errors import InvalidRequest
 from payoutkit.ids import new_id, new_secret
 from payoutkit.services.common import check_id, list_owned, owned, require_platform
 from payoutkit.services.event_types import is_known

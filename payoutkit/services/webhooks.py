@@ -25,16 +25,18 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 import orjson
 from sqlalchemy import Connection, func, select, update
 
-from payoutkit.api.context import AppState
 from payoutkit.clock import wall_ms
 from payoutkit.store.schema import events, resources, webhook_attempts, webhook_deliveries
+
+if TYPE_CHECKING:
+    from payoutkit.runtime import Runtime
 
 log = logging.getLogger("payoutkit.webhooks")
 
@@ -216,7 +218,7 @@ def _count_pending(conn: Connection, event_id: str) -> None:
     conn.execute(update(events).where(events.c.id == event_id).values(data=data))
 
 
-async def deliver_due(state: AppState) -> int:
+async def deliver_due(state: Runtime) -> int:
     """One round: claim what is due, attempt it all concurrently, record each outcome. Returns how
     many deliveries were attempted. Bounded in time by the timeout (plus the database's work)."""
     settings = state.settings

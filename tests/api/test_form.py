@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from payoutkit.api.errors import InvalidRequest
+from payoutkit.api.errors import status_of
 from payoutkit.api.form import decode
+from payoutkit.errors import InvalidRequest
 
 
 @pytest.mark.parametrize(
@@ -47,4 +48,4 @@ def test_malformed_names_are_refused_with_the_param(body: str, param: str) -> No
     with pytest.raises(InvalidRequest) as raised:
         decode(body)
     assert raised.value.param == param
-    assert raised.value.status == 400
+    assert status_of(raised.value) == 400

@@ -1,0 +1,52 @@
+"""Who acts, and when: what every use case is given besides its command.
+
+A `Moment` is a unit of work's place in time: its mode, the mode's time, and — when a request caused
+it — the request id and idempotency key that the events it emits carry. The worker's jobs act at a
+bare moment. An `Actor` is a moment with someone acting in it: the account that acts (the platform
+itself, or a connected account through `Stripe-Account`), the platform whose key authenticated, and
+the `Scope` the actor is limited to. A secret key's scope is everything its account reaches; an
+account session's (the embedded components) is one account and the features it enables.
+
+Use cases decide what an actor may do by the pure policies in `payoutkit/services/policy.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, kw_only=True)
+class Moment:
+    livemode: bool
+    now: int
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an actor may reach. `account`: the one account (None: every account its key reaches);
+    `features`: the features it may use, e.g. `payouts.instant_payouts` (None: all of them)."""
+
+    account: str | None = None
+    features: frozenset[str] | None = None
+
+    def allows(self, feature: str) -> bool:
+        return self.features is None or feature in self.features
+
+
+FULL = Scope()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor(Moment):
+    account_id: str
+    platform_id: str
+    scope: Scope = FULL
+
+    @property
+    def is_platform(self) -> bool:
+        return self.account_id == self.platform_id
+
+    def at(self, now: int) -> Actor:
+        return replace(self, now=now)

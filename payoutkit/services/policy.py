@@ -1,0 +1,25 @@
+"""Who may do what: pure decisions on an actor, raising the refusal the wire layer renders as 403."""
+
+from __future__ import annotations
+
+from payoutkit.errors import PermissionDenied
+from payoutkit.services.actor import Actor
+
+
+def require_platform(actor: Actor, what: str) -> None:
+    """Platform-only work: a secret key acting as itself, not through `Stripe-Account`."""
+    if not actor.is_platform:
+        raise PermissionDenied(f"Only the platform can {what}; remove the Stripe-Account header.")
+
+
+def require_feature(actor: Actor, feature: str, what: str) -> None:
+    """Work that the actor's scope must enable (an account session's component features)."""
+    if not actor.scope.allows(feature):
+        raise PermissionDenied(f"This session cannot {what}: the feature {feature} is not enabled.")
+
+
+def may_reach(actor: Actor, account_id: str) -> bool:
+    """Whether an object owned by `account_id` is within the actor's reach."""
+    if actor.scope.account is not None and actor.scope.account != account_id:
+        return False
+    return account_id == actor.account_id
