@@ -23,7 +23,7 @@ by its payout, and no run is due.
 
 `python -m bench.autopayout URL NOW [--statements] [--wait]` (a child process, so that py-spy can
 sample it alone) runs the due payout runs exactly as the worker's tick does: units of work through
-`Database(url).transaction(run_automatic, JobMoment(False, NOW), SimulatedRail(), limit=200)` until
+`Database(url).transaction(run_automatic, Moment.job(False, NOW), SimulatedRail(), limit=200)` until
 one returns 0, and prints the figures as one JSON line. `--statements` also counts and times
 statements by kind (SQLAlchemy's cursor events: a few µs each, so not on the timed runs); `--wait`
 reads a line from stdin before starting (the parent attaches py-spy meanwhile).
@@ -383,13 +383,13 @@ def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
 
 def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = False) -> dict[str, Any]:
     """Every payout run due at `now`, a unit of work of at most 200 accounts at a time, as the worker."""
-    from payoutkit.services.money import JobMoment
+    from payoutkit.services.actor import Moment
     from payoutkit.services.payouts import run_automatic
     from payoutkit.services.rail import SimulatedRail
     from payoutkit.store.db import Database
 
     db = Database(url)
-    moment, rail = JobMoment(False, now), SimulatedRail()
+    moment, rail = Moment.job(False, now), SimulatedRail()
     units: list[dict[str, float]] = []
     try:
         if wait:
@@ -717,7 +717,7 @@ def section(res: Results) -> str:
         "(daily schedule, the platform liable), each with a default `btok_us_verified` bank account, "
         "one usd card bucket holding one available transaction of 1,000..99,999 (booked against the "
         "16 `sys_world_NN` buckets) and a `payout_runs` row due now. Timed, in a process of its own: "
-        "`run_automatic(conn, JobMoment(False, now), SimulatedRail(), limit=200)` in units of work "
+        "`run_automatic(conn, Moment.job(False, now), SimulatedRail(), limit=200)` in units of work "
         "through `Database(url).transaction` until it returns 0, as the worker's tick does. Checked "
         "before (`check_ledger`, every account holds its funds and is due) and after: one automatic "
         "payout and tracking row per account, every account's available is 0, every one of their "

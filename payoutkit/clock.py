@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, insert, select, update
 
-from payoutkit.store.ledger import after_commit
+from payoutkit.store.db import after_commit
 from payoutkit.store.schema import clock as clock_table
 
 

@@ -17,7 +17,7 @@ import anyio
 
 from payoutkit.runtime import Runtime
 from payoutkit.services import jobs, payouts, webhooks
-from payoutkit.services.money import JobMoment
+from payoutkit.services.actor import Moment
 from payoutkit.services.settlement import settle
 
 log = logging.getLogger("payoutkit.worker")
@@ -30,7 +30,7 @@ async def tick(state: Runtime) -> int:
         now = await state.db.run(state.now_in, livemode)
         moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
-        moment = JobMoment(livemode, now)
+        moment = Moment.job(livemode, now)
         rail = payouts.rail_of(state)
         for job in (payouts.advance_due, payouts.run_automatic):
             while await state.db.run(job, moment, rail) > 0:

@@ -157,7 +157,7 @@ def test_a_failed_unit_leaves_nothing_behind_for_the_next_one(world: World, path
 
 def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world: World) -> None:
     from payoutkit.ledger.postings import BalanceType, BucketKey
-    from payoutkit.services.money import Movement
+    from payoutkit.services.movement import Movement
 
     custom = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
     card = BucketKey(custom, False, "usd")
@@ -172,7 +172,7 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
 
 def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: World) -> None:
     """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
-    from payoutkit.store.ledger import settle_due
+    from payoutkit.store.balances import settle_due
 
     made = [
         world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"] for _ in range(5)

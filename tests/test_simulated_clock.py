@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, select
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.services import payouts
-from payoutkit.services.money import JobMoment, movement
+from payoutkit.services.actor import Moment
+from payoutkit.services.movement import movement
 from payoutkit.services.settlement import settle
 from payoutkit.store.db import Database, make_engine
 from payoutkit.store.schema import accounts, metadata
@@ -56,7 +57,7 @@ def _seed_live_pending_funds(database_url: str, available_in: int) -> str:
         entries = book_topup(
             key, LIVE_FUNDS, topup_id="tu_liveSeed", created=now, available_on=now + available_in
         )
-        mv = movement(conn, JobMoment(True, now), [e.key for e in entries])
+        mv = movement(conn, Moment.job(True, now), [e.key for e in entries])
         mv.post(entries)
         return mv.txn_for(platform)
 
@@ -139,14 +140,14 @@ def test_live_data_moves_by_the_real_clock_whatever_time_a_unit_is_given(
     _seed_live_pending_funds(server.settings.database_url, available_in=3 * DAY)
     before = _live_rows(engine)
     far = int(time.time()) + 30 * DAY
-    assert JobMoment(True, far).now <= int(time.time())
-    assert JobMoment(False, far).now == far
+    assert Moment.job(True, far).now <= int(time.time())
+    assert Moment.job(False, far).now == far
     db = Database(server.settings.database_url, pool_size=1)
     try:
         assert db.transaction(lambda conn: settle(conn, far, livemode=True)) == 0
         rail = payouts.rail_of(None)
         for job in (payouts.advance_due, payouts.run_automatic):
-            db.transaction(job, JobMoment(True, far), rail)
+            db.transaction(job, Moment.job(True, far), rail)
     finally:
         db.dispose()
     after = _live_rows(engine)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 from payoutkit.errors import AuthenticationError, PermissionDenied, ResourceMissing
 from payoutkit.runtime import Runtime
 from payoutkit.services.platform import key_digest
-from payoutkit.store.ledger import engine_cache
+from payoutkit.store.db import engine_cache
 from payoutkit.store.schema import accounts, api_keys
 
 

@@ -34,24 +34,16 @@ class Refused:
     refusal: Refusal
 
 
-@dataclass
-class Ctx:
-    """Transitional (issue 8): the old services' view of a request, until each is a use case."""
+@dataclass(frozen=True, kw_only=True)
+class Ctx(Actor):
+    """Transitional (issue 8): the old services' view of a request (an actor and the runtime), until
+    each service is a use case."""
 
-    account_id: str
-    platform_id: str
-    livemode: bool
-    now: int
-    request_id: str
-    state: Any
-    idempotency_key: str | None = None
-
-    @property
-    def is_platform(self) -> bool:
-        return self.account_id == self.platform_id
+    state: Any = None
 
     @classmethod
     def of(cls, call: Call) -> Ctx:
         a = call.actor
-        return cls(a.account_id, a.platform_id, a.livemode, a.now, a.request_id or "", call.runtime,
-                   a.idempotency_key)  # fmt: skip
+        return cls(account_id=a.account_id, platform_id=a.platform_id, livemode=a.livemode,
+                   now=a.now, request_id=a.request_id, idempotency_key=a.idempotency_key,
+                   state=call.runtime)  # fmt: skip

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from payoutkit.clock import mode_time
+
 
 @dataclass(frozen=True, kw_only=True)
 class Moment:
@@ -21,6 +23,11 @@ class Moment:
     now: int
     request_id: str | None = None
     idempotency_key: str | None = None
+
+    @classmethod
+    def job(cls, livemode: bool, now: int) -> Moment:
+        """A job's moment. A live job never runs ahead of the real clock (`clock.mode_time`)."""
+        return cls(livemode=livemode, now=mode_time(now, livemode))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.allocation import next_share
 from payoutkit.ledger.booking import book_application_fee_refund
 from payoutkit.ledger.postings import SourceType
-from payoutkit.services.money import Movement, key
+from payoutkit.services.movement import Movement, key
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
 

@@ -9,21 +9,13 @@ cost follows the accounts that moved, not the transactions. System accounts have
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import Connection, select
 
 from payoutkit.ledger.postings import BalanceType
+from payoutkit.services.actor import Moment
 from payoutkit.services.events import Emission, emit_all
-from payoutkit.store.ledger import read_buckets_of
+from payoutkit.store.balances import read_buckets_of
 from payoutkit.store.schema import accounts
-
-
-@dataclass(frozen=True)
-class _At:
-    livemode: bool
-    now: int
-
 
 # Accounts announced per round of statements (a bound on the size of each IN list).
 CHUNK = 1000
@@ -62,5 +54,5 @@ def _announce(conn: Connection, now: int, wanted: list[tuple[str, bool]]) -> int
         platform = row.platform_id if row.kind == "connected" else row.id
         emissions[livemode].append(Emission("balance.available", balance, platform, account))
     for livemode, batch in emissions.items():
-        emit_all(conn, _At(livemode, now), batch)
+        emit_all(conn, Moment(livemode=livemode, now=now), batch)
     return len(wanted)

@@ -22,7 +22,7 @@ from payoutkit.services import instant
 from payoutkit.services.accounts import account_data
 from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
-from payoutkit.store.ledger import read_buckets
+from payoutkit.store.balances import read_buckets
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 

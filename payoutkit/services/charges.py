@@ -32,7 +32,7 @@ from payoutkit.services import transfers as transfers_service
 from payoutkit.services.balance import render_txn
 from payoutkit.services.common import check_id, connected_account, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
-from payoutkit.services.money import key, movement
+from payoutkit.services.movement import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import resources

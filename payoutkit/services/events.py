@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select
@@ -32,6 +32,7 @@ from payoutkit.api.params import Bool, Params
 from payoutkit.clock import wall_ms
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
+from payoutkit.services.actor import Moment
 from payoutkit.services.common import check_id
 from payoutkit.services.event_types import WILDCARD
 from payoutkit.store.schema import events, resources, webhook_deliveries
@@ -39,13 +40,6 @@ from payoutkit.store.schema import events, resources, webhook_deliveries
 API_VERSION = "2026-07-29.dahlia"
 RETENTION = 30 * 86_400  # seconds an event stays listable and retrievable
 MAX_TYPES = 20
-
-
-class Moment(Protocol):
-    @property
-    def livemode(self) -> bool: ...
-    @property
-    def now(self) -> int: ...
 
 
 _ENDPOINTS = (

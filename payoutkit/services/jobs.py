@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, func, select
 from payoutkit.api.wire import IDEMPOTENCY_TTL
 from payoutkit.clock import SimulatedClock
 from payoutkit.services import payouts
-from payoutkit.services.money import JobMoment
+from payoutkit.services.actor import Moment
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle
 from payoutkit.store.schema import idempotency_keys, payout_runs, payout_tracking
@@ -40,7 +40,7 @@ def _next_due(conn: Connection, livemode: bool) -> int | None:
 
 def run_at(conn: Connection, rail: Rail, livemode: bool, now: int) -> int:
     """Everything due by `now`, in one unit: settlement, payout steps, payout runs."""
-    moment = JobMoment(livemode, now)
+    moment = Moment.job(livemode, now)
     done = settle(conn, now, livemode=livemode)
     while (n := payouts.advance_due(conn, moment, rail)) > 0:
         done += n

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from payoutkit.ledger.calendar import SECONDS_PER_DAY, start_of_day_utc
 from payoutkit.ledger.schedule import Schedule, next_payout_time
-from payoutkit.store.ledger import flush_moves
+from payoutkit.store.balances import flush_moves
 from payoutkit.store.schema import accounts, balances, payout_runs
 
 

@@ -52,14 +52,15 @@ from payoutkit.ledger.payouts import (
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.services import events, instant
 from payoutkit.services.accounts import account_data, external_accounts_list, schedule_of
+from payoutkit.services.actor import Moment
 from payoutkit.services.common import check_id, list_owned, owned
 from payoutkit.services.external_accounts import internal_of
-from payoutkit.services.money import JobMoment, Moment, Movement, key, movement
+from payoutkit.services.movement import Movement, key, movement
 from payoutkit.services.payout_runs import next_run, run_idle
 from payoutkit.services.rail import Rail, RailPayout, SimulatedRail
 from payoutkit.services.settlement import settle
 from payoutkit.store import objects
-from payoutkit.store.ledger import read_buckets
+from payoutkit.store.balances import read_buckets
 from payoutkit.store.schema import accounts, balance_transactions, payout_runs, payout_tracking, resources
 
 if TYPE_CHECKING:
@@ -666,7 +667,7 @@ def _claim(conn: Connection, stmt: Any) -> Any:
     return conn.execute(stmt).all()
 
 
-def advance_due(conn: Connection, moment: JobMoment, rail: Rail, *, limit: int = 200) -> int:
+def advance_due(conn: Connection, moment: Moment, rail: Rail, *, limit: int = 200) -> int:
     """Advance every payout whose next step is due, as its rail reports; return how many moved."""
     rows = _claim(
         conn,
@@ -680,7 +681,7 @@ def advance_due(conn: Connection, moment: JobMoment, rail: Rail, *, limit: int =
     return len(rows)
 
 
-def advance(conn: Connection, moment: JobMoment, rail: Rail, payout_id: str) -> None:
+def advance(conn: Connection, moment: Moment, rail: Rail, payout_id: str) -> None:
     track, doc, internal, account_id = _lock(conn, payout_id)
     due = track.next_action_at
     while due is not None and due <= moment.now:
@@ -712,7 +713,7 @@ def _cancel_reversal(conn: Connection, moment: Moment, reversal_id: str) -> None
     _emit_all(conn, moment, rev, account_id, emitted)
 
 
-def run_automatic(conn: Connection, moment: JobMoment, rail: Rail, *, limit: int = 200) -> int:
+def run_automatic(conn: Connection, moment: Moment, rail: Rail, *, limit: int = 200) -> int:
     """Run the payout runs that are due (at most `limit`); return how many accounts were run."""
     rows = _claim(
         conn,
@@ -763,7 +764,7 @@ def _debit_arriving(conn: Connection, seq: int) -> bool:
     return found is not None
 
 
-def _run_account(conn: Connection, moment: JobMoment, rail: Rail, account_id: str) -> int:
+def _run_account(conn: Connection, moment: Moment, rail: Rail, account_id: str) -> int:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
     data = dict(row.data)
     platform = account_id if row.kind == "platform" else str(row.platform_id)

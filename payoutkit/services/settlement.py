@@ -15,9 +15,10 @@ from sqlalchemy import Connection, select
 
 from payoutkit.clock import mode_time
 from payoutkit.ledger.postings import BalanceType, BucketKey
+from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
-from payoutkit.services.money import JobMoment, Movement, is_liable, prefetch_liability
-from payoutkit.store.ledger import settle_due
+from payoutkit.services.movement import Movement, is_liable, prefetch_liability
+from payoutkit.store.balances import settle_due
 from payoutkit.store.schema import balances, connect_reserves
 
 
@@ -44,7 +45,7 @@ def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None
     prefetch_liability(conn, (r.account_id for r in rows))
     liable = sorted({(r.account_id, r.currency) for r in rows if is_liable(conn, r.account_id)[0]})
     if liable:
-        mv = Movement(conn, JobMoment(livemode, now))
+        mv = Movement(conn, Moment.job(livemode, now))
         mv.touch(*(BucketKey(account, livemode, currency) for account, currency in liable)).lock()
         mv.sync_reserves()
     announce_available(conn, now, moved_accounts)

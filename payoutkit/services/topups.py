@@ -23,7 +23,7 @@ from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
 from payoutkit.services.common import check_id, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request
-from payoutkit.services.money import key, movement
+from payoutkit.services.movement import key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
 

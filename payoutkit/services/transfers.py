@@ -23,7 +23,7 @@ from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.services import application_fees
 from payoutkit.services.common import check_id, connected_account, list_owned, owned, require_platform
 from payoutkit.services.events import emit_request, previous_attributes
-from payoutkit.services.money import Movement, key, movement
+from payoutkit.services.movement import Movement, key, movement
 from payoutkit.store import objects
 from payoutkit.store.schema import resources
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -168,3 +169,17 @@ class Database:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+
+
+def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:
+    """A cache that lives as long as this database's engine (one per database, never shared)."""
+    caches = _ENGINE_CACHES.setdefault(conn.engine, {})
+    return caches.setdefault(name, {})
+
+
+_ENGINE_CACHES: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
+    """Run `hook` once the unit of work on `conn` has committed (see `Database.transaction`)."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(hook)

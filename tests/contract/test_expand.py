@@ -89,7 +89,13 @@ def test_an_expansion_loads_only_objects_of_the_requests_mode(
             (False, test_charge, live_charge),
             (True, live_charge, test_charge),
         ):
-            ctx = Ctx(platform, platform, livemode, CLOCK_START, "req_test", state=None)  # type: ignore[arg-type]
+            ctx = Ctx(
+                account_id=platform,
+                platform_id=platform,
+                livemode=livemode,
+                now=CLOCK_START,
+                request_id="req_test",
+            )
             for obj in (mine, other):
                 for object_id in (obj["id"], obj["balance_transaction"]):
                     loaded = db.transaction(expand.load, ctx, object_id)

@@ -592,7 +592,6 @@ def test_expand_never_reaches_an_object_of_the_other_mode(server_settings: Setti
                 livemode=livemode,
                 now=2**40,
                 request_id="req_expand",
-                state=None,  # type: ignore[arg-type]
             )
             loaded = {t.id: expand.load(conn, ctx, t.id) for t in targets}
         assert {k: v for k, v in loaded.items() if v is not None} == {}

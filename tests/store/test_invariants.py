@@ -31,7 +31,7 @@ def book_refund_to_the_card(engine: Engine, account: str, charge_id: str, amount
     from payoutkit.ledger.booking import book_refund
     from payoutkit.ledger.postings import BucketKey
     from payoutkit.store import objects
-    from payoutkit.store.ledger import Locked, bucket_seqs, flush_moves, write_entries
+    from payoutkit.store.balances import Locked, bucket_seqs, flush_moves, write_entries
 
     refund_id = new_id("re")
     entries = book_refund(BucketKey(account, False, "usd"), amount, refund_id=refund_id, created=0)

@@ -16,12 +16,11 @@ On PostgreSQL a unit that still meets a deadlock or a serialization failure is r
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
 
 from payoutkit.ids import new_id
 from payoutkit.ledger.postings import (
@@ -34,7 +33,7 @@ from payoutkit.ledger.postings import (
     apply,
     check_balanced,
 )
-from payoutkit.store.db import AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES
+from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, after_commit, engine_cache
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -69,20 +68,6 @@ class Locked:
         if key not in self.buckets:
             raise KeyError(f"bucket {key} was not locked by this unit of work")
         return self.buckets[key]
-
-
-def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:
-    """A cache that lives as long as this database's engine (one per database, never shared)."""
-    caches = _ENGINE_CACHES.setdefault(conn.engine, {})
-    return caches.setdefault(name, {})
-
-
-_ENGINE_CACHES: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
-
-
-def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
-    """Run `hook` once the unit of work on `conn` has committed (see `Database.transaction`)."""
-    conn.info.setdefault(AFTER_COMMIT, []).append(hook)
 
 
 def _insert_ignoring_conflicts(conn: Connection, values: list[dict[str, Any]]) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import replace
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -19,16 +18,17 @@ from payoutkit.api.context import Ctx
 from payoutkit.clock import mode_time
 from payoutkit.ledger.booking import book_reserve, reserve_delta
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, BucketKey, Entry, SourceType
+from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
-from payoutkit.store.ledger import (
+from payoutkit.store.balances import (
     Locked,
     Written,
     bucket_seqs,
-    engine_cache,
     lock_buckets,
     settle_due,
     write_entries,
 )
+from payoutkit.store.db import engine_cache
 from payoutkit.store.schema import accounts, connect_reserves
 
 
@@ -84,26 +84,6 @@ def _read_liability(conn: Connection, account_id: str) -> tuple[tuple[bool, str 
         return (False, None), True
     liable = row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
     return (liable, row.platform_id), True
-
-
-class Moment(Protocol):
-    """What a movement needs of its request or job: the mode it acts in and the time."""
-
-    @property
-    def livemode(self) -> bool: ...
-    @property
-    def now(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class JobMoment:
-    """A job's mode and time. A live job never runs ahead of the real clock (clock.mode_time)."""
-
-    livemode: bool
-    now: int
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "now", mode_time(self.now, self.livemode))
 
 
 # The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
