@@ -6,6 +6,8 @@ import re
 import secrets
 import string
 
+from payoutkit.errors import InvalidRequest
+
 _ALPHABET = string.ascii_letters + string.digits
 ID_PATTERN = re.compile(r"^[a-z]+(_[a-z]+)*_[A-Za-z0-9]{8,64}$")
 
@@ -27,3 +29,10 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 def new_secret(prefix: str, length: int = 32) -> str:
     return new_id(prefix, length)
+
+
+def check_id(value: str, prefixes: tuple[str, ...], param: str, object_name: str) -> str:
+    """A malformed id is a 400 naming the param; a well-formed unknown one is a 404 later."""
+    if not ID_PATTERN.match(value) or not value.startswith(tuple(p + "_" for p in prefixes)):
+        raise InvalidRequest(f"Invalid {object_name} id: '{value}'", param=param, code="resource_missing")
+    return value

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from payoutkit.api.context import Ctx
 from payoutkit.errors import InvalidRequest
-from payoutkit.store import objects
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import accounts, balance_transactions, resources
 
 MAX_DEPTH = 4

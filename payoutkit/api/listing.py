@@ -1,15 +1,21 @@
-"""Lists: `{object: "list", data, has_more, url}`, newest first, cursor pagination on `seq`."""
+"""Lists on the wire: the parameters (`limit`, cursors, `created`), and `{object: "list", data, has_more,
+url}` rendered from a page (payoutkit/lists.py). `page()` is transitional (issue 8), for the services
+not yet moved onto store list functions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field
 from sqlalchemy import ColumnElement, Connection, Table, and_, select
 
+from payoutkit import lists
 from payoutkit.api.params import Int, Nested, Params
 from payoutkit.errors import InvalidRequest, ResourceMissing
+from payoutkit.lists import Page, Window, window
+
+T = TypeVar("T")
 
 
 class Range(Nested):
@@ -41,6 +47,24 @@ def range_filter(column: Any, value: int | Range | None) -> list[ColumnElement[b
     if value.lte is not None:
         conds.append(column <= value.lte)
     return conds
+
+
+def window_of(params: ListParams) -> Window:
+    """The list window a request asks for (checked: limit 1 to 100, one cursor at most)."""
+    return window(params.limit, params.starting_after, params.ending_before, range_of(params.created))
+
+
+def range_of(value: int | Range | None) -> lists.Range | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return lists.Range(eq=value)
+    return lists.Range(gt=value.gt, gte=value.gte, lt=value.lt, lte=value.lte)
+
+
+def render_page(found: Page[T], url: str, render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    data = [render(x) for x in found.items]
+    return {"object": "list", "data": data, "has_more": found.has_more, "url": url}
 
 
 def page(

@@ -18,12 +18,12 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import schedule as schedules
 from payoutkit.ledger.money import check_currency
-from payoutkit.services.common import check_id, require_platform
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
+from payoutkit.services.policy import require_platform
 from payoutkit.store.schema import accounts, resources
 
 COUNTRY_CURRENCY = {

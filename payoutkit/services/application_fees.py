@@ -23,7 +23,7 @@ from payoutkit.ledger.allocation import next_share
 from payoutkit.ledger.booking import book_application_fee_refund
 from payoutkit.ledger.postings import SourceType
 from payoutkit.services.movement import Movement, key
-from payoutkit.store import objects
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources
 
 REFUND_BASIS = "refund_basis"

@@ -17,10 +17,10 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Params
 from payoutkit.errors import ResourceMissing
+from payoutkit.ids import check_id
 from payoutkit.ledger.postings import BalanceType, Bucket
 from payoutkit.services import instant
 from payoutkit.services.accounts import account_data
-from payoutkit.services.common import check_id
 from payoutkit.services.settlement import settle
 from payoutkit.store.balances import read_buckets
 from payoutkit.store.schema import balance_transactions as txns

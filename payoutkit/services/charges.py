@@ -20,7 +20,7 @@ from payoutkit.api.context import Ctx, Refused
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Bool, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.errors import CardError, InvalidRequest, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import calendar
 from payoutkit.ledger.allocation import next_share
 from payoutkit.ledger.booking import Charge, book_charge, book_dispute, book_refund
@@ -29,11 +29,12 @@ from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
+from payoutkit.services.access import connected_account, list_owned, owned
 from payoutkit.services.balance import render_txn
-from payoutkit.services.common import check_id, connected_account, list_owned, owned, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import key, movement
-from payoutkit.store import objects
+from payoutkit.services.test_tokens import test_id_in_livemode
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import resources
 

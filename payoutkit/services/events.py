@@ -31,9 +31,8 @@ from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Params
 from payoutkit.clock import wall_ms
 from payoutkit.errors import InvalidRequest, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.services.actor import Moment
-from payoutkit.services.common import check_id
 from payoutkit.services.event_types import WILDCARD
 from payoutkit.store.schema import events, resources, webhook_deliveries
 

@@ -19,12 +19,12 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.errors import InvalidRequest, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service
-from payoutkit.services.common import check_id, live_mode_test_card, test_id_in_livemode
 from payoutkit.services.events import emit_request, previous_attributes
-from payoutkit.store import objects
+from payoutkit.services.test_tokens import live_mode_test_card, test_id_in_livemode
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources
 
 US_ROUTING = "110000000"

@@ -31,8 +31,8 @@ from payoutkit.ledger.money import check_currency
 from payoutkit.ledger.payouts import payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, SourceType
 from payoutkit.services.accounts import COUNTRY_CURRENCY, account_data, external_accounts_list
-from payoutkit.services.common import require_platform
-from payoutkit.store import objects
+from payoutkit.services.policy import require_platform
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import instant_volume, resources
 
 PRICING_OBJECT = "instant_payout_pricing"

@@ -32,7 +32,7 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, Range, range_filter
 from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.payouts import (
@@ -51,15 +51,15 @@ from payoutkit.ledger.payouts import (
 )
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.services import events, instant
+from payoutkit.services.access import list_owned, owned
 from payoutkit.services.accounts import account_data, external_accounts_list, schedule_of
 from payoutkit.services.actor import Moment
-from payoutkit.services.common import check_id, list_owned, owned
 from payoutkit.services.external_accounts import internal_of
 from payoutkit.services.movement import Movement, key, movement
 from payoutkit.services.payout_runs import next_run, run_idle
 from payoutkit.services.rail import Rail, RailPayout, SimulatedRail
 from payoutkit.services.settlement import settle
-from payoutkit.store import objects
+from payoutkit.store import resources as objects
 from payoutkit.store.balances import read_buckets
 from payoutkit.store.schema import accounts, balance_transactions, payout_runs, payout_tracking, resources
 

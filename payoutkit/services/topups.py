@@ -17,14 +17,15 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
-from payoutkit.services.common import check_id, list_owned, owned, test_id_in_livemode
+from payoutkit.services.access import list_owned, owned
 from payoutkit.services.events import emit_request
 from payoutkit.services.movement import key, movement
-from payoutkit.store import objects
+from payoutkit.services.test_tokens import test_id_in_livemode
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources
 
 TOPUP_SOURCES = {

@@ -16,15 +16,16 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
 from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest, ResourceMissing
-from payoutkit.ids import new_id
+from payoutkit.ids import check_id, new_id
 from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.services import application_fees
-from payoutkit.services.common import check_id, connected_account, list_owned, owned, require_platform
+from payoutkit.services.access import connected_account, list_owned, owned
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, key, movement
-from payoutkit.store import objects
+from payoutkit.services.policy import require_platform
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources
 
 

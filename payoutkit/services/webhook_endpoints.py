@@ -18,10 +18,11 @@ from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams
 from payoutkit.api.params import Bool, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest
-from payoutkit.ids import new_id, new_secret
-from payoutkit.services.common import check_id, list_owned, owned, require_platform
+from payoutkit.ids import check_id, new_id, new_secret
+from payoutkit.services.access import list_owned, owned
 from payoutkit.services.event_types import is_known
-from payoutkit.store import objects
+from payoutkit.services.policy import require_platform
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources, webhook_deliveries
 
 MAX_ENDPOINTS = 16  # per mode, as on Stripe

@@ -30,7 +30,7 @@ def book_refund_to_the_card(engine: Engine, account: str, charge_id: str, amount
     from payoutkit.ids import new_id
     from payoutkit.ledger.booking import book_refund
     from payoutkit.ledger.postings import BucketKey
-    from payoutkit.store import objects
+    from payoutkit.store import resources as objects
     from payoutkit.store.balances import Locked, bucket_seqs, flush_moves, write_entries
 
     refund_id = new_id("re")

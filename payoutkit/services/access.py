@@ -1,4 +1,7 @@
-"""What every service needs: finding objects the acting account may see, and guarding platform-only work."""
+"""Finding the objects an actor may see: its own stored objects, and its platform's connected accounts.
+
+Transitional parts (issue 8): `list_owned` is replaced by each kind's store list function.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +12,9 @@ from sqlalchemy import ColumnElement, Connection, select
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
-from payoutkit.errors import CardError, InvalidRequest, PermissionDenied, ResourceMissing
-from payoutkit.ids import ID_PATTERN
-from payoutkit.store import objects
+from payoutkit.errors import ResourceMissing
+from payoutkit.store import resources as objects
 from payoutkit.store.schema import accounts, resources
-
-
-def check_id(value: str, prefixes: tuple[str, ...], param: str, object_name: str) -> str:
-    """A malformed id is a 400 naming the param; a well-formed unknown one is a 404 later."""
-    if not ID_PATTERN.match(value) or not value.startswith(tuple(p + "_" for p in prefixes)):
-        raise InvalidRequest(f"Invalid {object_name} id: '{value}'", param=param, code="resource_missing")
-    return value
-
-
-def test_id_in_livemode(value: str, param: str) -> InvalidRequest:
-    """Stripe's answer to one of its fixed test ids (`tok_visa`, `btok_us_verified`) sent with a live key."""
-    return InvalidRequest(
-        f"You cannot use the test ID '{value}' in livemode. If you are testing your integration, please "
-        "use your testmode API keys instead.",
-        param=param,
-        code="resource_missing",
-    )
-
-
-def live_mode_test_card(param: str) -> CardError:
-    """Stripe's decline of a known test card number sent with a live key."""
-    return CardError(
-        "Your card was declined. Your request was in live mode, but used a known test card.",
-        param=param,
-        code="card_declined",
-        extra={"decline_code": "live_mode_test_card"},
-    )
-
-
-def require_platform(ctx: Ctx, what: str) -> None:
-    if not ctx.is_platform:
-        raise PermissionDenied(f"Only the platform can {what}; remove the Stripe-Account header.")
 
 
 def owned(
