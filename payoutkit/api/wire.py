@@ -15,7 +15,9 @@ validating are not stored (Stripe's rule); errors raised by the operation are, l
 A stored response is kept `IDEMPOTENCY_TTL` (24 hours, Stripe's promise) by the mode's clock: an older
 record is gone for the request that finds it (deleted in its unit, the key is new again), and the
 worker deletes expired records in bounded batches (`services/jobs.prune_idempotency`), so that the
-responses they hold — a webhook endpoint's signing secret among them — are not kept longer.
+responses they hold — a webhook endpoint's signing secret among them — are not kept longer. The records
+are the store's (`store/idempotency.py`); a unit that meets another request's record of its key fails
+with `KeyTaken`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -47,14 +47,16 @@ from payoutkit.errors import (
 from payoutkit.ids import new_id
 from payoutkit.runtime import Runtime
 from payoutkit.services.actor import Actor
-from payoutkit.store.schema import idempotency_keys
+from payoutkit.store import Tx
+from payoutkit.store import idempotency as keys
+from payoutkit.store.idempotency import KeyTaken
 
 log = logging.getLogger("payoutkit.api")
 
 Handler = Callable[..., Any]
 
 # How long a stored idempotent response is replayed, in seconds of the mode's clock.
-IDEMPOTENCY_TTL = 24 * 3600
+IDEMPOTENCY_TTL = keys.TTL
 
 
 class _ServiceFailed(Exception):
@@ -77,7 +79,7 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
     )
 
 
-def authenticate(conn: Connection, rt: Runtime, request: Request, request_id: str) -> Actor:
+def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Actor:
     key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
     account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
     return Actor(
@@ -152,21 +154,12 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _stored(conn: Connection, ctx: Actor, key: str) -> Any:
+def _stored(conn: Tx, actor: Actor, key: str) -> keys.Stored | None:
     """The live record of this key, if any; an expired one is deleted and the key is new again."""
-    where = (
-        idempotency_keys.c.account_id == ctx.account_id,
-        idempotency_keys.c.livemode == ctx.livemode,
-        idempotency_keys.c.key == key,
-    )
-    row = conn.execute(select(idempotency_keys).where(*where)).first()
-    if row is not None and row.created <= ctx.now - IDEMPOTENCY_TTL:
-        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq == row.seq))
-        return None
-    return row
+    return keys.find(conn, actor.account_id, actor.livemode, key, actor.now)
 
 
-def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
+def _replay(row: keys.Stored, digest: str) -> tuple[int, Any, bool]:
     if row.request_hash != digest:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they were first "
@@ -176,18 +169,9 @@ def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
     return row.status_code, orjson.loads(row.body), True
 
 
-def _remember(conn: Connection, ctx: Actor, key: str, digest: str, status: int, body: Any) -> None:
-    conn.execute(
-        insert(idempotency_keys).values(
-            account_id=ctx.account_id,
-            livemode=ctx.livemode,
-            key=key,
-            request_hash=digest,
-            status_code=status,
-            body=dumps(body).decode(),
-            created=ctx.now,
-        )
-    )
+def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: Any) -> None:
+    response = keys.Response(digest, status, dumps(body).decode())
+    keys.remember(conn, actor.account_id, actor.livemode, key, actor.now, response)
 
 
 def endpoint(
@@ -215,7 +199,7 @@ def endpoint(
             digest = request_hash(request, raw) if idem and idempotent else ""
             path = dict(request.path_params)
 
-            def unit(conn: Connection) -> tuple[int, Any, bool]:
+            def unit(conn: Tx) -> tuple[int, Any, bool]:
                 actor = authenticate(conn, rt, request, request_id)
                 if digest and idem:
                     row = _stored(conn, actor, idem)
@@ -227,7 +211,7 @@ def endpoint(
                     if isinstance(body, Refused):
                         status, body = render(body.refusal)
                     else:
-                        status, body = 200, expansion.expand(conn, Ctx.of(call), body, expand)
+                        status, body = 200, expansion.expand(conn, call.actor, body, expand)
                 except Refusal as exc:
                     raise _ServiceFailed(exc) from exc
                 if digest and idem:
@@ -235,20 +219,20 @@ def endpoint(
                 return status, body, False
 
             try:
-                status, body, replayed = await rt.db.run(unit)
+                status, body, replayed = await keys.run(rt.db, unit)
             except _ServiceFailed as failed:
                 if not (digest and idem):
                     raise failed.error from None
                 try:
-                    status, body, replayed = await rt.db.run(
-                        _store_failure, rt, request, request_id, idem, digest, failed.error
+                    status, body, replayed = await keys.run(
+                        rt.db, _store_failure, rt, request, request_id, idem, digest, failed.error
                     )
-                except IntegrityError:
+                except KeyTaken:
                     status, body, replayed = await rt.db.run(
                         _replay_existing, rt, request, request_id, idem, digest
                     )
-            except IntegrityError as exc:
-                if not (digest and idem and "idempotency" in str(exc.orig)):
+            except KeyTaken:
+                if not (digest and idem):
                     raise
                 status, body, replayed = await rt.db.run(
                     _replay_existing, rt, request, request_id, idem, digest
@@ -269,7 +253,7 @@ def endpoint(
 
 
 def _store_failure(
-    conn: Connection,
+    conn: Tx,
     rt: Runtime,
     request: Request,
     request_id: str,
@@ -287,7 +271,7 @@ def _store_failure(
 
 
 def _replay_existing(
-    conn: Connection, rt: Runtime, request: Request, request_id: str, key: str, digest: str
+    conn: Tx, rt: Runtime, request: Request, request_id: str, key: str, digest: str
 ) -> tuple[int, Any, bool]:
     actor = authenticate(conn, rt, request, request_id)
     row = _stored(conn, actor, key)
