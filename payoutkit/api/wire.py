@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -174,6 +175,84 @@ def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: 
     keys.remember(conn, actor.account_id, actor.livemode, key, actor.now, response)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One request being answered: what each of its units of work needs."""
+
+    rt: Runtime
+    request: Request
+    request_id: str
+    key: str  # the Idempotency-Key when the response is to be stored under it, else ""
+    digest: str
+
+    def actor(self, conn: Tx) -> Actor:
+        return authenticate(conn, self.rt, self.request, self.request_id)
+
+
+@dataclass(frozen=True)
+class _Operation:
+    handler: Handler
+    params: Any
+    path: dict[str, str]
+    expand: list[str]
+
+
+async def _prepare(
+    request: Request, rt: Runtime, request_id: str, handler: Handler, params: type[Params], idempotent: bool
+) -> tuple[_Request, _Operation]:
+    """Decode and validate the request (refusals here are never stored under a key)."""
+    raw = await _params(request, rt.settings.max_body_bytes)
+    expand = _expand_list(raw.pop("expand", None))
+    model = parse(params, raw)
+    idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+    if idem is not None and not 0 < len(idem) <= 255:
+        raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
+    stored = bool(idem and idempotent)
+    digest = request_hash(request, raw) if stored else ""
+    req = _Request(rt, request, request_id, idem if stored and idem else "", digest)
+    return req, _Operation(handler, model, dict(request.path_params), expand)
+
+
+def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
+    """The request's unit of work: the operation, or the replay of the response stored under its key."""
+    actor = req.actor(conn)
+    if req.key:
+        row = _stored(conn, actor, req.key)
+        if row is not None:
+            return _replay(row, req.digest)
+    call = Call(conn, req.rt, actor)
+    try:
+        body = op.handler(call, op.params, **op.path)
+        if isinstance(body, Refused):
+            status, body = render(body.refusal)
+        else:
+            status, body = 200, expansion.expand(conn, call.actor, body, op.expand)
+    except Refusal as exc:
+        raise _ServiceFailed(exc) from exc
+    if req.key:
+        _remember(conn, actor, req.key, req.digest, status, body)
+    return status, body, False
+
+
+async def _answer(req: _Request, op: _Operation) -> tuple[int, Any, bool]:
+    """Run the unit; a refusal it raised is stored under the key in a unit of its own, and a key that
+    a concurrent request stored first replays that request's response."""
+    db = req.rt.db
+    try:
+        return await keys.run(db, _unit, req, op)
+    except _ServiceFailed as failed:
+        if not req.key:
+            raise failed.error from None
+        try:
+            return await keys.run(db, _store_failure, req, failed.error)
+        except KeyTaken:
+            return await db.run(_replay_existing, req)
+    except KeyTaken:
+        if not req.key:
+            raise
+        return await db.run(_replay_existing, req)
+
+
 def endpoint(
     handler: Handler,
     params: type[Params] = Empty,
@@ -190,53 +269,8 @@ def endpoint(
         request_id = new_id("req", 14)
         replayed = False
         try:
-            raw = await _params(request, rt.settings.max_body_bytes)
-            expand = _expand_list(raw.pop("expand", None))
-            model = parse(params, raw)
-            idem = request.headers.get("idempotency-key") if request.method == "POST" else None
-            if idem is not None and not 0 < len(idem) <= 255:
-                raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
-            digest = request_hash(request, raw) if idem and idempotent else ""
-            path = dict(request.path_params)
-
-            def unit(conn: Tx) -> tuple[int, Any, bool]:
-                actor = authenticate(conn, rt, request, request_id)
-                if digest and idem:
-                    row = _stored(conn, actor, idem)
-                    if row is not None:
-                        return _replay(row, digest)
-                call = Call(conn, rt, actor)
-                try:
-                    body = handler(call, model, **path)
-                    if isinstance(body, Refused):
-                        status, body = render(body.refusal)
-                    else:
-                        status, body = 200, expansion.expand(conn, call.actor, body, expand)
-                except Refusal as exc:
-                    raise _ServiceFailed(exc) from exc
-                if digest and idem:
-                    _remember(conn, actor, idem, digest, status, body)
-                return status, body, False
-
-            try:
-                status, body, replayed = await keys.run(rt.db, unit)
-            except _ServiceFailed as failed:
-                if not (digest and idem):
-                    raise failed.error from None
-                try:
-                    status, body, replayed = await keys.run(
-                        rt.db, _store_failure, rt, request, request_id, idem, digest, failed.error
-                    )
-                except KeyTaken:
-                    status, body, replayed = await rt.db.run(
-                        _replay_existing, rt, request, request_id, idem, digest
-                    )
-            except KeyTaken:
-                if not (digest and idem):
-                    raise
-                status, body, replayed = await rt.db.run(
-                    _replay_existing, rt, request, request_id, idem, digest
-                )
+            req, op = await _prepare(request, rt, request_id, handler, params, idempotent)
+            status, body, replayed = await _answer(req, op)
             if then is not None and status == 200:
                 await then(rt, body)
         except Refusal as exc:
@@ -252,29 +286,18 @@ def endpoint(
     return handle
 
 
-def _store_failure(
-    conn: Tx,
-    rt: Runtime,
-    request: Request,
-    request_id: str,
-    key: str,
-    digest: str,
-    error: Refusal,
-) -> tuple[int, Any, bool]:
-    actor = authenticate(conn, rt, request, request_id)
-    row = _stored(conn, actor, key)
+def _store_failure(conn: Tx, req: _Request, error: Refusal) -> tuple[int, Any, bool]:
+    actor = req.actor(conn)
+    row = _stored(conn, actor, req.key)
     if row is not None:
-        return _replay(row, digest)
+        return _replay(row, req.digest)
     status, body = render(error)
-    _remember(conn, actor, key, digest, status, body)
+    _remember(conn, actor, req.key, req.digest, status, body)
     return status, body, False
 
 
-def _replay_existing(
-    conn: Tx, rt: Runtime, request: Request, request_id: str, key: str, digest: str
-) -> tuple[int, Any, bool]:
-    actor = authenticate(conn, rt, request, request_id)
-    row = _stored(conn, actor, key)
+def _replay_existing(conn: Tx, req: _Request) -> tuple[int, Any, bool]:
+    row = _stored(conn, req.actor(conn), req.key)
     if row is None:  # the winner rolled back after all: ask the client to retry
         raise Conflict("A concurrent request with this idempotency key failed; retry.")
-    return _replay(row, digest)
+    return _replay(row, req.digest)
