@@ -110,3 +110,36 @@ def test_previous_attributes_are_the_changed_fields_nested() -> None:
     before = {"a": 1, "m": {"x": "1", "y": "2"}, "same": True}
     after = {"a": 2, "m": {"x": "1", "y": "3"}, "same": True, "new": "n"}
     assert events.previous_attributes(before, after) == {"a": 1, "m": {"y": "2"}, "new": None}
+
+
+def test_the_records_give_back_the_documents_they_were_read_from() -> None:
+    from payoutkit.records.events import Event, WebhookEndpoint
+
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "account": CONNECTED,
+        "api_version": events.API_VERSION,
+        "created": CLOCK_START,
+        "data": {"object": {"id": "po_1"}, "previous_attributes": {"status": "pending"}},
+        "livemode": False,
+        "pending_webhooks": 2,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "payout.paid",
+    }
+    assert Event.from_doc(event).doc() == event
+    assert list(Event.from_doc(event).doc()) == list(event)
+    endpoint = {
+        "id": "we_1",
+        "object": "webhook_endpoint",
+        "api_version": None,
+        "application": None,
+        "created": CLOCK_START,
+        "description": "d",
+        "enabled_events": ["*"],
+        "livemode": False,
+        "metadata": {},
+        "status": "enabled",
+        "url": "https://example.com",
+    }
+    assert WebhookEndpoint.from_doc(endpoint, {"connect": True, "secret": "s"}).doc() == endpoint
