@@ -80,7 +80,9 @@ def _charge(world: World, amount: int = 1000, source: str = "tok_visa") -> dict[
 
 def test_card_funds_settle_at_midnight_utc_after_two_business_days(world: World) -> None:
     charge = _charge(world)
-    txn = world.run(balance.retrieve_transaction, Empty(), charge["balance_transaction"])
+    txn = world.run(
+        lambda conn, ctx: balance.retrieve_transaction(conn, ctx, charge["balance_transaction"]).doc()
+    )
     assert txn["status"] == "pending"
     assert txn["available_on"] == MONDAY  # Thursday + 2 business days skips the weekend
 
@@ -172,7 +174,7 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
 
 def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: World) -> None:
     """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
-    from payoutkit.store.balances import settle_due
+    from payoutkit.store.settlement import settle_due
 
     made = [
         world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"] for _ in range(5)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.wire import endpoint, legacy
+from payoutkit.api.params import Empty, Params
+from payoutkit.api.v1 import balance, clock
+from payoutkit.api.wire import Handler, endpoint, legacy
 from payoutkit.services import (
     accounts,
-    balance,
     charges,
-    clock,
     events,
     external_accounts,
     instant,
@@ -26,6 +28,13 @@ from payoutkit.services import (
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
     return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
+
+def _h(path: str, method: str, handler: Handler, params: type[Params] = Empty, **kwargs: Any) -> Route:
+    """A route to a handler of api/v1 (`handler(call, params, **path)`); `kwargs` go to `endpoint`."""
+    return Route(path, endpoint(handler, params, **kwargs), methods=[method])
+
+
+TXNS = balance.BalanceTransactionList
 
 EA = "/v1/accounts/{account}/external_accounts"
 
@@ -44,11 +53,11 @@ routes = [
         Route(f"/v1/{{collection:path}}/{name}", unserved, methods=["GET", "POST", "DELETE"])
         for name in UNSERVED_OPERATIONS
     ),
-    _r("/v1/balance", "GET", balance.retrieve),
-    _r("/v1/balance_transactions", "GET", balance.list_transactions, balance.BalanceTransactionList),
-    _r("/v1/balance/history", "GET", balance.list_transactions, balance.BalanceTransactionList),
-    _r("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),
-    _r("/v1/balance/history/{id}", "GET", balance.retrieve_transaction),
+    _h("/v1/balance", "GET", balance.retrieve, read_only=True),
+    _h("/v1/balance_transactions", "GET", balance.list_transactions, TXNS, read_only=True),
+    _h("/v1/balance/history", "GET", balance.list_transactions, TXNS, read_only=True),
+    _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction, read_only=True),
+    _h("/v1/balance/history/{id}", "GET", balance.retrieve_transaction, read_only=True),
     _r("/v1/account", "GET", accounts.retrieve_own),
     _r("/v1/accounts", "POST", accounts.create, accounts.AccountCreate),
     _r("/v1/accounts", "GET", accounts.list_accounts, accounts.AccountList),
@@ -98,6 +107,12 @@ routes = [
     _r("/v1/webhook_endpoints/{id}", "GET", webhook_endpoints.retrieve),
     _r("/v1/webhook_endpoints/{id}", "POST", webhook_endpoints.modify, webhook_endpoints.EndpointUpdate),
     _r("/v1/webhook_endpoints/{id}", "DELETE", webhook_endpoints.delete),
-    _r("/v1/test_helpers/clock", "GET", clock.retrieve),
-    _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance, then=clock.finish_advance),
+    _h("/v1/test_helpers/clock", "GET", clock.retrieve, read_only=True),
+    _h(
+        "/v1/test_helpers/clock/advance",
+        "POST",
+        clock.advance,
+        clock.AdvanceParams,
+        then=clock.finish_advance,
+    ),
 ]

@@ -196,10 +196,12 @@ def endpoint(
     *,
     idempotent: bool = True,
     then: Callable[[Runtime, Any], Awaitable[None]] | None = None,
+    read_only: bool = False,
 ) -> Callable[[Request], Any]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
-    units of its own (the test clock's stepped advance)."""
+    units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
+    unit takes no write lock (`Database.read`)."""
 
     async def handle(request: Request) -> Response:
         rt: Runtime = request.app.state.payoutkit
@@ -235,7 +237,7 @@ def endpoint(
                 return status, body, False
 
             try:
-                status, body, replayed = await rt.db.run(unit)
+                status, body, replayed = await (rt.db.read(unit) if read_only else rt.db.run(unit))
             except _ServiceFailed as failed:
                 if not (digest and idem):
                     raise failed.error from None
