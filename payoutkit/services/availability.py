@@ -1,6 +1,6 @@
 """`balance.available`: the event that settlement made an account's pending funds available.
 
-Whatever settled them (the worker, the test clock, a balance read, a movement that settles the buckets
+Whatever settled them (the worker, the test clock, a payout run, a movement that settles the buckets
 it locks), `settle_due` reports which (account, mode) moved and `announce_available` emits one event
 per account and mode, with the Balance object as `data.object`. It reads the affected accounts, their
 buckets and their platforms' endpoints in one statement each and inserts the events in one, so the

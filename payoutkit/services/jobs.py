@@ -14,7 +14,7 @@ from payoutkit.clock import SimulatedClock
 from payoutkit.services import payouts
 from payoutkit.services.actor import Moment
 from payoutkit.services.rail import Rail
-from payoutkit.services.settlement import settle
+from payoutkit.services.settlement import settle_at
 from payoutkit.store import Tx
 from payoutkit.store import jobs as due_work
 
@@ -28,10 +28,9 @@ MAX_STEPS = 20_000
 IDEMPOTENCY_TTL = 24 * 3600
 
 
-def run_at(conn: Tx, rail: Rail, livemode: bool, now: int) -> int:
-    """Everything due by `now`, in one unit: settlement, payout steps, payout runs."""
-    moment = Moment.job(livemode, now)
-    done = settle(conn, now, livemode=livemode)
+def run_at(conn: Tx, moment: Moment, rail: Rail) -> int:
+    """Everything due by the moment, in one unit: settlement, payout steps, payout runs."""
+    done = settle_at(conn, moment)
     while (n := payouts.advance_due(conn, moment, rail)) > 0:
         done += n
     while (n := payouts.run_automatic(conn, moment, rail)) > 0:
@@ -50,10 +49,10 @@ def catch_up(conn: Tx, rail: Rail, livemode: bool, to: int) -> int:
         due = due_work.next_due(conn, livemode)
         if due is None or due > to:
             break
-        done += run_at(conn, rail, livemode, due)
+        done += run_at(conn, Moment.job(livemode, due), rail)
     else:
         raise RuntimeError("the simulated clock's catch-up did not converge")
-    return done + settle(conn, to, livemode=livemode)
+    return done + settle_at(conn, Moment.job(livemode, to))
 
 
 def step(conn: Tx, clock: SimulatedClock, rail: Rail, target: int) -> int:
@@ -70,7 +69,7 @@ def step(conn: Tx, clock: SimulatedClock, rail: Rail, target: int) -> int:
         return now
     due = due_work.next_due(conn, False)
     at = target if due is None or due > target else max(due, now)
-    run_at(conn, rail, False, at)
+    run_at(conn, Moment.job(False, at), rail)
     clock.advance_to(conn, at)
     return at
 

@@ -4,9 +4,10 @@ Settling usually raises a connected account's available balance (a release of it
 lower it too: a direct charge whose application fee exceeds its net leaves a negative pending net. So
 after `settle_due`, every liable account that has something reserved or had payments funds due is
 re-synced.
-Every path that settles on its own (the worker, the test clock, a balance or transaction read) goes
+Every path that settles on its own (the worker's job `settle_at`, the test clock, a payout run) goes
 through `settle`; a movement settles the buckets it locks and re-syncs their reserves itself. Both
-announce what became available (`balance.available`, services/availability.py).
+announce what became available (`balance.available`, services/availability.py). Reads do not settle:
+they show due funds as settlement will leave them (services/balance.py).
 """
 
 from __future__ import annotations
@@ -39,3 +40,8 @@ def settle(conn: Tx, now: int, *, livemode: bool, account_id: str | None = None)
         mv.sync_reserves()
     announce_available(conn, now, moved_accounts)
     return moved
+
+
+def settle_at(tx: Tx, moment: Moment, account_id: str | None = None) -> int:
+    """The job: settle what is due at the moment in its mode (of one account, if given)."""
+    return settle(tx, moment.now, livemode=moment.livemode, account_id=account_id)

@@ -29,9 +29,24 @@ its cost is a few scans however big the ledger grows. What is checked, per (mode
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Text, and_, case, cast, func, literal, or_, select, text, union_all
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from payoutkit.store.schema import accounts, balances, connect_reserves, resources
@@ -195,14 +210,12 @@ def _is_liable(dialect: str) -> ColumnElement[bool]:
     return and_(accounts.c.kind == "connected", losses == "application")
 
 
-def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
+@cache
+def _reserve_checks(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The statements of check (e) for a dialect: reserves that do not follow their account's available
+    payments (or are held by another platform), and reserves of accounts nobody is liable for."""
     r = connect_reserves
-    out = [
-        f"connect_reserves of {row.account_id} (livemode={bool(row.livemode)}, {row.currency}) "
-        f"is negative: {row.amount}"
-        for row in conn.execute(select(r).where(r.c.amount < 0).order_by(r.c.seq))
-    ]
-    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable(conn.dialect.name)).subquery()
+    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable(dialect)).subquery()
     available = (
         select(
             balances.c.account_id,
@@ -223,7 +236,15 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
     a = func.coalesce(available.c.available, 0)
     expected = case((a < 0, -a), else_=literal(0))
     held = func.coalesce(r.c.amount, 0)
-    rows = conn.execute(
+
+    def same_key(t: Any) -> ColumnElement[bool]:
+        return and_(
+            t.c.account_id == distinct.c.account_id,
+            t.c.livemode == distinct.c.livemode,
+            t.c.currency == distinct.c.currency,
+        )
+
+    mismatches = (
         select(
             distinct.c.account_id,
             distinct.c.livemode,
@@ -236,26 +257,33 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
         )
         .select_from(
             distinct.join(liable, liable.c.id == distinct.c.account_id)
-            .outerjoin(
-                available,
-                and_(
-                    available.c.account_id == distinct.c.account_id,
-                    available.c.livemode == distinct.c.livemode,
-                    available.c.currency == distinct.c.currency,
-                ),
-            )
-            .outerjoin(
-                r,
-                and_(
-                    r.c.account_id == distinct.c.account_id,
-                    r.c.livemode == distinct.c.livemode,
-                    r.c.currency == distinct.c.currency,
-                ),
-            )
+            .outerjoin(available, same_key(available))
+            .outerjoin(r, same_key(r))
         )
         .where(or_(held != expected, and_(r.c.seq.is_not(None), r.c.platform_id != liable.c.platform_id)))
         .order_by(distinct.c.account_id, distinct.c.livemode, distinct.c.currency)
-    ).all()
+    )
+    not_liable = (
+        select(r.c.account_id, r.c.livemode, r.c.currency, r.c.amount)
+        .where(r.c.amount != 0, r.c.account_id.not_in(select(liable.c.id)))
+        .order_by(r.c.seq)
+    )
+    return mismatches, not_liable
+
+
+_NEGATIVE_RESERVES = (
+    select(connect_reserves).where(connect_reserves.c.amount < 0).order_by(connect_reserves.c.seq)
+)
+
+
+def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
+    out = [
+        f"connect_reserves of {row.account_id} (livemode={bool(row.livemode)}, {row.currency}) "
+        f"is negative: {row.amount}"
+        for row in conn.execute(_NEGATIVE_RESERVES)
+    ]
+    mismatches, not_liable_stmt = _reserve_checks(conn.dialect.name)
+    rows = conn.execute(mismatches).all()
     for row in rows:
         where = f"{row.account_id} (livemode={bool(row.livemode)}, {row.currency})"
         if row.held != row.expected:
@@ -265,11 +293,7 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
             )
         if row.platform_id is not None and row.platform_id != row.liable_platform:
             out.append(f"reserve for {where} is held by {row.platform_id}, not {row.liable_platform}")
-    not_liable = conn.execute(
-        select(r.c.account_id, r.c.livemode, r.c.currency, r.c.amount)
-        .where(r.c.amount != 0, r.c.account_id.not_in(select(liable.c.id)))
-        .order_by(r.c.seq)
-    ).all()
+    not_liable = conn.execute(not_liable_stmt).all()
     out.extend(
         f"reserve of {row.amount} for {row.account_id} (livemode={bool(row.livemode)}, {row.currency}), "
         "an account the platform is not liable for"
