@@ -59,48 +59,54 @@ _CONNECT_RESERVED = "connect_reserved"
 _WORLD = "sys_world"  # ledger.postings.WORLD; its buckets are sharded as sys_world_00 …
 
 
+_TOTAL = func.sum(balances.c.available + balances.c.pending)
+_CONSERVATION = (
+    select(balances.c.livemode, balances.c.currency, _TOTAL.label("total"))
+    .group_by(balances.c.livemode, balances.c.currency)
+    .having(_TOTAL != 0)
+    .order_by(balances.c.livemode, balances.c.currency)
+)
+
+
 def _conservation(conn: Connection) -> list[str]:
-    total = func.sum(balances.c.available + balances.c.pending)
-    rows = conn.execute(
-        select(balances.c.livemode, balances.c.currency, total.label("total"))
-        .group_by(balances.c.livemode, balances.c.currency)
-        .having(total != 0)
-        .order_by(balances.c.livemode, balances.c.currency)
-    ).all()
+    rows = conn.execute(_CONSERVATION).all()
     return [
         f"conservation: buckets of livemode={bool(r.livemode)} {r.currency} sum to {r.total}, not 0"
         for r in rows
     ]
 
 
-def _buckets_match_history(conn: Connection) -> list[str]:
-    by_bucket = (
-        select(
-            txns.c.balance_seq,
-            func.sum(case((txns.c.status == "available", txns.c.net), else_=0)).label("available"),
-            func.sum(case((txns.c.status == "pending", txns.c.net), else_=0)).label("pending"),
-        )
-        .group_by(txns.c.balance_seq)
-        .subquery()
+_BY_BUCKET = (
+    select(
+        txns.c.balance_seq,
+        func.sum(case((txns.c.status == "available", txns.c.net), else_=0)).label("available"),
+        func.sum(case((txns.c.status == "pending", txns.c.net), else_=0)).label("pending"),
     )
-    history_available = func.coalesce(by_bucket.c.available, 0)
-    history_pending = func.coalesce(by_bucket.c.pending, 0)
-    rows = conn.execute(
-        select(
-            balances.c.account_id,
-            balances.c.livemode,
-            balances.c.currency,
-            balances.c.balance_type,
-            balances.c.source_type,
-            balances.c.available,
-            balances.c.pending,
-            history_available.label("h_available"),
-            history_pending.label("h_pending"),
-        )
-        .select_from(balances.outerjoin(by_bucket, by_bucket.c.balance_seq == balances.c.seq))
-        .where(or_(balances.c.available != history_available, balances.c.pending != history_pending))
-        .order_by(balances.c.seq)
-    ).all()
+    .group_by(txns.c.balance_seq)
+    .subquery()
+)
+_HISTORY_AVAILABLE = func.coalesce(_BY_BUCKET.c.available, 0)
+_HISTORY_PENDING = func.coalesce(_BY_BUCKET.c.pending, 0)
+_BUCKET_MISMATCHES = (
+    select(
+        balances.c.account_id,
+        balances.c.livemode,
+        balances.c.currency,
+        balances.c.balance_type,
+        balances.c.source_type,
+        balances.c.available,
+        balances.c.pending,
+        _HISTORY_AVAILABLE.label("h_available"),
+        _HISTORY_PENDING.label("h_pending"),
+    )
+    .select_from(balances.outerjoin(_BY_BUCKET, _BY_BUCKET.c.balance_seq == balances.c.seq))
+    .where(or_(balances.c.available != _HISTORY_AVAILABLE, balances.c.pending != _HISTORY_PENDING))
+    .order_by(balances.c.seq)
+)
+
+
+def _buckets_match_history(conn: Connection) -> list[str]:
+    rows = conn.execute(_BUCKET_MISMATCHES).all()
     return [
         f"bucket ({r.account_id}, livemode={bool(r.livemode)}, {r.currency}, {r.balance_type}, "
         f"{r.source_type}) holds available={r.available} pending={r.pending} but its transactions "
@@ -152,35 +158,38 @@ def _transactions_well_formed(conn: Connection) -> list[str]:
     return out
 
 
-def _transactions_in_their_bucket(conn: Connection) -> list[str]:
-    b = balances
-    mismatch = or_(
-        b.c.seq.is_(None),
-        b.c.account_id != txns.c.account_id,
-        b.c.livemode != txns.c.livemode,
-        b.c.currency != txns.c.currency,
-        b.c.balance_type != txns.c.balance_type,
-        b.c.source_type != txns.c.source_type,
+_B = balances
+_MISPLACED = or_(
+    _B.c.seq.is_(None),
+    _B.c.account_id != txns.c.account_id,
+    _B.c.livemode != txns.c.livemode,
+    _B.c.currency != txns.c.currency,
+    _B.c.balance_type != txns.c.balance_type,
+    _B.c.source_type != txns.c.source_type,
+)
+_MISPLACED_TXNS = (
+    select(
+        txns.c.id,
+        txns.c.account_id,
+        txns.c.livemode,
+        txns.c.currency,
+        txns.c.balance_type,
+        txns.c.source_type,
+        _B.c.seq.label("bucket"),
+        _B.c.account_id.label("b_account_id"),
+        _B.c.livemode.label("b_livemode"),
+        _B.c.currency.label("b_currency"),
+        _B.c.balance_type.label("b_balance_type"),
+        _B.c.source_type.label("b_source_type"),
     )
-    rows = conn.execute(
-        select(
-            txns.c.id,
-            txns.c.account_id,
-            txns.c.livemode,
-            txns.c.currency,
-            txns.c.balance_type,
-            txns.c.source_type,
-            b.c.seq.label("bucket"),
-            b.c.account_id.label("b_account_id"),
-            b.c.livemode.label("b_livemode"),
-            b.c.currency.label("b_currency"),
-            b.c.balance_type.label("b_balance_type"),
-            b.c.source_type.label("b_source_type"),
-        )
-        .select_from(txns.outerjoin(b, b.c.seq == txns.c.balance_seq))
-        .where(mismatch)
-        .order_by(txns.c.seq)
-    ).all()
+    .select_from(txns.outerjoin(_B, _B.c.seq == txns.c.balance_seq))
+    .where(_MISPLACED)
+    .order_by(txns.c.seq)
+)
+
+
+def _transactions_in_their_bucket(conn: Connection) -> list[str]:
+    rows = conn.execute(_MISPLACED_TXNS).all()
     out = []
     for r in rows:
         own = (r.account_id, bool(r.livemode), r.currency, r.balance_type, r.source_type)
@@ -302,42 +311,44 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
     return out
 
 
-def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
-    r = connect_reserves
-    bucket_totals = (
-        select(
-            balances.c.account_id.label("platform_id"),
-            balances.c.livemode,
-            balances.c.currency,
-            func.sum(balances.c.available + balances.c.pending).label("total"),
-        )
-        .where(balances.c.balance_type == _CONNECT_RESERVED)
-        .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+_R_BUCKET_TOTALS = (
+    select(
+        balances.c.account_id.label("platform_id"),
+        balances.c.livemode,
+        balances.c.currency,
+        func.sum(balances.c.available + balances.c.pending).label("total"),
     )
-    reserve_totals = select(
-        r.c.platform_id,
-        r.c.livemode,
-        r.c.currency,
-        func.sum(r.c.amount).label("total"),
-    ).group_by(r.c.platform_id, r.c.livemode, r.c.currency)
-    both = union_all(
-        bucket_totals.add_columns(literal(0).label("reserves")),
-        reserve_totals.add_columns(literal(1).label("reserves")),
-    ).subquery()
-    in_buckets = func.sum(case((both.c.reserves == 0, both.c.total), else_=0))
-    in_reserves = func.sum(case((both.c.reserves == 1, both.c.total), else_=0))
-    rows = conn.execute(
-        select(
-            both.c.platform_id,
-            both.c.livemode,
-            both.c.currency,
-            in_buckets.label("bucket"),
-            in_reserves.label("reserves"),
-        )
-        .group_by(both.c.platform_id, both.c.livemode, both.c.currency)
-        .having(in_buckets != in_reserves)
-        .order_by(both.c.platform_id, both.c.livemode, both.c.currency)
-    ).all()
+    .where(balances.c.balance_type == _CONNECT_RESERVED)
+    .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+)
+_R_RESERVE_TOTALS = select(
+    connect_reserves.c.platform_id,
+    connect_reserves.c.livemode,
+    connect_reserves.c.currency,
+    func.sum(connect_reserves.c.amount).label("total"),
+).group_by(connect_reserves.c.platform_id, connect_reserves.c.livemode, connect_reserves.c.currency)
+_R_BOTH = union_all(
+    _R_BUCKET_TOTALS.add_columns(literal(0).label("reserves")),
+    _R_RESERVE_TOTALS.add_columns(literal(1).label("reserves")),
+).subquery()
+_R_IN_BUCKETS = func.sum(case((_R_BOTH.c.reserves == 0, _R_BOTH.c.total), else_=0))
+_R_IN_RESERVES = func.sum(case((_R_BOTH.c.reserves == 1, _R_BOTH.c.total), else_=0))
+_RESERVED_MISMATCHES = (
+    select(
+        _R_BOTH.c.platform_id,
+        _R_BOTH.c.livemode,
+        _R_BOTH.c.currency,
+        _R_IN_BUCKETS.label("bucket"),
+        _R_IN_RESERVES.label("reserves"),
+    )
+    .group_by(_R_BOTH.c.platform_id, _R_BOTH.c.livemode, _R_BOTH.c.currency)
+    .having(_R_IN_BUCKETS != _R_IN_RESERVES)
+    .order_by(_R_BOTH.c.platform_id, _R_BOTH.c.livemode, _R_BOTH.c.currency)
+)
+
+
+def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
+    rows = conn.execute(_RESERVED_MISMATCHES).all()
     return [
         f"connect_reserved of {row.platform_id} (livemode={bool(row.livemode)}, {row.currency}) holds "
         f"{row.bucket}, but its connect_reserves sum to {row.reserves}"
@@ -345,38 +356,41 @@ def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
     ]
 
 
+# What each source moved in the world's buckets: a charge takes (negative), a refund or a
+# dispute gives back (positive).
+_W_WORLD = (
+    select(txns.c.source, func.sum(txns.c.amount).label("amount"))
+    .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
+    .group_by(txns.c.source)
+    .subquery()
+)
+_W_MOVED = resources.alias("moved")  # the charge, refund or dispute that moved it
+_W_CHARGE = resources.alias("charge")  # the charge it belongs to
+_W_IS_CHARGE = _W_MOVED.c.object == "charge"
+_W_CHARGE_ID = case((_W_IS_CHARGE, _W_MOVED.c.id), else_=_W_MOVED.c.parent_id)
+# A destination charge's payment (py_) is filed under the charge (its parent); any other
+# charge, a py_ of a plain transfer included, stands for itself.
+_W_ROOT = case(
+    (_W_CHARGE.c.parent_id.startswith("ch_", autoescape=True), _W_CHARGE.c.parent_id), else_=_W_CHARGE.c.id
+)
+_W_TAKEN = func.sum(case((_W_IS_CHARGE, -_W_WORLD.c.amount), else_=0))
+_W_RETURNED = func.sum(case((_W_IS_CHARGE, 0), else_=_W_WORLD.c.amount))
+_RETURNED_TOO_MUCH = (
+    select(_W_ROOT.label("root"), _W_TAKEN.label("taken"), _W_RETURNED.label("returned"))
+    .select_from(
+        _W_WORLD.join(
+            _W_MOVED,
+            and_(_W_MOVED.c.id == _W_WORLD.c.source, _W_MOVED.c.object.in_(("charge", "refund", "dispute"))),
+        ).join(_W_CHARGE, and_(_W_CHARGE.c.id == _W_CHARGE_ID, _W_CHARGE.c.object == "charge"))
+    )
+    .group_by(_W_ROOT)
+    .having(_W_RETURNED > _W_TAKEN)
+    .order_by(_W_ROOT)
+)
+
+
 def _refunds_within_charges(conn: Connection) -> list[str]:
-    # What each source moved in the world's buckets: a charge takes (negative), a refund or a
-    # dispute gives back (positive).
-    world = (
-        select(txns.c.source, func.sum(txns.c.amount).label("amount"))
-        .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
-        .group_by(txns.c.source)
-        .subquery()
-    )
-    moved = resources.alias("moved")  # the charge, refund or dispute that moved it
-    charge = resources.alias("charge")  # the charge it belongs to
-    is_charge = moved.c.object == "charge"
-    charge_id = case((is_charge, moved.c.id), else_=moved.c.parent_id)
-    # A destination charge's payment (py_) is filed under the charge (its parent); any other
-    # charge, a py_ of a plain transfer included, stands for itself.
-    root = case(
-        (charge.c.parent_id.startswith("ch_", autoescape=True), charge.c.parent_id), else_=charge.c.id
-    )
-    taken = func.sum(case((is_charge, -world.c.amount), else_=0))
-    returned = func.sum(case((is_charge, 0), else_=world.c.amount))
-    rows = conn.execute(
-        select(root.label("root"), taken.label("taken"), returned.label("returned"))
-        .select_from(
-            world.join(
-                moved,
-                and_(moved.c.id == world.c.source, moved.c.object.in_(("charge", "refund", "dispute"))),
-            ).join(charge, and_(charge.c.id == charge_id, charge.c.object == "charge"))
-        )
-        .group_by(root)
-        .having(returned > taken)
-        .order_by(root)
-    ).all()
+    rows = conn.execute(_RETURNED_TOO_MUCH).all()
     return [
         f"charge {r.root}: {r.returned} went back to the outside for {r.taken} taken from it" for r in rows
     ]
