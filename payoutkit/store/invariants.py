@@ -311,7 +311,7 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
     return out
 
 
-_R_BUCKET_TOTALS = (
+_RESERVED_BUCKETS = (
     select(
         balances.c.account_id.label("platform_id"),
         balances.c.livemode,
@@ -321,29 +321,29 @@ _R_BUCKET_TOTALS = (
     .where(balances.c.balance_type == _CONNECT_RESERVED)
     .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
 )
-_R_RESERVE_TOTALS = select(
+_RESERVE_ROWS = select(
     connect_reserves.c.platform_id,
     connect_reserves.c.livemode,
     connect_reserves.c.currency,
     func.sum(connect_reserves.c.amount).label("total"),
 ).group_by(connect_reserves.c.platform_id, connect_reserves.c.livemode, connect_reserves.c.currency)
-_R_BOTH = union_all(
-    _R_BUCKET_TOTALS.add_columns(literal(0).label("reserves")),
-    _R_RESERVE_TOTALS.add_columns(literal(1).label("reserves")),
+_RESERVED_BOTH = union_all(
+    _RESERVED_BUCKETS.add_columns(literal(0).label("reserves")),
+    _RESERVE_ROWS.add_columns(literal(1).label("reserves")),
 ).subquery()
-_R_IN_BUCKETS = func.sum(case((_R_BOTH.c.reserves == 0, _R_BOTH.c.total), else_=0))
-_R_IN_RESERVES = func.sum(case((_R_BOTH.c.reserves == 1, _R_BOTH.c.total), else_=0))
+_IN_BUCKETS = func.sum(case((_RESERVED_BOTH.c.reserves == 0, _RESERVED_BOTH.c.total), else_=0))
+_IN_RESERVES = func.sum(case((_RESERVED_BOTH.c.reserves == 1, _RESERVED_BOTH.c.total), else_=0))
 _RESERVED_MISMATCHES = (
     select(
-        _R_BOTH.c.platform_id,
-        _R_BOTH.c.livemode,
-        _R_BOTH.c.currency,
-        _R_IN_BUCKETS.label("bucket"),
-        _R_IN_RESERVES.label("reserves"),
+        _RESERVED_BOTH.c.platform_id,
+        _RESERVED_BOTH.c.livemode,
+        _RESERVED_BOTH.c.currency,
+        _IN_BUCKETS.label("bucket"),
+        _IN_RESERVES.label("reserves"),
     )
-    .group_by(_R_BOTH.c.platform_id, _R_BOTH.c.livemode, _R_BOTH.c.currency)
-    .having(_R_IN_BUCKETS != _R_IN_RESERVES)
-    .order_by(_R_BOTH.c.platform_id, _R_BOTH.c.livemode, _R_BOTH.c.currency)
+    .group_by(_RESERVED_BOTH.c.platform_id, _RESERVED_BOTH.c.livemode, _RESERVED_BOTH.c.currency)
+    .having(_IN_BUCKETS != _IN_RESERVES)
+    .order_by(_RESERVED_BOTH.c.platform_id, _RESERVED_BOTH.c.livemode, _RESERVED_BOTH.c.currency)
 )
 
 
@@ -358,34 +358,34 @@ def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
 
 # What each source moved in the world's buckets: a charge takes (negative), a refund or a
 # dispute gives back (positive).
-_W_WORLD = (
+_WORLD_MOVES = (
     select(txns.c.source, func.sum(txns.c.amount).label("amount"))
     .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
     .group_by(txns.c.source)
     .subquery()
 )
-_W_MOVED = resources.alias("moved")  # the charge, refund or dispute that moved it
-_W_CHARGE = resources.alias("charge")  # the charge it belongs to
-_W_IS_CHARGE = _W_MOVED.c.object == "charge"
-_W_CHARGE_ID = case((_W_IS_CHARGE, _W_MOVED.c.id), else_=_W_MOVED.c.parent_id)
+_MOVED = resources.alias("moved")  # the charge, refund or dispute that moved it
+_CHARGE = resources.alias("charge")  # the charge it belongs to
+_IS_CHARGE = _MOVED.c.object == "charge"
+_CHARGE_ID = case((_IS_CHARGE, _MOVED.c.id), else_=_MOVED.c.parent_id)
 # A destination charge's payment (py_) is filed under the charge (its parent); any other
 # charge, a py_ of a plain transfer included, stands for itself.
-_W_ROOT = case(
-    (_W_CHARGE.c.parent_id.startswith("ch_", autoescape=True), _W_CHARGE.c.parent_id), else_=_W_CHARGE.c.id
+_ROOT = case(
+    (_CHARGE.c.parent_id.startswith("ch_", autoescape=True), _CHARGE.c.parent_id), else_=_CHARGE.c.id
 )
-_W_TAKEN = func.sum(case((_W_IS_CHARGE, -_W_WORLD.c.amount), else_=0))
-_W_RETURNED = func.sum(case((_W_IS_CHARGE, 0), else_=_W_WORLD.c.amount))
+_TAKEN = func.sum(case((_IS_CHARGE, -_WORLD_MOVES.c.amount), else_=0))
+_RETURNED = func.sum(case((_IS_CHARGE, 0), else_=_WORLD_MOVES.c.amount))
 _RETURNED_TOO_MUCH = (
-    select(_W_ROOT.label("root"), _W_TAKEN.label("taken"), _W_RETURNED.label("returned"))
+    select(_ROOT.label("root"), _TAKEN.label("taken"), _RETURNED.label("returned"))
     .select_from(
-        _W_WORLD.join(
-            _W_MOVED,
-            and_(_W_MOVED.c.id == _W_WORLD.c.source, _W_MOVED.c.object.in_(("charge", "refund", "dispute"))),
-        ).join(_W_CHARGE, and_(_W_CHARGE.c.id == _W_CHARGE_ID, _W_CHARGE.c.object == "charge"))
+        _WORLD_MOVES.join(
+            _MOVED,
+            and_(_MOVED.c.id == _WORLD_MOVES.c.source, _MOVED.c.object.in_(("charge", "refund", "dispute"))),
+        ).join(_CHARGE, and_(_CHARGE.c.id == _CHARGE_ID, _CHARGE.c.object == "charge"))
     )
-    .group_by(_W_ROOT)
-    .having(_W_RETURNED > _W_TAKEN)
-    .order_by(_W_ROOT)
+    .group_by(_ROOT)
+    .having(_RETURNED > _TAKEN)
+    .order_by(_ROOT)
 )
 
 
