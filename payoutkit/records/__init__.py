@@ -1,1 +1,1 @@
-"""Records: the typed mirrors of the Stripe objects that use cases reason about and return."""
+"""Records: typed, frozen mirrors of the stored Stripe objects, with pure converters to their documents."""

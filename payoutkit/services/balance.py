@@ -23,7 +23,7 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, held_currencies
 from payoutkit.services.actor import Actor
 from payoutkit.services.settlement import settle
-from payoutkit.store import Tx, holders, transactions
+from payoutkit.store import Tx, holders, transactions, visibility
 from payoutkit.store.balances import due_pending, read_buckets
 
 
@@ -69,7 +69,7 @@ def find_transaction(tx: Tx, actor: Actor, txn_id: str) -> BalanceTransaction | 
 
 
 def _platform_sees(tx: Tx, actor: Actor, owner: str) -> bool:
-    return owner == actor.account_id or holders.platform_of(tx, owner) == actor.platform_id
+    return owner == actor.account_id or visibility.platform_of(tx, owner) == actor.platform_id
 
 
 def retrieve_transaction(tx: Tx, actor: Actor, txn_id: str) -> BalanceTransaction:

@@ -15,17 +15,12 @@ from payoutkit.services import payouts
 from payoutkit.services.actor import Moment
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle_at
-from payoutkit.store import Tx
+from payoutkit.store import Tx, idempotency
 from payoutkit.store import jobs as due_work
 
 # A stretch of simulated time is replayed in at most this many steps (a guard, not a limit one meets:
 # five years of daily runs is under 2,000).
 MAX_STEPS = 20_000
-
-
-# How long a stored idempotent response is replayed, in seconds of the mode's clock (the wire's
-# `api/wire.IDEMPOTENCY_TTL`, which answers with it; one constant once the idempotency room has moved).
-IDEMPOTENCY_TTL = 24 * 3600
 
 
 def run_at(conn: Tx, moment: Moment, rail: Rail) -> int:
@@ -80,4 +75,4 @@ PRUNE_BATCH = 500
 def prune_idempotency(conn: Tx, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
     """Delete up to `batch` idempotency records of a mode older than 24 hours by its clock (`now`);
     returns how many. One bounded unit of work: the caller repeats it while it returns `batch`."""
-    return due_work.delete_idempotency_before(conn, livemode, now - IDEMPOTENCY_TTL, batch)
+    return idempotency.prune(conn, livemode, now, batch)

@@ -39,7 +39,6 @@ class Holder:
 _HOLDERS = select(accounts.c.id, accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
     accounts.c.id.in_(bindparam("ids", expanding=True))
 )
-_PLATFORM_OF = select(accounts.c.platform_id).where(accounts.c.id == bindparam("id"))
 
 
 def _holder(row: Any) -> Holder:
@@ -62,9 +61,3 @@ def holders(conn: Connection, ids: Iterable[str]) -> dict[str, Holder]:
 
 def holder(conn: Connection, account_id: str) -> Holder | None:
     return holders(conn, [account_id]).get(account_id)
-
-
-def platform_of(conn: Connection, account_id: str) -> str | None:
-    """The platform of a connected account; None for a platform, a system account or no account."""
-    platform = conn.execute(_PLATFORM_OF, {"id": account_id}).scalar()
-    return None if platform is None else str(platform)

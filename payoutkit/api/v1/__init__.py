@@ -1,1 +1,1 @@
-"""The v1 resources: parameter models, handlers and renderers, one module per resource."""
+"""The v1 API: parameter models, handlers and renderers, one module per resource."""

@@ -15,6 +15,7 @@ from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.records.balance import BalanceTransaction
 from payoutkit.services import balance, instant
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
 URL = "/v1/balance_transactions"
@@ -52,8 +53,8 @@ def retrieve_transaction(call: Call, params: Params, id: str) -> dict[str, Any]:
     return render_transaction(balance.retrieve_transaction(call.conn, call.actor, id))
 
 
-def _load(conn: Tx, ctx: Ctx, txn_id: str) -> dict[str, Any] | None:
-    found = balance.find_transaction(conn, ctx, txn_id)
+def _load(conn: Tx, actor: Actor, txn_id: str) -> dict[str, Any] | None:
+    found = balance.find_transaction(conn, actor, txn_id)
     return None if found is None else render_transaction(found)
 
 
