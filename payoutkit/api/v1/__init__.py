@@ -1,0 +1,1 @@
+"""The v1 API's resources: their parameter models, handlers and renderings."""
