@@ -145,10 +145,9 @@ class Refund:
     livemode: bool = False
 
     @classmethod
-    def from_doc(cls, d: Mapping[str, Any], *, livemode: bool | None = None) -> Refund:
+    def from_doc(cls, d: Mapping[str, Any]) -> Refund:
         values = {name: d[name] for name in _REFUND_FIELDS}
-        mode = d.get("livemode", False) if livemode is None else livemode
-        return cls(**values, livemode=bool(mode))
+        return cls(**values, livemode=bool(d["livemode"]))
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "object": "refund"}
