@@ -305,3 +305,9 @@ def modify(tx: Tx, actor: Actor, command: ChargeUpdate) -> Charge:
 
 def list_charges(tx: Tx, actor: Actor, window: Window) -> Page[Charge]:
     return store.charges(tx, actor.account_id, actor.livemode, window)
+
+
+def load(tx: Tx, charge_id: str) -> Charge | None:
+    """A charge (or payment) by id, whoever's it is (expansion checks who may see it)."""
+    found = store.charge(tx, charge_id)
+    return None if found is None else found[0]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from payoutkit.api.context import Call, Refused
+from payoutkit.api import expand
+from payoutkit.api.context import Call, Ctx, Refused
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Bool, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.records.charges import Charge
 from payoutkit.services import charges, new_charges
+from payoutkit.store import Tx
 
 
 class TransferData(Nested):
@@ -92,3 +94,12 @@ def modify(call: Call, p: ChargeUpdate, charge: str) -> dict[str, Any]:
 def list_charges(call: Call, p: ListParams) -> dict[str, Any]:
     found = charges.list_charges(call.conn, call.actor, window_of(p))
     return render_page(found, "/v1/charges", render)
+
+
+def _load(conn: Tx, ctx: Ctx, charge_id: str) -> dict[str, Any] | None:
+    found = charges.load(conn, charge_id)
+    return None if found is None else render(found)
+
+
+expand.register("ch", _load)
+expand.register("py", _load)
