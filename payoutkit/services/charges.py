@@ -8,8 +8,8 @@ source type's settlement time, if longer) in business days; `tok_bypassPending` 
 at once. A declined card is an outcome, not a refusal: the failed charge is kept and returned with
 the decline (`ChargeResult`), and the unit commits.
 
-Creating one goes in steps: the checks of the command (`_check_amounts`, `_check_destination`), the
-source (`charge_source`), the booking (`_book`), and the records it leaves (the application fee, the
+Creating one goes in steps: the checks of the command (`services/charge_checks.py`), the source
+(`charge_source`), the booking (`_book`), and the records it leaves (the application fee, the
 destination's payment and transfer, a dispute), then the charge itself and its events.
 """
 
@@ -20,20 +20,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from payoutkit.config import Pricing
-from payoutkit.errors import CardError, InvalidRequest, ResourceMissing
+from payoutkit.errors import CardError, ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import booking, calendar
 from payoutkit.ledger.booking import book_charge
-from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import Charge, TransferData
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees, disputes
 from payoutkit.services import transfers as transfers_service
-from payoutkit.services.access import connected_account
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
+from payoutkit.services.charge_checks import Checked, check, legacy
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.new_charges import ChargeCommand, declined, new_charge, payment_of
@@ -43,7 +42,6 @@ from payoutkit.store import Tx
 from payoutkit.store import charges as store
 from payoutkit.store import resources as documents
 
-MINIMUM_CHARGE = 50
 SOURCE_TYPES = {"card": SourceType.CARD, "ach_debit": SourceType.BANK_ACCOUNT, "fpx": SourceType.FPX}
 
 
@@ -65,91 +63,8 @@ class ChargeResult:
     declined: CardError | None = None
 
 
-@dataclass(frozen=True)
-class _Checked:
-    """The command's amounts once checked: what the booking takes."""
-
-    currency: str
-    amount: int
-    application_fee: int
-    destination: str | None
-    transfer_amount: int
-
-
-def legacy(actor: Actor) -> Any:
-    """Transitional (issue 8): other rooms' functions still declare the old `Ctx`; an actor is all
-    they read of it."""
-    return actor
-
-
 def source_type_of(charge: Charge) -> SourceType:
     return SOURCE_TYPES[charge.method_type]
-
-
-def _check_amounts(command: ChargeCommand) -> tuple[str, int, int]:
-    currency = check_currency(command.currency)
-    amount = check_amount(command.amount, currency)
-    if amount < MINIMUM_CHARGE:
-        raise InvalidRequest(
-            f"Amount must be at least {MINIMUM_CHARGE} in the currency's minor unit.",
-            param="amount",
-            code="amount_too_small",
-        )
-    if command.capture is False:
-        raise InvalidRequest("Uncaptured charges are not supported; omit capture.", param="capture")
-    app_fee = command.application_fee_amount or 0
-    if app_fee < 0 or app_fee > amount:
-        raise InvalidRequest(
-            "The application fee must be between 0 and the charge amount.",
-            param="application_fee_amount",
-            code="parameter_invalid_integer",
-        )
-    return currency, amount, app_fee
-
-
-def _check_destination(tx: Tx, actor: Actor, command: ChargeCommand, app_fee: int) -> str | None:
-    """The connected account a destination charge pays (None for a direct charge)."""
-    td = command.transfer_data
-    if td is None:
-        if app_fee and actor.is_platform:
-            raise InvalidRequest(
-                "An application fee needs a connected account: make a destination charge or use "
-                "Stripe-Account.",
-                param="application_fee_amount",
-            )
-        return None
-    if not actor.is_platform:
-        raise InvalidRequest(
-            "A destination charge is made by the platform, without Stripe-Account.",
-            param="transfer_data[destination]",
-        )
-    check_id(td.destination, ("acct",), "transfer_data[destination]", "account")
-    destination: str = connected_account(
-        tx, legacy(actor), td.destination, param="transfer_data[destination]"
-    ).id
-    if td.amount is not None and command.application_fee_amount is not None:
-        raise InvalidRequest(
-            "Use either application_fee_amount or transfer_data[amount], not both.",
-            param="transfer_data[amount]",
-        )
-    return destination
-
-
-def _check(tx: Tx, actor: Actor, command: ChargeCommand) -> _Checked:
-    currency, amount, app_fee = _check_amounts(command)
-    destination = _check_destination(tx, actor, command, app_fee)
-    if command.on_behalf_of is not None:  # an account this key can see, in its mode
-        check_id(command.on_behalf_of, ("acct",), "on_behalf_of", "account")
-        accounts_service.visible_account(tx, legacy(actor), command.on_behalf_of, param="on_behalf_of")
-    transfer_amount = amount
-    td = command.transfer_data
-    if td is not None and td.amount is not None:
-        transfer_amount = check_amount(td.amount, currency, param="transfer_data[amount]")
-        if transfer_amount > amount:
-            raise InvalidRequest(
-                "transfer_data[amount] cannot exceed the charge amount.", param="transfer_data[amount]"
-            )
-    return _Checked(currency, amount, app_fee, destination, transfer_amount if destination else 0)
 
 
 def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
@@ -162,7 +77,7 @@ def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
 
 
 def _book(
-    tx: Tx, actor: Actor, checked: _Checked, charge: Charge, src: TestSource, pricing: Pricing
+    tx: Tx, actor: Actor, checked: Checked, charge: Charge, src: TestSource, pricing: Pricing
 ) -> tuple[booking.Charge, Movement]:
     """Post the charge's entries (its fees, the destination's transfer) on a locked movement."""
     fee = pricing.processing[src.source_type.value].fee_for(checked.amount)
@@ -237,7 +152,7 @@ def _pay_destination(
 
 
 def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) -> ChargeResult:
-    checked = _check(tx, actor, command)
+    checked = check(tx, actor, command)
     src = charge_source(command.source, checked.currency, actor.livemode)
     charge = new_charge(actor, new_id("ch"), command, src, checked.currency)
     if src.decline is not None:

@@ -31,7 +31,8 @@ from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import FeeProgress, payments_key
-from payoutkit.services.charges import legacy, owned_charge, source_type_of
+from payoutkit.services.charge_checks import legacy
+from payoutkit.services.charges import owned_charge, source_type_of
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.policy import may_reach
