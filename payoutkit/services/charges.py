@@ -158,7 +158,7 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
     if src.decline is not None:
         failed, decline = declined(charge, src.decline)
         store.add_charge(tx, failed, account_id=actor.account_id)
-        emit_request(tx, legacy(actor), "charge.failed", failed.doc())
+        emit_request(tx, actor, "charge.failed", failed.doc())
         return ChargeResult(failed, decline)
     booked, mv = _book(tx, actor, checked, charge, src, pricing)
     charge = replace(
@@ -179,11 +179,11 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         charge, dispute = disputes.open_dispute(tx, actor, charge, mv, bucket=bucket, fee=pricing.dispute_fee)
     mv.sync_reserves()
     store.add_charge(tx, charge, account_id=actor.account_id)
-    emit_request(tx, legacy(actor), "charge.succeeded", charge.doc())
+    emit_request(tx, actor, "charge.succeeded", charge.doc())
     if transfer is not None:
-        emit_request(tx, legacy(actor), "transfer.created", transfer)
+        emit_request(tx, actor, "transfer.created", transfer)
     if dispute is not None:
-        emit_request(tx, legacy(actor), "charge.dispute.created", disputes.shown(tx, dispute))
+        emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute))
     return ChargeResult(charge)
 
 
@@ -212,9 +212,7 @@ def modify(tx: Tx, actor: Actor, command: ChargeUpdate) -> Charge:
     store.save_charge(tx, after)
     old, new = before.doc(), after.doc()
     if new != old:
-        emit_request(
-            tx, legacy(actor), "charge.updated", new, previous_attributes=previous_attributes(old, new)
-        )
+        emit_request(tx, actor, "charge.updated", new, previous_attributes=previous_attributes(old, new))
     return after
 
 

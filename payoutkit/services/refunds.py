@@ -118,9 +118,9 @@ def _record(tx: Tx, actor: Actor, before: Charge, after: Charge, refund: Refund)
     """Store the refund and the charge it is listed on (`after`), and tell of both."""
     store.save_charge(tx, after)
     store.add_refund(tx, refund, account_id=actor.account_id)
-    emit_request(tx, legacy(actor), "refund.created", refund.public())
+    emit_request(tx, actor, "refund.created", refund.public())
     old, new = before.doc(), after.doc()
-    emit_request(tx, legacy(actor), "charge.refunded", new, previous_attributes=previous_attributes(old, new))
+    emit_request(tx, actor, "charge.refunded", new, previous_attributes=previous_attributes(old, new))
 
 
 def create_refund(tx: Tx, actor: Actor, command: RefundCommand) -> Refund:
@@ -267,9 +267,7 @@ def modify_refund(tx: Tx, actor: Actor, command: RefundUpdate) -> Refund:
     store.save_refund(tx, after)
     old, new = before.public(), after.public()
     if new != old:
-        emit_request(
-            tx, legacy(actor), "refund.updated", new, previous_attributes=previous_attributes(old, new)
-        )
+        emit_request(tx, actor, "refund.updated", new, previous_attributes=previous_attributes(old, new))
     return after
 
 

@@ -1,1 +1,1 @@
-"""The v1 API's resources: their parameter models, handlers and renderings."""
+"""The v1 API: parameter models, handlers and renderers, one module per resource."""
