@@ -7,13 +7,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.v1 import balance, clock
+from payoutkit.api.v1 import balance, charges, clock, disputes, refunds
 from payoutkit.api.v1 import events as v1_events
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
-    charges,
     external_accounts,
     instant,
     payouts,
@@ -65,16 +64,16 @@ routes = [
     _r(EA + "/{ea}", "GET", external_accounts.retrieve),
     _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
     _r(EA + "/{ea}", "DELETE", external_accounts.delete),
-    _r("/v1/charges", "POST", charges.create, charges.ChargeCreate),
-    _r("/v1/charges", "GET", charges.list_charges, ListParams),
-    _r("/v1/charges/{charge}", "GET", charges.retrieve),
-    _r("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
-    _r("/v1/refunds", "POST", charges.create_refund, charges.RefundCreate),
-    _r("/v1/refunds", "GET", charges.list_refunds, charges.RefundList),
-    _r("/v1/refunds/{refund}", "GET", charges.retrieve_refund),
-    _r("/v1/refunds/{refund}", "POST", charges.modify_refund, charges.RefundUpdate),
-    _r("/v1/disputes", "GET", charges.list_disputes, ListParams),
-    _r("/v1/disputes/{dispute}", "GET", charges.retrieve_dispute),
+    _h("/v1/charges", "POST", charges.create, charges.ChargeCreate),
+    _h("/v1/charges", "GET", charges.list_charges, ListParams),
+    _h("/v1/charges/{charge}", "GET", charges.retrieve),
+    _h("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
+    _h("/v1/refunds", "POST", refunds.create, refunds.RefundCreate),
+    _h("/v1/refunds", "GET", refunds.list_refunds, refunds.RefundList),
+    _h("/v1/refunds/{refund}", "GET", refunds.retrieve),
+    _h("/v1/refunds/{refund}", "POST", refunds.modify, refunds.RefundUpdate),
+    _h("/v1/disputes", "GET", disputes.list_disputes, ListParams),
+    _h("/v1/disputes/{dispute}", "GET", disputes.retrieve),
     _r("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
     _r("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
     _r("/v1/transfers/{id}", "GET", transfers.retrieve),
