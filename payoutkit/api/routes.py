@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
+from payoutkit.api.v1 import instant, payouts
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
@@ -15,8 +16,6 @@ from payoutkit.services import (
     clock,
     events,
     external_accounts,
-    instant,
-    payouts,
     topups,
     transfers,
     webhook_endpoints,
@@ -25,6 +24,11 @@ from payoutkit.services import (
 
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
     return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
+
+
+def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
+    """A route to a handler of `payoutkit/api/v1/` (`handler(call, params, **path)`)."""
+    return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
 
 EA = "/v1/accounts/{account}/external_accounts"
@@ -83,14 +87,14 @@ routes = [
     _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
     _r("/v1/topups/{topup}", "GET", topups.retrieve),
     _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
-    _r("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
-    _r("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
-    _r("/v1/payouts/{payout}", "GET", payouts.retrieve),
-    _r("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
-    _r("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
-    _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
-    _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
-    _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
+    _h("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
+    _h("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
+    _h("/v1/payouts/{payout}", "GET", payouts.retrieve),
+    _h("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
+    _h("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
+    _h("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
+    _h("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
+    _h("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
     _r("/v1/events", "GET", events.list_events, events.EventList),
     _r("/v1/events/{id}", "GET", events.retrieve),
     _r("/v1/webhook_endpoints", "POST", webhook_endpoints.create, webhook_endpoints.EndpointCreate),

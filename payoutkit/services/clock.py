@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from payoutkit.api.context import Ctx
 from payoutkit.api.params import Int, Params
 from payoutkit.errors import InvalidRequest, PermissionDenied
-from payoutkit.services import jobs, payouts
+from payoutkit.services import jobs
 
 if TYPE_CHECKING:
     from payoutkit.runtime import Runtime
@@ -69,7 +69,7 @@ async def finish_advance(state: Runtime, body: dict[str, Any]) -> None:
     simulated = state.simulated
     assert simulated is not None
     target = int(body["now"])
-    rail = payouts.rail_of(state)
+    rail = state.rail
     for _ in range(jobs.MAX_STEPS):
         if await state.db.run(jobs.step, simulated, rail, target) >= target:
             break

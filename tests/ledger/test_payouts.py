@@ -11,6 +11,7 @@ from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees, largest_payout, local_day
 from payoutkit.ledger.payouts import (
     ALLOWED,
+    Booking,
     PayoutFees,
     PayoutStatus,
     arrival_date,
@@ -123,24 +124,11 @@ fees = st.builds(
 def test_a_payout_and_its_return_balance_and_undo_each_other(
     amount: int, fees: PayoutFees, kind: str
 ) -> None:
-    out = book_payout(
-        KEY,
-        amount,
-        payout_id="po_1",
-        created=THU_10H,
-        arrival=THU_10H + 4 * DAY,
-        platform=PLATFORM,
-        fees=fees,
-    )
+    out = book_payout(Booking(KEY, amount, "po_1", THU_10H, PLATFORM, fees), arrival=THU_10H + 4 * DAY)
     back = book_payout_return(
-        KEY,
-        amount,
-        payout_id="po_1",
+        Booking(KEY, amount, "po_1", THU_10H + DAY, PLATFORM, fees),
         kind=kind,
-        created=THU_10H + DAY,
         available_on=THU_10H + 4 * DAY if amount < 0 else THU_10H,
-        platform=PLATFORM,
-        fees=fees,
     )
     check_balanced(out)
     check_balanced(back)
@@ -156,9 +144,7 @@ def test_a_payout_and_its_return_balance_and_undo_each_other(
 
 
 def test_a_debit_is_pending_until_it_arrives() -> None:
-    out = book_payout(
-        KEY, -500, payout_id="po_1", created=THU_10H, arrival=THU_10H + 4 * DAY, platform=PLATFORM
-    )
+    out = book_payout(Booking(KEY, -500, "po_1", THU_10H, PLATFORM), arrival=THU_10H + 4 * DAY)
     assert (out[0].amount, out[0].status.value, out[0].available_on) == (500, "pending", THU_10H + 4 * DAY)
 
 
