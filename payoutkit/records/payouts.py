@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from payoutkit.lists import Range
+
 
 class PayoutStatus(StrEnum):
     PENDING = "pending"
@@ -180,13 +182,22 @@ class PayoutTracking:
 
 
 @dataclass(frozen=True)
-class Locked:
+class LockedPayout:
     """A payout read under its lock (tracking row first, as the worker locks it), with its owner."""
 
     tracking: PayoutTracking
     payout: Payout
     internal: PayoutInternal
     account_id: str
+
+
+@dataclass(frozen=True)
+class PayoutFilter:
+    """What a list of payouts may be narrowed to (each optional)."""
+
+    status: str | None = None
+    destination: str | None = None
+    arrival_date: Range | None = None
 
 
 # ---- instant payout pricing -----------------------------------------------------------------------

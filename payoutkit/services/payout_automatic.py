@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from payoutkit.ledger.payouts import payable, payout_limit
 from payoutkit.ledger.postings import BalanceType, BucketKey
@@ -33,9 +32,10 @@ from payoutkit.services.settlement import settle
 from payoutkit.store import Tx
 from payoutkit.store import payouts as store
 from payoutkit.store.balances import read_buckets
+from payoutkit.store.payouts import RunBalance
 
 
-def _busy(r: Any, settings: PayoutSettings | None, now: int) -> bool:
+def _busy(r: RunBalance, settings: PayoutSettings | None, now: int) -> bool:
     if r.next_settle_at is not None and r.next_settle_at <= now:
         return True
     if r.balance_type != "payments" or r.available == 0 or settings is None:

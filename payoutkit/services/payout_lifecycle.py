@@ -23,7 +23,7 @@ from payoutkit.ledger.payouts import (
     plan_transition,
 )
 from payoutkit.ledger.postings import BucketKey, SourceType
-from payoutkit.records.payouts import Locked, Payout, PayoutStatus
+from payoutkit.records.payouts import LockedPayout, Payout, PayoutStatus
 from payoutkit.services import events
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
@@ -97,7 +97,7 @@ def _parties(tx: Tx, account_id: str) -> Parties:
     return Parties(account_id, store.platform_of(tx, account_id))
 
 
-def _locked(tx: Tx, payout_id: str) -> Locked:
+def _locked(tx: Tx, payout_id: str) -> LockedPayout:
     found = store.lock(tx, payout_id)
     if found is None:
         raise ResourceMissing.for_id("payout", payout_id, "payout")
@@ -230,7 +230,7 @@ def advance_due(tx: Tx, moment: Moment, rail: Rail, *, limit: int = 200) -> int:
     return len(due)
 
 
-def _move(tx: Tx, moment: Moment, locked: Locked, step: Transition) -> Locked:
+def _move(tx: Tx, moment: Moment, locked: LockedPayout, step: Transition) -> LockedPayout:
     parties = _parties(tx, locked.account_id)
     plan = plan_transition(locked.payout, locked.internal, step, parties)
     payout = apply(tx, moment, plan, parties)

@@ -6,13 +6,12 @@ the pure plan in `payoutkit/ledger/payouts.py`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from payoutkit.errors import ResourceMissing
 from payoutkit.ids import check_id
-from payoutkit.lists import Page, Range, Window
-from payoutkit.records.payouts import Payout
+from payoutkit.lists import Page, Window
+from payoutkit.records.payouts import Payout, PayoutFilter
 from payoutkit.services.actor import Actor
 from payoutkit.services.payout_automatic import run_automatic
 from payoutkit.services.payout_create import MetadataEdit
@@ -22,7 +21,7 @@ from payoutkit.store import Tx
 from payoutkit.store import payouts as store
 
 # Transitional (issue 8): the worker's jobs under the names bench/ and older callers use.
-__all__ = ["advance_due", "list_payouts", "modify", "retrieve", "run_automatic"]
+__all__ = ["PayoutFilter", "advance_due", "list_payouts", "modify", "retrieve", "run_automatic"]
 
 
 def _owned(tx: Tx, actor: Actor, payout_id: str, *, for_update: bool = False) -> Payout:
@@ -50,18 +49,6 @@ def modify(tx: Tx, actor: Actor, command: UpdatePayout) -> Payout:
     return payout
 
 
-@dataclass(frozen=True)
-class PayoutFilter:
-    status: str | None = None
-    destination: str | None = None
-    arrival_date: Range | None = None
-
-
 def list_payouts(tx: Tx, actor: Actor, window: Window, filters: PayoutFilter) -> Page[Payout]:
     """The acting account's payouts, newest first."""
-    given: Mapping[str, object] = {
-        "status": filters.status,
-        "destination": filters.destination,
-        "arrival_date": filters.arrival_date,
-    }
-    return store.page_of(tx, actor.account_id, actor.livemode, given, window)
+    return store.page_of(tx, actor.account_id, actor.livemode, filters, window)

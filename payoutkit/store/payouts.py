@@ -6,12 +6,19 @@ payouts' volume and the platform's pricing. Statements are built once, at import
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Select, and_, bindparam, insert, select, update
 
-from payoutkit.lists import Page, Range, Window
-from payoutkit.records.payouts import InstantPricing, Locked, Payout, PayoutInternal, PayoutTracking
+from payoutkit.lists import Page, Window
+from payoutkit.records.payouts import (
+    InstantPricing,
+    LockedPayout,
+    Payout,
+    PayoutFilter,
+    PayoutInternal,
+    PayoutTracking,
+)
 from payoutkit.store import resources as objects
 from payoutkit.store.balances import flush_moves
 from payoutkit.store.paging import page, range_filter
@@ -80,7 +87,7 @@ def get(tx: Connection, payout_id: str, *, for_update: bool = False) -> tuple[Pa
     return Payout.from_doc(found[0]), found[1]
 
 
-def lock(tx: Connection, payout_id: str) -> Locked | None:
+def lock(tx: Connection, payout_id: str) -> LockedPayout | None:
     """The payout's tracking row, document and internal state, locked in that order (the worker's)."""
     stmt = _TRACKING_LOCKED if tx.dialect.name == "postgresql" else _TRACKING
     track_row = tx.execute(stmt, {"payout_id": payout_id}).first()
@@ -97,7 +104,7 @@ def lock(tx: Connection, payout_id: str) -> Locked | None:
         next_action_at=track_row.next_action_at,
     )
     internal = PayoutInternal.from_doc(row.internal or {}, payout)
-    return Locked(tracking, payout, internal, row.account_id)
+    return LockedPayout(tracking, payout, internal, row.account_id)
 
 
 def save(tx: Connection, payout: Payout) -> None:
@@ -120,21 +127,20 @@ def page_of(
     tx: Connection,
     account_id: str,
     livemode: bool,
-    filters: Mapping[str, Any],
+    filters: PayoutFilter,
     window: Window,
 ) -> Page[Payout]:
-    """A page of the account's payouts, newest first. `filters`: `status`, `destination`,
-    `arrival_date` (a `Range`), each optional."""
+    """A page of the account's payouts, newest first, narrowed by `filters`."""
     where = [
         resources.c.account_id == account_id,
         resources.c.livemode == livemode,
         resources.c.object == "payout",
     ]
-    if filters.get("status"):
-        where.append(resources.c.status == filters["status"])
-    if filters.get("destination"):
-        where.append(resources.c.parent_id == filters["destination"])
-    arrival: Range | None = filters.get("arrival_date")
+    if filters.status:
+        where.append(resources.c.status == filters.status)
+    if filters.destination:
+        where.append(resources.c.parent_id == filters.destination)
+    arrival = filters.arrival_date
     if arrival is not None:
         arriving = select(payout_tracking.c.payout_id).where(
             payout_tracking.c.account_id == account_id,
@@ -332,11 +338,19 @@ def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, dic
     return {r.id: dict(r.payouts) for r in rows if r.payouts is not None}
 
 
-def run_balances(tx: Connection, account_ids: Sequence[str], livemode: bool) -> list[Any]:
+class RunBalance(NamedTuple):
+    account_id: str
+    balance_type: str
+    available: int
+    next_settle_at: int | None
+
+
+def run_balances(tx: Connection, account_ids: Sequence[str], livemode: bool) -> list[RunBalance]:
     """The accounts' buckets as this unit has moved them (its deferred moves applied first): account,
     balance type, available, and when they next settle."""
     flush_moves(tx)
-    return list(tx.execute(_RUN_BALANCES, {"account_ids": list(account_ids), "livemode": livemode}))
+    rows = tx.execute(_RUN_BALANCES, {"account_ids": list(account_ids), "livemode": livemode})
+    return [RunBalance(r.account_id, r.balance_type, r.available, r.next_settle_at) for r in rows]
 
 
 # ---- instant payouts: the daily volume and the platform's pricing ----------------------------------
