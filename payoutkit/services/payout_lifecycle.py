@@ -78,8 +78,8 @@ def _mark_errored(tx: Tx, moment: Moment, destination_id: str, parties: Parties)
 
 
 def apply(tx: Tx, moment: Moment, plan: Plan, parties: Parties) -> Payout:
-    """Carry out a plan's effects but saving the payout and emitting its events; returns the payout
-    as it now is."""
+    """Carry out a plan's effects on others: post its returns, mark the destination, release the sweeps.
+    Returns the payout as it now is; the caller saves it and then emits the plan's events (`emit`)."""
     after = plan.after
     if plan.returns:
         mv = movement(tx, moment, [e.key for e in plan.returns])
