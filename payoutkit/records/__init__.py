@@ -1,1 +1,1 @@
-"""Records: the typed objects of every room, frozen dataclasses with pure converters to their documents."""
+"""Records: typed, frozen mirrors of the stored Stripe objects, with pure converters to their documents."""

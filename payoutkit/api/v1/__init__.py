@@ -1,1 +1,1 @@
-"""The v1 API: one module per resource, its parameter models, handlers and render functions."""
+"""The v1 API: parameter models, handlers and renderers, one module per resource."""
