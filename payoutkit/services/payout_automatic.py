@@ -18,7 +18,7 @@ from payoutkit.ledger.payouts import payable, payout_limit
 from payoutkit.ledger.postings import BalanceType, BucketKey
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement, movement
-from payoutkit.services.payout_create import PayoutOrder, open_payout, payout_keys, siblings
+from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, siblings
 from payoutkit.services.payout_parties import (
     Destination,
     PayoutSettings,

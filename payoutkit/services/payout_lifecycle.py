@@ -27,14 +27,8 @@ from payoutkit.records.payouts import LockedPayout, Payout, PayoutStatus
 from payoutkit.services import events
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
-from payoutkit.services.payout_create import (
-    MetadataEdit,
-    PayoutOrder,
-    open_payout,
-    payout_keys,
-    rail_payout,
-    unchanged,
-)
+from payoutkit.services.payout_create import MetadataEdit, unchanged
+from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, rail_payout
 from payoutkit.services.payout_parties import PayoutAccount, find_destination, payout_account
 from payoutkit.services.policy import may_reach
 from payoutkit.services.rail import Rail

@@ -1,4 +1,5 @@
-"""Payouts: reading and updating them. Creating one is `payout_create.py`; its lifecycle (cancel,
+"""Payouts: reading and updating them. Creating one through the API is `payout_create.py`, opening any
+payout (automatic ones and reversals too) `payout_open.py`; its lifecycle (cancel,
 reverse, advance on the rail) `payout_lifecycle.py`; automatic runs `payout_automatic.py` (when they
 are due: `payout_runs.py`); instant payouts' rules and pricing `instant.py`; what a transition does,
 the pure plan in `payoutkit/ledger/payouts.py`.
