@@ -31,7 +31,7 @@ async def tick(state: Runtime) -> int:
         moment = Moment.job(livemode, now)
         moved += await state.db.run(settle_at, moment)
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
-        rail = payouts.rail_of(state)
+        rail = state.rail
         for job in (payouts.advance_due, payouts.run_automatic):
             while await state.db.run(job, moment, rail) > 0:
                 pass

@@ -9,13 +9,12 @@ from starlette.routing import Route
 from payoutkit.api.listing import ListParams
 from payoutkit.api.v1 import balance, charges, clock, disputes, refunds
 from payoutkit.api.v1 import events as v1_events
+from payoutkit.api.v1 import instant, payouts
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
     external_accounts,
-    instant,
-    payouts,
     topups,
     transfers,
 )
@@ -88,14 +87,14 @@ routes = [
     _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
     _r("/v1/topups/{topup}", "GET", topups.retrieve),
     _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
-    _r("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
-    _r("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
-    _r("/v1/payouts/{payout}", "GET", payouts.retrieve),
-    _r("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
-    _r("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
-    _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
-    _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
-    _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
+    _h("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
+    _h("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
+    _h("/v1/payouts/{payout}", "GET", payouts.retrieve),
+    _h("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
+    _h("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
+    _h("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
+    _h("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
+    _h("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
     _h("/v1/events", "GET", v1_events.list_events, v1_events.EventList),
     _h("/v1/events/{id}", "GET", v1_events.retrieve),
     _h("/v1/webhook_endpoints", "POST", v1_endpoints.create, v1_endpoints.EndpointCreate),

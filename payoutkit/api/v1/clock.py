@@ -13,7 +13,7 @@ import anyio
 from payoutkit.api.context import Call
 from payoutkit.api.params import Int, Params
 from payoutkit.runtime import Runtime
-from payoutkit.services import clock, jobs, payouts
+from payoutkit.services import clock, jobs
 
 
 class AdvanceParams(Params):
@@ -37,7 +37,7 @@ async def finish_advance(state: Runtime, body: dict[str, Any]) -> None:
     simulated = state.simulated
     assert simulated is not None
     target = int(body["now"])
-    rail = payouts.rail_of(state)
+    rail = state.rail
     for _ in range(jobs.MAX_STEPS):
         if await state.db.run(jobs.step, simulated, rail, target) >= target:
             break
