@@ -33,6 +33,8 @@ from payoutkit.ledger.booking import (
     book_transfer,
     book_transfer_reversal,
 )
+from payoutkit.ledger.fees import PercentFee
+from payoutkit.ledger.instant import instant_fees
 from payoutkit.ledger.payouts import PayoutFees, book_payout, book_payout_return
 from payoutkit.ledger.postings import BalanceType, BucketKey, Entry, SourceType, check_balanced
 
@@ -630,6 +632,31 @@ def test_book_payout(
         description=description,
     )
     check(entries, expected)
+
+
+def test_book_payout_of_an_instant_payout_at_the_fee_caps() -> None:
+    """200,000 instant: pricing 1.5 % + 25 (3,025) capped at 1,500; processing 1 % (2,000) capped at 900."""
+    fees = instant_fees(
+        200_000,
+        application=PercentFee(150, fixed=25, minimum=50, maximum=1_500),
+        processing=PercentFee(100, minimum=50, maximum=900),
+        platform_pays_processing=False,
+        application_fee_id="fee_1",
+    )
+    assert fees == PayoutFees(application_fee=1_500, application_fee_id="fee_1", processing_fee=900)
+    entries = book_payout(
+        key(A), 200_000, payout_id="po_1", created=T, arrival=T + 900, platform=P, fees=fees
+    )
+    # fmt: off
+    check(entries, [
+        Row(A, "payout", "payout", -200_000,
+            (("application_fee", 1_500, P, APP_FEE), ("stripe_fee", 900, None, PROC_FEE)), 2_400, -202_400,
+            "available", T, "po_1", "STRIPE PAYOUT"),
+        Row(WORLD, "payout", "payout", 200_000, (), 0, 200_000, "available", T, "po_1"),
+        Row(P, "application_fee", "platform_earning", 1_500, (), 0, 1_500, "available", T, "fee_1"),
+        Row(PROC, "stripe_fee", "fee", 900, (), 0, 900, "available", T, "po_1", PROC_FEE),
+    ])
+    # fmt: on
 
 
 # ---- book_payout_return --------------------------------------------------------------------------
