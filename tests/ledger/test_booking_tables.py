@@ -35,7 +35,7 @@ from payoutkit.ledger.booking import (
 )
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees
-from payoutkit.ledger.payouts import PayoutFees, book_payout, book_payout_return
+from payoutkit.ledger.payouts import Booking, PayoutFees, book_payout, book_payout_return
 from payoutkit.ledger.postings import BalanceType, BucketKey, Entry, SourceType, check_balanced
 
 T = 1767261600  # 2026-01-01T10:00:00Z, a Thursday: every booking is created now unless said otherwise
@@ -621,16 +621,8 @@ PAYOUTS: list[PayoutCase] = [
 def test_book_payout(
     k: BucketKey, amount: int, arrival: int, fees: PayoutFees, description: str | None, expected: list[Row]
 ) -> None:
-    entries = book_payout(
-        k,
-        amount,
-        payout_id="po_1",
-        created=T,
-        arrival=arrival,
-        platform=P,
-        fees=fees,
-        description=description,
-    )
+    booking = Booking(k, amount, payout_id="po_1", created=T, platform=P, fees=fees)
+    entries = book_payout(booking, arrival=arrival, description=description)
     check(entries, expected)
 
 
@@ -645,7 +637,7 @@ def test_book_payout_of_an_instant_payout_at_the_fee_caps() -> None:
     )
     assert fees == PayoutFees(application_fee=1_500, application_fee_id="fee_1", processing_fee=900)
     entries = book_payout(
-        key(A), 200_000, payout_id="po_1", created=T, arrival=T + 900, platform=P, fees=fees
+        Booking(key(A), 200_000, payout_id="po_1", created=T, platform=P, fees=fees), arrival=T + 900
     )
     # fmt: off
     check(entries, [
@@ -760,24 +752,15 @@ def test_book_payout_return(  # noqa: PLR0913 (one parameter per column of the t
     fees: PayoutFees,
     expected: list[Row],
 ) -> None:
-    entries = book_payout_return(
-        k,
-        amount,
-        payout_id="po_1",
-        kind=kind,
-        created=created,
-        available_on=available_on,
-        platform=P,
-        fees=fees,
-    )
+    booking = Booking(k, amount, payout_id="po_1", created=created, platform=P, fees=fees)
+    entries = book_payout_return(booking, kind=kind, available_on=available_on)
     check(entries, expected)
 
 
 def test_book_payout_return_refuses_another_kind() -> None:
+    booking = Booking(key(A), 5_000, payout_id="po_1", created=T, platform=P)
     with pytest.raises(ValueError, match="not a payout return"):
-        book_payout_return(
-            key(A), 5_000, payout_id="po_1", kind="payout", created=T, available_on=T, platform=P
-        )
+        book_payout_return(booking, kind="payout", available_on=T)
 
 
 # ---- every book_ function has a table --------------------------------------------------------------

@@ -90,6 +90,7 @@ from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees, largest_payout
 from payoutkit.ledger.payouts import (
     NO_FEES,
+    Booking,
     PayoutFees,
     PayoutStatus,
     arrival_date,
@@ -587,15 +588,8 @@ class PureLedger(RuleBasedStateMachine):
 
     def open_payout(self, key: BucketKey, amount: int, method: str, fees: PayoutFees) -> PayoutRec:
         payout_id = self.new_id("po")
-        entries = book_payout(
-            key,
-            amount,
-            payout_id=payout_id,
-            created=self.now,
-            arrival=arrival_date(self.now, method),
-            platform=PLATFORM,
-            fees=fees,
-        )
+        booking = Booking(key, amount, payout_id=payout_id, created=self.now, platform=PLATFORM, fees=fees)
+        entries = book_payout(booking, arrival=arrival_date(self.now, method))
         mine = [e for e in entries if e.key == key and e.type == "payout"]
         assert len(mine) == 1
         assert net(mine[0]) == -(amount + fees.charged_to_account())
@@ -636,16 +630,8 @@ class PureLedger(RuleBasedStateMachine):
 
     def give_back(self, p: PayoutRec, kind: str) -> None:
         before = {k: b.total for k, b in self.buckets.items()}
-        entries = book_payout_return(
-            p.key,
-            p.amount,
-            payout_id=p.id,
-            kind=kind,
-            created=self.now,
-            available_on=p.available_on,
-            platform=PLATFORM,
-            fees=p.fees,
-        )
+        booking = Booking(p.key, p.amount, payout_id=p.id, created=self.now, platform=PLATFORM, fees=p.fees)
+        entries = book_payout_return(booking, kind=kind, available_on=p.available_on)
         self._post(entries)
         # The return undoes the payout (both bookings are among `bookings` now): the amount and every
         # fee go back to whoever paid them.
