@@ -11,7 +11,7 @@ import copy
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, create_model
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
@@ -24,7 +24,9 @@ from payoutkit.ledger.money import check_currency
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
 from payoutkit.services.policy import require_platform
-from payoutkit.store.schema import accounts, resources
+from payoutkit.store import accounts as store_accounts
+from payoutkit.store import external_accounts as store_external_accounts
+from payoutkit.store.schema import accounts
 
 COUNTRY_CURRENCY = {
     "US": "usd",
@@ -454,21 +456,9 @@ def visible_account(conn: Connection, ctx: Ctx, account_id: str, param: str = "a
     return row
 
 
-_EXTERNAL_ACCOUNTS = (
-    select(resources.c.data)
-    .where(
-        resources.c.parent_id == bindparam("account_id"),
-        resources.c.object.in_(("bank_account", "card")),
-        resources.c.livemode == bindparam("livemode"),
-    )
-    .order_by(resources.c.seq.desc())
-)
-
-
 def external_accounts_list(conn: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    # Built once: every Balance read asks (for instant payout destinations).
-    rows = conn.execute(_EXTERNAL_ACCOUNTS, {"account_id": account_id, "livemode": livemode}).all()
-    return [dict(r.data) for r in rows]
+    """Transitional (issue 8): the documents of `store.external_accounts.for_account`."""
+    return [e.doc() for e in store_external_accounts.for_account(conn, account_id, livemode)]
 
 
 def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
@@ -566,11 +556,9 @@ def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
 expand.register("acct", _load)
 
 
-_ACCOUNT_DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
-
-
 def account_data(conn: Connection, account_id: str) -> dict[str, Any]:
-    row = conn.execute(_ACCOUNT_DATA, {"account_id": account_id}).first()
-    if row is None:
+    """Transitional (issue 8): an account's stored document (`store.accounts.get` gives its record)."""
+    data = store_accounts.document(conn, account_id)
+    if data is None:
         raise ResourceMissing.for_id("account", account_id)
-    return dict(row.data)
+    return data

@@ -12,7 +12,7 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, update
 
 from payoutkit.api import expand
 from payoutkit.api.context import Ctx
@@ -24,6 +24,7 @@ from payoutkit.ledger.money import check_currency
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.test_tokens import live_mode_test_card, test_id_in_livemode
+from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import resources as objects
 from payoutkit.store.schema import resources
 
@@ -373,8 +374,8 @@ def list_external_accounts(
 
 
 def internal_of(conn: Connection, ea_id: str) -> dict[str, Any]:
-    row = conn.execute(select(resources.c.internal).where(resources.c.id == ea_id)).first()
-    return dict(row.internal or {}) if row else {}
+    """Transitional (issue 8): `store.external_accounts.outcome` gives the record."""
+    return store_external_accounts.internal(conn, ea_id)
 
 
 def _load(conn: Connection, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
