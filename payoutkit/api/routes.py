@@ -7,14 +7,15 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.wire import endpoint, legacy
+from payoutkit.api.params import Empty, Params
+from payoutkit.api.v1 import accounts, external_accounts
+from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
+from payoutkit.api.wire import Handler, endpoint, legacy
 from payoutkit.services import (
-    accounts,
     balance,
     charges,
     clock,
     events,
-    external_accounts,
     instant,
     payouts,
     topups,
@@ -25,6 +26,10 @@ from payoutkit.services import (
 
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
     return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
+
+
+def _h(path: str, method: str, handler: Handler, params: type[Params] = Empty) -> Route:
+    return Route(path, endpoint(handler, params), methods=[method])
 
 
 EA = "/v1/accounts/{account}/external_accounts"
@@ -49,16 +54,16 @@ routes = [
     _r("/v1/balance/history", "GET", balance.list_transactions, balance.BalanceTransactionList),
     _r("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),
     _r("/v1/balance/history/{id}", "GET", balance.retrieve_transaction),
-    _r("/v1/account", "GET", accounts.retrieve_own),
-    _r("/v1/accounts", "POST", accounts.create, accounts.AccountCreate),
-    _r("/v1/accounts", "GET", accounts.list_accounts, accounts.AccountList),
-    _r("/v1/accounts/{account}", "GET", accounts.retrieve),
-    _r("/v1/accounts/{account}", "POST", accounts.modify, accounts.AccountUpdate),
-    _r(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
-    _r(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
-    _r(EA + "/{ea}", "GET", external_accounts.retrieve),
-    _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
-    _r(EA + "/{ea}", "DELETE", external_accounts.delete),
+    _h("/v1/account", "GET", accounts.retrieve_own),
+    _h("/v1/accounts", "POST", accounts.create, AccountCreate),
+    _h("/v1/accounts", "GET", accounts.list_accounts, AccountList),
+    _h("/v1/accounts/{account}", "GET", accounts.retrieve),
+    _h("/v1/accounts/{account}", "POST", accounts.update, AccountUpdate),
+    _h(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
+    _h(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
+    _h(EA + "/{ea}", "GET", external_accounts.retrieve),
+    _h(EA + "/{ea}", "POST", external_accounts.update, external_accounts.ExternalAccountUpdate),
+    _h(EA + "/{ea}", "DELETE", external_accounts.delete),
     _r("/v1/charges", "POST", charges.create, charges.ChargeCreate),
     _r("/v1/charges", "GET", charges.list_charges, ListParams),
     _r("/v1/charges/{charge}", "GET", charges.retrieve),

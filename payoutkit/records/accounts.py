@@ -8,11 +8,12 @@ mode) are not part of the document; the store passes them to `from_doc`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from payoutkit.ledger.schedule import Interval, Schedule, Weekday
+from payoutkit.records.external_accounts import ExternalAccount
 
 # The document's keys that the record types; any other key is kept as it is, in `extra`.
 _KNOWN = frozenset(
@@ -200,3 +201,39 @@ class Account:
         out["type"] = self.type
         out.update(self.extra)
         return out
+
+
+def stripe_object(account: Account, external_accounts: Sequence[ExternalAccount]) -> dict[str, Any]:
+    """The account as Stripe shows it (the wire renders it, events carry it): the document and what is
+    computed from it and its external accounts (newest first, of the mode that reads it)."""
+    obj = account.doc()
+    ext = list(external_accounts)
+    obj["external_accounts"] = {
+        "object": "list",
+        "data": [e.rendered() for e in ext[:10]],
+        "has_more": len(ext) > 10,
+        "url": f"/v1/accounts/{account.id}/external_accounts",
+    }
+    obj["charges_enabled"] = True
+    obj["details_submitted"] = True
+    obj["payouts_enabled"] = bool(ext)
+    obj.setdefault("created", None)
+    due = [] if ext else ["external_account"]
+    obj["requirements"] = {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": due,
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": list(due),
+        "past_due": [],
+        "pending_verification": [],
+    }
+    obj["settings"] = {
+        "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+        "card_payments": {"statement_descriptor_prefix": None},
+        "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+        "payments": {"statement_descriptor": None},
+        **obj["settings"],
+    }
+    return obj

@@ -51,8 +51,9 @@ _PUBLISHABLE = (
 _EXPIRE_SECRET = (
     update(api_keys)
     .where(
-        api_keys.c.account_id == bindparam("account_id"),
-        api_keys.c.livemode == bindparam("livemode"),
+        # (an update's bind parameters cannot be named as its table's columns)
+        api_keys.c.account_id == bindparam("owner"),
+        api_keys.c.livemode == bindparam("mode"),
         api_keys.c.kind == "secret",
         api_keys.c.expires.is_(None),
     )
@@ -100,4 +101,4 @@ def publishable(tx: Connection, account_id: str) -> list[tuple[bool, str | None]
 
 def expire_secret(tx: Connection, account_id: str, livemode: bool, now: int) -> None:
     """Expire the account's unexpired secret key(s) of a mode."""
-    tx.execute(_EXPIRE_SECRET, {"account_id": account_id, "livemode": livemode, "now": now})
+    tx.execute(_EXPIRE_SECRET, {"owner": account_id, "mode": livemode, "now": now})
