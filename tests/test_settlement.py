@@ -182,9 +182,7 @@ def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: Wor
     """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
     from payoutkit.store.balances import settle_due
 
-    made = [
-        _custom_account(world) for _ in range(5)
-    ]
+    made = [_custom_account(world) for _ in range(5)]
     for account in made:
         params = parse(charges.ChargeCreate, {"amount": "1000", "currency": "usd", "source": "tok_visa"})
         world.state.db.transaction(charges.create, world.ctx(account), params)
