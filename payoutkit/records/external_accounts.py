@@ -70,6 +70,16 @@ class CardDetails:
     name: str | None = None
 
 
+def _card(d: Mapping[str, Any]) -> CardDetails:
+    return CardDetails(
+        brand=d["brand"],
+        exp_month=d["exp_month"],
+        exp_year=d["exp_year"],
+        funding=d.get("funding", "debit"),
+        name=d.get("name"),
+    )
+
+
 @dataclass(frozen=True)
 class ExternalAccount:
     id: str
@@ -117,7 +127,7 @@ class ExternalAccount:
             created=d.get("created", 0),
             metadata=dict(d.get("metadata") or {}),
             bank=BankDetails(**{k: d.get(k) for k in _BANK}) if kind == "bank_account" else None,
-            card=CardDetails(**{k: d[k] for k in _CARD}) if kind == "card" else None,
+            card=_card(d) if kind == "card" else None,
             extra={k: v for k, v in d.items() if k not in _COMMON and k not in own},
         )
 

@@ -14,6 +14,7 @@ from payoutkit.errors import ResourceMissing
 from payoutkit.services import accounts
 from payoutkit.services.account_rules import AccountChanges, ControllerRequest, PayoutChanges
 from payoutkit.services.accounts import AccountView, CreateAccount, UpdateAccount
+from payoutkit.store import Tx
 
 __all__ = ["AccountCreate", "AccountList", "AccountUpdate", "create", "list_accounts", "retrieve", "update"]
 
@@ -90,7 +91,7 @@ def list_accounts(call: Call, p: AccountList) -> dict[str, Any]:
     return render_page(found, "/v1/accounts", render)
 
 
-def _load(conn: Any, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
     try:
         return render(accounts.view(conn, ctx, accounts.visible(conn, ctx, account_id)))
     except ResourceMissing:

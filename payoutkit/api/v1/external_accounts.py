@@ -15,6 +15,7 @@ from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.services import external_accounts
 from payoutkit.services.destinations import BankAccountGiven, CardGiven
 from payoutkit.services.external_accounts import CreateExternalAccount, UpdateExternalAccount
+from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 
 
@@ -108,7 +109,7 @@ def list_external_accounts(call: Call, p: ExternalAccountList, account: str) -> 
     return render_page(found, f"/v1/accounts/{account}/external_accounts", render)
 
 
-def _load(conn: Any, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
     found = store_external_accounts.get(conn, ea_id)
     if found is None or found.livemode != ctx.livemode or not expand.visible(conn, ctx, found.account):
         return None
