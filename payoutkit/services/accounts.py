@@ -179,8 +179,8 @@ def account_data(conn: Tx, account_id: str) -> dict[str, Any]:
 
 
 def external_accounts_list(conn: Tx, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    """The documents of `store.external_accounts.for_account`."""
-    return [e.doc() for e in store_external_accounts.for_account(conn, account_id, livemode)]
+    """The documents of `store.external_accounts.for_account` (read as stored: a Balance read asks)."""
+    return store_external_accounts.documents(conn, account_id, livemode)
 
 
 def visible_account(conn: Tx, ctx: Actor, account_id: str, param: str = "account") -> Account:

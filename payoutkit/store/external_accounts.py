@@ -41,6 +41,12 @@ def for_account(tx: Connection, account_id: str, livemode: bool) -> list[Externa
     return [ExternalAccount.from_doc(r.data) for r in rows]
 
 
+def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
+    """`for_account` as the stored documents (for the readers not yet on records)."""
+    rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
+    return [dict(r.data) for r in rows]
+
+
 def get(tx: Connection, ea_id: str) -> ExternalAccount | None:
     row = tx.execute(_GET, {"ea_id": ea_id}).first()
     return None if row is None else ExternalAccount.from_doc(row.data)

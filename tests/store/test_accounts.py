@@ -75,6 +75,8 @@ def test_records_give_back_the_stored_documents(room: Room) -> None:
         ea = room.run(external_accounts.create, actor, command)
         assert ExternalAccount.from_doc(ea.doc()) == ea
         assert room.run(store_external_accounts.get, ea.id) == ea
+    for doc in room.run(store_external_accounts.documents, account.id, False):
+        assert ExternalAccount.from_doc(doc).doc() == doc
 
 
 def test_a_custom_account_makes_its_platform_liable(room: Room) -> None:
