@@ -65,16 +65,24 @@ class UpdateAccount:
     changes: AccountChanges
 
 
-def announce(tx: Tx, actor: Actor, type: str, obj: dict[str, Any], **about: Any) -> None:
-    """Record an event the actor's request caused: `account_id=` it is about, `previous_attributes=`."""
+def announce(
+    tx: Tx,
+    actor: Actor,
+    type: str,
+    obj: dict[str, Any],
+    *,
+    account_id: str,
+    previous_attributes: dict[str, Any] | None = None,
+) -> None:
+    """Record an event the actor's request caused, about `account_id`, with the request's id and key."""
     emit(
         tx,
         actor,
         type,
         obj,
         platform_id=actor.platform_id,
-        account_id=about.get("account_id", actor.account_id),
-        previous_attributes=about.get("previous_attributes"),
+        account_id=account_id,
+        previous_attributes=previous_attributes,
         request_id=actor.request_id,
         idempotency_key=actor.idempotency_key,
     )
