@@ -1,1 +1,1 @@
-"""Records: typed, frozen mirrors of the stored Stripe objects, with converters to and from documents."""
+"""Records: typed, frozen mirrors of the stored Stripe objects, with pure converters to their documents."""

@@ -30,7 +30,7 @@ from payoutkit.services.account_rules import (
     resolve_controller,
 )
 from payoutkit.services.actor import Actor
-from payoutkit.services.events import emit, previous_attributes
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
 from payoutkit.services.policy import require_platform
 from payoutkit.store import Tx
@@ -75,17 +75,7 @@ def announce(
     previous_attributes: dict[str, Any] | None = None,
 ) -> None:
     """Record an event the actor's request caused, about `account_id`, with the request's id and key."""
-    emit(
-        tx,
-        actor,
-        type,
-        obj,
-        platform_id=actor.platform_id,
-        account_id=account_id,
-        previous_attributes=previous_attributes,
-        request_id=actor.request_id,
-        idempotency_key=actor.idempotency_key,
-    )
+    emit_request(tx, actor, type, obj, account_id=account_id, previous_attributes=previous_attributes)
 
 
 def may_see(actor: Actor, account: Account) -> bool:

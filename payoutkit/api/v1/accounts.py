@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate, Controller
@@ -14,6 +14,7 @@ from payoutkit.errors import ResourceMissing
 from payoutkit.services import accounts
 from payoutkit.services.account_rules import AccountChanges, ControllerRequest, PayoutChanges
 from payoutkit.services.accounts import AccountView, CreateAccount, UpdateAccount
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
 __all__ = ["AccountCreate", "AccountList", "AccountUpdate", "create", "list_accounts", "retrieve", "update"]
@@ -91,7 +92,7 @@ def list_accounts(call: Call, p: AccountList) -> dict[str, Any]:
     return render_page(found, "/v1/accounts", render)
 
 
-def _load(conn: Tx, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, ctx: Actor, account_id: str) -> dict[str, Any] | None:
     try:
         return render(accounts.view(conn, ctx, accounts.visible(conn, ctx, account_id)))
     except ResourceMissing:

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params
 from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.services import external_accounts
+from payoutkit.services.actor import Actor
 from payoutkit.services.destinations import BankAccountGiven, CardGiven
 from payoutkit.services.external_accounts import CreateExternalAccount, UpdateExternalAccount
 from payoutkit.store import Tx
@@ -109,7 +110,7 @@ def list_external_accounts(call: Call, p: ExternalAccountList, account: str) -> 
     return render_page(found, f"/v1/accounts/{account}/external_accounts", render)
 
 
-def _load(conn: Tx, ctx: Ctx, ea_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, ctx: Actor, ea_id: str) -> dict[str, Any] | None:
     found = store_external_accounts.get(conn, ea_id)
     if found is None or found.livemode != ctx.livemode or not expand.visible(conn, ctx, found.account):
         return None
