@@ -79,6 +79,14 @@ def _create_charge(conn: Any, ctx: Ctx, amount: int = 1000, source: str = "tok_v
     return charges.create(conn, ctx, command, pricing=ctx.state.settings.pricing).charge.doc()
 
 
+def _custom_account(world: World) -> str:
+    def create(conn: Any, ctx: Ctx) -> str:
+        command = accounts.CreateAccount(type="custom")
+        return accounts.create(conn, ctx, command, settings=world.state.settings).account.id
+
+    return world.run(create)  # type: ignore[no-any-return]
+
+
 def _charge(world: World, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
     return world.run(_create_charge, amount, source)  # type: ignore[no-any-return]
 
@@ -115,7 +123,7 @@ def test_a_balance_read_settles_what_is_due_first(world: World) -> None:
 
 
 def test_a_debit_sees_funds_that_became_available_since_the_last_tick(world: World) -> None:
-    destination = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    destination = _custom_account(world)
     _charge(world)
     transfer = parse(
         transfers.TransferCreate, {"amount": "941", "currency": "usd", "destination": destination}
@@ -164,7 +172,7 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
     from payoutkit.ledger.postings import BalanceType, BucketKey
     from payoutkit.services.movement import Movement
 
-    custom = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    custom = _custom_account(world)
     card = BucketKey(custom, False, "usd")
     reserved = BucketKey(world.platform, False, "usd", BalanceType.CONNECT_RESERVED)
 
@@ -179,9 +187,7 @@ def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: Wor
     """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
     from payoutkit.store.settlement import settle_due
 
-    made = [
-        world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"] for _ in range(5)
-    ]
+    made = [_custom_account(world) for _ in range(5)]
     for account in made:
         world.state.db.transaction(_create_charge, world.ctx(account))
     world.move_clock_without_settling(MONDAY)

@@ -7,14 +7,22 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.v1 import balance, charges, clock, disputes, refunds
+from payoutkit.api.v1 import (
+    accounts,
+    balance,
+    charges,
+    clock,
+    disputes,
+    external_accounts,
+    instant,
+    payouts,
+    refunds,
+)
 from payoutkit.api.v1 import events as v1_events
-from payoutkit.api.v1 import instant, payouts
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
+from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
-    accounts,
-    external_accounts,
     topups,
     transfers,
 )
@@ -53,16 +61,16 @@ routes = [
     _h("/v1/balance/history", "GET", balance.list_transactions, TXNS, read_only=True),
     _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction, read_only=True),
     _h("/v1/balance/history/{id}", "GET", balance.retrieve_transaction, read_only=True),
-    _r("/v1/account", "GET", accounts.retrieve_own),
-    _r("/v1/accounts", "POST", accounts.create, accounts.AccountCreate),
-    _r("/v1/accounts", "GET", accounts.list_accounts, accounts.AccountList),
-    _r("/v1/accounts/{account}", "GET", accounts.retrieve),
-    _r("/v1/accounts/{account}", "POST", accounts.modify, accounts.AccountUpdate),
-    _r(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
-    _r(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
-    _r(EA + "/{ea}", "GET", external_accounts.retrieve),
-    _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
-    _r(EA + "/{ea}", "DELETE", external_accounts.delete),
+    _h("/v1/account", "GET", accounts.retrieve_own),
+    _h("/v1/accounts", "POST", accounts.create, AccountCreate),
+    _h("/v1/accounts", "GET", accounts.list_accounts, AccountList),
+    _h("/v1/accounts/{account}", "GET", accounts.retrieve),
+    _h("/v1/accounts/{account}", "POST", accounts.update, AccountUpdate),
+    _h(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
+    _h(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
+    _h(EA + "/{ea}", "GET", external_accounts.retrieve),
+    _h(EA + "/{ea}", "POST", external_accounts.update, external_accounts.ExternalAccountUpdate),
+    _h(EA + "/{ea}", "DELETE", external_accounts.delete),
     _h("/v1/charges", "POST", charges.create, charges.ChargeCreate),
     _h("/v1/charges", "GET", charges.list_charges, ListParams),
     _h("/v1/charges/{charge}", "GET", charges.retrieve),

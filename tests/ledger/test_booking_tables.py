@@ -743,7 +743,7 @@ RETURNS: list[ReturnCase] = [
         "huf-debit-cancel",
     ],
 )
-def test_book_payout_return(  # noqa: PLR0913 (one parameter per column of the table)
+def test_book_payout_return(
     k: BucketKey,
     amount: int,
     kind: str,

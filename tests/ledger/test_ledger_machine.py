@@ -341,7 +341,7 @@ class PureLedger(RuleBasedStateMachine):
         whole_transfer=st.booleans(),
         percent=st.integers(0, 100),
     )
-    def destination_charge(  # noqa: PLR0913 (a rule's parameters are what it draws)
+    def destination_charge(
         self,
         destination: str,
         currency: str,
