@@ -62,6 +62,11 @@ class PayoutSettings:
     debit_negative_balances: bool
     statement_descriptor: str | None = None
 
+    @property
+    def automatic(self) -> bool:
+        """Whether its balances are paid out by its schedule (any interval but manual)."""
+        return self.schedule.interval is not Interval.MANUAL
+
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> PayoutSettings:
         return cls(
@@ -150,6 +155,11 @@ class Account:
     def liable(self) -> bool:
         """Whether its platform is liable for its negative balances (a connected account's controller)."""
         return self.kind == "connected" and self.controller is not None and self.controller.liable
+
+    @property
+    def platform_pays_fees(self) -> bool:
+        """Whether its platform pays its fees (`controller.fees.payer` is the application)."""
+        return self.controller is not None and self.controller.platform_pays_fees
 
     @classmethod
     def from_doc(

@@ -108,6 +108,10 @@ class ExternalAccount:
     def errored(self) -> bool:
         return self.status == "errored"
 
+    def takes(self, method: str) -> bool:
+        """Whether payouts of `method` (standard, instant) may go to it."""
+        return method in self.available_payout_methods
+
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> ExternalAccount:
         kind = d["object"]

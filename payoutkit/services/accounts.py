@@ -15,12 +15,10 @@ from typing import Any
 from payoutkit.config import Settings
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import check_id, new_id
-from payoutkit.ledger import schedule as schedules
 from payoutkit.lists import Page, Window
-from payoutkit.records.accounts import Account, schedule_from_doc, stripe_object
+from payoutkit.records.accounts import Account, stripe_object
 from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.services.account_rules import (
-    COUNTRY_CURRENCY,
     AccountChanges,
     ControllerRequest,
     NewAccount,
@@ -36,8 +34,6 @@ from payoutkit.services.policy import require_platform
 from payoutkit.store import Tx
 from payoutkit.store import accounts as store_accounts
 from payoutkit.store import external_accounts as store_external_accounts
-
-__all__ = ["COUNTRY_CURRENCY", "AccountView", "CreateAccount", "UpdateAccount"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +79,14 @@ def may_see(actor: Actor, account: Account) -> bool:
     return account.id == actor.account_id or (
         actor.is_platform and account.platform_id == actor.platform_id and account.livemode == actor.livemode
     )
+
+
+def get(tx: Tx, account_id: str) -> Account:
+    """An account a use case already knows by id (its actor's, a payout's owner); else 404."""
+    account = store_accounts.get(tx, account_id)
+    if account is None:
+        raise ResourceMissing.for_id("account", account_id)
+    return account
 
 
 def visible(tx: Tx, actor: Actor, account_id: str, param: str = "account") -> Account:
@@ -158,29 +162,3 @@ def list_accounts(tx: Tx, actor: Actor, window: Window) -> Page[AccountView]:
     require_platform(actor, "list connected accounts")
     found = store_accounts.page(tx, actor.platform_id, actor.livemode, window)
     return found.map(lambda a: view(tx, actor, a))
-
-
-# Transitional (issue 8): what other rooms call today, on the records above.
-
-
-def schedule_of(data: dict[str, Any]) -> schedules.Schedule:
-    """An account document's payout schedule (`Account.schedule` on the record)."""
-    return schedule_from_doc(data["settings"]["payouts"]["schedule"])
-
-
-def account_data(conn: Tx, account_id: str) -> dict[str, Any]:
-    """An account's stored document (`store.accounts.get` gives its record)."""
-    data = store_accounts.document(conn, account_id)
-    if data is None:
-        raise ResourceMissing.for_id("account", account_id)
-    return data
-
-
-def external_accounts_list(conn: Tx, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    """The documents of `store.external_accounts.for_account` (read as stored: a Balance read asks)."""
-    return store_external_accounts.documents(conn, account_id, livemode)
-
-
-def visible_account(conn: Tx, ctx: Actor, account_id: str, param: str = "account") -> Account:
-    """`visible`, under its old name."""
-    return visible(conn, ctx, account_id, param)

@@ -74,9 +74,7 @@ def _check_destination(tx: Tx, actor: Actor, command: ChargeCommand, app_fee: in
             param="transfer_data[destination]",
         )
     check_id(td.destination, ("acct",), "transfer_data[destination]", "account")
-    destination: str = connected_account(
-        tx, legacy(actor), td.destination, param="transfer_data[destination]"
-    ).id
+    destination = connected_account(tx, actor, td.destination, param="transfer_data[destination]").id
     if td.amount is not None and command.application_fee_amount is not None:
         raise InvalidRequest(
             "Use either application_fee_amount or transfer_data[amount], not both.",
@@ -90,7 +88,7 @@ def check(tx: Tx, actor: Actor, command: ChargeCommand) -> Checked:
     destination = _check_destination(tx, actor, command, app_fee)
     if command.on_behalf_of is not None:  # an account this key can see, in its mode
         check_id(command.on_behalf_of, ("acct",), "on_behalf_of", "account")
-        accounts_service.visible_account(tx, legacy(actor), command.on_behalf_of, param="on_behalf_of")
+        accounts_service.visible(tx, actor, command.on_behalf_of, param="on_behalf_of")
     transfer_amount = amount
     td = command.transfer_data
     if td is not None and td.amount is not None:

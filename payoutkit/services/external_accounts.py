@@ -9,7 +9,6 @@ currency: the first of a currency is its default, and the default cannot be dele
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id
@@ -152,8 +151,3 @@ def list_external_accounts(
     visible(tx, actor, account_id)
     kinds = (kind,) if kind else KINDS
     return store_external_accounts.page(tx, account_id, actor.livemode, kinds, window)
-
-
-def internal_of(conn: Tx, ea_id: str) -> dict[str, Any]:
-    """Transitional (issue 8): the stored outcome (`store.external_accounts.outcome` gives the record)."""
-    return store_external_accounts.internal(conn, ea_id)

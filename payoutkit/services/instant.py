@@ -29,12 +29,14 @@ from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_da
 from payoutkit.ledger.money import check_currency
 from payoutkit.ledger.payouts import payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, SourceType
+from payoutkit.records.accounts import Account
 from payoutkit.records.payouts import CurrencyPrice, InstantPricing, PricedCurrency
-from payoutkit.services.accounts import COUNTRY_CURRENCY
+from payoutkit.services import accounts
+from payoutkit.services.account_rules import COUNTRY_CURRENCY
 from payoutkit.services.actor import Actor, Moment
-from payoutkit.services.payout_parties import PayoutAccount, destinations, payout_account
 from payoutkit.services.policy import require_platform
 from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 
 # ---- the platform's pricing ---------------------------------------------------------------------
@@ -149,8 +151,8 @@ class Terms:
 class Parties:
     """The account paying out instantly, and its platform (the same account for the platform)."""
 
-    account: PayoutAccount
-    platform: PayoutAccount
+    account: Account
+    platform: Account
 
     @property
     def connected(self) -> bool:
@@ -182,7 +184,7 @@ def _refusal(parties: Parties, currency: str, application: PercentFee | None) ->
     home = platform.country
     if (
         parties.connected
-        and account.platform_liable
+        and account.liable
         and (country != home or currency != COUNTRY_CURRENCY.get(home))
     ):
         return InvalidRequest(
@@ -277,13 +279,13 @@ def available_instantly(
     limit (0 when a rule refuses instant payouts), and the largest payout that fits."""
     usable = [
         d
-        for d in destinations(tx, actor.account_id, actor.livemode)
-        if d.takes_listed("instant") and not d.errored
+        for d in store_external_accounts.for_account(tx, actor.account_id, actor.livemode)
+        if d.takes("instant") and not d.errored
     ]
     if not usable:
         return []
-    account = payout_account(tx, actor.account_id)
-    platform = account if actor.is_platform else payout_account(tx, actor.platform_id)
+    account = accounts.get(tx, actor.account_id)
+    platform = account if actor.is_platform else accounts.get(tx, actor.platform_id)
     out = []
     for currency in sorted({d.currency for d in usable}):
         t = terms(tx, settings, Parties(account, platform), currency, actor)

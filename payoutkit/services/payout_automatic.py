@@ -16,20 +16,17 @@ from dataclasses import dataclass
 
 from payoutkit.ledger.payouts import payable, payout_limit
 from payoutkit.ledger.postings import BalanceType, BucketKey
+from payoutkit.records.accounts import PayoutSettings
+from payoutkit.records.external_accounts import ExternalAccount
+from payoutkit.services import accounts
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, siblings
-from payoutkit.services.payout_parties import (
-    Destination,
-    PayoutSettings,
-    account_of,
-    destinations,
-    payout_settings_of,
-)
 from payoutkit.services.payout_runs import next_run
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle
 from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 from payoutkit.store.balances import read_buckets
 from payoutkit.store.payouts import RunBalance
@@ -56,7 +53,7 @@ def run_idle(
     to do: this keeps each of its steps cheap."""
     if not account_ids:
         return set()
-    settings = {a: payout_settings_of(s) for a, s in store.payout_settings(conn, account_ids).items()}
+    settings = store.payout_settings(conn, account_ids)
     busy: set[str] = set()
     # The buckets as this unit has moved them: a payout that failed at this same moment has returned
     # its funds by a move deferred to the unit's end, and those funds are to be paid out now.
@@ -96,7 +93,7 @@ class _Run:
     account_id: str
     platform_id: str
     settings: PayoutSettings
-    defaults: dict[str, Destination]
+    defaults: dict[str, ExternalAccount]
     coming: dict[tuple[str, str], int]
 
     def short(self, source: BucketKey, available: int) -> int:
@@ -155,11 +152,12 @@ def _usable(run: _Run, source: BucketKey) -> bool:
 
 def run_account(tx: Tx, moment: Moment, rail: Rail, account_id: str) -> int:
     """One account's payout run; returns how many payouts it made."""
-    platform_id, data = store.account_of(tx, account_id)
-    settings = account_of(data).payouts
-    defaults = {
-        d.currency: d for d in destinations(tx, account_id, moment.livemode) if d.default_for_currency
-    }
+    account = accounts.get(tx, account_id)
+    # The platform's own account is its own platform.
+    platform_id = account.id if account.kind == "platform" else str(account.platform_id)
+    settings = account.payouts
+    mine = store_external_accounts.for_account(tx, account_id, moment.livemode)
+    defaults = {d.currency: d for d in mine if d.default_for_currency}
     sources, run = _candidates(tx, moment, _Run(account_id, platform_id, settings, {}, {}))
     run = _Run(account_id, platform_id, settings, defaults, run.coming)
     made = 0

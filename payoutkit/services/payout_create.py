@@ -17,20 +17,17 @@ from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.payouts import check_payout_amount, require_payout_funds
 from payoutkit.ledger.postings import BucketKey, SourceType
+from payoutkit.records.accounts import Account
+from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.records.payouts import Payout, PayoutFees
+from payoutkit.services import accounts
 from payoutkit.services import instant as instant_rules
 from payoutkit.services.actor import Actor
 from payoutkit.services.movement import movement
 from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, siblings
-from payoutkit.services.payout_parties import (
-    Destination,
-    PayoutAccount,
-    destinations,
-    find_destination,
-    payout_account,
-)
 from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
 
 # How the wire's metadata rules make a payout's metadata from what it had (`metadata=` clears,
 # `metadata[k]=` deletes a key); applied where the request's metadata is checked.
@@ -53,13 +50,12 @@ class CreatePayout:
     statement_descriptor: str | None = None
 
 
-def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> Destination:
+def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> ExternalAccount:
     if given:
         check_id(given, ("ba", "card"), "destination", "external account")
-        found = find_destination(tx, given)
-        if found is None or found[1] != actor.account_id or found[0].livemode != actor.livemode:
+        dest = store_external_accounts.get(tx, given)
+        if dest is None or dest.account != actor.account_id or dest.livemode != actor.livemode:
             raise ResourceMissing(f"No such external account: '{given}'", param="destination")
-        dest = found[0]
         if dest.currency != currency:
             raise InvalidRequest(
                 f"The destination {given} takes {dest.currency}, not {currency}.",
@@ -67,7 +63,7 @@ def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> Dest
                 code="invalid_currency",
             )
         return dest
-    for dest in destinations(tx, actor.account_id, actor.livemode):
+    for dest in store_external_accounts.for_account(tx, actor.account_id, actor.livemode):
         if dest.currency == currency and dest.default_for_currency:
             return dest
     raise InvalidRequest(
@@ -77,7 +73,7 @@ def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> Dest
     )
 
 
-def _check_destination(dest: Destination, method: str) -> None:
+def _check_destination(dest: ExternalAccount, method: str) -> None:
     if dest.errored:
         raise InvalidRequest(
             f"The external account {dest.id} failed a payout and cannot receive payouts until its details "
@@ -88,18 +84,18 @@ def _check_destination(dest: Destination, method: str) -> None:
     if not dest.takes(method):
         raise InvalidRequest(
             f"The destination {dest.id} does not support {method} payouts (its available_payout_methods "
-            f"are {', '.join(dest.available_payout_methods or ())}).",
+            f"are {', '.join(dest.available_payout_methods)}).",
             param="method",
             code="instant_payouts_unsupported",
         )
 
 
-def _check_request(actor: Actor, command: CreatePayout, account: PayoutAccount, method: str) -> None:
+def _check_request(actor: Actor, command: CreatePayout, account: Account, method: str) -> None:
     if command.statement_descriptor is not None and len(command.statement_descriptor) > 22:
         raise InvalidRequest(
             "The statement descriptor must be at most 22 characters.", param="statement_descriptor"
         )
-    interval = account.payouts.schedule.interval.value
+    interval = account.schedule.interval.value
     if method == "standard" and not actor.is_platform and interval != "manual":
         raise InvalidRequest(
             "This account is paid out automatically (settings.payouts.schedule.interval is "
@@ -116,14 +112,14 @@ class _Instant:
 
 
 def _instant(
-    tx: Tx, actor: Actor, settings: Settings, account: PayoutAccount, order: PayoutOrder
+    tx: Tx, actor: Actor, settings: Settings, account: Account, order: PayoutOrder
 ) -> _Instant:
     """An instant payout's terms (refused by its rules 2-4) and fees."""
     if order.source.source_type is not SourceType.CARD:
         raise InvalidRequest(
             "Instant payouts are paid from card funds only (source_type=card).", param="source_type"
         )
-    platform = account if actor.is_platform else payout_account(tx, actor.platform_id)
+    platform = account if actor.is_platform else accounts.get(tx, actor.platform_id)
     terms = instant_rules.terms(
         tx, settings, instant_rules.Parties(account, platform), order.source.currency, actor
     )
@@ -138,7 +134,7 @@ def _instant(
     return _Instant(terms, fees)
 
 
-def _order(tx: Tx, actor: Actor, command: CreatePayout, account: PayoutAccount) -> PayoutOrder:
+def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> PayoutOrder:
     currency = check_currency(command.currency)
     amount = check_payout_amount(check_amount(command.amount, currency), currency)
     method = command.method or "standard"
@@ -162,7 +158,7 @@ def _order(tx: Tx, actor: Actor, command: CreatePayout, account: PayoutAccount) 
 
 def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, rail: Rail) -> Payout:
     """A standard or instant payout of the acting account, by the API."""
-    account = payout_account(tx, actor.account_id)
+    account = accounts.get(tx, actor.account_id)
     order = _order(tx, actor, command, account)
     instant = _instant(tx, actor, settings, account, order) if order.method == "instant" else None
     if instant is not None:

@@ -23,16 +23,17 @@ from payoutkit.ledger.payouts import (
     plan_transition,
 )
 from payoutkit.ledger.postings import BucketKey, SourceType
+from payoutkit.records.accounts import Account
 from payoutkit.records.payouts import LockedPayout, Payout, PayoutStatus
-from payoutkit.services import events
+from payoutkit.services import accounts, events
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
 from payoutkit.services.payout_create import MetadataEdit, unchanged
 from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, rail_payout
-from payoutkit.services.payout_parties import PayoutAccount, find_destination, payout_account
 from payoutkit.services.policy import may_reach
 from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 
 # ---- applying a plan ------------------------------------------------------------------------------
@@ -54,15 +55,17 @@ def emit(tx: Tx, moment: Moment, payout: Payout, planned: tuple[PlannedEvent, ..
 
 
 def _mark_errored(tx: Tx, moment: Moment, destination_id: str, parties: Parties) -> None:
-    doc = store.mark_errored(tx, destination_id)
-    if doc is None:
+    """Mark the destination `errored` (a payout to it failed), unless it already is (or is gone)."""
+    destination = store_external_accounts.get(tx, destination_id, for_update=True)
+    if destination is None or destination.errored:
         return
-    rendered = {k: v for k, v in doc.items() if k not in ("livemode", "created")}
+    errored = replace(destination, status="errored")
+    store_external_accounts.save(tx, errored)
     events.emit(
         tx,
         moment,
         "account.external_account.updated",
-        rendered,
+        errored.rendered(),
         platform_id=parties.platform,
         account_id=parties.account,
         previous_attributes={"status": "new"},
@@ -152,10 +155,10 @@ class ReversePayout:
     metadata: MetadataEdit = unchanged
 
 
-def require_reversal_rights(actor: Actor, account: PayoutAccount) -> None:
+def require_reversal_rights(actor: Actor, account: Account) -> None:
     """Policy: a payout is reversed by the connected account itself, and only when its platform is
     liable for its negative balances."""
-    if actor.is_platform or not account.platform_liable:
+    if actor.is_platform or not account.liable:
         raise PermissionDenied(
             "Payout reversals are for connected accounts whose negative balances the platform is liable for "
             "(controller.losses.payments = application)."
@@ -181,12 +184,10 @@ def reverse(tx: Tx, actor: Actor, command: ReversePayout, *, rail: Rail) -> Payo
     _owned(tx, actor, command.payout)
     locked = _locked(tx, command.payout)
     payout, account_id = locked.payout, locked.account_id
-    require_reversal_rights(actor, payout_account(tx, account_id))
+    require_reversal_rights(actor, accounts.get(tx, account_id))
     message = _refuse_reversal(payout)
-    dest = find_destination(tx, payout.destination) if message is None else None
-    if message is None and (
-        dest is None or dest[0].object != "bank_account" or dest[0].country not in ("US", "CA")
-    ):
+    dest = store_external_accounts.get(tx, payout.destination) if message is None else None
+    if message is None and not (dest and dest.object == "bank_account" and dest.country in ("US", "CA")):
         message = "Only payouts to US or Canadian bank accounts can be reversed."
     if message is None and payout.arrival_date < actor.now - REVERSAL_WINDOW_SECONDS:
         message = "Payouts that arrived more than 90 days ago cannot be reversed."
@@ -201,7 +202,7 @@ def reverse(tx: Tx, actor: Actor, command: ReversePayout, *, rail: Rail) -> Payo
         platform_id=actor.platform_id,
         amount=-payout.amount,
         source=source,
-        destination=dest[0],
+        destination=dest,
         description=f"Reversal of {payout.id}",
         metadata=command.metadata({}),
         original_payout=payout.id,

@@ -15,6 +15,7 @@ from typing import Any
 from payoutkit.ids import new_id
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
+from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.records.payouts import (
     NO_FEES,
     Payout,
@@ -27,9 +28,9 @@ from payoutkit.records.payouts import (
 from payoutkit.services import events
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement
-from payoutkit.services.payout_parties import Destination, destination_outcome
 from payoutkit.services.rail import Rail, RailPayout
 from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 
 
@@ -75,7 +76,7 @@ class PayoutOrder:
     platform_id: str
     amount: int
     source: BucketKey
-    destination: Destination
+    destination: ExternalAccount
     method: str = "standard"
     automatic: bool = False
     fees: PayoutFees = NO_FEES
@@ -162,7 +163,7 @@ def open_payout(tx: Tx, moment: Moment, rail: Rail, mv: Movement, order: PayoutO
     mv.sync_reserves()
     payout = replace(payout, balance_transaction=mv.txn_for(order.account_id, payout.id))
     internal = PayoutInternal(
-        failure_code=destination_outcome(tx, order.destination.id),
+        failure_code=store_external_accounts.outcome(tx, order.destination.id).failure_code or None,
         fees=order.fees,
         txn_available_on=arrival if order.amount < 0 else moment.now,
     )

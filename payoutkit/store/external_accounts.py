@@ -25,6 +25,7 @@ _FOR_ACCOUNT = (
     .order_by(resources.c.seq.desc())
 )
 _GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), resources.c.object.in_(KINDS))
+_GET_FOR_UPDATE = _GET.with_for_update()
 _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
 _INSERT = insert(resources)
 _SAVE = (
@@ -42,13 +43,15 @@ def for_account(tx: Connection, account_id: str, livemode: bool) -> list[Externa
 
 
 def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    """`for_account` as the stored documents (for the readers not yet on records)."""
+    """`for_account` as the stored documents, as they are."""
     rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
     return [dict(r.data) for r in rows]
 
 
-def get(tx: Connection, ea_id: str) -> ExternalAccount | None:
-    row = tx.execute(_GET, {"ea_id": ea_id}).first()
+def get(tx: Connection, ea_id: str, *, for_update: bool = False) -> ExternalAccount | None:
+    """The external account (None for an unknown id). `for_update` locks its row (PostgreSQL)."""
+    stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
+    row = tx.execute(stmt, {"ea_id": ea_id}).first()
     return None if row is None else ExternalAccount.from_doc(row.data)
 
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Select, and_, bindparam, insert, select, update
 
 from payoutkit.lists import Page, Window
+from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import (
     InstantPricing,
     LockedPayout,
@@ -242,29 +243,6 @@ def create_fee(tx: Connection, fee: dict[str, Any], *, platform_id: str) -> None
     objects.create(tx, fee, account_id=platform_id)
 
 
-def mark_errored(tx: Connection, external_account_id: str) -> dict[str, Any] | None:
-    """Mark the external account `errored` (a payout to it failed); its document, or None when it
-    was already errored (or is gone)."""
-    found = objects.get(tx, external_account_id, for_update=True)
-    if found is None or found[0].get("status") == "errored":
-        return None
-    doc = found[0]
-    doc["status"] = "errored"
-    objects.save(tx, doc, status="errored")
-    return doc
-
-
-_ACCOUNT_ROW = select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
-    accounts.c.id == bindparam("account_id")
-)
-
-
-def account_of(tx: Connection, account_id: str) -> tuple[str, dict[str, Any]]:
-    """An account's platform (itself for the platform) and its document, for its payout run."""
-    row = tx.execute(_ACCOUNT_ROW, {"account_id": account_id}).one()
-    return (account_id if row.kind == "platform" else str(row.platform_id)), dict(row.data)
-
-
 # ---- payout runs ----------------------------------------------------------------------------------
 
 _DUE_RUNS = (
@@ -332,10 +310,10 @@ def add_missing_runs(tx: Connection, now: int) -> int:
     return len(missing)
 
 
-def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, PayoutSettings]:
     """Only the payout settings of each account (a JSON path), not its whole document."""
     rows = tx.execute(_PAYOUT_SETTINGS, {"account_ids": list(account_ids)})
-    return {r.id: dict(r.payouts) for r in rows if r.payouts is not None}
+    return {r.id: PayoutSettings.from_doc(r.payouts) for r in rows if r.payouts is not None}
 
 
 class RunBalance(NamedTuple):

@@ -11,10 +11,10 @@ import pytest
 from payoutkit.errors import InvalidRequest, PermissionDenied
 from payoutkit.ledger.schedule import Interval, Schedule
 from payoutkit.lists import Window
+from payoutkit.records.accounts import Account, Controller, PayoutSettings
 from payoutkit.records.payouts import Payout, PayoutFilter, PayoutStatus
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.services.actor import Actor, Moment
-from payoutkit.services.payout_parties import PayoutAccount, PayoutSettings
 from payoutkit.services.rail import SIMULATED
 from payoutkit.store.db import Database
 from tests.contract.test_payouts import manual_account
@@ -77,7 +77,9 @@ def test_only_a_connected_account_its_platform_is_liable_for_reverses_payouts(
 ) -> None:
     actor = Actor(account_id=acting, platform_id="acct_p", livemode=False, now=0)
     settings = PayoutSettings(Schedule(Interval.MANUAL, 2), False, None)
-    account = PayoutAccount("acct_c", "US", settings, platform_pays_fees=False, platform_liable=liable)
+    losses = "application" if liable else "stripe"
+    controller = Controller("application", "application", losses, "stripe", "express")
+    account = Account("acct_c", "US", "usd", 0, "none", settings, controller=controller, platform_id="acct_p")
     if allowed:
         payout_lifecycle.require_reversal_rights(actor, account)
     else:
