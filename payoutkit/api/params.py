@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 from pydantic_core import PydanticCustomError
 
 from payoutkit.errors import InvalidRequest
+from payoutkit.metadata import merge as merge_metadata
 
 # Integers are stored in 64-bit columns: anything wider is not an integer Payoutkit can take.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
@@ -214,24 +215,5 @@ class Empty(Params):
 
 
 def metadata_update(current: dict[str, str], changes: Metadata) -> dict[str, str]:
-    """Apply Stripe's metadata update rules: `metadata=` clears, `metadata[k]=` deletes `k`."""
-    if changes is None:
-        return current
-    if changes == "" or changes == {}:
-        return {}
-    if not isinstance(changes, dict):
-        raise InvalidRequest("Invalid hash: metadata", param="metadata")
-    merged = dict(current)
-    for key, value in changes.items():
-        if value == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    if len(merged) > 50:
-        raise InvalidRequest("Metadata can have at most 50 keys.", param="metadata")
-    for key, value in merged.items():
-        if len(key) > 40:
-            raise InvalidRequest(f"Metadata keys are at most 40 characters: {key}", param=f"metadata[{key}]")
-        if len(value) > 500:
-            raise InvalidRequest("Metadata values are at most 500 characters.", param=f"metadata[{key}]")
-    return merged
+    """Stripe's metadata update rules on the wire's decoded `metadata` (`payoutkit.metadata.merge`)."""
+    return merge_metadata(current, changes)

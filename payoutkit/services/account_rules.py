@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from payoutkit.errors import InvalidRequest
 from payoutkit.ledger import schedule as schedules
 from payoutkit.ledger.money import check_currency
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account, Controller, PayoutSettings
 
 COUNTRY_CURRENCY = {
@@ -68,7 +70,6 @@ COUNTRY_CURRENCY = {
 }
 
 # A metadata change as Stripe takes it: None leaves it, "" (or {}) clears it, `{k: ""}` deletes `k`.
-MetadataChange = Mapping[str, str] | Literal[""] | None
 
 _PRESETS = {
     "standard": Controller("account", "account", "stripe", "stripe", "full"),
@@ -140,30 +141,6 @@ def resolve_controller(account_type: str | None, given: ControllerRequest | None
             param="controller[fees][payer]",
         )
     return Controller("application", fees, losses, rc, dash)
-
-
-def merge_metadata(current: Mapping[str, str], changes: MetadataChange) -> dict[str, str]:
-    """Stripe's metadata update rules: `metadata=` clears, `metadata[k]=` deletes `k`."""
-    if changes is None:
-        return dict(current)
-    if changes == "" or changes == {}:
-        return {}
-    if not isinstance(changes, Mapping):
-        raise InvalidRequest("Invalid hash: metadata", param="metadata")
-    merged = dict(current)
-    for key, value in changes.items():
-        if value == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    if len(merged) > 50:
-        raise InvalidRequest("Metadata can have at most 50 keys.", param="metadata")
-    for key, value in merged.items():
-        if len(key) > 40:
-            raise InvalidRequest(f"Metadata keys are at most 40 characters: {key}", param=f"metadata[{key}]")
-        if len(value) > 500:
-            raise InvalidRequest("Metadata values are at most 500 characters.", param=f"metadata[{key}]")
-    return merged
 
 
 def _capabilities(current: Mapping[str, str] | None, requested: Mapping[str, bool]) -> dict[str, str]:

@@ -15,7 +15,6 @@ destination's payment and transfer, a dispute), then the charge itself and its e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +25,8 @@ from payoutkit.ledger import booking, calendar
 from payoutkit.ledger.booking import book_charge
 from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, TransferData
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees, disputes
@@ -49,7 +50,7 @@ SOURCE_TYPES = {"card": SourceType.CARD, "ach_debit": SourceType.BANK_ACCOUNT, "
 class ChargeUpdate:
     charge: str
     description: str | None = None
-    metadata: Mapping[str, str] | None = None  # the whole new metadata; None: unchanged
+    metadata: MetadataChange = None  # merged into the charge's (payoutkit/metadata.py)
     receipt_email: str | None = None
     transfer_group: str | None = None
 
@@ -206,7 +207,7 @@ def modify(tx: Tx, actor: Actor, command: ChargeUpdate) -> Charge:
         for name in ("description", "receipt_email", "transfer_group")
         if getattr(command, name) is not None
     }
-    metadata = before.metadata if command.metadata is None else command.metadata
+    metadata = merge_metadata(before.metadata, command.metadata)
     after = replace(before, **changes, metadata=metadata)
     store.save_charge(tx, after)
     old, new = before.doc(), after.doc()

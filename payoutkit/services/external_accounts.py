@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.external_accounts import (
     KINDS,
     BankDetails,
     ExternalAccount,
 )
-from payoutkit.services.account_rules import MetadataChange, merge_metadata
 from payoutkit.services.accounts import announce, visible
 from payoutkit.services.actor import Actor
 from payoutkit.services.destinations import BankAccountGiven, CardGiven, Drafted, drafted

@@ -7,7 +7,6 @@ take").
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from payoutkit.config import Settings
@@ -17,6 +16,8 @@ from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.payouts import check_payout_amount, require_payout_funds
 from payoutkit.ledger.postings import BucketKey, SourceType
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.records.payouts import Payout, PayoutFees
@@ -29,14 +30,6 @@ from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 
-# How the wire's metadata rules make a payout's metadata from what it had (`metadata=` clears,
-# `metadata[k]=` deletes a key); applied where the request's metadata is checked.
-MetadataEdit = Callable[[dict[str, str]], dict[str, str]]
-
-
-def unchanged(metadata: dict[str, str]) -> dict[str, str]:
-    return metadata
-
 
 @dataclass(frozen=True, kw_only=True)
 class CreatePayout:
@@ -44,7 +37,7 @@ class CreatePayout:
     currency: str
     description: str | None = None
     destination: str | None = None
-    metadata: MetadataEdit = unchanged
+    metadata: MetadataChange = None
     method: str | None = None
     source_type: str | None = None
     statement_descriptor: str | None = None
@@ -178,7 +171,7 @@ def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, r
     total = sum(mv.bucket(k).available for k in siblings(source))
     cost = order.amount + order.fees.charged_to_account()
     require_payout_funds(cost, mv.bucket(source).available, total, currency)
-    payout = open_payout(tx, actor, rail, mv, replace(order, metadata=command.metadata({})))
+    payout = open_payout(tx, actor, rail, mv, replace(order, metadata=merge_metadata({}, command.metadata)))
     if instant is not None:
         instant_rules.add_volume(tx, {**volume_key, "day": instant.terms.day}, order.amount)
     return payout

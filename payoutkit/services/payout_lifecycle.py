@@ -23,12 +23,13 @@ from payoutkit.ledger.payouts import (
     plan_transition,
 )
 from payoutkit.ledger.postings import BucketKey, SourceType
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
 from payoutkit.records.payouts import LockedPayout, Payout, PayoutStatus
 from payoutkit.services import accounts, events
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
-from payoutkit.services.payout_create import MetadataEdit, unchanged
 from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, rail_payout
 from payoutkit.services.policy import may_reach
 from payoutkit.services.rail import Rail
@@ -152,7 +153,7 @@ def cancel(tx: Tx, actor: Actor, command: CancelPayout) -> Payout:
 @dataclass(frozen=True)
 class ReversePayout:
     payout: str
-    metadata: MetadataEdit = unchanged
+    metadata: MetadataChange = None
 
 
 def require_reversal_rights(actor: Actor, account: Account) -> None:
@@ -204,7 +205,7 @@ def reverse(tx: Tx, actor: Actor, command: ReversePayout, *, rail: Rail) -> Payo
         source=source,
         destination=dest,
         description=f"Reversal of {payout.id}",
-        metadata=command.metadata({}),
+        metadata=merge_metadata({}, command.metadata),
         original_payout=payout.id,
     )
     reversal = open_payout(tx, actor, rail, mv, order)

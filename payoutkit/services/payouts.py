@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from payoutkit.errors import ResourceMissing
 from payoutkit.ids import check_id
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.payouts import Payout, PayoutFilter
 from payoutkit.services.actor import Actor
 from payoutkit.services.payout_automatic import run_automatic
-from payoutkit.services.payout_create import MetadataEdit
 from payoutkit.services.payout_lifecycle import advance_due
 from payoutkit.services.policy import may_reach
 from payoutkit.store import Tx
@@ -40,12 +41,12 @@ def retrieve(tx: Tx, actor: Actor, payout_id: str) -> Payout:
 @dataclass(frozen=True)
 class UpdatePayout:
     payout: str
-    metadata: MetadataEdit
+    metadata: MetadataChange
 
 
 def modify(tx: Tx, actor: Actor, command: UpdatePayout) -> Payout:
     payout = _owned(tx, actor, command.payout, for_update=True)
-    payout = replace(payout, metadata=command.metadata(dict(payout.metadata)))
+    payout = replace(payout, metadata=merge_metadata(payout.metadata, command.metadata))
     store.save(tx, payout)
     return payout
 

@@ -26,6 +26,8 @@ from payoutkit.ledger.booking import book_refund
 from payoutkit.ledger.money import check_amount
 from payoutkit.ledger.postings import BucketKey, SourceType
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, Refund
 from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
@@ -57,7 +59,7 @@ class RefundCommand:
 @dataclass(frozen=True, kw_only=True)
 class RefundUpdate:
     refund: str
-    metadata: Mapping[str, str] | None = None  # the whole new metadata; None: unchanged
+    metadata: MetadataChange = None  # merged into the refund's (payoutkit/metadata.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -263,7 +265,7 @@ def retrieve_refund(tx: Tx, actor: Actor, refund_id: str) -> Refund:
 
 def modify_refund(tx: Tx, actor: Actor, command: RefundUpdate) -> Refund:
     before = _owned_refund(tx, actor, command.refund)
-    after = before if command.metadata is None else replace(before, metadata=command.metadata)
+    after = replace(before, metadata=merge_metadata(before.metadata, command.metadata))
     store.save_refund(tx, after)
     old, new = before.public(), after.public()
     if new != old:

@@ -7,13 +7,15 @@ signing secret is shown once, in the create response, as on Stripe (`NewEndpoint
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id, new_secret
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.events import NewEndpoint, WebhookEndpoint
 from payoutkit.services.actor import Actor
 from payoutkit.services.event_types import is_known
@@ -24,10 +26,6 @@ from payoutkit.store import webhooks as stored
 MAX_ENDPOINTS = 16  # per mode, as on Stripe
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 _WHAT = "manage webhook endpoints"
-
-# Stripe's metadata update: None leaves it, "" (or {}) clears it, `{k: ""}` deletes `k`.
-MetadataChange = Mapping[str, str] | str | None
-
 
 @dataclass(frozen=True)
 class CreateEndpoint:
@@ -77,30 +75,6 @@ def _check_events(enabled: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(enabled))
 
 
-def _metadata(current: Mapping[str, str], changes: MetadataChange) -> dict[str, str]:
-    """Stripe's metadata update rules (the same as the wire's `api.params.metadata_update`)."""
-    if changes is None:
-        return dict(current)
-    if changes == "" or changes == {}:
-        return {}
-    if not isinstance(changes, Mapping):
-        raise InvalidRequest("Invalid hash: metadata", param="metadata")
-    merged = dict(current)
-    for key, value in changes.items():
-        if value == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    if len(merged) > 50:
-        raise InvalidRequest("Metadata can have at most 50 keys.", param="metadata")
-    for key, value in merged.items():
-        if len(key) > 40:
-            raise InvalidRequest(f"Metadata keys are at most 40 characters: {key}", param=f"metadata[{key}]")
-        if len(value) > 500:
-            raise InvalidRequest("Metadata values are at most 500 characters.", param=f"metadata[{key}]")
-    return merged
-
-
 def create(tx: Tx, actor: Actor, command: CreateEndpoint) -> NewEndpoint:
     require_platform(actor, _WHAT)
     url = _check_url(command.url)
@@ -119,7 +93,7 @@ def create(tx: Tx, actor: Actor, command: CreateEndpoint) -> NewEndpoint:
         created=actor.now,
         api_version=command.api_version,
         description=command.description,
-        metadata=_metadata({}, command.metadata),
+        metadata=merge_metadata({}, command.metadata),
         connect=command.connect,
     )
     secret = new_secret("whsec")
@@ -147,7 +121,7 @@ def modify(tx: Tx, actor: Actor, command: UpdateEndpoint) -> WebhookEndpoint:
         endpoint = replace(endpoint, description=command.description)
     if command.disabled is not None:
         endpoint = replace(endpoint, status="disabled" if command.disabled else "enabled")
-    endpoint = replace(endpoint, metadata=_metadata(endpoint.metadata, command.metadata))
+    endpoint = replace(endpoint, metadata=merge_metadata(endpoint.metadata, command.metadata))
     stored.save(tx, endpoint)
     return endpoint
 

@@ -77,14 +77,10 @@ def retrieve(call: Call, p: Params, charge: str) -> dict[str, Any]:
 
 
 def modify(call: Call, p: ChargeUpdate, charge: str) -> dict[str, Any]:
-    metadata = None
-    if p.metadata is not None:
-        current = charges.retrieve(call.conn, call.actor, charge).metadata
-        metadata = metadata_update(dict(current), p.metadata)
     command = charges.ChargeUpdate(
         charge=charge,
         description=p.description,
-        metadata=metadata,
+        metadata=p.metadata,
         receipt_email=p.receipt_email,
         transfer_group=p.transfer_group,
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Literal
 
 from payoutkit.api import expand
 from payoutkit.api.context import Call, Ctx
 from payoutkit.api.listing import ListParams, Range, range_of, render_page, window_of
-from payoutkit.api.params import Int, Metadata, Params, metadata_update
+from payoutkit.api.params import Int, Metadata, Params
 from payoutkit.records.payouts import Payout
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.store import Tx
@@ -50,7 +49,7 @@ def create(call: Call, p: PayoutCreate) -> dict[str, Any]:
         currency=p.currency,
         description=p.description,
         destination=p.destination,
-        metadata=partial(metadata_update, changes=p.metadata),
+        metadata=p.metadata,
         method=p.method,
         source_type=p.source_type,
         statement_descriptor=p.statement_descriptor,
@@ -64,7 +63,7 @@ def retrieve(call: Call, p: Params, payout: str) -> dict[str, Any]:
 
 
 def modify(call: Call, p: PayoutUpdate, payout: str) -> dict[str, Any]:
-    command = payouts.UpdatePayout(payout, partial(metadata_update, changes=p.metadata))
+    command = payouts.UpdatePayout(payout, p.metadata)
     return render(payouts.modify(call.conn, call.actor, command))
 
 
@@ -79,7 +78,7 @@ def cancel(call: Call, p: Params, payout: str) -> dict[str, Any]:
 
 
 def reverse(call: Call, p: PayoutReverse, payout: str) -> dict[str, Any]:
-    command = payout_lifecycle.ReversePayout(payout, partial(metadata_update, changes=p.metadata))
+    command = payout_lifecycle.ReversePayout(payout, p.metadata)
     return render(payout_lifecycle.reverse(call.conn, call.actor, command, rail=call.runtime.rail))
 
 

@@ -52,11 +52,7 @@ def retrieve(call: Call, p: Params, refund: str) -> dict[str, Any]:
 
 
 def modify(call: Call, p: RefundUpdate, refund: str) -> dict[str, Any]:
-    metadata = None
-    if p.metadata is not None:
-        current = refunds.retrieve_refund(call.conn, call.actor, refund).metadata
-        metadata = metadata_update(dict(current), p.metadata)
-    command = refunds.RefundUpdate(refund=refund, metadata=metadata)
+    command = refunds.RefundUpdate(refund=refund, metadata=p.metadata)
     return render(refunds.modify_refund(call.conn, call.actor, command))
 
 
