@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from payoutkit.runtime import Runtime
-from payoutkit.services import jobs, payouts, webhooks
+from payoutkit.services import jobs, payout_automatic, payout_lifecycle, webhooks
 from payoutkit.services.actor import Moment
 from payoutkit.services.settlement import settle_at
 
@@ -32,7 +32,7 @@ async def tick(state: Runtime) -> int:
         moved += await state.db.run(settle_at, moment)
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
         rail = state.rail
-        for job in (payouts.advance_due, payouts.run_automatic):
+        for job in (payout_lifecycle.advance_due, payout_automatic.run_automatic):
             while await state.db.run(job, moment, rail) > 0:
                 pass
         while await state.db.run(jobs.prune_idempotency, livemode, now) == jobs.PRUNE_BATCH:

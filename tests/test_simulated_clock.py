@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.postings import BucketKey
-from payoutkit.services import payout_automatic, payouts
+from payoutkit.services import payout_automatic, payout_lifecycle
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import movement
 from payoutkit.services.rail import SIMULATED
@@ -147,7 +147,7 @@ def test_live_data_moves_by_the_real_clock_whatever_time_a_unit_is_given(
     try:
         assert db.transaction(lambda conn: settle(conn, far, livemode=True)) == 0
         rail = SIMULATED
-        for job in (payouts.advance_due, payouts.run_automatic):
+        for job in (payout_lifecycle.advance_due, payout_automatic.run_automatic):
             db.transaction(job, Moment.job(True, far), rail)
     finally:
         db.dispose()

@@ -11,8 +11,9 @@ happened.
 from __future__ import annotations
 
 from payoutkit.clock import SimulatedClock
-from payoutkit.services import payouts
 from payoutkit.services.actor import Moment
+from payoutkit.services.payout_automatic import run_automatic
+from payoutkit.services.payout_lifecycle import advance_due
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle_at
 from payoutkit.store import Tx, idempotency
@@ -26,11 +27,11 @@ MAX_STEPS = 20_000
 def run_at(conn: Tx, moment: Moment, rail: Rail) -> int:
     """Everything due by the moment, in one unit: settlement, payout steps, payout runs."""
     done = settle_at(conn, moment)
-    while (n := payouts.advance_due(conn, moment, rail)) > 0:
+    while (n := advance_due(conn, moment, rail)) > 0:
         done += n
-    while (n := payouts.run_automatic(conn, moment, rail)) > 0:
+    while (n := run_automatic(conn, moment, rail)) > 0:
         done += n
-        while (m := payouts.advance_due(conn, moment, rail)) > 0:
+        while (m := advance_due(conn, moment, rail)) > 0:
             done += m
     return done
 

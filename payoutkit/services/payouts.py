@@ -16,14 +16,9 @@ from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.payouts import Payout, PayoutFilter
 from payoutkit.services.actor import Actor
-from payoutkit.services.payout_automatic import run_automatic
-from payoutkit.services.payout_lifecycle import advance_due
 from payoutkit.services.policy import may_reach
 from payoutkit.store import Tx
 from payoutkit.store import payouts as store
-
-# Transitional (issue 8): the worker's jobs under the names bench/ and older callers use.
-__all__ = ["PayoutFilter", "advance_due", "list_payouts", "modify", "retrieve", "run_automatic"]
 
 
 def _owned(tx: Tx, actor: Actor, payout_id: str, *, for_update: bool = False) -> Payout:

@@ -8,7 +8,7 @@ from payoutkit.api import expand
 from payoutkit.api.context import Call, Ctx
 from payoutkit.api.listing import ListParams, Range, range_of, render_page, window_of
 from payoutkit.api.params import Int, Metadata, Params
-from payoutkit.records.payouts import Payout
+from payoutkit.records.payouts import Payout, PayoutFilter
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.store import Tx
 from payoutkit.store import payouts as store
@@ -68,7 +68,7 @@ def modify(call: Call, p: PayoutUpdate, payout: str) -> dict[str, Any]:
 
 
 def list_payouts(call: Call, p: PayoutList) -> dict[str, Any]:
-    filters = payouts.PayoutFilter(p.status, p.destination, range_of(p.arrival_date))
+    filters = PayoutFilter(p.status, p.destination, range_of(p.arrival_date))
     found = payouts.list_payouts(call.conn, call.actor, window_of(p), filters)
     return render_page(found, "/v1/payouts", render)
 
