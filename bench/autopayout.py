@@ -52,7 +52,7 @@ import psycopg
 
 if TYPE_CHECKING:
     from bench.run import Config, Results
-    from tests.support.pg import PostgresCluster
+    from devtools.pg import PostgresCluster
 
 DAY = 86_400
 NOW = 1_767_225_600  # the run time: 2026-01-01T00:00:00Z, when every seeded run is due

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.load import have_wrk, wrk_version
-from tests.support.pg import PostgresCluster, find_bindir
+from devtools.pg import PostgresCluster, find_bindir
 
 
 def _cpu_model() -> str:

@@ -48,7 +48,7 @@ from bench.servers import HOST, REPO, VENV_BIN, ServerProcess, auth_headers, dat
 
 if TYPE_CHECKING:
     from bench.run import Config, Results
-    from tests.support.pg import PostgresCluster
+    from devtools.pg import PostgresCluster
 
 PAYOUT_BODY = "amount=100&currency=usd"
 MAX_AMOUNT = 99_999_999  # the most one charge (or transfer) may carry (payoutkit.ledger.money)

@@ -48,8 +48,8 @@ from bench.servers import (
     database,
     payoutkit_server,
 )
+from devtools.pg import PostgresCluster
 from payoutkit.store.migrations import upgrade
-from tests.support.pg import PostgresCluster
 
 SCENARIOS = ("throughput", "history", "ceiling", "profile", "settle", "payouts", "autopayout")
 BACKENDS = ("sqlite", "postgresql")
