@@ -133,11 +133,11 @@ def _pairs_statement(d: _Dialect) -> Executable:
     days = bindparam("pending_days", type_=BigInteger)
     pending = and_(mine, days > 0)
     amount = case((mine, c.c.amount), else_=-c.c.amount)
-    source, kind = bindparam("source", type_=String), bindparam("kind", type_=String)
+    source, kind, category = (bindparam(k, type_=String) for k in ("source", "kind", "category"))
     rows = select(
         d.ident(bindparam("ids", type_=String), c.c.i, 15), b.c.seq, b.c.account_id, b.c.livemode,
         b.c.currency, b.c.balance_type, b.c.source_type, amount, literal(0), amount,
-        d.json(literal_column("'[]'", Text)), kind, kind, case((pending, "pending"), else_="available"),
+        d.json(literal_column("'[]'", Text)), kind, category, case((pending, "pending"), else_="available"),
         case((pending, (c.c.created // DAY + days) * DAY), else_=c.c.created), c.c.created,
         bindparam("description", type_=Text),
         case((source.is_(None), null()), else_=d.ident(source, c.c.k, 15)),
@@ -199,6 +199,7 @@ def add_buckets(conn: Connection, prefix: str, count: int, key: BucketKey) -> No
 class Pairs:
     """`pairs` balanced pairs: pair k books +amount on account k % `accounts` (`account` + k on 10
     digits; or `account` itself when `accounts` is 0) and -amount on `world`_NN, NN = k % `shards`."""
+
     key: BucketKey  # the buckets' mode, currency and types (its account is not used)
     pairs: int
     account: str
@@ -208,7 +209,8 @@ class Pairs:
     first: int = 0  # pair k was made at first + k * span / pairs
     span: int = 0
     pending_days: int = 0  # > 0: the account's side is pending until that many day boundaries later
-    kind: str = "charge"  # type and reporting category
+    kind: str = "charge"  # type…
+    category: str = "charge"  # …and reporting category
     ids: str = "txn_bench"  # transaction i's id: ids + i on 15 digits
     source: str | None = None  # pair k's source: source + k on 15 digits
     payout: str | None = None  # the account side's sweep link
@@ -228,8 +230,7 @@ def resync_buckets(conn: Connection) -> None:
 
 
 def bulk_mode(conn: Connection) -> None:
-    """SQLite: no syncing and a large page cache while loading (the loaded file is what is measured).
-    Call it on a fresh connection, before its transaction begins."""
+    """SQLite, on a fresh connection before its transaction: no syncing, a large page cache."""
     if conn.dialect.name == "sqlite":
         raw = conn.connection.dbapi_connection
         assert raw is not None
