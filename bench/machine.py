@@ -82,5 +82,5 @@ def describe(cluster: PostgresCluster | None) -> dict[str, str]:
         "PostgreSQL": postgres_version(cluster),
         "Server stack": ", ".join(f"{d} {_version(d)}" for d in
                                   ("uvicorn", "uvloop", "httptools", "starlette", "SQLAlchemy", "psycopg")),
-        "Load generator": wrk_version() if have_wrk() else "bench/load.py's asyncio client (wrk not installed)",
+        "Load generator": wrk_version() if have_wrk() else "bench/load.py (asyncio; wrk not installed)",
     }  # fmt: skip
