@@ -8,7 +8,7 @@ days) with a `btok_us_verified` bank account (default for usd; its payouts succe
 through `payoutkit.store.seeding` (no rows pass through Python):
 
 - `accounts` copies of that account (`acct_bench0000000000`…): its row, its bank account and its payout
-  run, due at NOW;
+  run, due at NOW (the template's own run is moved a year past NOW: it is not one of them);
 - one (test mode, usd, payments, card) bucket each, holding one available balance transaction of
   1,000..99,999 (a charge that settled three days ago), booked against one of the 16 `sys_world_NN`
   buckets (-amount); every bucket is then set from its transactions: conservation holds by construction.
@@ -21,14 +21,10 @@ by its payout, and no run of theirs is due. The timed run is bench/autopayout_ru
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 from bench import seed as seeds
 from bench.autopayout_run import NOW, run_child
@@ -37,6 +33,8 @@ from bench.servers import database
 from bench.template import account, through_api
 from devtools.pg import PostgresCluster
 from payoutkit.store import seeding
+from payoutkit.store.db import make_engine
+from payoutkit.store.payouts import put_next_run
 
 DAY = 86_400
 CREATED = NOW - 30 * DAY  # when the accounts and bank accounts were made
@@ -53,6 +51,7 @@ def seed(url: str, accounts: int) -> None:
 
 def _fill(conn: Any, template: str, n: int) -> None:
     seeding.copy_account(conn, seeding.Copies(template, n, PREFIX, next_run_at=NOW))
+    put_next_run(conn, template, False, NOW + 365 * DAY)  # the template itself is not one of the N
     seeding.add_buckets(conn, PREFIX, n, seeds.KEY)
     seeds.world_buckets(conn)
     seeding.book_pairs(conn, seeding.Pairs(seeds.KEY, n, PREFIX, n, least=1000, spread=99_000, first=FUNDED,
@@ -76,7 +75,7 @@ def check(url: str, *, accounts: int, paid: bool) -> dict[str, int]:
     docstring). Returns the counts it checked."""
     from sqlalchemy import func, select
 
-    from payoutkit.store.db import READONLY, make_engine
+    from payoutkit.store.db import READONLY
     from payoutkit.store.invariants import check_ledger
     from payoutkit.store.schema import balance_transactions as t
     from payoutkit.store.schema import balances as b
@@ -130,23 +129,19 @@ def check(url: str, *, accounts: int, paid: bool) -> dict[str, int]:
     return counts
 
 
-def sweep_plan(backend: str, url: str) -> str:
-    """How the store runs the sweep for one account's bucket (EXPLAIN, literal values)."""
-    sql = (
-        "UPDATE balance_transactions SET payout = 'po_x' WHERE balance_seq = 1 AND status = 'available' "
-        "AND payout IS NULL"
-    )
-    if backend == "sqlite":
-        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
-            return "; ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
-    with psycopg.connect(_conninfo(url)) as pg:
-        lines = [str(r[0]).strip() for r in pg.execute("EXPLAIN " + sql)]
-        pg.rollback()
-    return "; ".join(ln.split("  (cost")[0] for ln in lines[1:3])
+def sweep_plan(url: str) -> str:
+    """How the database runs the store's own sweep statement for the first account's bucket."""
+    from payoutkit.store import payouts as store_payouts
 
-
-def _conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    sweep = store_payouts._SWEEP  # the statement itself: its plan, not a copy's
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            lines = seeding.explain(conn, sweep, {"b_seq": 1, "b_payout": "po_x"})
+            sqlite = conn.dialect.name == "sqlite"
+    finally:
+        engine.dispose()
+    return "; ".join(lines) if sqlite else "; ".join(ln.strip().split("  (cost")[0] for ln in lines[1:3])
 
 
 # -- the scenario ----------------------------------------------------------------------------------
@@ -211,7 +206,7 @@ def _probe(backend: str, cluster: PostgresCluster | None, history: int, cfg: Con
         seed(url, n)
         seed_swept_history(url, n, history)
         check(url, accounts=n, paid=False)
-        plan = sweep_plan(backend, url)
+        plan = sweep_plan(url)
         got = run_child(url, cfg.autopayout_timeout, statements=True)
         check(url, accounts=n, paid=True)
     sweep = got["statements"].get("UPDATE balance_transactions (the sweep)", {}).get("seconds", 0.0)

@@ -85,7 +85,7 @@ def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
 def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = False) -> dict[str, Any]:
     """Every payout run due at `now`, a unit of work of at most 200 accounts at a time, as the worker."""
     from payoutkit.services.actor import Moment
-    from payoutkit.services.payouts import run_automatic
+    from payoutkit.services.payout_automatic import run_automatic
     from payoutkit.services.rail import SimulatedRail
     from payoutkit.store.db import Database
 

@@ -1,44 +1,22 @@
-"""Bulk loading for the benchmark: copies of what the services wrote, set-based, one statement each.
+"""Bulk loading for the benchmark, set-based: copies of what the services wrote, and `explain`.
 
-Nothing here decides what an object looks like: `copy_account` copies an account the API made (its
-row, resources, payout run) under new ids; `add_buckets` gives each copy an empty bucket; `book_pairs`
-appends balanced pairs of balance transactions (an account's side, a `sys_world` shard's side, as a
-charge books them); `resync_buckets` sets every bucket from its transactions, so the ledger holds by
-construction (`check_ledger` verifies it). Rows come from a number series (a recursive CTE on SQLite,
-generate_series on PostgreSQL): with ids and JSON text, the only SQL that differs per dialect.
-Statements are built once per dialect at import; every value is bound.
+`copy_account` copies an account the API made (row, resources, payout run) under new ids; `add_buckets`
+gives each copy an empty bucket; `book_pairs` appends balanced pairs of balance transactions (an
+account's side, a `sys_world` shard's, as a charge books them); `resync_buckets` sets every bucket
+from its transactions (the ledger holds by construction). Rows come from a number series (recursive
+CTE on SQLite, generate_series on PostgreSQL); statements are built per dialect at import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Connection,
-    String,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    case,
-    cast,
-    column,
-    func,
-    insert,
-    literal,
-    literal_column,
-    null,
-    select,
-    text,
-    true,
-    type_coerce,
-    update,
-)
+from sqlalchemy import JSON, BigInteger, Connection, String, Table, Text, and_, bindparam, case, cast
+from sqlalchemy.sql import column, func, insert, literal, literal_column, null, select, text, true, update
 from sqlalchemy.sql.expression import ColumnElement as Expr
-from sqlalchemy.sql.expression import Executable, FromClause, Subquery
+from sqlalchemy.sql.expression import Executable, FromClause, Subquery, type_coerce
 
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.store.schema import accounts, balance_transactions, balances, payout_runs, resources
@@ -60,8 +38,7 @@ def _sqlite_series() -> FromClause:
 
 
 def _pg_series() -> FromClause:
-    start, last = literal(0, BigInteger), bindparam("last", type_=BigInteger)
-    series = func.generate_series(start, last)
+    series = func.generate_series(literal(0, BigInteger), bindparam("last", type_=BigInteger))
     return series.table_valued(column("i", BigInteger), name="n").render_derived()
 
 
@@ -75,7 +52,7 @@ _WIDTH = 10  # digits of a copy's number
 
 
 def _all_but_seq(table: Table) -> list[str]:
-    return [c.name for c in table.c if c.name != "seq"]
+    return [c.name for c in table.c][1:]  # every table's first column is `seq`
 
 
 def _copy_statements(d: _Dialect) -> list[Executable]:
@@ -115,9 +92,9 @@ def _numbered(d: _Dialect) -> Subquery:
     """Row i of 2 * :pairs: pair k = i / 2, its amount and when it was made."""
     n = d.series()
     k = n.c.i // 2
-    least, spread = bindparam("least", type_=BigInteger), bindparam("spread", type_=BigInteger)
-    first, span = bindparam("first", type_=BigInteger), bindparam("span", type_=BigInteger)
-    made = first + k * span // bindparam("pairs", type_=BigInteger)
+    names = ("least", "spread", "first", "span", "pairs")
+    least, spread, first, span, pairs = (bindparam(p, type_=BigInteger) for p in names)
+    made = first + k * span // pairs
     amount = (least + (k * 7919) % spread).label("amount")
     return select(n.c.i, k.label("k"), amount, made.label("created")).subquery("c")
 
@@ -185,9 +162,9 @@ def copy_account(conn: Connection, copies: Copies) -> None:
     _run(conn, "copy", {**params, "last": copies.count - 1})
 
 
-def _key(key: BucketKey) -> dict[str, object]:
-    return {"livemode": key.livemode, "currency": key.currency, "balance_type": key.balance_type.value,
-            "source_type": key.source_type.value}  # fmt: skip
+def _key(k: BucketKey) -> dict[str, object]:
+    types = {"balance_type": k.balance_type.value, "source_type": k.source_type.value}
+    return {"livemode": k.livemode, "currency": k.currency, **types}
 
 
 def add_buckets(conn: Connection, prefix: str, count: int, key: BucketKey) -> None:
@@ -209,13 +186,13 @@ class Pairs:
     first: int = 0  # pair k was made at first + k * span / pairs
     span: int = 0
     pending_days: int = 0  # > 0: the account's side is pending until that many day boundaries later
-    kind: str = "charge"  # type…
-    category: str = "charge"  # …and reporting category
+    kind: str = "charge"  # type (and `category`: reporting category)
+    category: str = "charge"
     ids: str = "txn_bench"  # transaction i's id: ids + i on 15 digits
     source: str | None = None  # pair k's source: source + k on 15 digits
     payout: str | None = None  # the account side's sweep link
     description: str | None = None
-    world: str = "sys_world_"
+    world: str = "sys_world_"  # the shards: world + NN, NN < shards
     shards: int = 16
 
 
@@ -229,13 +206,17 @@ def resync_buckets(conn: Connection) -> None:
     conn.execute(_RESYNC)  # every bucket from its transactions: available, pending, earliest due
 
 
+def _raw(conn: Connection) -> Any:
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    return raw
+
+
 def bulk_mode(conn: Connection) -> None:
     """SQLite, on a fresh connection before its transaction: no syncing, a large page cache."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        raw.execute("PRAGMA synchronous=OFF")
-        raw.execute("PRAGMA cache_size=-1048576")
+        _raw(conn).execute("PRAGMA synchronous=OFF")
+        _raw(conn).execute("PRAGMA cache_size=-1048576")
 
 
 def analyze(conn: Connection) -> None:
@@ -244,7 +225,14 @@ def analyze(conn: Connection) -> None:
         for table in (accounts, resources, balances, balance_transactions, payout_runs):
             conn.execute(text(f"VACUUM ANALYZE {table.name}"))
     else:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        raw.execute("ANALYZE")
-        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        _raw(conn).execute("ANALYZE")
+        _raw(conn).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def explain(conn: Connection, stmt: Executable, params: dict[str, object]) -> list[str]:
+    """The plan the database picks for `stmt` with `params` (EXPLAIN: nothing is executed)."""
+    compiled: Any = stmt.compile(conn)  # type: ignore[attr-defined]
+    bound = compiled.construct_params(params)
+    args = tuple(bound[k] for k in compiled.positiontup) if compiled.positiontup else bound
+    verb = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+    return [str(row[-1]) for row in conn.exec_driver_sql(verb + str(compiled), args)]
