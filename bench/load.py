@@ -124,16 +124,30 @@ def _lua(text: str) -> str:
 
 
 def wrk_script(shape: Shape, *, threads: int, per_thread: int) -> str:
-    """The Lua script for `wrk -s`: the shape's requests, the error rule, the cap, a JSON summary."""
+    """The Lua script for `wrk -s`: the shape's requests, the error rule, the cap, a JSON summary.
+
+    Without accounts every request is the same: wrk's own (set in init), no `request()` per request."""
     headers = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in shape.headers().items())
     accounts = ", ".join(_lua(a) for a in shape.accounts)
+    per_request = (
+        f"""
+function request()
+  counter = counter + 1
+  local h = {{{headers}}}
+  h["Stripe-Account"] = accounts[(counter % #accounts) + 1]
+  return wrk.format(method, path, h, body)
+end
+"""
+        if shape.accounts
+        else ""
+    )
     return f"""
 local method, path = {_lua(shape.method)}, {_lua(shape.target)}
 local body = {_lua(shape.body) if shape.body else "nil"}
 local accounts = {{{accounts}}}
 local threads, per_thread = {threads}, {per_thread}
 local all_threads = {{}}
-local counter, fixed = 0, nil
+local counter = 0
 handled, non2xx = 0, 0
 
 function setup(thread)
@@ -143,19 +157,10 @@ end
 
 function init(args)
   counter = math.floor((thread_index or 0) * #accounts / threads)
-  if #accounts == 0 then
-    fixed = wrk.format(method, path, {{{headers}}}, body)
-  end
+  wrk.method, wrk.path, wrk.body = method, path, body
+  for k, v in pairs({{{headers}}}) do wrk.headers[k] = v end
 end
-
-function request()
-  if fixed then return fixed end
-  counter = counter + 1
-  local h = {{{headers}}}
-  h["Stripe-Account"] = accounts[(counter % #accounts) + 1]
-  return wrk.format(method, path, h, body)
-end
-
+{per_request}
 function response(status, headers, body)
   handled = handled + 1
   if status < {OK.start} or status >= {OK.stop} then non2xx = non2xx + 1 end
