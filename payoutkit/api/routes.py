@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
+from payoutkit.api.v1 import topups, transfers
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
@@ -17,14 +18,17 @@ from payoutkit.services import (
     external_accounts,
     instant,
     payouts,
-    topups,
-    transfers,
     webhook_endpoints,
 )
 
 
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
     return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
+
+
+def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
+    """A route to a handler of `api/v1/` (`handler(call, params, **path)`)."""
+    return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
 
 EA = "/v1/accounts/{account}/external_accounts"
@@ -69,20 +73,20 @@ routes = [
     _r("/v1/refunds/{refund}", "POST", charges.modify_refund, charges.RefundUpdate),
     _r("/v1/disputes", "GET", charges.list_disputes, ListParams),
     _r("/v1/disputes/{dispute}", "GET", charges.retrieve_dispute),
-    _r("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
-    _r("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
-    _r("/v1/transfers/{id}", "GET", transfers.retrieve),
-    _r("/v1/transfers/{id}", "POST", transfers.modify, transfers.TransferUpdate),
-    _r("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
-    _r("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
-    _r("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
-    _r(
+    _h("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
+    _h("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
+    _h("/v1/transfers/{id}", "GET", transfers.retrieve),
+    _h("/v1/transfers/{id}", "POST", transfers.modify, transfers.TransferUpdate),
+    _h("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
+    _h("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
+    _h("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
+    _h(
         "/v1/transfers/{id}/reversals/{reversal}", "POST", transfers.modify_reversal, transfers.ReversalUpdate
     ),
-    _r("/v1/topups", "POST", topups.create, topups.TopupCreate),
-    _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
-    _r("/v1/topups/{topup}", "GET", topups.retrieve),
-    _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
+    _h("/v1/topups", "POST", topups.create, topups.TopupCreate),
+    _h("/v1/topups", "GET", topups.list_topups, topups.TopupList),
+    _h("/v1/topups/{topup}", "GET", topups.retrieve),
+    _h("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
     _r("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
     _r("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
     _r("/v1/payouts/{payout}", "GET", payouts.retrieve),

@@ -1,0 +1,1 @@
+"""Records: typed, frozen mirrors of the Stripe objects Payoutkit stores, with pure converters."""
