@@ -3,7 +3,8 @@
 The destination receives a `payment` (`py_…`) available at once; a reversal takes it back, and may
 drive the connected account negative (the platform's reserve follows when it is liable). Reversals
 come from here (the platform reverses by hand) and from the charges room (a refund with
-`reverse_transfer`, or the connected account refunding its payment), all through `book_reversal`.
+`reverse_transfer`, or the connected account refunding its payment), all through `book_reversal`
+(`services/transfer_reversals.py`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,24 @@ from typing import Any, cast
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
-from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
+from payoutkit.ledger.booking import book_transfer
 from payoutkit.ledger.money import check_amount, check_currency
-from payoutkit.ledger.postings import BalanceType, BucketKey, SourceType, require_available
+from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.lists import Page, Window
-from payoutkit.records.transfers import DestinationPayment, PaymentRefund, Transfer, TransferReversal
-from payoutkit.services import application_fees
+from payoutkit.records.transfers import DestinationPayment, Transfer, TransferReversal
 from payoutkit.services.access import connected_account
 from payoutkit.services.actor import Actor
-from payoutkit.services.events import emit, previous_attributes
+from payoutkit.services.events import previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.policy import may_reach, require_platform
+from payoutkit.services.transfer_reversals import (
+    ReversalBooking,
+    book_reversal,
+    bucket_key,
+    emit_by,
+    lock_payment,
+    reversal_keys,
+)
 from payoutkit.store import Tx
 from payoutkit.store import transfers as store
 
@@ -82,55 +90,6 @@ class ReversalQuery:
     window: Window
 
 
-@dataclass(frozen=True, kw_only=True)
-class ReversalBooking:
-    """How a reversal comes about: by the platform (`payment_refund_id` None: the payment gets a
-    refund of the reversal's own), by a refund of the platform's charge (`source_refund`), or by the
-    connected account refunding its payment (`payment_refund_id`, that refund)."""
-
-    amount: int
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    source_refund: str | None = None
-    refund_application_fee: bool = False
-    payment_refund_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Reversed:
-    reversal: TransferReversal
-    transfer: Transfer
-    payment: DestinationPayment | None
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def _key(actor: Actor, account: str, currency: str, source_type: str) -> BucketKey:
-    return BucketKey(account, actor.livemode, currency, BalanceType.PAYMENTS, SourceType(source_type))
-
-
-def _emit(tx: Tx, actor: Actor, type: str, doc: dict[str, Any], **kw: Any) -> None:
-    emit(
-        tx,
-        actor,
-        type,
-        doc,
-        platform_id=actor.platform_id,
-        account_id=kw.pop("account_id", actor.account_id),
-        request_id=actor.request_id,
-        idempotency_key=actor.idempotency_key,
-        **kw,
-    )
-
-
-def reversal_keys(actor: Actor, transfer: Transfer) -> list[BucketKey]:
-    """The buckets a reversal of `transfer` moves: the platform's and the destination's."""
-    return [
-        _key(actor, account, transfer.currency, transfer.source_type)
-        for account in (actor.platform_id, transfer.destination)
-    ]
-
-
 # -- transfers -------------------------------------------------------------------------------------
 
 
@@ -142,7 +101,7 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
     destination = connected_account(tx, cast(Any, actor), command.destination, param="destination").id
     source_type = SourceType(command.source_type or "card")
     tid, pid = new_id("tr"), new_id("py")
-    source = _key(actor, actor.account_id, currency, source_type)
+    source = bucket_key(actor, actor.account_id, currency, source_type)
     entries = book_transfer(
         source,
         destination,
@@ -178,7 +137,7 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
     payment = DestinationPayment.new(transfer=transfer, transfer_group=command.transfer_group)
     payment = payment.with_balance_transaction(mv.txn_for(destination, pid))
     store.insert_payment(tx, payment, owner=destination, transfer_id=tid)
-    _emit(tx, actor, "transfer.created", transfer.doc())
+    emit_by(tx, actor, "transfer.created", transfer.doc())
     return transfer
 
 
@@ -204,7 +163,7 @@ def update(tx: Tx, actor: Actor, command: TransferChanges) -> Transfer:
     store.save_transfer(tx, after)
     if after != before:
         old, new = before.doc(), after.doc()
-        _emit(tx, actor, "transfer.updated", new, previous_attributes=previous_attributes(old, new))
+        emit_by(tx, actor, "transfer.updated", new, previous=previous_attributes(old, new))
     return after
 
 
@@ -217,113 +176,7 @@ def list_transfers(tx: Tx, actor: Actor, query: TransferQuery) -> Page[Transfer]
 # -- reversals -------------------------------------------------------------------------------------
 
 
-def _payment_refund(
-    actor: Actor, mv: Movement, transfer: Transfer, refund_id: str, reversal_id: str
-) -> PaymentRefund:
-    """The refund (`pyr_…`) of the destination payment that a reversal takes back, on the connected
-    account: the source of its `payment_refund` balance transaction."""
-    return PaymentRefund(
-        id=refund_id,
-        amount=0,  # set by the caller
-        balance_transaction=mv.txn_for(transfer.destination, refund_id),
-        charge=transfer.destination_payment,
-        created=actor.now,
-        currency=transfer.currency,
-        source_transfer_reversal=reversal_id,
-        livemode=actor.livemode,
-    )
-
-
-def _refund_payment(
-    tx: Tx, actor: Actor, mv: Movement, r: Reversed, booking: ReversalBooking
-) -> DestinationPayment | None:
-    """The destination payment refunded by the reversal's amount (stored), and when the platform
-    reversed, the payment refund that shows it (stored on the connected account)."""
-    transfer, reversal, payment = r.transfer, r.reversal, r.payment
-    refund = None
-    if booking.payment_refund_id is None:
-        # A reversal the platform makes refunds the payment by a refund of its own; when the
-        # connected account refunds its payment, that refund is already the object.
-        refund = _payment_refund(actor, mv, transfer, reversal.destination_payment_refund, reversal.id)
-        refund = replace(refund, amount=reversal.amount)
-        store.insert_payment_refund(tx, refund, owner=transfer.destination)
-    if payment is None:
-        return None
-    payment = payment.refunded_by(reversal.amount, refund)
-    store.save_payment(tx, payment)
-    return payment
-
-
-def book_reversal(
-    tx: Tx,
-    actor: Actor,
-    mv: Movement,
-    found: tuple[Transfer, DestinationPayment | None],
-    booking: ReversalBooking,
-) -> Reversed:
-    """Book a reversal on an already locked movement (`reversal_keys`) and record it on the transfer.
-
-    The destination's payment (`py_`, locked: `lock_payment`, before the movement) is refunded by
-    as much. Locks are taken in one order everywhere: charge, transfer, payment, balance buckets,
-    application fee.
-    """
-    transfer, payment = found
-    rid = new_id("trr")
-    pyr = booking.payment_refund_id or new_id("pyr")
-    platform_key = _key(actor, actor.platform_id, transfer.currency, transfer.source_type)
-    mv.post(
-        book_transfer_reversal(
-            platform_key,
-            transfer.destination,
-            booking.amount,
-            reversal_id=rid,
-            payment_refund_id=pyr,
-            created=actor.now,
-        )
-    )
-    reversal = TransferReversal(
-        id=rid,
-        amount=booking.amount,
-        balance_transaction=mv.txn_for(actor.platform_id, rid),
-        created=actor.now,
-        currency=transfer.currency,
-        destination_payment_refund=pyr,
-        metadata=dict(booking.metadata),
-        source_refund=booking.source_refund,
-        transfer=transfer.id,
-        livemode=actor.livemode,
-    )
-    payment = _refund_payment(tx, actor, mv, Reversed(reversal, transfer, payment), booking)
-    if booking.refund_application_fee and payment is not None and payment.application_fee:
-        # A destination charge with an application fee transfers the whole charge: the reversal
-        # counts towards the fee in the charge's units.
-        application_fees.refund_in_proportion(
-            tx,
-            cast(Any, actor),
-            mv,
-            payment.application_fee,
-            progress=booking.amount,
-            whole=transfer.amount,
-            source_type=transfer.source_type,
-        )
-    after = transfer.with_reversal(reversal)
-    store.save_transfer(tx, after)
-    store.insert_reversal(tx, reversal, owner=actor.platform_id)
-    old, new = transfer.doc(), after.doc()
-    _emit(
-        tx,
-        actor,
-        "transfer.reversed",
-        new,
-        account_id=actor.platform_id,
-        previous_attributes=previous_attributes(old, new),
-    )
-    return Reversed(reversal, after, payment)
-
-
-def lock_payment(tx: Tx, transfer: Transfer) -> DestinationPayment | None:
-    """The destination's payment (`py_`) of `transfer`, locked (take it before the movement)."""
-    return store.payment(tx, transfer.destination_payment, for_update=True)
+# -- reversals -------------------------------------------------------------------------------------
 
 
 def _reversal_amount(transfer: Transfer, amount: int | None) -> int:
