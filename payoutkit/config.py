@@ -1,7 +1,8 @@
 """Settings, read from the environment in exactly one place (`Settings.from_env`).
 
-Nothing here is created at import time: `create_app(settings)` and the CLI build a `Settings` and pass it
-down, so tests can run many differently configured servers in one process.
+Nothing here is created at import time: the CLI (or a test) builds a `Settings`, `open_runtime(settings)`
+(payoutkit/runtime.py) builds the process's runtime from it, and the runtime's parts are passed down,
+so tests can run many differently configured servers in one process.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class Settings:
     # Start on the simulated clock (test mode only), advanced by /v1/test_helpers/clock/advance.
     simulated_clock: bool = False
     simulated_clock_start: int | None = None
-    # The in-process worker: settles due funds (and later advances payouts, delivers webhooks).
+    # The in-process worker (payoutkit/worker.py): settles due funds, advances payouts, runs automatic
+    # payouts, prunes expired idempotency records, and delivers webhooks, every `worker_interval` seconds.
     worker: bool = True
     worker_interval: float = 1.0
     pricing: Pricing = field(default_factory=Pricing)

@@ -1,8 +1,10 @@
 """The tables.
 
 Relational where money is: `balances` (one row per bucket: account, mode, currency, balance type, source
-type) and `balance_transactions` (append-only; only `status` moves, pending → available, as Stripe's own
-field does). `GET /v1/balance` reads `balances` and never sums history.
+type) and `balance_transactions` (append-only in what they book: amounts, fees and nets never change; two
+columns move: `status`, pending → available, as Stripe's own field does, and `payout`, set once when an
+automatic payout sweeps the transaction — `GET /v1/balance_transactions?payout=`). `GET /v1/balance`
+reads `balances` and never sums history.
 
 Resources that are documents on the wire (charges, refunds, disputes, transfers, reversals, top-ups,
 external accounts, application fees) live in `resources`: the rendered Stripe object as JSON plus the
