@@ -158,7 +158,8 @@ def book_reversal(
     payment = _refund_payment(tx, actor, mv, Reversed(reversal, transfer, payment), booking)
     if booking.refund_application_fee and payment is not None and payment.application_fee:
         # A destination charge with an application fee transfers the whole charge: the reversal
-        # counts towards the fee in the charge's units.
+        # counts towards the fee in the charge's units. (Transitional, issue 8: `refund_in_proportion`
+        # is typed for the old Ctx; it reads only the actor's platform, mode and time.)
         application_fees.refund_in_proportion(
             tx,
             cast(Any, actor),

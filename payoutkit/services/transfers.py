@@ -98,6 +98,8 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
     currency = check_currency(command.currency)
     amount = check_amount(command.amount, currency)
     check_id(command.destination, ("acct",), "destination", "account")
+    # Transitional (issue 8): `connected_account` is typed for the old Ctx; it reads only the actor's
+    # platform and mode.
     destination = connected_account(tx, cast(Any, actor), command.destination, param="destination").id
     source_type = SourceType(command.source_type or "card")
     tid, pid = new_id("tr"), new_id("py")
