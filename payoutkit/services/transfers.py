@@ -178,9 +178,6 @@ def list_transfers(tx: Tx, actor: Actor, query: TransferQuery) -> Page[Transfer]
 # -- reversals -------------------------------------------------------------------------------------
 
 
-# -- reversals -------------------------------------------------------------------------------------
-
-
 def _reversal_amount(transfer: Transfer, amount: int | None) -> int:
     remaining = transfer.remaining
     if remaining <= 0:
