@@ -53,4 +53,4 @@ async def run(state: Runtime) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_loop, state, "tick", tick)
         # Webhooks: wall clock, outside any transaction, never in the way of the money jobs.
-        tg.start_soon(_loop, state, "webhook delivery", webhooks.deliver_due)
+        tg.start_soon(_loop, state, "webhook delivery", lambda rt: webhooks.deliver_due(rt.db, rt.settings))

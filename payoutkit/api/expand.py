@@ -12,7 +12,7 @@ and a path may go on into it only as far as the hash's own schema declares
 The object an id names is loaded only if it is in the request's mode and visible to the acting
 account: its owner, the platform for its connected accounts' objects (as with a transfer's
 `destination_payment`), or an account whose balance transaction it is the source of. Loaders are
-registered per id prefix by the services that render those objects; everything else is a stored
+registered per id prefix by the modules that render those objects; everything else is a stored
 resource. An id that names nothing the acting account may see is left as it is: one object out of
 reach (the platform's side of a fee refund) does not fail a whole list.
 """
@@ -22,12 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-
-from payoutkit.api.context import Ctx
 from payoutkit.errors import InvalidRequest
+from payoutkit.services.actor import Actor
+from payoutkit.store import Tx
 from payoutkit.store import resources as objects
-from payoutkit.store.schema import accounts, balance_transactions, resources
+from payoutkit.store import visibility as where
 
 MAX_DEPTH = 4
 
@@ -142,68 +141,51 @@ EXPANDS_TO: Mapping[tuple[str, str], frozenset[str]] = {
     ("charge", "application"): frozenset(),
 }
 
-Loader = Callable[[Connection, Ctx, str], dict[str, Any] | None]
+Loader = Callable[[Tx, Actor, str], dict[str, Any] | None]
 LOADERS: dict[str, Loader] = {}
 
 
-def register(prefix: str, loader: Loader) -> None:
+def register(prefix: str, loader: Callable[..., dict[str, Any] | None]) -> None:
+    """`loader(tx, actor, object_id)` loads the objects whose ids begin with `prefix_` (typed loosely
+    while the rooms' loaders still take the transitional `Ctx`, an `Actor`)."""
     LOADERS[prefix] = loader
 
 
-def visible(conn: Connection, ctx: Ctx, owner: str) -> bool:
-    if owner == ctx.account_id:
+def visible(conn: Tx, actor: Actor, owner: str) -> bool:
+    """Whether an object owned by `owner` is the actor's to see: its own, or (for the platform) its
+    connected accounts'."""
+    if owner == actor.account_id:
         return True
-    if not ctx.is_platform:
+    if not actor.is_platform:
         return False
-    platform = conn.execute(select(accounts.c.platform_id).where(accounts.c.id == owner)).scalar()
-    return bool(platform == ctx.platform_id)
+    return where.platform_of(conn, owner) == actor.platform_id
 
 
-_ACCOUNT = select(accounts.c.kind, accounts.c.livemode).where(accounts.c.id == bindparam("object_id"))
-_LOCATE = {
-    table.name: select(table.c.account_id, table.c.livemode).where(table.c.id == bindparam("object_id"))
-    for table in (resources, balance_transactions)
-}
-# What moved an account's money is the account's to see: the source of one of its balance transactions
-# (a fee refund the platform owns, on the connected account's `application_fee_refund`).
-_MOVED_OWN_MONEY = (
-    select(balance_transactions.c.id)
-    .where(
-        balance_transactions.c.source == bindparam("object_id"),
-        balance_transactions.c.account_id == bindparam("account_id"),
-        balance_transactions.c.livemode == bindparam("livemode"),
-    )
-    .limit(1)
-)
-
-
-def reachable(conn: Connection, ctx: Ctx, object_id: str) -> bool:
+def reachable(conn: Tx, actor: Actor, object_id: str) -> bool:
     """Whether the object exists in the request's mode and the acting account may see it."""
     if object_id.startswith("acct_"):
-        account = conn.execute(_ACCOUNT, {"object_id": object_id}).first()
+        account = where.account_mode(conn, object_id)
         # A platform acts in both modes; visibility is the account loader's.
-        return account is not None and (account.kind == "platform" or bool(account.livemode) == ctx.livemode)
-    table = balance_transactions if object_id.startswith("txn_") else resources
-    row = conn.execute(_LOCATE[table.name], {"object_id": object_id}).first()
-    if row is None or bool(row.livemode) != ctx.livemode:
+        return account is not None and (account.is_platform or account.livemode == actor.livemode)
+    found = where.locate(conn, object_id)
+    if found is None or found.livemode != actor.livemode:
         return False
-    return visible(conn, ctx, row.account_id) or _moved_own_money(conn, ctx, object_id)
+    # What moved an account's money is the account's to see: the source of one of its balance
+    # transactions (a fee refund the platform owns, on the connected account's `application_fee_refund`).
+    return visible(conn, actor, found.account_id) or where.moved_money_of(
+        conn, object_id, actor.account_id, actor.livemode
+    )
 
 
-def _moved_own_money(conn: Connection, ctx: Ctx, object_id: str) -> bool:
-    params = {"object_id": object_id, "account_id": ctx.account_id, "livemode": ctx.livemode}
-    return conn.execute(_MOVED_OWN_MONEY, params).first() is not None
-
-
-def load(conn: Connection, ctx: Ctx, object_id: str) -> dict[str, Any] | None:
-    if not reachable(conn, ctx, object_id):
+def load(conn: Tx, actor: Actor, object_id: str) -> dict[str, Any] | None:
+    if not reachable(conn, actor, object_id):
         return None
     prefix = object_id.rsplit("_", 1)[0]
     loader = LOADERS.get(prefix)
     if loader is not None:
-        loaded = loader(conn, ctx, object_id)
+        loaded = loader(conn, actor, object_id)
         # Test and live data never meet, whatever a loader forgot to check.
-        return None if loaded is None or loaded.get("livemode", ctx.livemode) != ctx.livemode else loaded
+        return None if loaded is None or loaded.get("livemode", actor.livemode) != actor.livemode else loaded
     found = objects.get(conn, object_id)
     return None if found is None else found[0]
 
@@ -230,8 +212,8 @@ def _refuse(path: str, field: str, *, in_list: bool) -> InvalidRequest:
 
 
 def _apply(
-    conn: Connection,
-    ctx: Ctx,
+    conn: Tx,
+    actor: Actor,
     nodes: list[tuple[dict[str, Any], str | None]],
     tree: dict[str, Any],
     path: str,
@@ -256,7 +238,7 @@ def _apply(
         for obj, nested, types in holders:
             value = obj.get(field)
             if isinstance(value, str):  # an id the acting account may not see stays an id
-                loaded = load(conn, ctx, value)
+                loaded = load(conn, actor, value)
                 if loaded is not None and (types is None or loaded.get("object") in types):
                     value = obj[field] = loaded
             for item in value if isinstance(value, list) else [value]:
@@ -265,10 +247,10 @@ def _apply(
                 elif sub and not isinstance(item, str | None):  # a number: nothing to go on into
                     raise _refuse(f"{path}{field}.", next(iter(sub)), in_list=False)
         if sub:
-            _apply(conn, ctx, children, sub, f"{path}{field}.")
+            _apply(conn, actor, children, sub, f"{path}{field}.")
 
 
-def expand(conn: Connection, ctx: Ctx, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+def expand(conn: Tx, actor: Actor, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     if paths:
-        _apply(conn, ctx, [(obj, None)], _tree(paths), "")
+        _apply(conn, actor, [(obj, None)], _tree(paths), "")
     return obj

@@ -7,18 +7,18 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
+from payoutkit.api.v1 import events as v1_events
 from payoutkit.api.v1 import topups, transfers
+from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.wire import endpoint, legacy
 from payoutkit.services import (
     accounts,
     balance,
     charges,
     clock,
-    events,
     external_accounts,
     instant,
     payouts,
-    webhook_endpoints,
 )
 
 
@@ -27,7 +27,7 @@ def _r(path: str, method: str, service: object, *args: object, **kwargs: object)
 
 
 def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
-    """A route to a handler of `api/v1/` (`handler(call, params, **path)`)."""
+    """A route to a handler `(call, params, **path)` of `payoutkit/api/v1/`."""
     return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
 
@@ -95,13 +95,13 @@ routes = [
     _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
     _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
     _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
-    _r("/v1/events", "GET", events.list_events, events.EventList),
-    _r("/v1/events/{id}", "GET", events.retrieve),
-    _r("/v1/webhook_endpoints", "POST", webhook_endpoints.create, webhook_endpoints.EndpointCreate),
-    _r("/v1/webhook_endpoints", "GET", webhook_endpoints.list_endpoints, ListParams),
-    _r("/v1/webhook_endpoints/{id}", "GET", webhook_endpoints.retrieve),
-    _r("/v1/webhook_endpoints/{id}", "POST", webhook_endpoints.modify, webhook_endpoints.EndpointUpdate),
-    _r("/v1/webhook_endpoints/{id}", "DELETE", webhook_endpoints.delete),
+    _h("/v1/events", "GET", v1_events.list_events, v1_events.EventList),
+    _h("/v1/events/{id}", "GET", v1_events.retrieve),
+    _h("/v1/webhook_endpoints", "POST", v1_endpoints.create, v1_endpoints.EndpointCreate),
+    _h("/v1/webhook_endpoints", "GET", v1_endpoints.list_endpoints, ListParams),
+    _h("/v1/webhook_endpoints/{id}", "GET", v1_endpoints.retrieve),
+    _h("/v1/webhook_endpoints/{id}", "POST", v1_endpoints.modify, v1_endpoints.EndpointUpdate),
+    _h("/v1/webhook_endpoints/{id}", "DELETE", v1_endpoints.delete),
     _r("/v1/test_helpers/clock", "GET", clock.retrieve),
     _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance, then=clock.finish_advance),
 ]

@@ -15,7 +15,9 @@ validating are not stored (Stripe's rule); errors raised by the operation are, l
 A stored response is kept `IDEMPOTENCY_TTL` (24 hours, Stripe's promise) by the mode's clock: an older
 record is gone for the request that finds it (deleted in its unit, the key is new again), and the
 worker deletes expired records in bounded batches (`services/jobs.prune_idempotency`), so that the
-responses they hold — a webhook endpoint's signing secret among them — are not kept longer.
+responses they hold — a webhook endpoint's signing secret among them — are not kept longer. The records
+are the store's (`store/idempotency.py`); a unit that meets another request's record of its key fails
+with `KeyTaken`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -47,14 +48,16 @@ from payoutkit.errors import (
 from payoutkit.ids import new_id
 from payoutkit.runtime import Runtime
 from payoutkit.services.actor import Actor
-from payoutkit.store.schema import idempotency_keys
+from payoutkit.store import Tx
+from payoutkit.store import idempotency as keys
+from payoutkit.store.idempotency import KeyTaken
 
 log = logging.getLogger("payoutkit.api")
 
 Handler = Callable[..., Any]
 
 # How long a stored idempotent response is replayed, in seconds of the mode's clock.
-IDEMPOTENCY_TTL = 24 * 3600
+IDEMPOTENCY_TTL = keys.TTL
 
 
 class _ServiceFailed(Exception):
@@ -77,7 +80,7 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
     )
 
 
-def authenticate(conn: Connection, rt: Runtime, request: Request, request_id: str) -> Actor:
+def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Actor:
     key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
     account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
     return Actor(
@@ -152,21 +155,12 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _stored(conn: Connection, ctx: Actor, key: str) -> Any:
+def _stored(conn: Tx, actor: Actor, key: str) -> keys.Stored | None:
     """The live record of this key, if any; an expired one is deleted and the key is new again."""
-    where = (
-        idempotency_keys.c.account_id == ctx.account_id,
-        idempotency_keys.c.livemode == ctx.livemode,
-        idempotency_keys.c.key == key,
-    )
-    row = conn.execute(select(idempotency_keys).where(*where)).first()
-    if row is not None and row.created <= ctx.now - IDEMPOTENCY_TTL:
-        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq == row.seq))
-        return None
-    return row
+    return keys.find(conn, actor.account_id, actor.livemode, key, actor.now)
 
 
-def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
+def _replay(row: keys.Stored, digest: str) -> tuple[int, Any, bool]:
     if row.request_hash != digest:
         raise IdempotencyError(
             "Keys for idempotent requests can only be used with the same parameters they were first "
@@ -176,18 +170,87 @@ def _replay(row: Any, digest: str) -> tuple[int, Any, bool]:
     return row.status_code, orjson.loads(row.body), True
 
 
-def _remember(conn: Connection, ctx: Actor, key: str, digest: str, status: int, body: Any) -> None:
-    conn.execute(
-        insert(idempotency_keys).values(
-            account_id=ctx.account_id,
-            livemode=ctx.livemode,
-            key=key,
-            request_hash=digest,
-            status_code=status,
-            body=dumps(body).decode(),
-            created=ctx.now,
-        )
-    )
+def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: Any) -> None:
+    response = keys.Response(digest, status, dumps(body).decode())
+    keys.remember(conn, actor.account_id, actor.livemode, key, actor.now, response)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request being answered: what each of its units of work needs."""
+
+    rt: Runtime
+    request: Request
+    request_id: str
+    key: str  # the Idempotency-Key when the response is to be stored under it, else ""
+    digest: str
+
+    def actor(self, conn: Tx) -> Actor:
+        return authenticate(conn, self.rt, self.request, self.request_id)
+
+
+@dataclass(frozen=True)
+class _Operation:
+    handler: Handler
+    params: Any
+    path: dict[str, str]
+    expand: list[str]
+
+
+async def _prepare(
+    request: Request, rt: Runtime, request_id: str, handler: Handler, params: type[Params], idempotent: bool
+) -> tuple[_Request, _Operation]:
+    """Decode and validate the request (refusals here are never stored under a key)."""
+    raw = await _params(request, rt.settings.max_body_bytes)
+    expand = _expand_list(raw.pop("expand", None))
+    model = parse(params, raw)
+    idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+    if idem is not None and not 0 < len(idem) <= 255:
+        raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
+    stored = bool(idem and idempotent)
+    digest = request_hash(request, raw) if stored else ""
+    req = _Request(rt, request, request_id, idem if stored and idem else "", digest)
+    return req, _Operation(handler, model, dict(request.path_params), expand)
+
+
+def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
+    """The request's unit of work: the operation, or the replay of the response stored under its key."""
+    actor = req.actor(conn)
+    if req.key:
+        row = _stored(conn, actor, req.key)
+        if row is not None:
+            return _replay(row, req.digest)
+    call = Call(conn, req.rt, actor)
+    try:
+        body = op.handler(call, op.params, **op.path)
+        if isinstance(body, Refused):
+            status, body = render(body.refusal)
+        else:
+            status, body = 200, expansion.expand(conn, call.actor, body, op.expand)
+    except Refusal as exc:
+        raise _ServiceFailed(exc) from exc
+    if req.key:
+        _remember(conn, actor, req.key, req.digest, status, body)
+    return status, body, False
+
+
+async def _answer(req: _Request, op: _Operation) -> tuple[int, Any, bool]:
+    """Run the unit; a refusal it raised is stored under the key in a unit of its own, and a key that
+    a concurrent request stored first replays that request's response."""
+    db = req.rt.db
+    try:
+        return await keys.run(db, _unit, req, op)
+    except _ServiceFailed as failed:
+        if not req.key:
+            raise failed.error from None
+        try:
+            return await keys.run(db, _store_failure, req, failed.error)
+        except KeyTaken:
+            return await db.run(_replay_existing, req)
+    except KeyTaken:
+        if not req.key:
+            raise
+        return await db.run(_replay_existing, req)
 
 
 def endpoint(
@@ -206,53 +269,8 @@ def endpoint(
         request_id = new_id("req", 14)
         replayed = False
         try:
-            raw = await _params(request, rt.settings.max_body_bytes)
-            expand = _expand_list(raw.pop("expand", None))
-            model = parse(params, raw)
-            idem = request.headers.get("idempotency-key") if request.method == "POST" else None
-            if idem is not None and not 0 < len(idem) <= 255:
-                raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
-            digest = request_hash(request, raw) if idem and idempotent else ""
-            path = dict(request.path_params)
-
-            def unit(conn: Connection) -> tuple[int, Any, bool]:
-                actor = authenticate(conn, rt, request, request_id)
-                if digest and idem:
-                    row = _stored(conn, actor, idem)
-                    if row is not None:
-                        return _replay(row, digest)
-                call = Call(conn, rt, actor)
-                try:
-                    body = handler(call, model, **path)
-                    if isinstance(body, Refused):
-                        status, body = render(body.refusal)
-                    else:
-                        status, body = 200, expansion.expand(conn, Ctx.of(call), body, expand)
-                except Refusal as exc:
-                    raise _ServiceFailed(exc) from exc
-                if digest and idem:
-                    _remember(conn, actor, idem, digest, status, body)
-                return status, body, False
-
-            try:
-                status, body, replayed = await rt.db.run(unit)
-            except _ServiceFailed as failed:
-                if not (digest and idem):
-                    raise failed.error from None
-                try:
-                    status, body, replayed = await rt.db.run(
-                        _store_failure, rt, request, request_id, idem, digest, failed.error
-                    )
-                except IntegrityError:
-                    status, body, replayed = await rt.db.run(
-                        _replay_existing, rt, request, request_id, idem, digest
-                    )
-            except IntegrityError as exc:
-                if not (digest and idem and "idempotency" in str(exc.orig)):
-                    raise
-                status, body, replayed = await rt.db.run(
-                    _replay_existing, rt, request, request_id, idem, digest
-                )
+            req, op = await _prepare(request, rt, request_id, handler, params, idempotent)
+            status, body, replayed = await _answer(req, op)
             if then is not None and status == 200:
                 await then(rt, body)
         except Refusal as exc:
@@ -268,29 +286,18 @@ def endpoint(
     return handle
 
 
-def _store_failure(
-    conn: Connection,
-    rt: Runtime,
-    request: Request,
-    request_id: str,
-    key: str,
-    digest: str,
-    error: Refusal,
-) -> tuple[int, Any, bool]:
-    actor = authenticate(conn, rt, request, request_id)
-    row = _stored(conn, actor, key)
+def _store_failure(conn: Tx, req: _Request, error: Refusal) -> tuple[int, Any, bool]:
+    actor = req.actor(conn)
+    row = _stored(conn, actor, req.key)
     if row is not None:
-        return _replay(row, digest)
+        return _replay(row, req.digest)
     status, body = render(error)
-    _remember(conn, actor, key, digest, status, body)
+    _remember(conn, actor, req.key, req.digest, status, body)
     return status, body, False
 
 
-def _replay_existing(
-    conn: Connection, rt: Runtime, request: Request, request_id: str, key: str, digest: str
-) -> tuple[int, Any, bool]:
-    actor = authenticate(conn, rt, request, request_id)
-    row = _stored(conn, actor, key)
+def _replay_existing(conn: Tx, req: _Request) -> tuple[int, Any, bool]:
+    row = _stored(conn, req.actor(conn), req.key)
     if row is None:  # the winner rolled back after all: ask the client to retry
         raise Conflict("A concurrent request with this idempotency key failed; retry.")
-    return _replay(row, digest)
+    return _replay(row, req.digest)

@@ -1,1 +1,1 @@
-"""Records: typed, frozen mirrors of the Stripe objects Payoutkit stores, with pure converters."""
+"""Records: typed, frozen mirrors of the stored Stripe objects, with pure converters to their documents."""

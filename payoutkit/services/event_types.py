@@ -7,6 +7,8 @@ Payoutkit never emits, and that is not an error, as it is not on Stripe.
 
 from __future__ import annotations
 
+from payoutkit.records.events import WILDCARD
+
 STRIPE_TYPES = frozenset(
     [
         "account.application.authorized",
@@ -313,8 +315,6 @@ EMITTED = (
     "payout.failed",
     "payout.canceled",
 )
-
-WILDCARD = "*"
 
 
 def is_known(event_type: str) -> bool:

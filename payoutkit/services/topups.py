@@ -20,7 +20,7 @@ from payoutkit.ledger.postings import WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.lists import Page, Window
 from payoutkit.records.topups import Topup
 from payoutkit.services.actor import Actor
-from payoutkit.services.events import emit
+from payoutkit.services.events import emit_request
 from payoutkit.services.movement import movement
 from payoutkit.services.policy import may_reach
 from payoutkit.services.test_tokens import test_id_in_livemode
@@ -121,17 +121,8 @@ def create(tx: Tx, actor: Actor, command: NewTopup) -> Topup:
         topup = _fund(tx, actor, topup, BalanceType(command.destination_balance or "payments"))
     store.insert_topup(tx, topup, owner=actor.account_id)
     # Test-mode top-ups settle at once: both events carry the final object.
-    for type in ("topup.created", f"topup.{topup.status}"):
-        emit(
-            tx,
-            actor,
-            type,
-            topup.doc(),
-            platform_id=actor.platform_id,
-            account_id=actor.account_id,
-            request_id=actor.request_id,
-            idempotency_key=actor.idempotency_key,
-        )
+    emit_request(tx, actor, "topup.created", topup.doc())
+    emit_request(tx, actor, f"topup.{topup.status}", topup.doc())
     return topup
 
 

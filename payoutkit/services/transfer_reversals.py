@@ -18,7 +18,7 @@ from payoutkit.ledger.postings import BalanceType, BucketKey, SourceType
 from payoutkit.records.transfers import DestinationPayment, PaymentRefund, Transfer, TransferReversal
 from payoutkit.services import application_fees
 from payoutkit.services.actor import Actor
-from payoutkit.services.events import emit, previous_attributes
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement
 from payoutkit.store import Tx
 from payoutkit.store import transfers as store
@@ -46,29 +46,6 @@ class Reversed:
 
 def bucket_key(actor: Actor, account: str, currency: str, source_type: str) -> BucketKey:
     return BucketKey(account, actor.livemode, currency, BalanceType.PAYMENTS, SourceType(source_type))
-
-
-def emit_by(
-    tx: Tx,
-    actor: Actor,
-    type: str,
-    snapshot: dict[str, Any],
-    *,
-    account_id: str | None = None,
-    previous: dict[str, Any] | None = None,
-) -> None:
-    """An event the actor's request caused, about `account_id` (by default the acting account)."""
-    emit(
-        tx,
-        actor,
-        type,
-        snapshot,
-        platform_id=actor.platform_id,
-        account_id=actor.account_id if account_id is None else account_id,
-        previous_attributes=previous,
-        request_id=actor.request_id,
-        idempotency_key=actor.idempotency_key,
-    )
 
 
 def reversal_keys(actor: Actor, transfer: Transfer) -> list[BucketKey]:
@@ -173,13 +150,13 @@ def book_reversal(
     store.save_transfer(tx, after)
     store.insert_reversal(tx, reversal, owner=actor.platform_id)
     old, new = transfer.doc(), after.doc()
-    emit_by(
+    emit_request(
         tx,
         actor,
         "transfer.reversed",
         new,
         account_id=actor.platform_id,
-        previous=previous_attributes(old, new),
+        previous_attributes=previous_attributes(old, new),
     )
     return Reversed(reversal, after, payment)
 

@@ -22,14 +22,13 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.transfers import DestinationPayment, Transfer, TransferReversal
 from payoutkit.services.access import connected_account
 from payoutkit.services.actor import Actor
-from payoutkit.services.events import previous_attributes
+from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.policy import may_reach, require_platform
 from payoutkit.services.transfer_reversals import (
     ReversalBooking,
     book_reversal,
     bucket_key,
-    emit_by,
     lock_payment,
     reversal_keys,
 )
@@ -139,7 +138,7 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
     payment = DestinationPayment.new(transfer=transfer, transfer_group=command.transfer_group)
     payment = payment.with_balance_transaction(mv.txn_for(destination, pid))
     store.insert_payment(tx, payment, owner=destination, transfer_id=tid)
-    emit_by(tx, actor, "transfer.created", transfer.doc())
+    emit_request(tx, actor, "transfer.created", transfer.doc())
     return transfer
 
 
@@ -165,7 +164,7 @@ def update(tx: Tx, actor: Actor, command: TransferChanges) -> Transfer:
     store.save_transfer(tx, after)
     if after != before:
         old, new = before.doc(), after.doc()
-        emit_by(tx, actor, "transfer.updated", new, previous=previous_attributes(old, new))
+        emit_request(tx, actor, "transfer.updated", new, previous_attributes=previous_attributes(old, new))
     return after
 
 

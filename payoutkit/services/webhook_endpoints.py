@@ -1,49 +1,52 @@
 """Webhook endpoints: where the platform's events are delivered, signed with the endpoint's secret.
 
-Stored as documents (`resources`, object `webhook_endpoint`, owned by the platform): the rendered
-Stripe object, with the signing secret and `connect` (not fields of Stripe's object) kept in the
-`internal` column. The secret is shown once, in the create response, as on Stripe. Only the platform
-manages endpoints; `connect=true` ones receive its connected accounts' events.
+Only the platform manages endpoints; `connect=true` ones receive its connected accounts' events. The
+signing secret is shown once, in the create response, as on Stripe (`NewEndpoint`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, func, select, update
-
-from payoutkit.api.context import Ctx
-from payoutkit.api.listing import ListParams
-from payoutkit.api.params import Bool, Metadata, Params, metadata_update
-from payoutkit.errors import InvalidRequest
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id, new_secret
-from payoutkit.services.access import list_owned, owned
+from payoutkit.lists import Page, Window
+from payoutkit.records.events import NewEndpoint, WebhookEndpoint
+from payoutkit.services.actor import Actor
 from payoutkit.services.event_types import is_known
 from payoutkit.services.policy import require_platform
-from payoutkit.store import resources as objects
-from payoutkit.store.schema import resources, webhook_deliveries
+from payoutkit.store import Tx
+from payoutkit.store import webhooks as stored
 
 MAX_ENDPOINTS = 16  # per mode, as on Stripe
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
+_WHAT = "manage webhook endpoints"
+
+# Stripe's metadata update: None leaves it, "" (or {}) clears it, `{k: ""}` deletes `k`.
+MetadataChange = Mapping[str, str] | str | None
 
 
-class EndpointCreate(Params):
+@dataclass(frozen=True)
+class CreateEndpoint:
     url: str
-    enabled_events: list[str]
+    enabled_events: Sequence[str]
     api_version: str | None = None
-    connect: Bool | None = None
+    connect: bool = False
     description: str | None = None
-    metadata: Metadata = None
+    metadata: MetadataChange = None
 
 
-class EndpointUpdate(Params):
+@dataclass(frozen=True)
+class UpdateEndpoint:
+    id: str
     url: str | None = None
-    enabled_events: list[str] | None = None
+    enabled_events: Sequence[str] | None = None
     description: str | None = None
-    disabled: Bool | None = None
-    metadata: Metadata = None
+    disabled: bool | None = None
+    metadata: MetadataChange = None
 
 
 def _check_url(url: str) -> str:
@@ -61,7 +64,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _check_events(enabled: list[str]) -> list[str]:
+def _check_events(enabled: Sequence[str]) -> tuple[str, ...]:
     if not enabled:
         raise InvalidRequest("Missing required param: enabled_events.", param="enabled_events")
     for i, event_type in enumerate(enabled):
@@ -71,89 +74,91 @@ def _check_events(enabled: list[str]) -> list[str]:
                 param=f"enabled_events[{i}]",
                 code="parameter_invalid_string",
             )
-    return list(dict.fromkeys(enabled))
+    return tuple(dict.fromkeys(enabled))
 
 
-def create(conn: Connection, ctx: Ctx, p: EndpointCreate) -> dict[str, Any]:
-    require_platform(ctx, "manage webhook endpoints")
-    url = _check_url(p.url)
-    enabled = _check_events(p.enabled_events)
-    if p.api_version is not None and not _API_VERSION.match(p.api_version):
-        raise InvalidRequest(f"Invalid API version: {p.api_version}", param="api_version")
-    count = conn.execute(
-        select(func.count()).where(
-            resources.c.account_id == ctx.account_id,
-            resources.c.livemode == ctx.livemode,
-            resources.c.object == "webhook_endpoint",
-        )
-    ).scalar_one()
-    if count >= MAX_ENDPOINTS:
-        mode = "live" if ctx.livemode else "test"
+def _metadata(current: Mapping[str, str], changes: MetadataChange) -> dict[str, str]:
+    """Stripe's metadata update rules (the same as the wire's `api.params.metadata_update`)."""
+    if changes is None:
+        return dict(current)
+    if changes == "" or changes == {}:
+        return {}
+    if not isinstance(changes, Mapping):
+        raise InvalidRequest("Invalid hash: metadata", param="metadata")
+    merged = dict(current)
+    for key, value in changes.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    if len(merged) > 50:
+        raise InvalidRequest("Metadata can have at most 50 keys.", param="metadata")
+    for key, value in merged.items():
+        if len(key) > 40:
+            raise InvalidRequest(f"Metadata keys are at most 40 characters: {key}", param=f"metadata[{key}]")
+        if len(value) > 500:
+            raise InvalidRequest("Metadata values are at most 500 characters.", param=f"metadata[{key}]")
+    return merged
+
+
+def create(tx: Tx, actor: Actor, command: CreateEndpoint) -> NewEndpoint:
+    require_platform(actor, _WHAT)
+    url = _check_url(command.url)
+    enabled = _check_events(command.enabled_events)
+    if command.api_version is not None and not _API_VERSION.match(command.api_version):
+        raise InvalidRequest(f"Invalid API version: {command.api_version}", param="api_version")
+    if stored.count(tx, actor.account_id, actor.livemode) >= MAX_ENDPOINTS:
+        mode = "live" if actor.livemode else "test"
         raise InvalidRequest(f"You have reached the maximum of {MAX_ENDPOINTS} {mode} webhook endpoints.")
-    secret = new_secret("whsec")
-    endpoint: dict[str, Any] = {
-        "id": new_id("we"),
-        "object": "webhook_endpoint",
-        "api_version": p.api_version,
-        "application": None,
-        "created": ctx.now,
-        "description": p.description,
-        "enabled_events": enabled,
-        "livemode": ctx.livemode,
-        "metadata": metadata_update({}, p.metadata),
-        "status": "enabled",
-        "url": url,
-    }
-    objects.create(
-        conn,
-        endpoint,
-        account_id=ctx.account_id,
+    endpoint = WebhookEndpoint(
+        id=new_id("we"),
+        url=url,
+        enabled_events=enabled,
         status="enabled",
-        internal={"secret": secret, "connect": bool(p.connect)},
+        livemode=actor.livemode,
+        created=actor.now,
+        api_version=command.api_version,
+        description=command.description,
+        metadata=_metadata({}, command.metadata),
+        connect=command.connect,
     )
-    # Stripe shows the secret in the create response only.
-    return {**endpoint, "secret": secret}
+    secret = new_secret("whsec")
+    stored.create(tx, endpoint, account_id=actor.account_id, secret=secret)
+    return NewEndpoint(endpoint, secret)
 
 
-def _owned(conn: Connection, ctx: Ctx, id: str) -> dict[str, Any]:
-    require_platform(ctx, "manage webhook endpoints")
-    check_id(id, ("we",), "id", "webhook endpoint")
-    return owned(conn, ctx, id, "webhook_endpoint")
+def retrieve(tx: Tx, actor: Actor, endpoint_id: str) -> WebhookEndpoint:
+    """The acting platform's endpoint, in its mode, or 404."""
+    require_platform(actor, _WHAT)
+    check_id(endpoint_id, ("we",), "id", "webhook endpoint")
+    found = stored.get(tx, endpoint_id)
+    if found is None or found.account_id != actor.account_id or found.endpoint.livemode != actor.livemode:
+        raise ResourceMissing.for_id("webhook_endpoint", endpoint_id)
+    return found.endpoint
 
 
-def retrieve(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
-    return _owned(conn, ctx, id)
+def modify(tx: Tx, actor: Actor, command: UpdateEndpoint) -> WebhookEndpoint:
+    endpoint = retrieve(tx, actor, command.id)
+    if command.url is not None:
+        endpoint = replace(endpoint, url=_check_url(command.url))
+    if command.enabled_events is not None:
+        endpoint = replace(endpoint, enabled_events=_check_events(command.enabled_events))
+    if command.description is not None:
+        endpoint = replace(endpoint, description=command.description)
+    if command.disabled is not None:
+        endpoint = replace(endpoint, status="disabled" if command.disabled else "enabled")
+    endpoint = replace(endpoint, metadata=_metadata(endpoint.metadata, command.metadata))
+    stored.save(tx, endpoint)
+    return endpoint
 
 
-def modify(conn: Connection, ctx: Ctx, p: EndpointUpdate, id: str) -> dict[str, Any]:
-    endpoint = _owned(conn, ctx, id)
-    if p.url is not None:
-        endpoint["url"] = _check_url(p.url)
-    if p.enabled_events is not None:
-        endpoint["enabled_events"] = _check_events(p.enabled_events)
-    if p.description is not None:
-        endpoint["description"] = p.description
-    if p.disabled is not None:
-        endpoint["status"] = "disabled" if p.disabled else "enabled"
-    endpoint["metadata"] = metadata_update(endpoint["metadata"], p.metadata)
-    return objects.save(conn, endpoint, status=endpoint["status"])
+def delete(tx: Tx, actor: Actor, endpoint_id: str) -> WebhookEndpoint:
+    """Delete the endpoint; its pending deliveries are given up. Returns what was deleted."""
+    endpoint = retrieve(tx, actor, endpoint_id)
+    stored.delete_endpoint(tx, endpoint_id)
+    return endpoint
 
 
-def _give_up_deliveries(conn: Connection, endpoint_id: str) -> None:
-    conn.execute(
-        update(webhook_deliveries)
-        .where(webhook_deliveries.c.endpoint_id == endpoint_id, webhook_deliveries.c.status == "pending")
-        .values(status="failed", next_attempt_at=None)
-    )
-
-
-def delete(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
-    _owned(conn, ctx, id)
-    conn.execute(resources.delete().where(resources.c.id == id))
-    _give_up_deliveries(conn, id)
-    return {"id": id, "object": "webhook_endpoint", "deleted": True}
-
-
-def list_endpoints(conn: Connection, ctx: Ctx, p: ListParams) -> dict[str, Any]:
-    require_platform(ctx, "manage webhook endpoints")
-    return list_owned(conn, ctx, "webhook_endpoint", p, "/v1/webhook_endpoints")
+def list_endpoints(tx: Tx, actor: Actor, window: Window) -> Page[WebhookEndpoint]:
+    require_platform(actor, _WHAT)
+    return stored.page(tx, actor.account_id, actor.livemode, window)

@@ -1,1 +1,1 @@
-"""The v1 API: one module per resource, with its parameter models, handlers and renderers."""
+"""The v1 API: parameter models, handlers and renderers, one module per resource."""

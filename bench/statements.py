@@ -1,0 +1,230 @@
+"""SQL statements per request: `python bench/statements.py [--backends sqlite,postgresql] [--json PATH]`.
+
+Runs the app in this process (`create_app`, the worker off so only requests touch the database) under
+`uvicorn.Server` in a thread on 127.0.0.1, on a fresh SQLite file or a fresh database of a throwaway
+PostgreSQL cluster (as bench/run.py), and talks real HTTP to it over one keep-alive connection. It sets
+up one connected account as bench/payouts.py does (manual schedule, default `btok_us_verified` bank
+account, available funds), then counts, with SQLAlchemy engine events on the app's engine, what each
+request makes the database do, averaged over `--requests` requests after `--warmup` ones:
+
+- `sql`: statements sent through a cursor (`before_cursor_execute`; an executemany counts once), by
+  first keyword. On SQLite that includes the `BEGIN` / `BEGIN IMMEDIATE` store/db.py issues itself.
+- `tx` / `commit` / `rollback`: transactions begun, committed, rolled back (engine events). The COMMIT,
+  and on PostgreSQL the BEGIN, are sent by the driver, not through a cursor: `total` adds them.
+- The means include the API key's re-read every 2 s (api/auth.py KEY_CACHE_SECONDS): the mode is the
+  steady state. Warm-up fills the per-engine caches (bucket row ids of the 16 system account shards).
+- write lock (SQLite): whether the request's units begin with `BEGIN IMMEDIATE` (the write lock);
+  PostgreSQL: `SELECT ... FOR UPDATE/SHARE` statements per request (row locks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import uvicorn
+from sqlalchemy import Engine, event
+from starlette.applications import Starlette
+
+from bench.payouts import PAYOUT_BODY, prepare
+from bench.servers import HOST, SECRET_KEY, ServerProcess, auth_headers, database
+from payoutkit.api.app import create_app
+from payoutkit.config import Settings
+from tests.support.pg import PostgresCluster, free_port
+
+KINDS = ("BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other")
+KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update")
+
+
+def engines_of(app: Starlette) -> list[Engine]:
+    """The app's SQLAlchemy engine(s): the one place that knows where the app keeps them."""
+    return [cast(Engine, app.state.payoutkit.db.engine)]
+
+
+class StatementCounter:
+    """Counts what runs on the engines (from any thread) while attached."""
+
+    def __init__(self, engines: list[Engine]) -> None:
+        self.engines = engines
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._hooks = {"before_cursor_execute": self._on_execute, "begin": self._on("tx"),
+                       "commit": self._on("commit"), "rollback": self._on("rollback")}  # fmt: skip
+
+    def _on(self, key: str) -> Any:
+        def hook(*_args: Any) -> None:
+            with self._lock:
+                self.counts[key] += 1
+
+        return hook
+
+    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        text = statement.lstrip().upper()
+        first = text.split(None, 1)[0] if text else ""
+        with self._lock:
+            self.counts["sql"] += 1
+            self.counts[first if first in KINDS else "other"] += 1
+            if text.startswith("BEGIN IMMEDIATE"):
+                self.counts["begin_immediate"] += 1
+            if first == "SELECT" and (" FOR UPDATE" in text or " FOR SHARE" in text or " FOR NO KEY" in text):
+                self.counts["for_update"] += 1
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return self.counts.copy()
+
+    def __enter__(self) -> StatementCounter:
+        for engine in self.engines:
+            for name, fn in self._hooks.items():
+                event.listen(engine, name, fn)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for engine in self.engines:
+            for name, fn in self._hooks.items():
+                event.remove(engine, name, fn)
+
+
+@contextlib.contextmanager
+def serve(url: str) -> Iterator[tuple[Starlette, int]]:
+    """The app on 127.0.0.1:<free port> in a thread of this process; stopped (and joined) on exit."""
+    port = free_port(HOST)
+    settings = Settings(database_url=url, host=HOST, port=port, secret_key=SECRET_KEY, simulated_clock=True,
+                        worker=False)  # fmt: skip
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="bench-uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the in-process server did not start")
+            time.sleep(0.05)
+        yield app, port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def call(conn: http.client.HTTPConnection, method: str, path: str, body: str, account: str | None) -> None:
+    headers = auth_headers()
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if account:
+        headers["Stripe-Account"] = account
+    conn.request(method, path, body=body or None, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status != 200:
+        raise RuntimeError(f"{method} {path} answered {resp.status}: {data[:300]!r}")
+
+
+def measure(
+    backend: str, cluster: PostgresCluster | None, requests: int, warmup: int
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with database(backend, cluster, "bench_statements") as url, serve(url) as (app, port):
+        acct = prepare(cast(ServerProcess, SimpleNamespace(port=port)), 1)[0]  # it only reads .port
+        cases = (("POST /v1/payouts", "POST", "/v1/payouts", PAYOUT_BODY, acct),
+                 ("GET /v1/balance (connected account)", "GET", "/v1/balance", "", acct),
+                 ("GET /v1/balance (platform)", "GET", "/v1/balance", "", None))  # fmt: skip
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            with StatementCounter(engines_of(app)) as counter:
+                for name, method, path, body, account in cases:
+                    for _ in range(warmup):
+                        call(conn, method, path, body, account)
+                    time.sleep(0.2)  # anything a warm-up request left running
+                    per: list[int] = []
+                    start = counter.snapshot()
+                    for _ in range(requests):
+                        before = counter.snapshot()["sql"]
+                        call(conn, method, path, body, account)
+                        per.append(counter.snapshot()["sql"] - before)
+                    time.sleep(0.2)
+                    delta = counter.snapshot() - start
+                    rows.append(row(backend, name, delta, requests, per))
+        finally:
+            conn.close()
+    return rows
+
+
+def row(backend: str, name: str, delta: Counter[str], n: int, per: list[int]) -> dict[str, Any]:
+    avg = {k: delta[k] / n for k in KEYS}
+    # Round trips the driver makes outside any cursor: COMMIT/ROLLBACK, and PostgreSQL's implicit BEGIN.
+    total = avg["sql"] + avg["commit"] + avg["rollback"] + (avg["tx"] if backend == "postgresql" else 0.0)
+    lock = ("yes" if avg["begin_immediate"] else "no") if backend == "sqlite" else "n/a"
+    return {"endpoint": name, "backend": backend, "requests": n, "per_request": avg, "total": total,
+            "sql_min": min(per), "sql_max": max(per),
+            "sql_mode": Counter(per).most_common(1)[0][0], "write_lock": lock}  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("endpoint", "backend", "total", "sql", "BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other",
+            "tx", "COMMIT", "ROLLBACK", "write lock", "FOR UPDATE")  # fmt: skip
+    lines = [head]
+    for r in rows:
+        a = r["per_request"]
+        sql = f"{a['sql']:.2f} ({r['sql_min']}-{r['sql_max']}, mode {r['sql_mode']})"
+        lines.append((r["endpoint"], r["backend"], f"{r['total']:.2f}", sql,
+                      *(f"{a[k]:.2f}" for k in KINDS), f"{a['tx']:.2f}", f"{a['commit']:.2f}",
+                      f"{a['rollback']:.2f}", r["write_lock"], f"{a['for_update']:.2f}"))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+
+    def fmt(ln: tuple[str, ...]) -> str:
+        cells = zip(ln, widths, strict=True)
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(cells))
+
+    out = [fmt(ln) for ln in lines]
+    out.insert(1, "-" * len(out[0]))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backends", default="sqlite,postgresql", help="comma list of sqlite, postgresql")
+    ap.add_argument("--requests", type=int, default=50, help="measured requests per endpoint (default 50)")
+    # Enough for every shard of the system accounts (picked at random) to have had its bucket row ids
+    # cached (store/ledger.py bucket_seqs): a cold shard costs a payout 2 more statements.
+    ap.add_argument("--warmup", type=int, default=200, help="warm-up requests per endpoint (default 200)")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if unknown := set(backends) - {"sqlite", "postgresql"}:
+        raise SystemExit(f"unknown backends: {', '.join(sorted(unknown))}")
+    rows: list[dict[str, Any]] = []
+    cluster = PostgresCluster() if "postgresql" in backends else None
+    try:
+        if cluster is not None:
+            cluster.start()
+        for backend in backends:
+            rows += measure(backend, cluster, args.requests, args.warmup)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(table(rows))
+    print(f"\nper request, mean of {args.requests} after {args.warmup} warm-up; sql: cursor statements "
+          "(min-max and most common per request; auth re-reads the API key every 2 s); total adds the "
+          "driver's COMMIT/ROLLBACK (and BEGIN on PostgreSQL); tx: transactions begun; write lock: a unit "
+          "began with BEGIN IMMEDIATE (SQLite).")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"requests": args.requests, "warmup": args.warmup, "rows": rows},
+                                        indent=2))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""Events: recording them with their webhook deliveries, finding them, listing them.
+
+An event row keeps the rendered event object (`data`) and the columns its lists filter on. The
+platform's enabled webhook endpoints are read at each emission (one indexed query on a handful of
+rows), so an endpoint created, changed or deleted by any process counts at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select
+
+from payoutkit.lists import Page, Window
+from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
+from payoutkit.store import paging
+from payoutkit.store.schema import events, resources, webhook_deliveries
+
+_ENDPOINTS = (
+    select(resources.c.account_id, resources.c.data, resources.c.internal)
+    .where(
+        resources.c.account_id.in_(bindparam("platforms", expanding=True)),
+        resources.c.livemode == bindparam("livemode"),
+        resources.c.object == "webhook_endpoint",
+        resources.c.status == "enabled",
+    )
+    .order_by(resources.c.seq)
+)
+_INSERT_EVENTS = insert(events)
+_INSERT_DELIVERIES = insert(webhook_deliveries)
+
+
+def enabled_endpoints(
+    conn: Connection, platform_ids: Iterable[str], livemode: bool
+) -> dict[str, list[WebhookEndpoint]]:
+    """The enabled endpoints of each platform in this mode, oldest first, in one query."""
+    found: dict[str, list[WebhookEndpoint]] = {p: [] for p in platform_ids}
+    if not found:
+        return found
+    for r in conn.execute(_ENDPOINTS, {"platforms": sorted(found), "livemode": livemode}):
+        found[r.account_id].append(WebhookEndpoint.from_doc(r.data, r.internal))
+    return found
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event to insert, the platform it belongs to, and the endpoints it is to be delivered to."""
+
+    event: Event
+    platform_id: str
+    endpoint_ids: Sequence[str]
+
+
+def record(conn: Connection, recorded: Sequence[Recorded], now_ms: int) -> None:
+    """Insert the events, and one pending delivery per endpoint of each, due at `now_ms` (wall clock)."""
+    event_rows = [
+        {
+            "id": r.event.id,
+            "platform_id": r.platform_id,
+            "account_id": r.event.account,
+            "livemode": r.event.livemode,
+            "type": r.event.type,
+            "created": r.event.created,
+            "data": r.event.doc(),
+        }
+        for r in recorded
+    ]
+    delivery_rows = [
+        {
+            "event_id": r.event.id,
+            "endpoint_id": endpoint_id,
+            "livemode": r.event.livemode,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now_ms,
+            "created": now_ms,
+        }
+        for r in recorded
+        for endpoint_id in r.endpoint_ids
+    ]
+    conn.execute(_INSERT_EVENTS, event_rows)
+    if delivery_rows:
+        conn.execute(_INSERT_DELIVERIES, delivery_rows)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The events an account sees: the platform's own (`account_id` None) or one connected account's,
+    in one mode, created after `since`."""
+
+    platform_id: str
+    account_id: str | None
+    livemode: bool
+    since: int
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    type: str | None = None  # a type, or a group of them with `*` (`charge.*`)
+    types: Sequence[str] | None = None
+    delivery_success: bool | None = None
+
+
+def _scope(scope: Scope) -> list[ColumnElement[bool]]:
+    return [
+        events.c.platform_id == scope.platform_id,
+        events.c.account_id.is_(None)
+        if scope.account_id is None
+        else events.c.account_id == scope.account_id,
+        events.c.livemode == scope.livemode,
+        events.c.created > scope.since,
+    ]
+
+
+_GET_PLATFORMS = select(events.c.data).where(
+    events.c.id == bindparam("event_id"),
+    events.c.platform_id == bindparam("platform_id"),
+    events.c.account_id.is_(None),
+    events.c.livemode == bindparam("livemode"),
+    events.c.created > bindparam("since"),
+)
+_GET_CONNECTED = select(events.c.data).where(
+    events.c.id == bindparam("event_id"),
+    events.c.platform_id == bindparam("platform_id"),
+    events.c.account_id == bindparam("account_id"),
+    events.c.livemode == bindparam("livemode"),
+    events.c.created > bindparam("since"),
+)
+
+
+def get(conn: Connection, scope: Scope, event_id: str) -> Event | None:
+    """The event, if it is within the scope."""
+    stmt = _GET_PLATFORMS if scope.account_id is None else _GET_CONNECTED
+    params: dict[str, Any] = {
+        "event_id": event_id,
+        "platform_id": scope.platform_id,
+        "livemode": scope.livemode,
+        "since": scope.since,
+    }
+    if scope.account_id is not None:
+        params["account_id"] = scope.account_id
+    data = conn.execute(stmt, params).scalar()
+    return None if data is None else Event.from_doc(data)
+
+
+def _type_filter(pattern: str) -> ColumnElement[bool]:
+    if WILDCARD not in pattern:
+        return events.c.type == pattern
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return events.c.type.like(escaped.replace(WILDCARD, "%"), escape="\\")
+
+
+def page(conn: Connection, scope: Scope, filter: EventFilter, window: Window) -> Page[Event]:
+    """A page of the scope's events, newest first."""
+    where = _scope(scope)
+    if filter.type is not None:
+        where.append(_type_filter(filter.type))
+    if filter.types is not None:
+        where.append(events.c.type.in_(list(filter.types)))
+    if filter.delivery_success is not None:
+        undelivered = exists().where(
+            and_(webhook_deliveries.c.event_id == events.c.id, webhook_deliveries.c.status != "delivered")
+        )
+        where.append(~undelivered if filter.delivery_success else undelivered)
+    return paging.page(conn, events, where, window).map(lambda r: Event.from_doc(r.data))
