@@ -11,10 +11,9 @@ import threading
 import time
 from typing import Protocol
 
-from sqlalchemy import Connection, insert, select, update
-
+from payoutkit.store import Tx
+from payoutkit.store import clock as clock_row
 from payoutkit.store.db import after_commit
-from payoutkit.store.schema import clock as clock_table
 
 
 class Clock(Protocol):
@@ -52,39 +51,29 @@ class SimulatedClock:
     def now(self) -> int:
         return self._now
 
-    def load(self, conn: Connection) -> None:
-        stored = conn.execute(select(clock_table.c.now).where(clock_table.c.id == 1)).scalar()
-        if stored is None:
-            conn.execute(insert(clock_table).values(id=1, now=self._now))
-        else:
-            self._now = int(stored)
+    def load(self, conn: Tx) -> None:
+        self._now = clock_row.load(conn, self._now)
 
-    def read(self, conn: Connection) -> int:
+    def read(self, conn: Tx) -> int:
         """The stored time (one primary-key read)."""
-        stored = int(conn.execute(_READ).scalar_one())
+        stored = clock_row.read(conn)
         self._follow(stored)
         return stored
 
-    def lock(self, conn: Connection) -> tuple[int, int | None]:
+    def lock(self, conn: Tx) -> tuple[int, int | None]:
         """Lock the clock row for this unit (advances are serialized on it); (now, target)."""
-        stmt = _LOCK.with_for_update() if conn.dialect.name == "postgresql" else _LOCK
-        row = conn.execute(stmt).one()
-        return int(row.now), (None if row.target is None else int(row.target))
+        return clock_row.lock(conn)
 
-    def set_target(self, conn: Connection, target: int) -> None:
+    def set_target(self, conn: Tx, target: int) -> None:
         """Record an accepted advance (with the row locked by `lock`): the clock is bound for `target`."""
-        conn.execute(update(clock_table).where(clock_table.c.id == 1).values(target=target))
+        clock_row.set_target(conn, target)
 
-    def advance_to(self, conn: Connection, to: int) -> int:
+    def advance_to(self, conn: Tx, to: int) -> int:
         """Move the stored clock forward to `to` (never back); this process's copy follows on commit."""
-        conn.execute(update(clock_table).where(clock_table.c.id == 1, clock_table.c.now < to).values(now=to))
+        clock_row.advance_to(conn, to)
         after_commit(conn, lambda: self._follow(to))
         return to
 
     def _follow(self, to: int) -> None:
         with self._lock:
             self._now = max(self._now, to)
-
-
-_READ = select(clock_table.c.now).where(clock_table.c.id == 1)
-_LOCK = select(clock_table.c.now, clock_table.c.target).where(clock_table.c.id == 1)

@@ -4,8 +4,8 @@ It runs in the server process by default (`Settings.worker`), as two loops: the 
 settlement, payout steps, payout runs, and deleting expired idempotency records, each a bounded batch
 per unit of work) and webhook delivery
 (`deliver`), so that a slow webhook endpoint never holds up money. Correctness never depends on the
-worker: balances are settled lazily before they are read or debited, and the test clock's advance
-replays the money jobs itself.
+worker: a unit that debits an account settles its due funds first, a read shows them as settlement will
+leave them (without writing), and the test clock's advance replays the money jobs itself.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import anyio
 from payoutkit.runtime import Runtime
 from payoutkit.services import jobs, payouts, webhooks
 from payoutkit.services.actor import Moment
-from payoutkit.services.settlement import settle
+from payoutkit.services.settlement import settle_at
 
 log = logging.getLogger("payoutkit.worker")
 
@@ -27,11 +27,11 @@ async def tick(state: Runtime) -> int:
     """One pass of the money jobs in both modes; returns how many transactions settlement moved."""
     moved = 0
     for livemode in (False, True):
-        now = await state.db.run(state.now_in, livemode)
-        moved += await state.db.run(lambda conn, now=now, lm=livemode: settle(conn, now, livemode=lm))
-        # Payout steps and automatic payout runs, a bounded batch per unit of work.
+        now = await state.db.read(state.now_in, livemode)
         moment = Moment.job(livemode, now)
-        rail = payouts.rail_of(state)
+        moved += await state.db.run(settle_at, moment)
+        # Payout steps and automatic payout runs, a bounded batch per unit of work.
+        rail = state.rail
         for job in (payouts.advance_due, payouts.run_automatic):
             while await state.db.run(job, moment, rail) > 0:
                 pass

@@ -72,7 +72,9 @@ def _graph(folder: str) -> dict[str, set[str]]:
     for path in _modules(ROOT / folder):
         parts = path.relative_to(ROOT).with_suffix("").parts
         names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return {name: {m for m in _imports(path, folder) if m in names and m != name} for name, path in names.items()}
+    return {
+        name: {m for m in _imports(path, folder) if m in names and m != name} for name, path in names.items()
+    }
 
 
 def _circles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -21,6 +21,7 @@ from payoutkit.config import Settings
 from payoutkit.ledger.postings import TxnStatus
 from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import accounts, balance, charges, transfers
+from payoutkit.services.new_charges import ChargeCommand
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import balance_transactions, balances
 from tests.conftest import CLOCK_START, SECRET_KEY
@@ -73,14 +74,28 @@ def world(database_url: str) -> Iterator[World]:
     state.db.dispose()
 
 
+def _create_charge(conn: Any, ctx: Ctx, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
+    command = ChargeCommand(amount=amount, currency="usd", source=source)
+    return charges.create(conn, ctx, command, pricing=ctx.state.settings.pricing).charge.doc()
+
+
+def _custom_account(world: World) -> str:
+    def create(conn: Any, ctx: Ctx) -> str:
+        command = accounts.CreateAccount(type="custom")
+        return accounts.create(conn, ctx, command, settings=world.state.settings).account.id
+
+    return world.run(create)  # type: ignore[no-any-return]
+
+
 def _charge(world: World, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
-    params = parse(charges.ChargeCreate, {"amount": str(amount), "currency": "usd", "source": source})
-    return world.run(charges.create, params)  # type: ignore[no-any-return]
+    return world.run(_create_charge, amount, source)  # type: ignore[no-any-return]
 
 
 def test_card_funds_settle_at_midnight_utc_after_two_business_days(world: World) -> None:
     charge = _charge(world)
-    txn = world.run(balance.retrieve_transaction, Empty(), charge["balance_transaction"])
+    txn = world.run(
+        lambda conn, ctx: balance.retrieve_transaction(conn, ctx, charge["balance_transaction"]).doc()
+    )
     assert txn["status"] == "pending"
     assert txn["available_on"] == MONDAY  # Thursday + 2 business days skips the weekend
 
@@ -108,7 +123,7 @@ def test_a_balance_read_settles_what_is_due_first(world: World) -> None:
 
 
 def test_a_debit_sees_funds_that_became_available_since_the_last_tick(world: World) -> None:
-    destination = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    destination = _custom_account(world)
     _charge(world)
     transfer = transfers.NewTransfer(amount=941, currency="usd", destination=destination)
     from payoutkit.ledger.errors import InsufficientFunds
@@ -127,9 +142,7 @@ class Boom(Exception):
 
 
 def _charge_then_fail(conn: Any, ctx: Ctx) -> None:
-    charges.create(
-        conn, ctx, parse(charges.ChargeCreate, {"amount": "1000", "currency": "usd", "source": "tok_visa"})
-    )
+    _create_charge(conn, ctx)
     raise Boom
 
 
@@ -157,7 +170,7 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
     from payoutkit.ledger.postings import BalanceType, BucketKey
     from payoutkit.services.movement import Movement
 
-    custom = world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"]
+    custom = _custom_account(world)
     card = BucketKey(custom, False, "usd")
     reserved = BucketKey(world.platform, False, "usd", BalanceType.CONNECT_RESERVED)
 
@@ -170,14 +183,11 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
 
 def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: World) -> None:
     """Regression: the batch loop once re-used its `seqs` filter, stopping after the first batch."""
-    from payoutkit.store.balances import settle_due
+    from payoutkit.store.settlement import settle_due
 
-    made = [
-        world.run(accounts.create, parse(accounts.AccountCreate, {"type": "custom"}))["id"] for _ in range(5)
-    ]
+    made = [_custom_account(world) for _ in range(5)]
     for account in made:
-        params = parse(charges.ChargeCreate, {"amount": "1000", "currency": "usd", "source": "tok_visa"})
-        world.state.db.transaction(charges.create, world.ctx(account), params)
+        world.state.db.transaction(_create_charge, world.ctx(account))
     world.move_clock_without_settling(MONDAY)
     moved = world.state.db.transaction(lambda conn: settle_due(conn, MONDAY, batch=2))
     assert moved >= 5  # each account's charge (plus its counterparts' if pending)

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, Engine, select
 
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.postings import BucketKey
-from payoutkit.services import payouts
+from payoutkit.services import payout_automatic, payouts
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import movement
+from payoutkit.services.rail import SIMULATED
 from payoutkit.services.settlement import settle
 from payoutkit.store.db import Database, make_engine
 from payoutkit.store.schema import accounts, metadata
@@ -145,7 +146,7 @@ def test_live_data_moves_by_the_real_clock_whatever_time_a_unit_is_given(
     db = Database(server.settings.database_url, pool_size=1)
     try:
         assert db.transaction(lambda conn: settle(conn, far, livemode=True)) == 0
-        rail = payouts.rail_of(None)
+        rail = SIMULATED
         for job in (payouts.advance_due, payouts.run_automatic):
             db.transaction(job, Moment.job(True, far), rail)
     finally:
@@ -242,9 +243,9 @@ def test_a_stepped_advance_ends_as_the_single_unit_replay_does(
     # The reference: the old advance — the whole replay in one unit of work, every due account run one
     # by one (no idle pass) — rolled back after reading. (The server is idle meanwhile.)
     with engine.connect() as conn, monkeypatch.context() as patch:
-        patch.setattr(payouts, "run_idle", lambda *args: set())
+        patch.setattr(payout_automatic, "run_idle", lambda *args: set())
         trans = conn.begin()
-        jobs.catch_up(conn, payouts.rail_of(None), False, to)
+        jobs.catch_up(conn, SIMULATED, False, to)
         reference = _outcome(conn)
         trans.rollback()
     assert reference["payouts"]

@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import time
 
-from sqlalchemy import Connection, bindparam, select
-
 from payoutkit.errors import AuthenticationError, PermissionDenied, ResourceMissing
 from payoutkit.runtime import Runtime
 from payoutkit.services.platform import key_digest
+from payoutkit.store import Tx
+from payoutkit.store import accounts as store_accounts
+from payoutkit.store import keys as store_keys
 from payoutkit.store.db import engine_cache
-from payoutkit.store.schema import accounts, api_keys
 
 
 def bearer_key(authorization: str | None) -> str:
@@ -52,22 +52,18 @@ def _redact(key: str) -> str:
 KEY_CACHE_SECONDS = 2.0
 
 
-def lookup_key(conn: Connection, state: Runtime, key: str) -> tuple[str, bool, str]:
+def lookup_key(conn: Tx, state: Runtime, key: str) -> tuple[str, bool, str]:
     digest = key_digest(key)
     cached = state.key_cache.get(digest)
     clock = time.monotonic()
     if cached is not None and cached[0] > clock:
         found = cached[1]
     else:
-        row = conn.execute(
-            select(api_keys.c.account_id, api_keys.c.livemode, api_keys.c.kind).where(
-                api_keys.c.key_hash == digest, api_keys.c.expires.is_(None)
-            )
-        ).first()
-        if row is None:
+        owner = store_keys.active(conn, digest)
+        if owner is None:
             state.key_cache.pop(digest, None)
             raise AuthenticationError(f"Invalid API Key provided: {_redact(key)}")
-        found = (row.account_id, bool(row.livemode), row.kind)
+        found = (owner.account_id, owner.livemode, owner.kind)
         state.key_cache[digest] = (clock + KEY_CACHE_SECONDS, found)
     if found[2] != "secret":
         raise PermissionDenied(
@@ -76,12 +72,7 @@ def lookup_key(conn: Connection, state: Runtime, key: str) -> tuple[str, bool, s
     return found
 
 
-_OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
-
-
-def acting_account(
-    conn: Connection, state: Runtime, key_account: str, livemode: bool, header: str | None
-) -> str:
+def acting_account(conn: Tx, state: Runtime, key_account: str, livemode: bool, header: str | None) -> str:
     """The account a request acts as: the `Stripe-Account` header's, when the key may act for it."""
     if not header or header == key_account:
         return key_account
@@ -89,9 +80,9 @@ def acting_account(
     known: dict[str, tuple[str | None, bool]] = engine_cache(conn, "account_owner")
     owner = known.get(header)
     if owner is None:
-        row = conn.execute(_OWNER, {"account_id": header}).first()
-        if row is not None:
-            owner = known[header] = (row.platform_id, bool(row.livemode))
+        owner = store_accounts.owner(conn, header)
+        if owner is not None:
+            known[header] = owner
     if owner is not None and owner[0] == key_account and owner[1] != livemode:
         # Stripe's answer (an invalid request, not a permission error) for the platform's own account
         # of the other mode.

@@ -15,14 +15,13 @@ from payoutkit.errors import Refusal
 from payoutkit.services.actor import Actor
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from payoutkit.runtime import Runtime
+    from payoutkit.store import Tx
 
 
 @dataclass(frozen=True)
 class Call:
-    conn: Connection
+    conn: Tx
     runtime: Runtime
     actor: Actor
 

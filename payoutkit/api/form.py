@@ -71,18 +71,34 @@ def _is_index(part: str) -> bool:
     return part.isascii() and part.isdigit()
 
 
+def _refuse_nul(name: str, value: str) -> None:
+    if "\x00" in name or "\x00" in value:
+        raise InvalidRequest(
+            "Invalid string: parameters cannot contain NUL characters.",
+            param=name,
+            code="parameter_invalid_string",
+        )
+
+
+def _child(node: dict[Any, Any], key: Any, parts: list[str], i: int) -> dict[Any, Any]:
+    """The hash at `node[key]`, made if missing; `metadata=` then `metadata[k]=v`: the hash wins."""
+    child = node.setdefault(key, {})
+    if not isinstance(child, dict):
+        if child != "":
+            raise InvalidRequest(
+                f"Invalid parameter: {'['.join(parts[: i + 1])} is not a hash", param=parts[0]
+            )
+        child = node[key] = {}
+    return child
+
+
 def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     if len(pairs) > MAX_PARAMS:
         raise too_many()
     root: dict[Any, Any] = {}
     counters: dict[int, int] = {}
     for name, value in pairs:
-        if "\x00" in name or "\x00" in value:
-            raise InvalidRequest(
-                "Invalid string: parameters cannot contain NUL characters.",
-                param=name,
-                code="parameter_invalid_string",
-            )
+        _refuse_nul(name, value)
         parts = _split(name)
         node = root
         for i, part in enumerate(parts):
@@ -95,20 +111,10 @@ def decode_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                     array = parts[0] + "".join(f"[{p}]" for p in parts[1:i])
                     raise InvalidRequest(f"Invalid array index: {part[:20]}…", param=array)
                 key = int(part)
-            last = i == len(parts) - 1
-            if last:
-                if isinstance(node.get(key), dict):
-                    raise InvalidRequest(f"Invalid parameter: {name} is also a hash", param=name)
-                node[key] = value
+            if i < len(parts) - 1:
+                node = _child(node, key, parts, i)
+            elif isinstance(node.get(key), dict):
+                raise InvalidRequest(f"Invalid parameter: {name} is also a hash", param=name)
             else:
-                child = node.setdefault(key, {})
-                if not isinstance(child, dict):
-                    if child == "":  # `metadata=` then `metadata[k]=v`: the hash wins
-                        child = node[key] = {}
-                    else:
-                        raise InvalidRequest(
-                            f"Invalid parameter: {'['.join(parts[: i + 1])} is not a hash",
-                            param=parts[0],
-                        )
-                node = child
+                node[key] = value
     return _arrays(root, "")  # type: ignore[no-any-return]

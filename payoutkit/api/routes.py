@@ -7,19 +7,23 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
-from payoutkit.api.v1 import events as v1_events
-from payoutkit.api.v1 import topups, transfers
-from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
-from payoutkit.api.wire import endpoint, legacy
-from payoutkit.services import (
+from payoutkit.api.v1 import (
     accounts,
     balance,
     charges,
     clock,
+    disputes,
     external_accounts,
     instant,
     payouts,
+    refunds,
+    topups,
+    transfers,
 )
+from payoutkit.api.v1 import events as v1_events
+from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
+from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
+from payoutkit.api.wire import endpoint, legacy
 
 
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
@@ -30,6 +34,8 @@ def _h(path: str, method: str, handler: object, *args: object, **kwargs: object)
     """A route to a handler `(call, params, **path)` of `payoutkit/api/v1/`."""
     return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
+
+TXNS = balance.BalanceTransactionList
 
 EA = "/v1/accounts/{account}/external_accounts"
 
@@ -48,31 +54,31 @@ routes = [
         Route(f"/v1/{{collection:path}}/{name}", unserved, methods=["GET", "POST", "DELETE"])
         for name in UNSERVED_OPERATIONS
     ),
-    _r("/v1/balance", "GET", balance.retrieve),
-    _r("/v1/balance_transactions", "GET", balance.list_transactions, balance.BalanceTransactionList),
-    _r("/v1/balance/history", "GET", balance.list_transactions, balance.BalanceTransactionList),
-    _r("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),
-    _r("/v1/balance/history/{id}", "GET", balance.retrieve_transaction),
-    _r("/v1/account", "GET", accounts.retrieve_own),
-    _r("/v1/accounts", "POST", accounts.create, accounts.AccountCreate),
-    _r("/v1/accounts", "GET", accounts.list_accounts, accounts.AccountList),
-    _r("/v1/accounts/{account}", "GET", accounts.retrieve),
-    _r("/v1/accounts/{account}", "POST", accounts.modify, accounts.AccountUpdate),
-    _r(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
-    _r(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
-    _r(EA + "/{ea}", "GET", external_accounts.retrieve),
-    _r(EA + "/{ea}", "POST", external_accounts.modify, external_accounts.ExternalAccountUpdate),
-    _r(EA + "/{ea}", "DELETE", external_accounts.delete),
-    _r("/v1/charges", "POST", charges.create, charges.ChargeCreate),
-    _r("/v1/charges", "GET", charges.list_charges, ListParams),
-    _r("/v1/charges/{charge}", "GET", charges.retrieve),
-    _r("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
-    _r("/v1/refunds", "POST", charges.create_refund, charges.RefundCreate),
-    _r("/v1/refunds", "GET", charges.list_refunds, charges.RefundList),
-    _r("/v1/refunds/{refund}", "GET", charges.retrieve_refund),
-    _r("/v1/refunds/{refund}", "POST", charges.modify_refund, charges.RefundUpdate),
-    _r("/v1/disputes", "GET", charges.list_disputes, ListParams),
-    _r("/v1/disputes/{dispute}", "GET", charges.retrieve_dispute),
+    _h("/v1/balance", "GET", balance.retrieve, read_only=True),
+    _h("/v1/balance_transactions", "GET", balance.list_transactions, TXNS, read_only=True),
+    _h("/v1/balance/history", "GET", balance.list_transactions, TXNS, read_only=True),
+    _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction, read_only=True),
+    _h("/v1/balance/history/{id}", "GET", balance.retrieve_transaction, read_only=True),
+    _h("/v1/account", "GET", accounts.retrieve_own),
+    _h("/v1/accounts", "POST", accounts.create, AccountCreate),
+    _h("/v1/accounts", "GET", accounts.list_accounts, AccountList),
+    _h("/v1/accounts/{account}", "GET", accounts.retrieve),
+    _h("/v1/accounts/{account}", "POST", accounts.update, AccountUpdate),
+    _h(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
+    _h(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
+    _h(EA + "/{ea}", "GET", external_accounts.retrieve),
+    _h(EA + "/{ea}", "POST", external_accounts.update, external_accounts.ExternalAccountUpdate),
+    _h(EA + "/{ea}", "DELETE", external_accounts.delete),
+    _h("/v1/charges", "POST", charges.create, charges.ChargeCreate),
+    _h("/v1/charges", "GET", charges.list_charges, ListParams),
+    _h("/v1/charges/{charge}", "GET", charges.retrieve),
+    _h("/v1/charges/{charge}", "POST", charges.modify, charges.ChargeUpdate),
+    _h("/v1/refunds", "POST", refunds.create, refunds.RefundCreate),
+    _h("/v1/refunds", "GET", refunds.list_refunds, refunds.RefundList),
+    _h("/v1/refunds/{refund}", "GET", refunds.retrieve),
+    _h("/v1/refunds/{refund}", "POST", refunds.modify, refunds.RefundUpdate),
+    _h("/v1/disputes", "GET", disputes.list_disputes, ListParams),
+    _h("/v1/disputes/{dispute}", "GET", disputes.retrieve),
     _h("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
     _h("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
     _h("/v1/transfers/{id}", "GET", transfers.retrieve),
@@ -87,14 +93,14 @@ routes = [
     _h("/v1/topups", "GET", topups.list_topups, topups.TopupList),
     _h("/v1/topups/{topup}", "GET", topups.retrieve),
     _h("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
-    _r("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
-    _r("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
-    _r("/v1/payouts/{payout}", "GET", payouts.retrieve),
-    _r("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
-    _r("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
-    _r("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
-    _r("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
-    _r("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
+    _h("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
+    _h("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
+    _h("/v1/payouts/{payout}", "GET", payouts.retrieve),
+    _h("/v1/payouts/{payout}", "POST", payouts.modify, payouts.PayoutUpdate),
+    _h("/v1/payouts/{payout}/cancel", "POST", payouts.cancel),
+    _h("/v1/payouts/{payout}/reverse", "POST", payouts.reverse, payouts.PayoutReverse),
+    _h("/v1/payoutkit/instant_payout_pricing", "GET", instant.retrieve_pricing),
+    _h("/v1/payoutkit/instant_payout_pricing", "POST", instant.update_pricing, instant.PricingUpdate),
     _h("/v1/events", "GET", v1_events.list_events, v1_events.EventList),
     _h("/v1/events/{id}", "GET", v1_events.retrieve),
     _h("/v1/webhook_endpoints", "POST", v1_endpoints.create, v1_endpoints.EndpointCreate),
@@ -102,6 +108,12 @@ routes = [
     _h("/v1/webhook_endpoints/{id}", "GET", v1_endpoints.retrieve),
     _h("/v1/webhook_endpoints/{id}", "POST", v1_endpoints.modify, v1_endpoints.EndpointUpdate),
     _h("/v1/webhook_endpoints/{id}", "DELETE", v1_endpoints.delete),
-    _r("/v1/test_helpers/clock", "GET", clock.retrieve),
-    _r("/v1/test_helpers/clock/advance", "POST", clock.advance, clock.Advance, then=clock.finish_advance),
+    _h("/v1/test_helpers/clock", "GET", clock.retrieve, read_only=True),
+    _h(
+        "/v1/test_helpers/clock/advance",
+        "POST",
+        clock.advance,
+        clock.AdvanceParams,
+        then=clock.finish_advance,
+    ),
 ]

@@ -234,11 +234,14 @@ def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
     return status, body, False
 
 
-async def _answer(req: _Request, op: _Operation) -> tuple[int, Any, bool]:
+async def _answer(req: _Request, op: _Operation, read_only: bool) -> tuple[int, Any, bool]:
     """Run the unit; a refusal it raised is stored under the key in a unit of its own, and a key that
-    a concurrent request stored first replays that request's response."""
+    a concurrent request stored first replays that request's response. A read's unit (`read_only`,
+    a GET: no key) runs without the write lock (`Database.read`)."""
     db = req.rt.db
     try:
+        if read_only:
+            return await db.read(_unit, req, op)
         return await keys.run(db, _unit, req, op)
     except _ServiceFailed as failed:
         if not req.key:
@@ -259,10 +262,12 @@ def endpoint(
     *,
     idempotent: bool = True,
     then: Callable[[Runtime, Any], Awaitable[None]] | None = None,
+    read_only: bool = False,
 ) -> Callable[[Request], Any]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
-    units of its own (the test clock's stepped advance)."""
+    units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
+    unit takes no write lock (`Database.read`)."""
 
     async def handle(request: Request) -> Response:
         rt: Runtime = request.app.state.payoutkit
@@ -270,7 +275,7 @@ def endpoint(
         replayed = False
         try:
             req, op = await _prepare(request, rt, request_id, handler, params, idempotent)
-            status, body, replayed = await _answer(req, op)
+            status, body, replayed = await _answer(req, op, read_only)
             if then is not None and status == 200:
                 await then(rt, body)
         except Refusal as exc:

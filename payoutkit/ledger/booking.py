@@ -44,14 +44,9 @@ class Charge:
     transfer_amount: int = 0
 
 
-def book_charge(c: Charge) -> list[Entry]:
-    cur, key = c.key.currency, c.key
-    stripe_fee = (FeeDetail(c.processing_fee, cur, "stripe_fee", "Payoutkit processing fees"),)
-    app_fee = (
-        (FeeDetail(c.application_fee, cur, "application_fee", "Application fee", c.platform),)
-        if c.application_fee
-        else ()
-    )
+def _charge_outside(c: Charge) -> list[Entry]:
+    """The charge's money from the world, and the processor's fee on it."""
+    key = c.key
     outside = [
         Entry(
             key.with_account(WORLD), -c.amount, "charge", "charge", c.created, c.created, source=c.charge_id
@@ -69,20 +64,36 @@ def book_charge(c: Charge) -> list[Entry]:
                 source=c.charge_id,
             )
         )
-    fee_income = []
-    if c.application_fee:
-        fee_income.append(
-            Entry(
-                key.with_account(c.platform),
-                c.application_fee,
-                "application_fee",
-                "platform_earning",
-                c.created,
-                c.available_on,
-                source=c.application_fee_id,
-                description="Application fee",
-            )
+    return outside
+
+
+def _fee_income(c: Charge) -> list[Entry]:
+    """The platform's application fee, if the charge takes one."""
+    if not c.application_fee:
+        return []
+    return [
+        Entry(
+            c.key.with_account(c.platform),
+            c.application_fee,
+            "application_fee",
+            "platform_earning",
+            c.created,
+            c.available_on,
+            source=c.application_fee_id,
+            description="Application fee",
         )
+    ]
+
+
+def book_charge(c: Charge) -> list[Entry]:
+    cur, key = c.key.currency, c.key
+    stripe_fee = (FeeDetail(c.processing_fee, cur, "stripe_fee", "Payoutkit processing fees"),)
+    app_fee = (
+        (FeeDetail(c.application_fee, cur, "application_fee", "Application fee", c.platform),)
+        if c.application_fee
+        else ()
+    )
+    outside, fee_income = _charge_outside(c), _fee_income(c)
     if c.destination is None:
         own = Entry(
             key,

@@ -26,22 +26,18 @@ multiple of 100, and an automatic payout pays the largest multiple its balance c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from payoutkit.ledger.calendar import SECONDS_PER_DAY, add_business_days, start_of_day_utc
 from payoutkit.ledger.errors import IllegalTransition, InsufficientFunds, InvalidAmount
 from payoutkit.ledger.money import PAYOUT_STEP
-from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, Entry, FeeDetail
-
-
-class PayoutStatus(StrEnum):
-    PENDING = "pending"
-    IN_TRANSIT = "in_transit"
-    PAID = "paid"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, Entry, FeeDetail, SourceType
+from payoutkit.records.payouts import NO_FEES as NO_FEES
+from payoutkit.records.payouts import Payout, PayoutInternal, TraceId
+from payoutkit.records.payouts import PayoutFees as PayoutFees  # defined with the records
+from payoutkit.records.payouts import PayoutStatus as PayoutStatus
 
 ALLOWED: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     PayoutStatus.PENDING: frozenset({PayoutStatus.IN_TRANSIT, PayoutStatus.CANCELED, PayoutStatus.FAILED}),
@@ -201,39 +197,26 @@ def require_payout_funds(cost: int, source_available: int, currency_total: int, 
 
 
 @dataclass(frozen=True)
-class PayoutFees:
-    """An instant payout's fees: the platform's `application_fee` (its instant payout pricing) and the
-    processing fee, paid by the account or by the platform (`controller.fees.payer`)."""
+class Booking:
+    """A payout's movement: `amount` out of (or, negative, into) the `key` bucket, at `created`, with
+    its fees (the platform's application fee goes to `platform`)."""
 
-    application_fee: int = 0
-    application_fee_id: str | None = None
-    processing_fee: int = 0
-    platform_pays_processing: bool = False
-
-    def charged_to_account(self) -> int:
-        return self.application_fee + (0 if self.platform_pays_processing else self.processing_fee)
-
-
-NO_FEES = PayoutFees()
+    key: BucketKey
+    amount: int
+    payout_id: str
+    created: int
+    platform: str
+    fees: PayoutFees = NO_FEES
 
 
-def book_payout(
-    key: BucketKey,
-    amount: int,
-    *,
-    payout_id: str,
-    created: int,
-    arrival: int,
-    platform: str,
-    fees: PayoutFees = NO_FEES,
-    description: str | None = None,
-) -> list[Entry]:
+def book_payout(b: Booking, *, arrival: int, description: str | None = None) -> list[Entry]:
     """Money leaves the account for its bank (amount > 0), or is pulled in from it (amount < 0)."""
+    key, amount, created, fees = b.key, b.amount, b.created, b.fees
     cur = key.currency
     details: list[FeeDetail] = []
     if fees.application_fee:
         details.append(
-            FeeDetail(fees.application_fee, cur, "application_fee", "Instant payout fee", platform)
+            FeeDetail(fees.application_fee, cur, "application_fee", "Instant payout fee", b.platform)
         )
     if fees.processing_fee and not fees.platform_pays_processing:
         details.append(FeeDetail(fees.processing_fee, cur, "stripe_fee", "Instant payout processing fee"))
@@ -249,32 +232,24 @@ def book_payout(
             available_on,
             fee_details=tuple(details),
             description=description or ("STRIPE PAYOUT" if amount > 0 else "Debit of bank account"),
-            source=payout_id,
+            source=b.payout_id,
         ),
-        Entry(key.with_account(WORLD), amount, "payout", "payout", created, created, source=payout_id),
+        Entry(key.with_account(WORLD), amount, "payout", "payout", created, created, source=b.payout_id),
     ]
-    entries += _fee_entries(key, fees, platform, payout_id, created, sign=1)
+    entries += _fee_entries(key, fees, b.platform, b.payout_id, created, sign=1)
     return entries
 
 
-def book_payout_return(
-    key: BucketKey,
-    amount: int,
-    *,
-    payout_id: str,
-    kind: str,
-    created: int,
-    available_on: int,
-    platform: str,
-    fees: PayoutFees = NO_FEES,
-) -> list[Entry]:
-    """A failed (`payout_failure`) or canceled (`payout_cancel`) payout gives its amount and fees back.
+def book_payout_return(b: Booking, *, kind: str, available_on: int) -> list[Entry]:
+    """A failed (`payout_failure`) or canceled (`payout_cancel`) payout gives its amount and fees back
+    (`b.created` is the time of the return).
 
     `available_on` is the original `payout` transaction's: a debit that fails before it arrived takes
     back pending funds, one that fails after takes back available ones.
     """
     if kind not in ("payout_failure", "payout_cancel"):
         raise ValueError(f"not a payout return: {kind}")
+    key, amount, created = b.key, b.amount, b.created
     entries = [
         Entry(
             key,
@@ -284,11 +259,11 @@ def book_payout_return(
             created,
             max(available_on, created) if amount < 0 else created,
             description="Payout failure" if kind == "payout_failure" else "Payout cancellation",
-            source=payout_id,
+            source=b.payout_id,
         ),
-        Entry(key.with_account(WORLD), -amount, kind, kind, created, created, source=payout_id),
+        Entry(key.with_account(WORLD), -amount, kind, kind, created, created, source=b.payout_id),
     ]
-    entries += _fee_entries(key, fees, platform, payout_id, created, sign=-1)
+    entries += _fee_entries(key, b.fees, b.platform, b.payout_id, created, sign=-1)
     return entries
 
 
@@ -347,3 +322,114 @@ def _fee_entries(
                 )
             )
     return entries
+
+
+# ---- lifecycle plans -----------------------------------------------------------------------------
+#
+# What a transition of a payout does, decided here and applied by the services: the fields it sets,
+# the entries returning its funds (and fees), the events to emit once it is saved, whether its
+# destination is marked `errored`, and whether what it swept is released.
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Whose buckets a payout's return moves: the account's and its platform's (the fees)."""
+
+    account: str
+    platform: str
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    type: str
+    previous_attributes: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A transition of `payout` (as it was) to `after`. `returns` are posted first; the service then
+    sets `after.failure_balance_transaction` to their transaction (`returns_funds`)."""
+
+    payout: Payout
+    after: Payout
+    returns: tuple[Entry, ...] = ()
+    events: tuple[PlannedEvent, ...] = ()
+    mark_destination_errored: bool = False
+    release_sweeps: bool = False
+
+    @property
+    def returns_funds(self) -> bool:
+        return bool(self.returns)
+
+
+def _return_entries(
+    payout: Payout, internal: PayoutInternal, parties: Parties, kind: str, now: int
+) -> list[Entry]:
+    source = BucketKey(
+        parties.account,
+        payout.livemode,
+        payout.currency,
+        BalanceType.PAYMENTS,
+        SourceType(payout.source_type),
+    )
+    booking = Booking(source, payout.amount, payout.id, now, parties.platform, internal.fees)
+    return book_payout_return(booking, kind=kind, available_on=internal.txn_available_on)
+
+
+def trace_value(payout_id: str) -> str:
+    return "PKT" + payout_id[3:19].upper()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Where a payout goes (`to`), with the failure code a failure reports, at `now`."""
+
+    to: PayoutStatus
+    now: int
+    failure_code: str | None = None
+
+
+def plan_transition(payout: Payout, internal: PayoutInternal, step: Transition, parties: Parties) -> Plan:
+    """The plan of moving `payout` to `step.to`, checked by the state machine."""
+    new = transition(payout.status, step.to)
+    changes: dict[str, Any] = {"status": new}
+    events = [PlannedEvent("payout.updated", {"status": payout.status.value})]
+    returns: list[Entry] = []
+    if new is PayoutStatus.PAID:
+        changes["trace_id"] = TraceId("supported", trace_value(payout.id))
+        events.append(PlannedEvent("payout.paid"))
+        if payout.automatic:
+            changes["reconciliation_status"] = "completed"
+            events.append(PlannedEvent("payout.reconciliation_completed"))
+    elif new is PayoutStatus.FAILED:
+        code = step.failure_code or "could_not_process"
+        changes["failure_code"] = code
+        changes["failure_message"] = FAILURE_MESSAGES.get(code, "The payout failed.")
+        returns = _return_entries(payout, internal, parties, "payout_failure", step.now)
+        if payout.trace_id.status == "pending":
+            changes["trace_id"] = TraceId("unsupported", None)
+        events.append(PlannedEvent("payout.failed"))
+    elif new is PayoutStatus.CANCELED:
+        returns = _return_entries(payout, internal, parties, "payout_cancel", step.now)
+        changes["trace_id"] = TraceId("unsupported", None)
+        events.append(PlannedEvent("payout.canceled"))
+    ends = new in (PayoutStatus.FAILED, PayoutStatus.CANCELED)
+    if payout.automatic and ends:
+        changes["reconciliation_status"] = "not_applicable"
+    return Plan(
+        payout=payout,
+        after=replace(payout, **changes),
+        returns=tuple(returns),
+        events=tuple(events),
+        mark_destination_errored=new is PayoutStatus.FAILED,
+        release_sweeps=payout.automatic and ends,
+    )
+
+
+def plan_reversed(payout: Payout, reversal_id: str) -> Plan:
+    """The plan of a payout once its reversal `reversal_id` is created: it names it, once."""
+    return Plan(
+        payout=payout,
+        after=replace(payout, reversed_by=reversal_id),
+        events=(PlannedEvent("payout.updated", {"reversed_by": None}),),
+    )

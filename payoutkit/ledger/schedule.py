@@ -193,8 +193,7 @@ def _parse_enum(field: str, value: object, enum: type[_E]) -> _E:
     raise InvalidSchedule(f"Invalid {field}: must be one of {choices}.", param=schedule_param(field))
 
 
-def resolve_schedule(current: Schedule, changes: Mapping[str, object], *, country: str) -> Schedule:
-    """``current`` with the ``settings[payouts][schedule]`` update ``changes`` applied."""
+def _check_fields(changes: Mapping[str, object]) -> None:
     for field in changes:
         if field in _UNSUPPORTED_FIELDS:
             raise InvalidSchedule(
@@ -208,50 +207,57 @@ def resolve_schedule(current: Schedule, changes: Mapping[str, object], *, countr
                 code="parameter_unknown",
             )
 
-    delay_days = current.delay_days
-    if "delay_days" in changes:
-        delay_days = _parse_delay_days(changes["delay_days"], country)
 
-    interval = current.interval
-    if "interval" in changes:
-        interval = _parse_enum("interval", changes["interval"], Interval)
-
-    weekly_given = changes.get("weekly_anchor")
-    weekly_anchor = None
-    if weekly_given not in _UNSET:
+def _weekly_anchor(current: Schedule, changes: Mapping[str, object], interval: Interval) -> Weekday | None:
+    given = changes.get("weekly_anchor")
+    if given not in _UNSET:
         if interval is not Interval.WEEKLY:
             raise InvalidSchedule(
                 "weekly_anchor can only be set when interval is weekly.",
                 param=schedule_param("weekly_anchor"),
             )
-        weekly_anchor = _parse_enum("weekly_anchor", weekly_given, Weekday)
-    elif interval is Interval.WEEKLY:  # keep the anchor unless it was unset, else the default
+        return _parse_enum("weekly_anchor", given, Weekday)
+    if interval is Interval.WEEKLY:  # keep the anchor unless it was unset, else the default
         kept = None if "weekly_anchor" in changes else current.weekly_anchor
-        weekly_anchor = kept or Weekday.MONDAY
+        return kept or Weekday.MONDAY
+    return None
 
-    monthly_given = changes.get("monthly_anchor")
-    monthly_anchor = None
-    if monthly_given not in _UNSET:
+
+def _monthly_anchor(current: Schedule, changes: Mapping[str, object], interval: Interval) -> int | None:
+    given = changes.get("monthly_anchor")
+    if given not in _UNSET:
         if interval is not Interval.MONTHLY:
             raise InvalidSchedule(
                 "monthly_anchor can only be set when interval is monthly.",
                 param=schedule_param("monthly_anchor"),
             )
-        monthly_anchor = _parse_int("monthly_anchor", monthly_given)
-        if not 1 <= monthly_anchor <= 31:
+        anchor = _parse_int("monthly_anchor", given)
+        if not 1 <= anchor <= 31:
             raise InvalidSchedule(
                 "monthly_anchor must be between 1 and 31.",
                 param=schedule_param("monthly_anchor"),
             )
-    elif interval is Interval.MONTHLY:
+        return anchor
+    if interval is Interval.MONTHLY:
         kept_day = None if "monthly_anchor" in changes else current.monthly_anchor
-        monthly_anchor = kept_day or 1
+        return kept_day or 1
+    return None
 
+
+def resolve_schedule(current: Schedule, changes: Mapping[str, object], *, country: str) -> Schedule:
+    """``current`` with the ``settings[payouts][schedule]`` update ``changes`` applied."""
+    _check_fields(changes)
+    delay_days = current.delay_days
+    if "delay_days" in changes:
+        delay_days = _parse_delay_days(changes["delay_days"], country)
+    interval = current.interval
+    if "interval" in changes:
+        interval = _parse_enum("interval", changes["interval"], Interval)
     return Schedule(
         interval=interval,
         delay_days=delay_days,
-        weekly_anchor=weekly_anchor,
-        monthly_anchor=monthly_anchor,
+        weekly_anchor=_weekly_anchor(current, changes, interval),
+        monthly_anchor=_monthly_anchor(current, changes, interval),
     )
 
 

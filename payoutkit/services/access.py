@@ -8,18 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection
 
 from payoutkit.api.context import Ctx
 from payoutkit.api.listing import ListParams, page
 from payoutkit.errors import ResourceMissing
+from payoutkit.records.accounts import Account
+from payoutkit.services.actor import Actor
+from payoutkit.store import Tx
+from payoutkit.store import accounts as store_accounts
 from payoutkit.store import resources as objects
-from payoutkit.store.schema import accounts, resources
+from payoutkit.store.schema import resources
 
 
 def owned(
-    conn: Connection,
-    ctx: Ctx,
+    conn: Tx,
+    ctx: Actor,
     object_id: str,
     object_name: str,
     *,
@@ -35,17 +39,17 @@ def owned(
     return found[0]
 
 
-def connected_account(conn: Connection, ctx: Ctx, account_id: str, *, param: str) -> Any:
+def connected_account(conn: Tx, ctx: Actor, account_id: str, *, param: str) -> Account:
     """A connected account of the acting platform, in the request's mode."""
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    account = store_accounts.get(conn, account_id)
     if (
-        row is None
-        or row.kind != "connected"
-        or row.platform_id != ctx.platform_id
-        or bool(row.livemode) != ctx.livemode
+        account is None
+        or account.kind != "connected"
+        or account.platform_id != ctx.platform_id
+        or account.livemode != ctx.livemode
     ):
         raise ResourceMissing(f"No such destination: '{account_id}'", param=param)
-    return row
+    return account
 
 
 def _as_stored(row: Any) -> dict[str, Any]:

@@ -2,575 +2,185 @@
 
 A connected account is created by its platform in one mode (test or live) and lives in that mode only.
 Its `controller` decides who is liable for negative balances (`losses.payments`), who pays fees
-(`fees.payer`) and the defaults of its payout settings, as Stripe's does.
+(`fees.payer`) and the defaults of its payout settings, as Stripe's does (services/account_rules.py).
+An account is visible to itself and to its platform (in its mode); the platform's own account is one in
+both modes, its external accounts are not.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import Field, create_model
-from sqlalchemy import Connection, bindparam, insert, select, update
-
-from payoutkit.api import expand
-from payoutkit.api.context import Ctx
-from payoutkit.api.listing import ListParams, page
-from payoutkit.api.params import Bool, Country, Int, Metadata, Nested, Params, metadata_update
+from payoutkit.config import Settings
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import schedule as schedules
-from payoutkit.ledger.money import check_currency
+from payoutkit.lists import Page, Window
+from payoutkit.records.accounts import Account, schedule_from_doc, stripe_object
+from payoutkit.records.external_accounts import ExternalAccount
+from payoutkit.services.account_rules import (
+    COUNTRY_CURRENCY,
+    AccountChanges,
+    ControllerRequest,
+    NewAccount,
+    apply_changes,
+    check_country,
+    new_account,
+    resolve_controller,
+)
+from payoutkit.services.actor import Actor
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
 from payoutkit.services.policy import require_platform
-from payoutkit.store.schema import accounts, resources
+from payoutkit.store import Tx
+from payoutkit.store import accounts as store_accounts
+from payoutkit.store import external_accounts as store_external_accounts
 
-COUNTRY_CURRENCY = {
-    "US": "usd",
-    "CA": "cad",
-    "GB": "gbp",
-    "AU": "aud",
-    "NZ": "nzd",
-    "SG": "sgd",
-    "HK": "hkd",
-    "JP": "jpy",
-    "MY": "myr",
-    "IN": "inr",
-    "BR": "brl",
-    "MX": "mxn",
-    "CH": "chf",
-    "SE": "sek",
-    "NO": "nok",
-    "DK": "dkk",
-    "PL": "pln",
-    "CZ": "czk",
-    "HU": "huf",
-    "RO": "ron",
-    "BG": "bgn",
-    "TH": "thb",
-    "AE": "aed",
-    **dict.fromkeys(
-        (
-            "AT",
-            "BE",
-            "CY",
-            "DE",
-            "EE",
-            "ES",
-            "FI",
-            "FR",
-            "GR",
-            "HR",
-            "IE",
-            "IT",
-            "LT",
-            "LU",
-            "LV",
-            "MT",
-            "NL",
-            "PT",
-            "SI",
-            "SK",
-        ),
-        "eur",
-    ),
-}
+__all__ = ["COUNTRY_CURRENCY", "AccountView", "CreateAccount", "UpdateAccount"]
 
 
-class Fees(Nested):
-    payer: Literal["account", "application"] | None = None
+@dataclass(frozen=True)
+class AccountView:
+    """An account as the actor's mode reads it: with its external accounts of that mode (newest first)."""
+
+    account: Account
+    external_accounts: tuple[ExternalAccount, ...]
+
+    def stripe_object(self) -> dict[str, Any]:
+        return stripe_object(self.account, self.external_accounts)
 
 
-class Losses(Nested):
-    payments: Literal["application", "stripe"] | None = None
+@dataclass(frozen=True)
+class CreateAccount:
+    type: str | None = None  # standard | express | custom: a preset of the controller
+    country: str | None = None
+    controller: ControllerRequest | None = None
+    changes: AccountChanges = field(default_factory=AccountChanges)
 
 
-class Dashboard(Nested):
-    type: Literal["express", "full", "none"] | None = None
+@dataclass(frozen=True)
+class UpdateAccount:
+    account_id: str
+    changes: AccountChanges
 
 
-class Controller(Nested):
-    fees: Fees | None = None
-    losses: Losses | None = None
-    requirement_collection: Literal["application", "stripe"] | None = None
-    stripe_dashboard: Dashboard | None = None
+def announce(
+    tx: Tx,
+    actor: Actor,
+    type: str,
+    obj: dict[str, Any],
+    *,
+    account_id: str,
+    previous_attributes: dict[str, Any] | None = None,
+) -> None:
+    """Record an event the actor's request caused, about `account_id`, with the request's id and key."""
+    emit_request(tx, actor, type, obj, account_id=account_id, previous_attributes=previous_attributes)
 
 
-class ScheduleUpdate(Nested):
-    # Parsed further (and the unsupported `*_payout_days` refused) by ledger.schedule.resolve_schedule.
-    delay_days: Int | Literal["minimum"] | None = None
-    interval: str | None = None
-    monthly_anchor: Int | None = None
-    weekly_anchor: str | None = None
-    monthly_payout_days: list[Int] | None = None
-    weekly_payout_days: list[str] | None = None
-
-
-class PayoutSettings(Nested):
-    debit_negative_balances: Bool | None = None
-    schedule: ScheduleUpdate | None = None
-    statement_descriptor: str | None = None
-
-
-class AccountSettings(Nested):
-    payouts: PayoutSettings | None = None
-
-
-# The documented keys of `business_profile`, `capabilities` and `tos_acceptance` (the official SDK's
-# AccountCreateParams), with the lengths of Stripe's OpenAPI specification (5000 unless noted).
-class SupportAddress(Nested):
-    city: str | None = Field(default=None, max_length=100)
-    country: Country | None = None
-    line1: str | None = Field(default=None, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    postal_code: str | None = None
-    state: str | None = None
-
-
-class AnnualRevenue(Nested):
-    amount: Int | None = None
-    currency: str | None = None
-    fiscal_year_end: str | None = None
-
-
-class MonthlyEstimatedRevenue(Nested):
-    amount: Int | None = None
-    currency: str | None = None
-
-
-class BusinessProfile(Nested):
-    annual_revenue: AnnualRevenue | None = None
-    estimated_worker_count: Int | None = None
-    mcc: str | None = Field(default=None, max_length=4)
-    minority_owned_business_designation: (
-        list[
-            Literal[
-                "lgbtqi_owned_business",
-                "minority_owned_business",
-                "none_of_these_apply",
-                "prefer_not_to_answer",
-                "women_owned_business",
-            ]
-        ]
-        | None
-    ) = None
-    monthly_estimated_revenue: MonthlyEstimatedRevenue | None = None
-    name: str | None = None
-    product_description: str | None = Field(default=None, max_length=40000)
-    specified_commercial_transactions_act_url: str | None = None
-    support_address: SupportAddress | None = None
-    support_email: str | None = None
-    support_phone: str | None = None
-    support_url: str | None = None
-    url: str | None = None
-
-
-class TosAcceptance(Nested):
-    date: Int | None = None  # a Unix timestamp, stored and rendered as an integer
-    ip: str | None = None
-    service_agreement: Literal["full", "recipient"] | None = None
-    user_agent: str | None = None
-
-
-class CapabilityRequest(Nested):
-    requested: Bool | None = None
-
-
-CAPABILITIES = [
-    "acss_debit_payments",
-    "affirm_payments",
-    "afterpay_clearpay_payments",
-    "alma_payments",
-    "amazon_pay_payments",
-    "app_distribution",
-    "au_becs_debit_payments",
-    "bacs_debit_payments",
-    "bancontact_payments",
-    "bank_transfer_payments",
-    "billie_payments",
-    "bizum_payments",
-    "blik_payments",
-    "blik_recurring_payments",
-    "boleto_payments",
-    "card_issuing",
-    "card_payments",
-    "cartes_bancaires_payments",
-    "cashapp_payments",
-    "crypto_payments",
-    "eps_payments",
-    "fpx_payments",
-    "gb_bank_transfer_payments",
-    "giropay_payments",
-    "grabpay_payments",
-    "ideal_payments",
-    "india_international_payments",
-    "jcb_payments",
-    "jp_bank_transfer_payments",
-    "kakao_pay_payments",
-    "klarna_payments",
-    "konbini_payments",
-    "kr_card_payments",
-    "legacy_payments",
-    "link_payments",
-    "mb_way_payments",
-    "mobilepay_payments",
-    "multibanco_payments",
-    "mx_bank_transfer_payments",
-    "naver_pay_payments",
-    "nz_bank_account_becs_debit_payments",
-    "oxxo_payments",
-    "p24_payments",
-    "pay_by_bank_payments",
-    "payco_payments",
-    "paynow_payments",
-    "paypay_payments",
-    "payto_payments",
-    "pix_payments",
-    "promptpay_payments",
-    "revolut_pay_payments",
-    "samsung_pay_payments",
-    "satispay_payments",
-    "scalapay_payments",
-    "sepa_bank_transfer_payments",
-    "sepa_debit_payments",
-    "sequra_payments",
-    "sofort_payments",
-    "sunbit_payments",
-    "swish_payments",
-    "tax_reporting_us_1099_k",
-    "tax_reporting_us_1099_misc",
-    "transfers",
-    "treasury",
-    "twint_payments",
-    "upi_payments",
-    "us_bank_account_ach_payments",
-    "us_bank_transfer_payments",
-    "wero_payments",
-    "zip_payments",
-]
-
-if TYPE_CHECKING:
-    Capabilities = Nested
-else:  # one optional `{requested}` hash per capability Stripe documents; any other key is unknown
-    Capabilities = create_model(
-        "Capabilities", __base__=Nested, **dict.fromkeys(CAPABILITIES, (CapabilityRequest | None, None))
+def may_see(actor: Actor, account: Account) -> bool:
+    """The account itself, or its platform acting as itself in the account's mode."""
+    return account.id == actor.account_id or (
+        actor.is_platform and account.platform_id == actor.platform_id and account.livemode == actor.livemode
     )
 
 
-class AccountUpdate(Params):
-    business_profile: BusinessProfile | None = None
-    business_type: Literal["company", "government_entity", "individual", "non_profit"] | None = None
-    capabilities: Capabilities | None = None
-    default_currency: str | None = None
-    email: str | None = None
-    metadata: Metadata = None
-    settings: AccountSettings | None = None
-    tos_acceptance: TosAcceptance | None = None
+def visible(tx: Tx, actor: Actor, account_id: str, param: str = "account") -> Account:
+    """The account, if the actor may see it; else 404."""
+    account = store_accounts.get(tx, account_id)
+    if account is None or not may_see(actor, account):
+        raise ResourceMissing.for_id("account", account_id, param)
+    return account
 
 
-class AccountCreate(AccountUpdate):
-    type: Literal["custom", "express", "standard"] | None = None
-    country: Country | None = None
-    controller: Controller | None = None
+def view(tx: Tx, actor: Actor, account: Account) -> AccountView:
+    return AccountView(account, tuple(store_external_accounts.for_account(tx, account.id, actor.livemode)))
 
 
-class AccountList(ListParams):
-    pass
-
-
-def _controller(p: AccountCreate) -> dict[str, Any]:
-    """Resolve the controller from `type` or `controller[...]`, with Stripe's defaults."""
-    if p.type is not None and p.controller is not None:
-        raise InvalidRequest("You cannot specify both type and controller.", param="controller")
-    if p.type == "standard":
-        return {"type": "account", "fees": "account", "losses": "stripe", "rc": "stripe", "dash": "full"}
-    if p.type == "express":
-        return {
-            "type": "application",
-            "fees": "application_express",
-            "losses": "application",
-            "rc": "stripe",
-            "dash": "express",
-        }
-    if p.type == "custom":
-        return {
-            "type": "application",
-            "fees": "application_custom",
-            "losses": "application",
-            "rc": "application",
-            "dash": "none",
-        }
-    c = p.controller or Controller()
-    dash = c.stripe_dashboard.type if c.stripe_dashboard and c.stripe_dashboard.type else "full"
-    fees = c.fees.payer if c.fees and c.fees.payer else ("account" if dash == "full" else "application")
-    losses = (
-        c.losses.payments
-        if c.losses and c.losses.payments
-        else ("stripe" if dash == "full" else "application")
+def create(tx: Tx, actor: Actor, command: CreateAccount, *, settings: Settings) -> AccountView:
+    require_platform(actor, "create connected accounts")
+    if command.type is None and command.controller is None:
+        raise InvalidRequest("You must provide either type or controller.", param="type")
+    controller = resolve_controller(command.type, command.controller)
+    country = check_country(command.country or settings.platform_country)
+    drafted = NewAccount(
+        account_id=new_id("acct", 16),
+        platform_id=actor.platform_id,
+        livemode=actor.livemode,
+        created=actor.now,
+        country=country,
+        account_type=command.type or "none",
+        controller=controller,
     )
-    rc = c.requirement_collection or ("stripe" if dash != "none" else "application")
-    if rc == "application" and dash != "none":
-        raise InvalidRequest(
-            "An account whose requirements the platform collects cannot have a Stripe Dashboard.",
-            param="controller[stripe_dashboard][type]",
+    account = apply_changes(new_account(drafted), command.changes)
+    store_accounts.insert_account(tx, account)
+    set_next_run(tx, account.id, actor.livemode, account.schedule, actor.now)
+    return view(tx, actor, account)
+
+
+def retrieve(tx: Tx, actor: Actor, account_id: str) -> AccountView:
+    check_id(account_id, ("acct",), "account", "account")
+    return view(tx, actor, visible(tx, actor, account_id))
+
+
+def update(tx: Tx, actor: Actor, command: UpdateAccount) -> AccountView:
+    account_id = command.account_id
+    check_id(account_id, ("acct",), "account", "account")
+    seen = visible(tx, actor, account_id)
+    if seen.kind == "connected" and not actor.is_platform and _platform_collects(seen):
+        raise PermissionDenied("Only the platform can update this account.")
+    before = store_accounts.get(tx, account_id, for_update=True) or seen
+    after = apply_changes(before, command.changes)
+    store_accounts.save(tx, after)
+    if after.schedule != before.schedule:
+        for livemode in (False, True) if before.kind == "platform" else (before.livemode,):
+            set_next_run(tx, account_id, livemode, after.schedule, actor.now)
+    shown = view(tx, actor, after)
+    old, new = before.doc(), after.doc()
+    if new != old:
+        changed = previous_attributes(old, new)
+        announce(
+            tx,
+            actor,
+            "account.updated",
+            shown.stripe_object(),
+            account_id=account_id,
+            previous_attributes=changed,
         )
-    if losses == "stripe" and fees != "account":
-        raise InvalidRequest(
-            "When Payoutkit is liable for losses the account must pay its own fees.",
-            param="controller[fees][payer]",
-        )
-    return {"type": "application", "fees": fees, "losses": losses, "rc": rc, "dash": dash}
+    return shown
 
 
-def _check_country(country: str) -> str:
-    country = country.upper()
-    if country not in COUNTRY_CURRENCY:
-        raise InvalidRequest(
-            f"Country '{country}' is unknown or not supported.", param="country", code="country_unsupported"
-        )
-    return country
+def _platform_collects(account: Account) -> bool:
+    return account.controller is not None and account.controller.requirement_collection == "application"
 
 
-def _schedule_dict(s: schedules.Schedule) -> dict[str, Any]:
-    out: dict[str, Any] = {"delay_days": s.delay_days, "interval": s.interval.value}
-    if s.weekly_anchor is not None:
-        out["weekly_anchor"] = s.weekly_anchor.value
-    if s.monthly_anchor is not None:
-        out["monthly_anchor"] = s.monthly_anchor
-    return out
+def list_accounts(tx: Tx, actor: Actor, window: Window) -> Page[AccountView]:
+    require_platform(actor, "list connected accounts")
+    found = store_accounts.page(tx, actor.platform_id, actor.livemode, window)
+    return found.map(lambda a: view(tx, actor, a))
+
+
+# Transitional (issue 8): what other rooms call today, on the records above.
 
 
 def schedule_of(data: dict[str, Any]) -> schedules.Schedule:
-    s = data["settings"]["payouts"]["schedule"]
-    return schedules.Schedule(
-        interval=schedules.Interval(s["interval"]),
-        delay_days=s["delay_days"],
-        weekly_anchor=schedules.Weekday(s["weekly_anchor"]) if s.get("weekly_anchor") else None,
-        monthly_anchor=s.get("monthly_anchor"),
-    )
+    """An account document's payout schedule (`Account.schedule` on the record)."""
+    return schedule_from_doc(data["settings"]["payouts"]["schedule"])
 
 
-def _apply_update(data: dict[str, Any], p: AccountUpdate) -> dict[str, Any]:
-    if p.email is not None:
-        data["email"] = p.email
-    if p.business_type is not None:
-        data["business_type"] = p.business_type
-    if p.business_profile is not None:
-        given = p.business_profile.model_dump(exclude_unset=True)
-        data["business_profile"] = {**data.get("business_profile", {}), **given}
-    if p.capabilities is not None:
-        caps = data.setdefault("capabilities", {})
-        for name, req in p.capabilities.model_dump(exclude_unset=True).items():
-            if req and req.get("requested"):
-                caps[name] = "active"
-            else:
-                caps.pop(name, None)
-    if p.tos_acceptance is not None:
-        given = p.tos_acceptance.model_dump(exclude_unset=True)
-        data["tos_acceptance"] = {**data.get("tos_acceptance", {}), **given}
-    if p.default_currency is not None:
-        data["default_currency"] = check_currency(p.default_currency, param="default_currency")
-    data["metadata"] = metadata_update(data.get("metadata", {}), p.metadata)
-    if p.settings and p.settings.payouts:
-        po = p.settings.payouts
-        payouts = data["settings"]["payouts"]
-        if po.schedule is not None:
-            changes = po.schedule.model_dump(exclude_unset=True)
-            new = schedules.resolve_schedule(schedule_of(data), changes, country=data["country"])
-            payouts["schedule"] = _schedule_dict(new)
-        if po.debit_negative_balances is not None:
-            payouts["debit_negative_balances"] = po.debit_negative_balances
-        if po.statement_descriptor is not None:
-            if len(po.statement_descriptor) > 22:
-                raise InvalidRequest(
-                    "The statement descriptor must be at most 22 characters.",
-                    param="settings[payouts][statement_descriptor]",
-                )
-            payouts["statement_descriptor"] = po.statement_descriptor
+def account_data(conn: Tx, account_id: str) -> dict[str, Any]:
+    """An account's stored document (`store.accounts.get` gives its record)."""
+    data = store_accounts.document(conn, account_id)
+    if data is None:
+        raise ResourceMissing.for_id("account", account_id)
     return data
 
 
-def create(conn: Connection, ctx: Ctx, p: AccountCreate) -> dict[str, Any]:
-    require_platform(ctx, "create connected accounts")
-    if p.type is None and p.controller is None:
-        raise InvalidRequest("You must provide either type or controller.", param="type")
-    ctrl = _controller(p)
-    country = _check_country(p.country or ctx.state.settings.platform_country)
-    account_id = new_id("acct", 16)
-    data: dict[str, Any] = {
-        "id": account_id,
-        "object": "account",
-        "business_profile": {"mcc": None, "name": None, "url": None, "support_email": None},
-        "business_type": None,
-        "capabilities": {},
-        "controller": {
-            "fees": {"payer": ctrl["fees"]},
-            "is_controller": True,
-            "losses": {"payments": ctrl["losses"]},
-            "requirement_collection": ctrl["rc"],
-            "stripe_dashboard": {"type": ctrl["dash"]},
-            "type": ctrl["type"],
-        },
-        "country": country,
-        "created": ctx.now,
-        "default_currency": COUNTRY_CURRENCY[country],
-        "email": None,
-        "metadata": {},
-        "settings": {
-            "payouts": {
-                "debit_negative_balances": ctrl["rc"] != "application",
-                "schedule": _schedule_dict(schedules.default_schedule(country)),
-                "statement_descriptor": None,
-            }
-        },
-        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
-        "type": p.type or "none",
-    }
-    data = _apply_update(data, p)
-    conn.execute(
-        insert(accounts).values(
-            id=account_id,
-            platform_id=ctx.platform_id,
-            livemode=ctx.livemode,
-            kind="connected",
-            created=ctx.now,
-            data=data,
-        )
-    )
-    set_next_run(conn, account_id, ctx.livemode, schedule_of(data), ctx.now)
-    return render(conn, ctx, data)
+def external_accounts_list(conn: Tx, account_id: str, livemode: bool) -> list[dict[str, Any]]:
+    """The documents of `store.external_accounts.for_account` (read as stored: a Balance read asks)."""
+    return store_external_accounts.documents(conn, account_id, livemode)
 
 
-def visible_account(conn: Connection, ctx: Ctx, account_id: str, param: str = "account") -> Any:
-    """The account's row, if the acting account is it or is its platform (same mode); else 404."""
-    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
-    ok = row is not None and (
-        row.id == ctx.account_id
-        or (ctx.is_platform and row.platform_id == ctx.platform_id and bool(row.livemode) == ctx.livemode)
-    )
-    if not ok:
-        raise ResourceMissing.for_id("account", account_id, param)
-    return row
-
-
-_EXTERNAL_ACCOUNTS = (
-    select(resources.c.data)
-    .where(
-        resources.c.parent_id == bindparam("account_id"),
-        resources.c.object.in_(("bank_account", "card")),
-        resources.c.livemode == bindparam("livemode"),
-    )
-    .order_by(resources.c.seq.desc())
-)
-
-
-def external_accounts_list(conn: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
-    # Built once: every Balance read asks (for instant payout destinations).
-    rows = conn.execute(_EXTERNAL_ACCOUNTS, {"account_id": account_id, "livemode": livemode}).all()
-    return [dict(r.data) for r in rows]
-
-
-def render(conn: Connection, ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
-    obj = dict(data)
-    ext = external_accounts_list(conn, obj["id"], ctx.livemode)
-    obj["external_accounts"] = {
-        "object": "list",
-        # Rendered as external_accounts.render does (it imports this module): stored-only keys go.
-        "data": [{k: v for k, v in e.items() if k not in ("livemode", "created")} for e in ext[:10]],
-        "has_more": len(ext) > 10,
-        "url": f"/v1/accounts/{obj['id']}/external_accounts",
-    }
-    obj["charges_enabled"] = True
-    obj["details_submitted"] = True
-    obj["payouts_enabled"] = bool(ext)
-    obj.setdefault("created", None)
-    obj["requirements"] = {
-        "alternatives": [],
-        "current_deadline": None,
-        "currently_due": [] if ext else ["external_account"],
-        "disabled_reason": None,
-        "errors": [],
-        "eventually_due": [] if ext else ["external_account"],
-        "past_due": [],
-        "pending_verification": [],
-    }
-    obj["settings"] = {
-        "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
-        "card_payments": {"statement_descriptor_prefix": None},
-        "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
-        "payments": {"statement_descriptor": None},
-        **obj["settings"],
-    }
-    return obj
-
-
-def retrieve(conn: Connection, ctx: Ctx, p: Params, account: str) -> dict[str, Any]:
-    check_id(account, ("acct",), "account", "account")
-    return render(conn, ctx, dict(visible_account(conn, ctx, account).data))
-
-
-def retrieve_own(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
-    return retrieve(conn, ctx, p, ctx.account_id)
-
-
-def load_row_for_update(conn: Connection, account_id: str) -> Any:
-    stmt = select(accounts).where(accounts.c.id == account_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
-
-
-def modify(conn: Connection, ctx: Ctx, p: AccountUpdate, account: str) -> dict[str, Any]:
-    check_id(account, ("acct",), "account", "account")
-    row = visible_account(conn, ctx, account)
-    if (
-        row.kind == "connected"
-        and not ctx.is_platform
-        and row.data["controller"]["requirement_collection"] == "application"
-    ):
-        raise PermissionDenied("Only the platform can update this account.")
-    row = load_row_for_update(conn, account)
-    # A deep copy: the update replaces nested hashes, and the stored row must stay what it was.
-    data = _apply_update(copy.deepcopy(row.data), p)
-    conn.execute(update(accounts).where(accounts.c.id == account).values(data=data))
-    if data["settings"]["payouts"]["schedule"] != row.data["settings"]["payouts"]["schedule"]:
-        for livemode in (False, True) if row.kind == "platform" else (bool(row.livemode),):
-            set_next_run(conn, account, livemode, schedule_of(data), ctx.now)
-    rendered = render(conn, ctx, data)
-    if data != row.data:
-        changed = previous_attributes(dict(row.data), data)
-        emit_request(conn, ctx, "account.updated", rendered, account_id=account, previous_attributes=changed)
-    return rendered
-
-
-def list_accounts(conn: Connection, ctx: Ctx, p: AccountList) -> dict[str, Any]:
-    require_platform(ctx, "list connected accounts")
-    return page(
-        conn,
-        accounts,
-        [accounts.c.platform_id == ctx.platform_id, accounts.c.livemode == ctx.livemode],
-        p,
-        "/v1/accounts",
-        lambda r: render(conn, ctx, dict(r.data)),
-    )
-
-
-def _load(conn: Connection, ctx: Ctx, account_id: str) -> dict[str, Any] | None:
-    try:
-        return render(conn, ctx, dict(visible_account(conn, ctx, account_id).data))
-    except ResourceMissing:
-        return None
-
-
-expand.register("acct", _load)
-
-
-_ACCOUNT_DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
-
-
-def account_data(conn: Connection, account_id: str) -> dict[str, Any]:
-    row = conn.execute(_ACCOUNT_DATA, {"account_id": account_id}).first()
-    if row is None:
-        raise ResourceMissing.for_id("account", account_id)
-    return dict(row.data)
+def visible_account(conn: Tx, ctx: Actor, account_id: str, param: str = "account") -> Account:
+    """`visible`, under its old name."""
+    return visible(conn, ctx, account_id, param)

@@ -1,4 +1,4 @@
-"""Application fees given back, in proportion, when the charge they came from is refunded.
+"""Application fees: the platform's fee on a charge, and its refund in proportion to the charge's.
 
 The fee goes back from the platform to the account it was taken from. Which part: Stripe's rule is
 the full fee for a full refund, otherwise in proportion to the amount refunded; `ledger.allocation`
@@ -13,25 +13,76 @@ same units.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert
-
-from payoutkit.api.context import Ctx
 from payoutkit.ids import new_id
 from payoutkit.ledger.allocation import next_share
 from payoutkit.ledger.booking import book_application_fee_refund
-from payoutkit.ledger.postings import SourceType
-from payoutkit.services.movement import Movement, key
-from payoutkit.store import resources as objects
-from payoutkit.store.schema import resources
+from payoutkit.ledger.postings import BalanceType, BucketKey, SourceType
+from payoutkit.records.charges import ApplicationFee, FeeRefund, embedded_list
+from payoutkit.services.actor import Actor
+from payoutkit.services.movement import Movement
+from payoutkit.store import Tx
+from payoutkit.store import charges as store
 
 REFUND_BASIS = "refund_basis"
 
 
-def refund_in_proportion(
-    conn: Connection,
-    ctx: Ctx,
+def payments_key(actor: Actor, account: str, currency: str, source_type: SourceType | str) -> BucketKey:
+    """The `payments` bucket of `account` in the actor's mode."""
+    return BucketKey(account, actor.livemode, currency, BalanceType.PAYMENTS, SourceType(source_type))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewFee:
+    """An application fee a charge takes: `charge` is what Stripe names (the destination's payment for
+    a destination charge), `originating` the charge itself."""
+
+    id: str
+    account: str
+    amount: int
+    currency: str
+    charge: str
+    originating: str
+    balance_transaction: str | None
+
+
+def record_fee(tx: Tx, actor: Actor, new: NewFee) -> ApplicationFee:
+    """Store the fee (on the platform) that a charge's booking took."""
+    fee = ApplicationFee(
+        id=new.id,
+        account=new.account,
+        amount=new.amount,
+        amount_refunded=0,
+        application=actor.platform_id,
+        balance_transaction=new.balance_transaction,
+        charge=new.charge,
+        created=actor.now,
+        currency=new.currency,
+        fee_source=None,
+        livemode=actor.livemode,
+        originating_transaction=new.originating,
+        refunded=False,
+        refunds=embedded_list(f"/v1/application_fees/{new.id}/refunds"),
+    )
+    store.add_application_fee(tx, fee, account_id=actor.platform_id)
+    return fee
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeeProgress:
+    """Progress towards an application fee's refund: `progress` more of `whole` (the charge's amount,
+    or the transfer's) asked for the fee back; the fee's buckets are of `source_type`."""
+
+    fee_id: str
+    progress: int
+    whole: int
+    source_type: SourceType | str
+
+
+def refund_in_proportion(  # noqa: PLR0913 -- transitional (issue 8): transfers call it so
+    conn: Tx,
+    ctx: Actor,
     mv: Movement,
     fee_id: str,
     *,
@@ -39,61 +90,45 @@ def refund_in_proportion(
     whole: int,
     source_type: SourceType | str,
 ) -> int:
-    """Count `progress` (of `whole`) towards the fee's refund and give back what it now entitles to.
+    """Transitional (issue 8): `refund_fee` under the name and arguments the transfers room calls."""
+    step = FeeProgress(fee_id=fee_id, progress=progress, whole=whole, source_type=source_type)
+    return refund_fee(conn, ctx, mv, step)
+
+
+def refund_fee(tx: Tx, actor: Actor, mv: Movement, step: FeeProgress) -> int:
+    """Count the step towards the fee's refund and give back what it now entitles to.
 
     `mv` must hold the platform's and the fee's account's buckets of `source_type`. Returns the amount
     given back (0 when the fee is gone or nothing is due yet).
     """
-    found = objects.get(conn, fee_id, for_update=True)
-    if found is None:
+    fee = store.application_fee(tx, step.fee_id, for_update=True)
+    if fee is None:
         return 0
-    fee = found[0]
-    state = objects.internal(conn, fee_id)
-    basis = min(whole, int(state.get(REFUND_BASIS, 0)) + progress)
-    back = next_share(fee["amount"], whole, basis, fee["amount_refunded"])
-    objects.save_internal(conn, fee_id, {**state, REFUND_BASIS: basis})
+    state = store.internal(tx, step.fee_id)
+    basis = min(step.whole, int(state.get(REFUND_BASIS, 0)) + step.progress)
+    back = next_share(fee.amount, step.whole, basis, fee.amount_refunded)
+    store.save_internal(tx, step.fee_id, {**state, REFUND_BASIS: basis})
     if back <= 0:
         return 0
     fee_refund_id = new_id("fr")
     mv.post(
         book_application_fee_refund(
-            key(ctx, ctx.platform_id, fee["currency"], source_type),
-            fee["account"],
+            payments_key(actor, actor.platform_id, fee.currency, step.source_type),
+            fee.account,
             back,
             fee_refund_id=fee_refund_id,
-            created=ctx.now,
+            created=actor.now,
         )
     )
-    fee["amount_refunded"] += back
-    fee["refunded"] = fee["amount_refunded"] == fee["amount"]
-    _record_fee_refund(conn, ctx, mv, fee, fee_refund_id, back)
-    objects.save(conn, fee)
+    # The platform's fee refund (`fr_…`): the source of both accounts' balance transactions.
+    fee_refund = FeeRefund(
+        id=fee_refund_id,
+        amount=back,
+        balance_transaction=mv.txn_for(actor.platform_id, fee_refund_id),
+        created=actor.now,
+        currency=fee.currency,
+        fee=fee.id,
+    )
+    store.add_fee_refund(tx, fee_refund, account_id=actor.platform_id, livemode=actor.livemode)
+    store.save_application_fee(tx, fee.refunded_by(fee_refund))
     return back
-
-
-def _record_fee_refund(
-    conn: Connection, ctx: Ctx, mv: Movement, fee: dict[str, Any], fee_refund_id: str, amount: int
-) -> None:
-    """The platform's fee refund (`fr_…`): the source of both accounts' balance transactions."""
-    fee_refund = {
-        "id": fee_refund_id,
-        "object": "fee_refund",
-        "amount": amount,
-        "balance_transaction": mv.txn_for(ctx.platform_id, fee_refund_id),
-        "created": ctx.now,
-        "currency": fee["currency"],
-        "fee": fee["id"],
-        "metadata": {},
-    }
-    fee["refunds"]["data"] = [fee_refund, *fee["refunds"]["data"]][:10]
-    conn.execute(
-        insert(resources).values(
-            id=fee_refund_id,
-            object="fee_refund",
-            account_id=ctx.platform_id,
-            livemode=ctx.livemode,
-            created=ctx.now,
-            parent_id=fee["id"],
-            data=fee_refund,
-        )
-    )

@@ -16,13 +16,12 @@ naming its rule:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-
-from payoutkit.api.context import Ctx
-from payoutkit.api.params import DecimalString, Int, Nested, Params
+from payoutkit.config import Settings
 from payoutkit.errors import InvalidRequest
 from payoutkit.ids import new_id
 from payoutkit.ledger.fees import PercentFee
@@ -30,237 +29,194 @@ from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_da
 from payoutkit.ledger.money import check_currency
 from payoutkit.ledger.payouts import payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, SourceType
-from payoutkit.services.accounts import COUNTRY_CURRENCY, account_data, external_accounts_list
+from payoutkit.records.payouts import CurrencyPrice, InstantPricing, PricedCurrency
+from payoutkit.services.accounts import COUNTRY_CURRENCY
+from payoutkit.services.actor import Actor, Moment
+from payoutkit.services.payout_parties import PayoutAccount, destinations, payout_account
 from payoutkit.services.policy import require_platform
-from payoutkit.store import resources as objects
-from payoutkit.store.schema import instant_volume, resources
-
-PRICING_OBJECT = "instant_payout_pricing"
-
+from payoutkit.store import Tx
+from payoutkit.store import payouts as store
 
 # ---- the platform's pricing ---------------------------------------------------------------------
 
 
-def _pricing_row(conn: Connection, platform_id: str, livemode: bool) -> dict[str, Any] | None:
-    row = conn.execute(
-        select(resources.c.data).where(
-            resources.c.account_id == platform_id,
-            resources.c.livemode == livemode,
-            resources.c.object == PRICING_OBJECT,
-        )
-    ).first()
-    return dict(row.data) if row else None
+def _fee_of(price: CurrencyPrice) -> PercentFee:
+    return PercentFee(percent_bps=price.percent_bps, minimum=price.minimum, maximum=price.maximum)
 
 
-def _fee_of(entry: dict[str, Any]) -> PercentFee:
-    return PercentFee(
-        percent_bps=entry["percent_bps"], minimum=entry.get("minimum") or 0, maximum=entry.get("maximum")
-    )
-
-
-def platform_pricing(
-    conn: Connection, ctx_state: Any, platform_id: str, livemode: bool
-) -> dict[str, PercentFee]:
+def platform_pricing(tx: Tx, settings: Settings, platform_id: str, livemode: bool) -> dict[str, PercentFee]:
     """Per currency: the platform's instant payout fee — set through the API, else from configuration."""
-    out = dict(ctx_state.settings.instant_pricing)
-    stored = _pricing_row(conn, platform_id, livemode)
+    out = dict(settings.instant_pricing)
+    stored = store.pricing(tx, platform_id, livemode)
     if stored:
-        for currency, entry in stored["currencies"].items():
-            if entry is None:
+        for currency, price in stored.currencies.items():
+            if price is None:
                 out.pop(currency, None)
             else:
-                out[currency] = _fee_of(entry)
+                out[currency] = _fee_of(price)
     return out
 
 
-def _render_pricing(conn: Connection, ctx: Ctx) -> dict[str, Any]:
-    stored = (_pricing_row(conn, ctx.platform_id, ctx.livemode) or {}).get("currencies", {})
-    currencies = {}
-    for currency, fee in sorted(platform_pricing(conn, ctx.state, ctx.platform_id, ctx.livemode).items()):
-        currencies[currency] = {
-            "percent": str(Decimal(fee.percent_bps) / 100),
-            "minimum": fee.minimum,
-            "maximum": fee.maximum,
-            "source": "api" if currency in stored else "configuration",
-        }
-    return {"object": "payoutkit.instant_payout_pricing", "livemode": ctx.livemode, "currencies": currencies}
+def _priced(tx: Tx, actor: Actor, settings: Settings) -> list[PricedCurrency]:
+    stored = store.pricing(tx, actor.platform_id, actor.livemode)
+    from_api = stored.currencies if stored else {}
+    return [
+        PricedCurrency(
+            currency,
+            fee.percent_bps,
+            fee.minimum,
+            fee.maximum,
+            "api" if currency in from_api else "configuration",
+        )
+        for currency, fee in sorted(platform_pricing(tx, settings, actor.platform_id, actor.livemode).items())
+    ]
 
 
-class CurrencyPricing(Nested):
-    percent: DecimalString
-    minimum: Int | None = None
-    maximum: Int | None = None
+@dataclass(frozen=True)
+class PriceChange:
+    """A currency's new pricing: `percent` (two decimals at most), an optional floor and ceiling."""
+
+    percent: Decimal
+    minimum: int | None = None
+    maximum: int | None = None
 
 
-class PricingUpdate(Params):
-    # `currencies[usd][percent]=1.5&currencies[usd][minimum]=50`; `currencies[usd]=` removes the
-    # currency's pricing (no instant payout fee for it, even if configuration sets one).
-    currencies: dict[str, CurrencyPricing | None]
+@dataclass(frozen=True)
+class SetPricing:
+    """Changes per currency (as given): a price, or None to remove the currency's pricing (no instant
+    payout fee for it, even if configuration sets one)."""
+
+    currencies: Mapping[str, PriceChange | None]
 
 
-def retrieve_pricing(conn: Connection, ctx: Ctx, p: Params) -> dict[str, Any]:
-    require_platform(ctx, "read instant payout pricing")
-    return _render_pricing(conn, ctx)
+def retrieve_pricing(tx: Tx, actor: Actor, settings: Settings) -> list[PricedCurrency]:
+    require_platform(actor, "read instant payout pricing")
+    return _priced(tx, actor, settings)
 
 
-def update_pricing(conn: Connection, ctx: Ctx, p: PricingUpdate) -> dict[str, Any]:
-    require_platform(ctx, "set instant payout pricing")
-    changes: dict[str, Any] = {}
-    for raw_currency, entry in p.currencies.items():
+def _price(change: PriceChange, param: str) -> CurrencyPrice:
+    bps = change.percent * 100
+    if bps != bps.to_integral_value() or not 0 <= bps <= 10_000:
+        raise InvalidRequest(
+            "percent must be a number from 0 to 100 with at most two decimals, e.g. 1.5.",
+            param=f"{param}[percent]",
+        )
+    minimum = change.minimum or 0
+    if minimum < 0:
+        raise InvalidRequest("minimum cannot be negative.", param=f"{param}[minimum]")
+    if change.maximum is not None and change.maximum < minimum:
+        raise InvalidRequest("maximum must be at least minimum.", param=f"{param}[maximum]")
+    return CurrencyPrice(percent_bps=int(bps), minimum=minimum, maximum=change.maximum)
+
+
+def update_pricing(tx: Tx, actor: Actor, command: SetPricing, settings: Settings) -> list[PricedCurrency]:
+    require_platform(actor, "set instant payout pricing")
+    changes: dict[str, CurrencyPrice | None] = {}
+    for raw_currency, change in command.currencies.items():
         param = f"currencies[{raw_currency}]"
         currency = check_currency(raw_currency, param=param)
-        if entry is None:
-            changes[currency] = None
-            continue
-        bps = entry.percent * 100
-        if bps != bps.to_integral_value() or not 0 <= bps <= 10_000:
-            raise InvalidRequest(
-                "percent must be a number from 0 to 100 with at most two decimals, e.g. 1.5.",
-                param=f"{param}[percent]",
-            )
-        minimum = entry.minimum or 0
-        if minimum < 0:
-            raise InvalidRequest("minimum cannot be negative.", param=f"{param}[minimum]")
-        if entry.maximum is not None and entry.maximum < minimum:
-            raise InvalidRequest("maximum must be at least minimum.", param=f"{param}[maximum]")
-        changes[currency] = {"percent_bps": int(bps), "minimum": minimum, "maximum": entry.maximum}
-    stored = _pricing_row(conn, ctx.platform_id, ctx.livemode)
+        changes[currency] = None if change is None else _price(change, param)
+    stored = store.pricing(tx, actor.platform_id, actor.livemode)
     if stored is None:
-        objects.create(
-            conn,
-            {
-                "id": new_id("ipp"),
-                "object": PRICING_OBJECT,
-                "livemode": ctx.livemode,
-                "created": ctx.now,
-                "currencies": changes,
-            },
-            account_id=ctx.platform_id,
-        )
+        pricing = InstantPricing(new_id("ipp"), actor.livemode, actor.now, changes)
     else:
-        stored["currencies"] = {**stored["currencies"], **changes}
-        objects.save(conn, stored)
-    return _render_pricing(conn, ctx)
+        pricing = replace(stored, currencies={**stored.currencies, **changes})
+    store.save_pricing(tx, pricing, platform_id=actor.platform_id, new=stored is None)
+    return _priced(tx, actor, settings)
 
 
 # ---- eligibility --------------------------------------------------------------------------------
 
 
-def daily_limit(state: Any, currency: str) -> int:
-    limits: dict[str, int] = state.settings.instant_daily_limits
+def daily_limit(settings: Settings, currency: str) -> int:
+    limits = settings.instant_daily_limits
     return limits.get(currency, limits.get("*", 0))
 
 
-def volume_today(conn: Connection, account_id: str, livemode: bool, currency: str, day: str) -> int:
-    row = conn.execute(
-        select(instant_volume.c.amount).where(
-            instant_volume.c.account_id == account_id,
-            instant_volume.c.livemode == livemode,
-            instant_volume.c.currency == currency,
-            instant_volume.c.day == day,
-        )
-    ).first()
-    return int(row.amount) if row else 0
-
-
-def add_volume(
-    conn: Connection, account_id: str, livemode: bool, currency: str, day: str, amount: int
-) -> None:
-    where = (
-        instant_volume.c.account_id == account_id,
-        instant_volume.c.livemode == livemode,
-        instant_volume.c.currency == currency,
-        instant_volume.c.day == day,
-    )
-    done = conn.execute(update(instant_volume).where(*where).values(amount=instant_volume.c.amount + amount))
-    if done.rowcount == 0:
-        conn.execute(
-            insert(instant_volume).values(
-                account_id=account_id, livemode=livemode, currency=currency, day=day, amount=amount
-            )
-        )
-
-
+@dataclass(frozen=True)
 class Terms:
     """What an account's instant payouts in one currency may do and cost."""
 
-    def __init__(
-        self,
-        *,
-        refusal: InvalidRequest | None,
-        application: PercentFee | None,
-        processing: PercentFee,
-        platform_pays_processing: bool,
-        remaining_today: int,
-        day: str,
-    ) -> None:
-        self.refusal = refusal
-        self.application = application
-        self.processing = processing
-        self.platform_pays_processing = platform_pays_processing
-        self.remaining_today = remaining_today
-        self.day = day
+    refusal: InvalidRequest | None
+    application: PercentFee | None
+    processing: PercentFee
+    platform_pays_processing: bool
+    remaining_today: int
+    day: str
 
 
-def terms(
-    conn: Connection,
-    state: Any,
-    *,
-    account: dict[str, Any],
-    platform: dict[str, Any],
-    livemode: bool,
-    currency: str,
-    now: int,
-) -> Terms:
-    """Rules 2-5 for `account` paying out instantly in `currency` (rule 1 is per destination)."""
-    connected = account["id"] != platform["id"]
-    controller = account.get("controller", {})
-    platform_pays = connected and str(controller.get("fees", {}).get("payer", "account")).startswith(
-        "application"
-    )
-    liable = connected and controller.get("losses", {}).get("payments") == "application"
-    pricing = platform_pricing(conn, state, platform["id"], livemode) if connected else {}
-    application = pricing.get(currency)
-    country = account["country"]
-    day = local_day(now, country)
-    remaining = max(
-        0, daily_limit(state, currency) - volume_today(conn, account["id"], livemode, currency, day)
-    )
-    refusal: InvalidRequest | None = None
+@dataclass(frozen=True)
+class Parties:
+    """The account paying out instantly, and its platform (the same account for the platform)."""
+
+    account: PayoutAccount
+    platform: PayoutAccount
+
+    @property
+    def connected(self) -> bool:
+        return self.account.id != self.platform.id
+
+
+def _refusal(parties: Parties, currency: str, application: PercentFee | None) -> InvalidRequest | None:
+    account, platform = parties.account, parties.platform
+    country = account.country
     local = COUNTRY_CURRENCY.get(country)
     if country not in INSTANT_COUNTRIES:
-        refusal = InvalidRequest(
+        return InvalidRequest(
             f"Instant payouts are not supported for accounts in {country}.",
             code="instant_payouts_unsupported",
         )
-    elif currency != local:
-        refusal = InvalidRequest(
+    if currency != local:
+        return InvalidRequest(
             f"Instant payouts can only be made in the account's local currency ({local}).",
             param="currency",
             code="instant_payouts_currency_disabled",
         )
-    elif platform_pays and application is None:
-        refusal = InvalidRequest(
+    if parties.connected and account.platform_pays_fees and application is None:
+        return InvalidRequest(
             "Instant payouts for this account need the platform's instant payout pricing for "
             f"{currency}: the platform pays this account's fees (controller.fees.payer). Set it with "
             "POST /v1/payoutkit/instant_payout_pricing.",
             code="instant_payouts_config_disabled",
         )
-    elif liable and (country != platform["country"] or currency != COUNTRY_CURRENCY.get(platform["country"])):
-        refusal = InvalidRequest(
+    home = platform.country
+    if (
+        parties.connected
+        and account.platform_liable
+        and (country != home or currency != COUNTRY_CURRENCY.get(home))
+    ):
+        return InvalidRequest(
             "Instant payouts for an account whose negative balances the platform is liable for need the "
-            f"account to be in the platform's country ({platform['country']}) and to pay out in its local "
-            "currency.",
+            f"account to be in the platform's country ({home}) and to pay out in its local currency.",
             code="instant_payouts_unsupported",
         )
+    return None
+
+
+def terms(tx: Tx, settings: Settings, parties: Parties, currency: str, moment: Moment) -> Terms:
+    """Rules 2-5 for the account paying out instantly in `currency` (rule 1 is per destination)."""
+    account = parties.account
+    pricing = (
+        platform_pricing(tx, settings, parties.platform.id, moment.livemode) if parties.connected else {}
+    )
+    application = pricing.get(currency)
+    day = local_day(moment.now, account.country)
+    used = store.volume(tx, account.id, moment.livemode, currency, day)
     return Terms(
-        refusal=refusal,
+        refusal=_refusal(parties, currency, application),
         application=application,
-        processing=state.settings.pricing.instant_payout,
-        platform_pays_processing=platform_pays,
-        remaining_today=remaining,
+        processing=settings.pricing.instant_payout,
+        platform_pays_processing=parties.connected and account.platform_pays_fees,
+        remaining_today=max(0, daily_limit(settings, currency) - used),
         day=day,
     )
+
+
+def remaining_today(tx: Tx, settings: Settings, t: Terms, key: Mapping[str, Any]) -> Terms:
+    """`t` with what is left of today's limit read again (under the balance's lock). `key`:
+    account_id, livemode, currency."""
+    used = store.volume(tx, key["account_id"], key["livemode"], key["currency"], t.day)
+    return replace(t, remaining_today=max(0, daily_limit(settings, key["currency"]) - used))
 
 
 def limit_refusal(amount: int, t: Terms, currency: str) -> InvalidRequest | None:
@@ -274,57 +230,77 @@ def limit_refusal(amount: int, t: Terms, currency: str) -> InvalidRequest | None
     return None
 
 
+def add_volume(tx: Tx, key: Mapping[str, Any], amount: int) -> None:
+    """Count an instant payout in its day's volume. `key`: account_id, livemode, currency, day."""
+    store.add_volume(tx, key, amount)
+
+
 # ---- what the Balance shows ----------------------------------------------------------------------
 
 
-def instant_available(conn: Connection, ctx: Ctx, buckets: list[Bucket]) -> list[dict[str, Any]]:
-    """`instant_available` per currency with an instant-capable destination: the card funds available
-    now (never more than the currency's available total across source types), capped by what is left
-    of today's limit (0 when a rule refuses instant payouts), and per eligible destination the largest
-    payout whose amount plus fees fits (`net_available`)."""
-    destinations = [
-        ea
-        for ea in external_accounts_list(conn, ctx.account_id, ctx.livemode)
-        if "instant" in ea.get("available_payout_methods", ()) and ea.get("status") != "errored"
+@dataclass(frozen=True)
+class InstantAvailable:
+    """`instant_available` in one currency: the amount, and per destination the largest payout whose
+    amount plus fees fits (`net`)."""
+
+    currency: str
+    amount: int
+    net: int
+    destinations: tuple[str, ...]
+
+    def doc(self) -> dict[str, Any]:
+        return {
+            "amount": self.amount,
+            "currency": self.currency,
+            "net_available": [
+                {"amount": self.net, "destination": d, "source_types": {"card": self.net}}
+                for d in self.destinations
+            ],
+            "source_types": {"card": self.amount},
+        }
+
+
+def _card_funds(buckets: list[Bucket], currency: str) -> int:
+    payments = [
+        b for b in buckets if b.key.currency == currency and b.key.balance_type is BalanceType.PAYMENTS
     ]
-    if not destinations:
+    card = sum(b.available for b in payments if b.key.source_type is SourceType.CARD)
+    # Never more than the currency's total: a payout does not take the account below zero.
+    return payout_limit(card, sum(b.available for b in payments))
+
+
+def available_instantly(
+    tx: Tx, actor: Actor, settings: Settings, buckets: list[Bucket]
+) -> list[InstantAvailable]:
+    """Per currency with an instant-capable destination: the card funds available now (never more
+    than the currency's available total across source types), capped by what is left of today's
+    limit (0 when a rule refuses instant payouts), and the largest payout that fits."""
+    usable = [
+        d
+        for d in destinations(tx, actor.account_id, actor.livemode)
+        if d.takes_listed("instant") and not d.errored
+    ]
+    if not usable:
         return []
-    account = account_data(conn, ctx.account_id)
-    platform = account if ctx.is_platform else account_data(conn, ctx.platform_id)
+    account = payout_account(tx, actor.account_id)
+    platform = account if actor.is_platform else payout_account(tx, actor.platform_id)
     out = []
-    for currency in sorted({ea["currency"] for ea in destinations}):
-        payments = [
-            b for b in buckets if b.key.currency == currency and b.key.balance_type is BalanceType.PAYMENTS
-        ]
-        card = sum(b.available for b in payments if b.key.source_type is SourceType.CARD)
-        # Never more than the currency's total: a payout does not take the account below zero.
-        card = payout_limit(card, sum(b.available for b in payments))
-        t = terms(
-            conn,
-            ctx.state,
-            account=account,
-            platform=platform,
-            livemode=ctx.livemode,
-            currency=currency,
-            now=ctx.now,
+    for currency in sorted({d.currency for d in usable}):
+        t = terms(tx, settings, Parties(account, platform), currency, actor)
+        amount = (
+            0 if t.refusal is not None else max(0, min(_card_funds(buckets, currency), t.remaining_today))
         )
-        amount = 0 if t.refusal is not None else max(0, min(card, t.remaining_today))
         net = largest_payout(
             amount,
             application=t.application,
             processing=t.processing,
             platform_pays_processing=t.platform_pays_processing,
         )
-        out.append(
-            {
-                "amount": amount,
-                "currency": currency,
-                "net_available": [
-                    {"amount": net, "destination": ea["id"], "source_types": {"card": net}}
-                    for ea in destinations
-                    if ea["currency"] == currency
-                ],
-                "source_types": {"card": amount},
-            }
-        )
+        ids = tuple(d.id for d in usable if d.currency == currency)
+        out.append(InstantAvailable(currency, amount, net, ids))
     return out
+
+
+def instant_available(conn: Tx, ctx: Any, buckets: list[Bucket]) -> list[dict[str, Any]]:
+    """Transitional (issue 8), for services/balance.py: `available_instantly` as documents."""
+    return [a.doc() for a in available_instantly(conn, ctx, ctx.state.settings, buckets)]

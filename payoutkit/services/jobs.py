@@ -10,38 +10,22 @@ happened.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, select
-
-from payoutkit.api.wire import IDEMPOTENCY_TTL
 from payoutkit.clock import SimulatedClock
 from payoutkit.services import payouts
 from payoutkit.services.actor import Moment
 from payoutkit.services.rail import Rail
-from payoutkit.services.settlement import settle
-from payoutkit.store.schema import idempotency_keys, payout_runs, payout_tracking
+from payoutkit.services.settlement import settle_at
+from payoutkit.store import Tx, idempotency
+from payoutkit.store import jobs as due_work
 
 # A stretch of simulated time is replayed in at most this many steps (a guard, not a limit one meets:
 # five years of daily runs is under 2,000).
 MAX_STEPS = 20_000
 
 
-def _next_due(conn: Connection, livemode: bool) -> int | None:
-    nexts = [
-        conn.execute(
-            select(func.min(payout_tracking.c.next_action_at)).where(payout_tracking.c.livemode == livemode)
-        ).scalar(),
-        conn.execute(
-            select(func.min(payout_runs.c.next_run_at)).where(payout_runs.c.livemode == livemode)
-        ).scalar(),
-    ]
-    due = [int(n) for n in nexts if n is not None]
-    return min(due) if due else None
-
-
-def run_at(conn: Connection, rail: Rail, livemode: bool, now: int) -> int:
-    """Everything due by `now`, in one unit: settlement, payout steps, payout runs."""
-    moment = Moment.job(livemode, now)
-    done = settle(conn, now, livemode=livemode)
+def run_at(conn: Tx, moment: Moment, rail: Rail) -> int:
+    """Everything due by the moment, in one unit: settlement, payout steps, payout runs."""
+    done = settle_at(conn, moment)
     while (n := payouts.advance_due(conn, moment, rail)) > 0:
         done += n
     while (n := payouts.run_automatic(conn, moment, rail)) > 0:
@@ -51,22 +35,22 @@ def run_at(conn: Connection, rail: Rail, livemode: bool, now: int) -> int:
     return done
 
 
-def catch_up(conn: Connection, rail: Rail, livemode: bool, to: int) -> int:
+def catch_up(conn: Tx, rail: Rail, livemode: bool, to: int) -> int:
     """Everything due up to `to`, moment by moment, in ONE unit of work. The test clock advances by
     `step` instead (a unit per moment); this is the same replay at once, kept as the reference that the
     stepped advance is tested against."""
     done = 0
     for _ in range(MAX_STEPS):
-        due = _next_due(conn, livemode)
+        due = due_work.next_due(conn, livemode)
         if due is None or due > to:
             break
-        done += run_at(conn, rail, livemode, due)
+        done += run_at(conn, Moment.job(livemode, due), rail)
     else:
         raise RuntimeError("the simulated clock's catch-up did not converge")
-    return done + settle(conn, to, livemode=livemode)
+    return done + settle_at(conn, Moment.job(livemode, to))
 
 
-def step(conn: Connection, clock: SimulatedClock, rail: Rail, target: int) -> int:
+def step(conn: Tx, clock: SimulatedClock, rail: Rail, target: int) -> int:
     """One step of the test clock's advance towards `target`, as one unit of work: lock the clock, run
     what is due at the next moment anything is due (or at `target`), move the clock there. Returns the
     clock's time after the step; the caller commits and steps again until it reaches `target`, so other
@@ -78,9 +62,9 @@ def step(conn: Connection, clock: SimulatedClock, rail: Rail, target: int) -> in
     now, _ = clock.lock(conn)
     if now >= target:
         return now
-    due = _next_due(conn, False)
+    due = due_work.next_due(conn, False)
     at = target if due is None or due > target else max(due, now)
-    run_at(conn, rail, False, at)
+    run_at(conn, Moment.job(False, at), rail)
     clock.advance_to(conn, at)
     return at
 
@@ -88,16 +72,7 @@ def step(conn: Connection, clock: SimulatedClock, rail: Rail, target: int) -> in
 PRUNE_BATCH = 500
 
 
-def prune_idempotency(conn: Connection, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
+def prune_idempotency(conn: Tx, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
     """Delete up to `batch` idempotency records of a mode older than 24 hours by its clock (`now`);
     returns how many. One bounded unit of work: the caller repeats it while it returns `batch`."""
-    oldest = (
-        select(idempotency_keys.c.seq)
-        .where(idempotency_keys.c.livemode == livemode, idempotency_keys.c.created <= now - IDEMPOTENCY_TTL)
-        .order_by(idempotency_keys.c.created)
-        .limit(batch)
-    )
-    seqs = [r.seq for r in conn.execute(oldest)]
-    if seqs:
-        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.seq.in_(seqs)))
-    return len(seqs)
+    return idempotency.prune(conn, livemode, now, batch)

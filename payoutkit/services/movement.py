@@ -12,28 +12,19 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from sqlalchemy import Connection, insert, select, update
-
-from payoutkit.api.context import Ctx
 from payoutkit.clock import mode_time
 from payoutkit.ledger.booking import book_reserve, reserve_delta
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, BucketKey, Entry, SourceType
 from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
-from payoutkit.store.balances import (
-    Locked,
-    Written,
-    bucket_seqs,
-    lock_buckets,
-    settle_due,
-    write_entries,
-)
+from payoutkit.store import Tx, holders, reserves
+from payoutkit.store.balances import Locked, Written, bucket_seqs, lock_buckets, write_entries
 from payoutkit.store.db import engine_cache
-from payoutkit.store.schema import accounts, connect_reserves
+from payoutkit.store.settlement import Due, settle_due
 
 
 def key(
-    ctx: Ctx,
+    ctx: Moment,
     account: str,
     currency: str,
     source_type: SourceType | str = SourceType.CARD,
@@ -46,44 +37,24 @@ def key(
 # change after it is created, so every process may keep what it has read.
 
 
-def is_liable(conn: Connection, account_id: str) -> tuple[bool, str | None]:
+def is_liable(conn: Tx, account_id: str) -> tuple[bool, str | None]:
     """Whether the platform is liable for this connected account's negative balances, and the platform."""
     cache: dict[str, tuple[bool, str | None]] = engine_cache(conn, "liability")
     known = cache.get(account_id)
     if known is None:
-        known, exists = _read_liability(conn, account_id)
-        if exists:  # an account's answer is final once it exists (never cache a miss)
-            cache[account_id] = known
+        found = holders.holder(conn, account_id)
+        if found is None:  # never cache a miss: the account may be created later
+            return False, None
+        known = cache[account_id] = found.liability
     return known
 
 
-def prefetch_liability(conn: Connection, account_ids: Iterable[str]) -> None:
+def prefetch_liability(conn: Tx, account_ids: Iterable[str]) -> None:
     """Read the liability of many accounts in a few statements (settlement asks for thousands)."""
     cache: dict[str, tuple[bool, str | None]] = engine_cache(conn, "liability")
-    wanted = sorted({a for a in account_ids if a not in cache and a.startswith("acct_")})
-    for start in range(0, len(wanted), 1000):
-        rows = conn.execute(
-            select(accounts.c.id, accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
-                accounts.c.id.in_(wanted[start : start + 1000])
-            )
-        ).all()
-        for row in rows:
-            liable = row.kind == "connected" and (
-                row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
-            )
-            cache[row.id] = (liable, row.platform_id) if row.kind == "connected" else (False, None)
-
-
-def _read_liability(conn: Connection, account_id: str) -> tuple[tuple[bool, str | None], bool]:
-    row = conn.execute(
-        select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(accounts.c.id == account_id)
-    ).first()
-    if row is None:
-        return (False, None), False
-    if row.kind != "connected":
-        return (False, None), True
-    liable = row.data.get("controller", {}).get("losses", {}).get("payments") == "application"
-    return (liable, row.platform_id), True
+    wanted = {a for a in account_ids if a not in cache and a.startswith("acct_")}
+    for account_id, found in holders.holders(conn, wanted).items():
+        cache[account_id] = found.liability
 
 
 # The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
@@ -99,7 +70,7 @@ class Movement:
     platform's reserve buckets, are always exact: the reserve follows their value.
     """
 
-    def __init__(self, conn: Connection, ctx: Moment) -> None:
+    def __init__(self, conn: Tx, ctx: Moment) -> None:
         self.conn = conn
         self.ctx = ctx
         self.keys: set[BucketKey] = set()
@@ -156,8 +127,8 @@ class Movement:
         for livemode in sorted({k.livemode for k in due}):
             at = mode_time(now, livemode)
             moved: set[tuple[str, bool]] = set()
-            settle_due(self.conn, at, seqs=sorted(s for k, s in due.items() if k.livemode == livemode),
-                       moved_accounts=moved)  # fmt: skip
+            seqs = tuple(sorted(s for k, s in due.items() if k.livemode == livemode))
+            settle_due(self.conn, at, Due(seqs=seqs), moved_accounts=moved)
             announce_available(self.conn, at, moved)
         if due:
             self.locked = lock_buckets(self.conn, exact)
@@ -180,6 +151,7 @@ class Movement:
         raise LookupError(f"no balance transaction written for {account}")
 
     def sync_reserves(self) -> None:
+        """Make each liable account's reserve follow its available balance (book the difference)."""
         for (account, currency), platform in sorted(self.liable.items()):
             available = sum(
                 self.bucket(
@@ -187,14 +159,9 @@ class Movement:
                 ).available
                 for st in SourceType
             )
-            row = self.conn.execute(
-                select(connect_reserves.c.amount).where(
-                    connect_reserves.c.account_id == account,
-                    connect_reserves.c.livemode == self.ctx.livemode,
-                    connect_reserves.c.currency == currency,
-                )
-            ).first()
-            reserved = row.amount if row else 0
+            row = (account, self.ctx.livemode, currency)
+            stored = reserves.reserved(self.conn, *row)
+            reserved = stored or 0
             delta = reserve_delta(reserved, available)
             if delta == 0:
                 continue
@@ -207,30 +174,11 @@ class Movement:
                     description=f"{what} negative balance of {account}",
                 )
             )
-            if row is None:
-                self.conn.execute(
-                    insert(connect_reserves).values(
-                        platform_id=platform,
-                        account_id=account,
-                        livemode=self.ctx.livemode,
-                        currency=currency,
-                        amount=reserved + delta,
-                    )
-                )
-            else:
-                self.conn.execute(
-                    update(connect_reserves)
-                    .where(
-                        connect_reserves.c.account_id == account,
-                        connect_reserves.c.livemode == self.ctx.livemode,
-                        connect_reserves.c.currency == currency,
-                    )
-                    .values(amount=reserved + delta)
-                )
+            reserves.set_reserved(self.conn, platform, row, reserved + delta, exists=stored is not None)
 
 
 def movement(
-    conn: Connection,
+    conn: Tx,
     ctx: Moment,
     keys: Iterable[BucketKey],
     *,

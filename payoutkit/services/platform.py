@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
-
 from payoutkit.config import Settings
 from payoutkit.ids import new_id, new_secret
 from payoutkit.ledger.postings import PROCESSOR, WORLD
+from payoutkit.records.accounts import Account
 from payoutkit.services.payout_runs import ensure_runs
-from payoutkit.store.schema import accounts, api_keys
+from payoutkit.store import Tx
+from payoutkit.store import accounts as store_accounts
+from payoutkit.store import keys as store_keys
+from payoutkit.store.keys import ApiKey
 
 
 def key_digest(key: str) -> str:
@@ -53,64 +55,46 @@ def platform_object(account_id: str, settings: Settings, created: int) -> dict[s
     }
 
 
-def _add_key(conn: Connection, account_id: str, livemode: bool, kind: str, key: str, now: int) -> None:
-    conn.execute(
-        insert(api_keys).values(
-            account_id=account_id,
-            livemode=livemode,
+def _add_key(tx: Tx, new: _NewKey, key: str) -> None:
+    kind = new.kind
+    store_keys.add(
+        tx,
+        ApiKey(
+            account_id=new.account_id,
+            livemode=new.livemode,
             kind=kind,
-            key_hash=key_digest(key),
-            publishable=key if kind == "publishable" else None,
+            digest=key_digest(key),
             last4=key[-4:],
-            created=now,
-        )
+            created=new.now,
+            publishable=key if kind == "publishable" else None,
+        ),
     )
 
 
-def _has_key(conn: Connection, key: str) -> bool:
-    return (
-        conn.execute(select(api_keys.c.seq).where(api_keys.c.key_hash == key_digest(key))).first() is not None
+@dataclass(frozen=True)
+class _NewKey:
+    account_id: str
+    livemode: bool
+    kind: str  # secret | publishable
+    now: int
+
+
+def _create_platform(tx: Tx, settings: Settings, now: int) -> str:
+    platform_id = new_id("acct", 16)
+    doc = platform_object(platform_id, settings, now)
+    store_accounts.insert_account(
+        tx, Account.from_doc(doc, kind="platform", platform_id=None, livemode=False)
     )
+    for system in (WORLD, PROCESSOR):
+        store_accounts.insert_system(tx, system, now)
+    return platform_id
 
 
-def _has_kind(conn: Connection, account_id: str, livemode: bool, kind: str) -> bool:
-    return (
-        conn.execute(
-            select(api_keys.c.seq).where(
-                api_keys.c.account_id == account_id,
-                api_keys.c.livemode == livemode,
-                api_keys.c.kind == kind,
-                api_keys.c.expires.is_(None),
-            )
-        ).first()
-        is not None
-    )
-
-
-def bootstrap(conn: Connection, settings: Settings, now: int) -> Bootstrap:
+def bootstrap(conn: Tx, settings: Settings, now: int) -> Bootstrap:
     """Create the platform account and system accounts on an empty database; register given keys."""
-    row = conn.execute(select(accounts.c.id).where(accounts.c.kind == "platform")).first()
-    created = row is None
-    if row is None:
-        platform_id = new_id("acct", 16)
-        conn.execute(
-            insert(accounts).values(
-                id=platform_id,
-                platform_id=None,
-                livemode=False,
-                kind="platform",
-                created=now,
-                data=platform_object(platform_id, settings, now),
-            )
-        )
-        for system in (WORLD, PROCESSOR):
-            conn.execute(
-                insert(accounts).values(
-                    id=system, platform_id=None, livemode=False, kind="system", created=now, data={}
-                )
-            )
-    else:
-        platform_id = row.id
+    existing = store_accounts.platform_id(conn)
+    created = existing is None
+    platform_id = _create_platform(conn, settings, now) if existing is None else existing
     # Payout runs for every account (the platform's own, and any from before payouts existed).
     ensure_runs(conn, now)
     generated: dict[str, str] = {}
@@ -124,43 +108,25 @@ def bootstrap(conn: Connection, settings: Settings, now: int) -> Bootstrap:
         if given:
             if not given.startswith(prefix + "_"):
                 raise ValueError(f"a {'live' if livemode else 'test'} {kind} key must start with {prefix}_")
-            if not _has_key(conn, given):
-                _add_key(conn, platform_id, livemode, kind, given, now)
-        elif not _has_kind(conn, platform_id, livemode, kind):
+            if not store_keys.known(conn, key_digest(given)):
+                _add_key(conn, _NewKey(platform_id, livemode, kind, now), given)
+        elif not store_keys.has_kind(conn, platform_id, livemode, kind):
             key = new_secret(prefix, 32)
-            _add_key(conn, platform_id, livemode, kind, key, now)
+            _add_key(conn, _NewKey(platform_id, livemode, kind, now), key)
             generated[prefix] = key
     return Bootstrap(platform_id, created, generated, publishable_keys(conn, platform_id))
 
 
-def publishable_keys(conn: Connection, platform_id: str) -> dict[bool, str | None]:
-    rows = conn.execute(
-        select(api_keys.c.livemode, api_keys.c.publishable)
-        .where(
-            api_keys.c.account_id == platform_id,
-            api_keys.c.kind == "publishable",
-            api_keys.c.expires.is_(None),
-        )
-        .order_by(api_keys.c.seq)
-    ).all()
+def publishable_keys(conn: Tx, platform_id: str) -> dict[bool, str | None]:
     found: dict[bool, str | None] = {False: None, True: None}
-    for r in rows:
-        found[bool(r.livemode)] = r.publishable
+    for livemode, key in store_keys.publishable(conn, platform_id):
+        found[livemode] = key
     return found
 
 
-def rotate_secret_key(conn: Connection, platform_id: str, livemode: bool, now: int) -> str:
+def rotate_secret_key(conn: Tx, platform_id: str, livemode: bool, now: int) -> str:
     """Expire the current secret key(s) of a mode and return a new one (shown once)."""
-    conn.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.account_id == platform_id,
-            api_keys.c.livemode == livemode,
-            api_keys.c.kind == "secret",
-            api_keys.c.expires.is_(None),
-        )
-        .values(expires=now)
-    )
+    store_keys.expire_secret(conn, platform_id, livemode, now)
     key = new_secret("sk_live" if livemode else "sk_test", 32)
-    _add_key(conn, platform_id, livemode, "secret", key, now)
+    _add_key(conn, _NewKey(platform_id, livemode, "secret", now), key)
     return key

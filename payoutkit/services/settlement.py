@@ -4,49 +4,44 @@ Settling usually raises a connected account's available balance (a release of it
 lower it too: a direct charge whose application fee exceeds its net leaves a negative pending net. So
 after `settle_due`, every liable account that has something reserved or had payments funds due is
 re-synced.
-Every path that settles on its own (the worker, the test clock, a balance or transaction read) goes
+Every path that settles on its own (the worker's job `settle_at`, the test clock, a payout run) goes
 through `settle`; a movement settles the buckets it locks and re-syncs their reserves itself. Both
-announce what became available (`balance.available`, services/availability.py).
+announce what became available (`balance.available`, services/availability.py). Reads do not settle:
+they show due funds as settlement will leave them (services/balance.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
-
 from payoutkit.clock import mode_time
-from payoutkit.ledger.postings import BalanceType, BucketKey
+from payoutkit.ledger.postings import BucketKey
 from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
 from payoutkit.services.movement import Movement, is_liable, prefetch_liability
-from payoutkit.store.balances import settle_due
-from payoutkit.store.schema import balances, connect_reserves
+from payoutkit.store import Tx, reserves
+from payoutkit.store.settlement import Due, due_payments, settle_due
 
 
-def settle(conn: Connection, now: int, *, livemode: bool, account_id: str | None = None) -> int:
+def settle(conn: Tx, now: int, *, livemode: bool, account_id: str | None = None) -> int:
+    """Settle what is due by `now` in a mode (of one account, if given); returns how many transactions
+    became available. Liable accounts whose available funds moved have their reserves re-synced."""
     now = mode_time(now, livemode)  # live funds settle by the real clock, whoever asks
-    due = select(balances.c.account_id, balances.c.currency).where(
-        balances.c.livemode == livemode,
-        balances.c.next_settle_at <= now,
-        balances.c.balance_type == BalanceType.PAYMENTS.value,
-    )
-    if account_id is not None:
-        due = due.where(balances.c.account_id == account_id)
-    due_rows = conn.execute(due.distinct()).all()
+    due_rows = due_payments(conn, now, livemode, account_id)
     moved_accounts: set[tuple[str, bool]] = set()
-    moved = settle_due(conn, now, account_id=account_id, livemode=livemode, moved_accounts=moved_accounts)
+    where = Due(account_id=account_id, livemode=livemode)
+    moved = settle_due(conn, now, where, moved_accounts=moved_accounts)
     if moved == 0:
         return 0
-    reserved = select(connect_reserves.c.account_id, connect_reserves.c.currency).where(
-        connect_reserves.c.livemode == livemode, connect_reserves.c.amount > 0
-    )
-    if account_id is not None:
-        reserved = reserved.where(connect_reserves.c.account_id == account_id)
-    rows = [*conn.execute(reserved).all(), *due_rows]
-    prefetch_liability(conn, (r.account_id for r in rows))
-    liable = sorted({(r.account_id, r.currency) for r in rows if is_liable(conn, r.account_id)[0]})
+    rows = [*reserves.held(conn, livemode, account_id), *due_rows]
+    prefetch_liability(conn, (account for account, _ in rows))
+    liable = sorted({(account, currency) for account, currency in rows if is_liable(conn, account)[0]})
     if liable:
         mv = Movement(conn, Moment.job(livemode, now))
         mv.touch(*(BucketKey(account, livemode, currency) for account, currency in liable)).lock()
         mv.sync_reserves()
     announce_available(conn, now, moved_accounts)
     return moved
+
+
+def settle_at(tx: Tx, moment: Moment, account_id: str | None = None) -> int:
+    """The job: settle what is due at the moment in its mode (of one account, if given)."""
+    return settle(tx, moment.now, livemode=moment.livemode, account_id=account_id)

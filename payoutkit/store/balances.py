@@ -7,8 +7,8 @@ refuses unbalanced entries, appends the balance transactions and moves every buc
 update, all in the caller's transaction. A bucket only credited or debited without a check (the
 system accounts, a charge's platform bucket) is thus locked only from its update to the commit.
 
-`settle_due` is the set-based settlement step: it locks due buckets (same order), flips their due
-pending transactions to available in one statement, and moves the sums in the buckets.
+Settlement (`settle_due`, the set-based step that makes due pending funds available) is in
+store/settlement.py. The reads here take no lock: an account's buckets, and what of them is due.
 
 On PostgreSQL a unit that still meets a deadlock or a serialization failure is run again whole by
 `Database.transaction`.
@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from payoutkit.ids import new_id
 from payoutkit.ledger.postings import (
@@ -70,15 +72,15 @@ class Locked:
         return self.buckets[key]
 
 
+# Create bucket rows on first use; a row another unit created meanwhile is left as it is.
+_CREATE_BUCKETS = {
+    "postgresql": pg_insert(balances).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(balances).on_conflict_do_nothing(),
+}
+
+
 def _insert_ignoring_conflicts(conn: Connection, values: list[dict[str, Any]]) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(balances).on_conflict_do_nothing(), values)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        conn.execute(sqlite_insert(balances).on_conflict_do_nothing(), values)
+    conn.execute(_CREATE_BUCKETS[conn.dialect.name], values)
 
 
 _FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
@@ -249,114 +251,6 @@ def write_entries(
     return written
 
 
-SETTLE_BATCH = 500
-
-
-def settle_due(
-    conn: Connection,
-    now: int,
-    *,
-    account_id: str | None = None,
-    livemode: bool | None = None,
-    seqs: Sequence[int] | None = None,
-    batch: int = SETTLE_BATCH,
-    moved_accounts: set[tuple[str, bool]] | None = None,
-) -> int:
-    """Make every pending transaction with `available_on <= now` available; return how many.
-
-    Works through due buckets `batch` at a time, in row-id order (the lock order of every unit of
-    work): per batch one statement locks the buckets, one flips their due transactions, one moves the
-    sums and one sets each bucket's next settlement time. Given `moved_accounts`, one more statement
-    per batch adds the (account, livemode) of every bucket that moved funds to it.
-    """
-    flush_moves(conn)
-    moved_total = 0
-    after = 0
-    while True:
-        cond = [balances.c.next_settle_at <= now, balances.c.seq > after]
-        if account_id is not None:
-            cond.append(balances.c.account_id == account_id)
-        if livemode is not None:
-            cond.append(balances.c.livemode == livemode)
-        if seqs is not None:
-            cond.append(balances.c.seq.in_(seqs))
-        stmt = select(balances.c.seq).where(and_(*cond)).order_by(balances.c.seq).limit(batch)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        due = [r.seq for r in conn.execute(stmt)]
-        if not due:
-            return moved_total
-        after = due[-1]
-        count, moved_seqs = _settle_buckets(conn, due, now)
-        moved_total += count
-        if moved_accounts is not None and moved_seqs:
-            moved_accounts.update(
-                (r.account_id, bool(r.livemode))
-                for r in conn.execute(
-                    select(balances.c.account_id, balances.c.livemode)
-                    .where(balances.c.seq.in_(moved_seqs))
-                    .distinct()
-                )
-            )
-        if len(due) < batch:
-            return moved_total
-
-
-def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> tuple[int, list[int]]:
-    """Settle these (locked) buckets; returns how many transactions moved and the buckets they were in."""
-    due = and_(
-        txns.c.balance_seq.in_(seqs),
-        txns.c.status == TxnStatus.PENDING.value,
-        txns.c.available_on <= now,
-    )
-    if conn.dialect.name == "postgresql":
-        moved = (
-            update(txns)
-            .where(due)
-            .values(status=TxnStatus.AVAILABLE.value)
-            .returning(txns.c.balance_seq, txns.c.net)
-            .cte("moved")
-        )
-        sums = conn.execute(
-            select(moved.c.balance_seq, func.sum(moved.c.net), func.count()).group_by(moved.c.balance_seq)
-        ).all()
-    else:  # SQLite units of work are serialized: read the sums, then flip.
-        sums = conn.execute(
-            select(txns.c.balance_seq, func.sum(txns.c.net), func.count())
-            .where(due)
-            .group_by(txns.c.balance_seq)
-        ).all()
-        conn.execute(update(txns).where(due).values(status=TxnStatus.AVAILABLE.value))
-    if sums:
-        conn.execute(
-            update(balances)
-            .where(balances.c.seq == bindparam("b_seq"))
-            .values(
-                pending=balances.c.pending - bindparam("b_due"),
-                available=balances.c.available + bindparam("b_due"),
-            ),
-            [{"b_seq": s, "b_due": int(total)} for s, total, _ in sums],
-        )
-    next_pending = (
-        select(func.min(txns.c.available_on))
-        .where(txns.c.balance_seq == balances.c.seq, txns.c.status == TxnStatus.PENDING.value)
-        .scalar_subquery()
-    )
-    # A concurrent unit may have just added a pending transaction this statement's snapshot cannot
-    # see; it lowered `next_settle_at` to that transaction's (future) time, so keep any future value
-    # that is earlier than what this snapshot finds.
-    keep_future = and_(
-        balances.c.next_settle_at > now,
-        or_(next_pending.is_(None), balances.c.next_settle_at < next_pending),
-    )
-    conn.execute(
-        update(balances)
-        .where(balances.c.seq.in_(seqs))
-        .values(next_settle_at=case((keep_future, balances.c.next_settle_at), else_=next_pending))
-    )
-    return sum(int(n) for _, _, n in sums), [s for s, _, _ in sums]
-
-
 _READ_BUCKETS = select(
     balances.c.account_id,
     balances.c.livemode,
@@ -367,6 +261,9 @@ _READ_BUCKETS = select(
     balances.c.pending,
     balances.c.next_settle_at,
 ).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
+_READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
+    balances.c.account_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
@@ -378,6 +275,28 @@ def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[lis
     return buckets, (min(due) if due else None)
 
 
+_DUE_PENDING = (
+    select(*_KEY_COLUMNS, func.sum(txns.c.net).label("due"))
+    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.account_id == bindparam("account_id"),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.next_settle_at <= bindparam("now"),
+        txns.c.status == TxnStatus.PENDING.value,
+        txns.c.available_on <= bindparam("now"),
+    )
+    .group_by(balances.c.seq, *_KEY_COLUMNS)
+)
+
+
+def due_pending(conn: Connection, account_id: str, livemode: bool, now: int) -> dict[BucketKey, int]:
+    """Per bucket of the account, the pending funds that settlement would make available by `now`
+    (read without settling: the buckets due are found by `next_settle_at`, their due transactions by
+    the settlement index)."""
+    values = {"account_id": account_id, "livemode": livemode, "now": now}
+    return {_key_of(r): int(r.due) for r in conn.execute(_DUE_PENDING, values)}
+
+
 def read_buckets_of(
     conn: Connection, accounts: Iterable[tuple[str, bool]]
 ) -> dict[tuple[str, bool], list[Bucket]]:
@@ -387,7 +306,7 @@ def read_buckets_of(
         return {}
     flush_moves(conn)
     ids = sorted({account for account, _ in wanted})
-    rows = conn.execute(select(*_READ_BUCKETS.selected_columns).where(balances.c.account_id.in_(ids))).all()
+    rows = conn.execute(_READ_BUCKETS_OF, {"ids": ids}).all()
     found: dict[tuple[str, bool], list[Bucket]] = {key: [] for key in wanted}
     for r in rows:
         key = (r.account_id, bool(r.livemode))

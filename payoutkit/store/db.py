@@ -5,6 +5,10 @@ when `fn` returns and rolls back when it raises. Nothing below it commits. On SQ
 is serialized through one thread and begins with `BEGIN IMMEDIATE`, so a read-then-write never races and
 never meets SQLITE_BUSY inside a process (other processes wait on `busy_timeout`). On PostgreSQL units
 run concurrently on a pool; money-moving units lock the balance rows they touch, in a fixed order.
+
+`Database.read(fn, *args)` runs a unit that only reads (`GET /v1/balance`): on SQLite it begins with a
+deferred `BEGIN`, which takes no write lock (a WAL reader sees the last commit and never waits for a
+writer), and on PostgreSQL it is a `READ ONLY` transaction, so a read that tried to write would fail.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 READONLY = "payoutkit_readonly"
+# Connection.info key: the unit of work now beginning only reads (`Database.read`).
+READ_UNIT = "payoutkit_read_unit"
 # Connection.info key: callables to run once the unit of work has committed (store.ledger.after_commit).
 AFTER_COMMIT = "payoutkit_after_commit"
 # Connection.info key: callables to run as the last statements of the unit, just before it commits.
@@ -91,7 +97,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            readonly = conn.get_execution_options().get(READONLY, False)
+            readonly = conn.get_execution_options().get(READONLY, False) or conn.info.pop(READ_UNIT, False)
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
@@ -119,12 +125,22 @@ class Database:
 
         `fn` must be re-runnable: everything it does is in the transaction, which rolled back.
         """
+        return self._transaction(False, lambda conn: fn(conn, *args, **kwargs))
+
+    def read_transaction(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn`, which only reads, in one read transaction on the calling thread (see `read`)."""
+        return self._transaction(True, lambda conn: fn(conn, *args, **kwargs))
+
+    def _transaction(self, read_only: bool, fn: Callable[[Connection], T]) -> T:
         for attempt in range(RETRIES):
             with self.engine.connect() as conn:
                 forget_unit(conn)
+                _read_only(conn, read_only)
                 try:
                     with conn.begin():
-                        result = fn(conn, *args, **kwargs)
+                        result = fn(conn)
                         run_before_commit(conn)
                 except BaseException as exc:
                     forget_unit(conn)
@@ -142,12 +158,13 @@ class Database:
                 return result
         raise AssertionError("unreachable")
 
-    def _inline(self, fn: Callable[..., T], *args: Any) -> T:
+    def _inline(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
         """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile)."""
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
         conn = self._conn
         forget_unit(conn)
+        _read_only(conn, read_only)
         try:
             with conn.begin():
                 result = fn(conn, *args)
@@ -161,14 +178,31 @@ class Database:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.inline:
-            return self._inline(fn, *args)
+            return self._inline(False, fn, *args)
         return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)`, a unit of work that only reads, without the write lock."""
+        if self.inline:
+            return self._inline(True, fn, *args)
+        return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
 
     def dispose(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+
+
+def _read_only(conn: Connection, read_only: bool) -> None:
+    """Mark the unit about to begin on `conn` as a read (or not): SQLite's next BEGIN is then deferred
+    (the flag is spent by that BEGIN), and PostgreSQL's transaction READ ONLY (the pool resets the
+    connection's characteristic when the connection is returned)."""
+    if conn.dialect.name == "postgresql":
+        if read_only:
+            conn.execution_options(postgresql_readonly=True)
+    else:
+        conn.info[READ_UNIT] = read_only
 
 
 def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:

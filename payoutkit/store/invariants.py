@@ -29,9 +29,24 @@ its cost is a few scans however big the ledger grows. What is checked, per (mode
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Text, and_, case, cast, func, literal, or_, select, text, union_all
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from payoutkit.store.schema import accounts, balances, connect_reserves, resources
@@ -44,48 +59,54 @@ _CONNECT_RESERVED = "connect_reserved"
 _WORLD = "sys_world"  # ledger.postings.WORLD; its buckets are sharded as sys_world_00 …
 
 
+_TOTAL = func.sum(balances.c.available + balances.c.pending)
+_CONSERVATION = (
+    select(balances.c.livemode, balances.c.currency, _TOTAL.label("total"))
+    .group_by(balances.c.livemode, balances.c.currency)
+    .having(_TOTAL != 0)
+    .order_by(balances.c.livemode, balances.c.currency)
+)
+
+
 def _conservation(conn: Connection) -> list[str]:
-    total = func.sum(balances.c.available + balances.c.pending)
-    rows = conn.execute(
-        select(balances.c.livemode, balances.c.currency, total.label("total"))
-        .group_by(balances.c.livemode, balances.c.currency)
-        .having(total != 0)
-        .order_by(balances.c.livemode, balances.c.currency)
-    ).all()
+    rows = conn.execute(_CONSERVATION).all()
     return [
         f"conservation: buckets of livemode={bool(r.livemode)} {r.currency} sum to {r.total}, not 0"
         for r in rows
     ]
 
 
-def _buckets_match_history(conn: Connection) -> list[str]:
-    by_bucket = (
-        select(
-            txns.c.balance_seq,
-            func.sum(case((txns.c.status == "available", txns.c.net), else_=0)).label("available"),
-            func.sum(case((txns.c.status == "pending", txns.c.net), else_=0)).label("pending"),
-        )
-        .group_by(txns.c.balance_seq)
-        .subquery()
+_BY_BUCKET = (
+    select(
+        txns.c.balance_seq,
+        func.sum(case((txns.c.status == "available", txns.c.net), else_=0)).label("available"),
+        func.sum(case((txns.c.status == "pending", txns.c.net), else_=0)).label("pending"),
     )
-    history_available = func.coalesce(by_bucket.c.available, 0)
-    history_pending = func.coalesce(by_bucket.c.pending, 0)
-    rows = conn.execute(
-        select(
-            balances.c.account_id,
-            balances.c.livemode,
-            balances.c.currency,
-            balances.c.balance_type,
-            balances.c.source_type,
-            balances.c.available,
-            balances.c.pending,
-            history_available.label("h_available"),
-            history_pending.label("h_pending"),
-        )
-        .select_from(balances.outerjoin(by_bucket, by_bucket.c.balance_seq == balances.c.seq))
-        .where(or_(balances.c.available != history_available, balances.c.pending != history_pending))
-        .order_by(balances.c.seq)
-    ).all()
+    .group_by(txns.c.balance_seq)
+    .subquery()
+)
+_HISTORY_AVAILABLE = func.coalesce(_BY_BUCKET.c.available, 0)
+_HISTORY_PENDING = func.coalesce(_BY_BUCKET.c.pending, 0)
+_BUCKET_MISMATCHES = (
+    select(
+        balances.c.account_id,
+        balances.c.livemode,
+        balances.c.currency,
+        balances.c.balance_type,
+        balances.c.source_type,
+        balances.c.available,
+        balances.c.pending,
+        _HISTORY_AVAILABLE.label("h_available"),
+        _HISTORY_PENDING.label("h_pending"),
+    )
+    .select_from(balances.outerjoin(_BY_BUCKET, _BY_BUCKET.c.balance_seq == balances.c.seq))
+    .where(or_(balances.c.available != _HISTORY_AVAILABLE, balances.c.pending != _HISTORY_PENDING))
+    .order_by(balances.c.seq)
+)
+
+
+def _buckets_match_history(conn: Connection) -> list[str]:
+    rows = conn.execute(_BUCKET_MISMATCHES).all()
     return [
         f"bucket ({r.account_id}, livemode={bool(r.livemode)}, {r.currency}, {r.balance_type}, "
         f"{r.source_type}) holds available={r.available} pending={r.pending} but its transactions "
@@ -137,35 +158,38 @@ def _transactions_well_formed(conn: Connection) -> list[str]:
     return out
 
 
-def _transactions_in_their_bucket(conn: Connection) -> list[str]:
-    b = balances
-    mismatch = or_(
-        b.c.seq.is_(None),
-        b.c.account_id != txns.c.account_id,
-        b.c.livemode != txns.c.livemode,
-        b.c.currency != txns.c.currency,
-        b.c.balance_type != txns.c.balance_type,
-        b.c.source_type != txns.c.source_type,
+_B = balances
+_MISPLACED = or_(
+    _B.c.seq.is_(None),
+    _B.c.account_id != txns.c.account_id,
+    _B.c.livemode != txns.c.livemode,
+    _B.c.currency != txns.c.currency,
+    _B.c.balance_type != txns.c.balance_type,
+    _B.c.source_type != txns.c.source_type,
+)
+_MISPLACED_TXNS = (
+    select(
+        txns.c.id,
+        txns.c.account_id,
+        txns.c.livemode,
+        txns.c.currency,
+        txns.c.balance_type,
+        txns.c.source_type,
+        _B.c.seq.label("bucket"),
+        _B.c.account_id.label("b_account_id"),
+        _B.c.livemode.label("b_livemode"),
+        _B.c.currency.label("b_currency"),
+        _B.c.balance_type.label("b_balance_type"),
+        _B.c.source_type.label("b_source_type"),
     )
-    rows = conn.execute(
-        select(
-            txns.c.id,
-            txns.c.account_id,
-            txns.c.livemode,
-            txns.c.currency,
-            txns.c.balance_type,
-            txns.c.source_type,
-            b.c.seq.label("bucket"),
-            b.c.account_id.label("b_account_id"),
-            b.c.livemode.label("b_livemode"),
-            b.c.currency.label("b_currency"),
-            b.c.balance_type.label("b_balance_type"),
-            b.c.source_type.label("b_source_type"),
-        )
-        .select_from(txns.outerjoin(b, b.c.seq == txns.c.balance_seq))
-        .where(mismatch)
-        .order_by(txns.c.seq)
-    ).all()
+    .select_from(txns.outerjoin(_B, _B.c.seq == txns.c.balance_seq))
+    .where(_MISPLACED)
+    .order_by(txns.c.seq)
+)
+
+
+def _transactions_in_their_bucket(conn: Connection) -> list[str]:
+    rows = conn.execute(_MISPLACED_TXNS).all()
     out = []
     for r in rows:
         own = (r.account_id, bool(r.livemode), r.currency, r.balance_type, r.source_type)
@@ -195,14 +219,12 @@ def _is_liable(dialect: str) -> ColumnElement[bool]:
     return and_(accounts.c.kind == "connected", losses == "application")
 
 
-def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
+@cache
+def _reserve_checks(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The statements of check (e) for a dialect: reserves that do not follow their account's available
+    payments (or are held by another platform), and reserves of accounts nobody is liable for."""
     r = connect_reserves
-    out = [
-        f"connect_reserves of {row.account_id} (livemode={bool(row.livemode)}, {row.currency}) "
-        f"is negative: {row.amount}"
-        for row in conn.execute(select(r).where(r.c.amount < 0).order_by(r.c.seq))
-    ]
-    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable(conn.dialect.name)).subquery()
+    liable = select(accounts.c.id, accounts.c.platform_id).where(_is_liable(dialect)).subquery()
     available = (
         select(
             balances.c.account_id,
@@ -223,7 +245,15 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
     a = func.coalesce(available.c.available, 0)
     expected = case((a < 0, -a), else_=literal(0))
     held = func.coalesce(r.c.amount, 0)
-    rows = conn.execute(
+
+    def same_key(t: Any) -> ColumnElement[bool]:
+        return and_(
+            t.c.account_id == distinct.c.account_id,
+            t.c.livemode == distinct.c.livemode,
+            t.c.currency == distinct.c.currency,
+        )
+
+    mismatches = (
         select(
             distinct.c.account_id,
             distinct.c.livemode,
@@ -236,26 +266,33 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
         )
         .select_from(
             distinct.join(liable, liable.c.id == distinct.c.account_id)
-            .outerjoin(
-                available,
-                and_(
-                    available.c.account_id == distinct.c.account_id,
-                    available.c.livemode == distinct.c.livemode,
-                    available.c.currency == distinct.c.currency,
-                ),
-            )
-            .outerjoin(
-                r,
-                and_(
-                    r.c.account_id == distinct.c.account_id,
-                    r.c.livemode == distinct.c.livemode,
-                    r.c.currency == distinct.c.currency,
-                ),
-            )
+            .outerjoin(available, same_key(available))
+            .outerjoin(r, same_key(r))
         )
         .where(or_(held != expected, and_(r.c.seq.is_not(None), r.c.platform_id != liable.c.platform_id)))
         .order_by(distinct.c.account_id, distinct.c.livemode, distinct.c.currency)
-    ).all()
+    )
+    not_liable = (
+        select(r.c.account_id, r.c.livemode, r.c.currency, r.c.amount)
+        .where(r.c.amount != 0, r.c.account_id.not_in(select(liable.c.id)))
+        .order_by(r.c.seq)
+    )
+    return mismatches, not_liable
+
+
+_NEGATIVE_RESERVES = (
+    select(connect_reserves).where(connect_reserves.c.amount < 0).order_by(connect_reserves.c.seq)
+)
+
+
+def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
+    out = [
+        f"connect_reserves of {row.account_id} (livemode={bool(row.livemode)}, {row.currency}) "
+        f"is negative: {row.amount}"
+        for row in conn.execute(_NEGATIVE_RESERVES)
+    ]
+    mismatches, not_liable_stmt = _reserve_checks(conn.dialect.name)
+    rows = conn.execute(mismatches).all()
     for row in rows:
         where = f"{row.account_id} (livemode={bool(row.livemode)}, {row.currency})"
         if row.held != row.expected:
@@ -265,11 +302,7 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
             )
         if row.platform_id is not None and row.platform_id != row.liable_platform:
             out.append(f"reserve for {where} is held by {row.platform_id}, not {row.liable_platform}")
-    not_liable = conn.execute(
-        select(r.c.account_id, r.c.livemode, r.c.currency, r.c.amount)
-        .where(r.c.amount != 0, r.c.account_id.not_in(select(liable.c.id)))
-        .order_by(r.c.seq)
-    ).all()
+    not_liable = conn.execute(not_liable_stmt).all()
     out.extend(
         f"reserve of {row.amount} for {row.account_id} (livemode={bool(row.livemode)}, {row.currency}), "
         "an account the platform is not liable for"
@@ -278,42 +311,44 @@ def _reserves_follow_negative_balances(conn: Connection) -> list[str]:
     return out
 
 
-def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
-    r = connect_reserves
-    bucket_totals = (
-        select(
-            balances.c.account_id.label("platform_id"),
-            balances.c.livemode,
-            balances.c.currency,
-            func.sum(balances.c.available + balances.c.pending).label("total"),
-        )
-        .where(balances.c.balance_type == _CONNECT_RESERVED)
-        .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+_RESERVED_BUCKETS = (
+    select(
+        balances.c.account_id.label("platform_id"),
+        balances.c.livemode,
+        balances.c.currency,
+        func.sum(balances.c.available + balances.c.pending).label("total"),
     )
-    reserve_totals = select(
-        r.c.platform_id,
-        r.c.livemode,
-        r.c.currency,
-        func.sum(r.c.amount).label("total"),
-    ).group_by(r.c.platform_id, r.c.livemode, r.c.currency)
-    both = union_all(
-        bucket_totals.add_columns(literal(0).label("reserves")),
-        reserve_totals.add_columns(literal(1).label("reserves")),
-    ).subquery()
-    in_buckets = func.sum(case((both.c.reserves == 0, both.c.total), else_=0))
-    in_reserves = func.sum(case((both.c.reserves == 1, both.c.total), else_=0))
-    rows = conn.execute(
-        select(
-            both.c.platform_id,
-            both.c.livemode,
-            both.c.currency,
-            in_buckets.label("bucket"),
-            in_reserves.label("reserves"),
-        )
-        .group_by(both.c.platform_id, both.c.livemode, both.c.currency)
-        .having(in_buckets != in_reserves)
-        .order_by(both.c.platform_id, both.c.livemode, both.c.currency)
-    ).all()
+    .where(balances.c.balance_type == _CONNECT_RESERVED)
+    .group_by(balances.c.account_id, balances.c.livemode, balances.c.currency)
+)
+_RESERVE_ROWS = select(
+    connect_reserves.c.platform_id,
+    connect_reserves.c.livemode,
+    connect_reserves.c.currency,
+    func.sum(connect_reserves.c.amount).label("total"),
+).group_by(connect_reserves.c.platform_id, connect_reserves.c.livemode, connect_reserves.c.currency)
+_RESERVED_BOTH = union_all(
+    _RESERVED_BUCKETS.add_columns(literal(0).label("reserves")),
+    _RESERVE_ROWS.add_columns(literal(1).label("reserves")),
+).subquery()
+_IN_BUCKETS = func.sum(case((_RESERVED_BOTH.c.reserves == 0, _RESERVED_BOTH.c.total), else_=0))
+_IN_RESERVES = func.sum(case((_RESERVED_BOTH.c.reserves == 1, _RESERVED_BOTH.c.total), else_=0))
+_RESERVED_MISMATCHES = (
+    select(
+        _RESERVED_BOTH.c.platform_id,
+        _RESERVED_BOTH.c.livemode,
+        _RESERVED_BOTH.c.currency,
+        _IN_BUCKETS.label("bucket"),
+        _IN_RESERVES.label("reserves"),
+    )
+    .group_by(_RESERVED_BOTH.c.platform_id, _RESERVED_BOTH.c.livemode, _RESERVED_BOTH.c.currency)
+    .having(_IN_BUCKETS != _IN_RESERVES)
+    .order_by(_RESERVED_BOTH.c.platform_id, _RESERVED_BOTH.c.livemode, _RESERVED_BOTH.c.currency)
+)
+
+
+def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
+    rows = conn.execute(_RESERVED_MISMATCHES).all()
     return [
         f"connect_reserved of {row.platform_id} (livemode={bool(row.livemode)}, {row.currency}) holds "
         f"{row.bucket}, but its connect_reserves sum to {row.reserves}"
@@ -321,38 +356,41 @@ def _reserved_bucket_matches_reserves(conn: Connection) -> list[str]:
     ]
 
 
+# What each source moved in the world's buckets: a charge takes (negative), a refund or a
+# dispute gives back (positive).
+_WORLD_MOVES = (
+    select(txns.c.source, func.sum(txns.c.amount).label("amount"))
+    .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
+    .group_by(txns.c.source)
+    .subquery()
+)
+_MOVED = resources.alias("moved")  # the charge, refund or dispute that moved it
+_CHARGE = resources.alias("charge")  # the charge it belongs to
+_IS_CHARGE = _MOVED.c.object == "charge"
+_CHARGE_ID = case((_IS_CHARGE, _MOVED.c.id), else_=_MOVED.c.parent_id)
+# A destination charge's payment (py_) is filed under the charge (its parent); any other
+# charge, a py_ of a plain transfer included, stands for itself.
+_ROOT = case(
+    (_CHARGE.c.parent_id.startswith("ch_", autoescape=True), _CHARGE.c.parent_id), else_=_CHARGE.c.id
+)
+_TAKEN = func.sum(case((_IS_CHARGE, -_WORLD_MOVES.c.amount), else_=0))
+_RETURNED = func.sum(case((_IS_CHARGE, 0), else_=_WORLD_MOVES.c.amount))
+_RETURNED_TOO_MUCH = (
+    select(_ROOT.label("root"), _TAKEN.label("taken"), _RETURNED.label("returned"))
+    .select_from(
+        _WORLD_MOVES.join(
+            _MOVED,
+            and_(_MOVED.c.id == _WORLD_MOVES.c.source, _MOVED.c.object.in_(("charge", "refund", "dispute"))),
+        ).join(_CHARGE, and_(_CHARGE.c.id == _CHARGE_ID, _CHARGE.c.object == "charge"))
+    )
+    .group_by(_ROOT)
+    .having(_RETURNED > _TAKEN)
+    .order_by(_ROOT)
+)
+
+
 def _refunds_within_charges(conn: Connection) -> list[str]:
-    # What each source moved in the world's buckets: a charge takes (negative), a refund or a
-    # dispute gives back (positive).
-    world = (
-        select(txns.c.source, func.sum(txns.c.amount).label("amount"))
-        .where(txns.c.account_id.startswith(_WORLD, autoescape=True), txns.c.source.is_not(None))
-        .group_by(txns.c.source)
-        .subquery()
-    )
-    moved = resources.alias("moved")  # the charge, refund or dispute that moved it
-    charge = resources.alias("charge")  # the charge it belongs to
-    is_charge = moved.c.object == "charge"
-    charge_id = case((is_charge, moved.c.id), else_=moved.c.parent_id)
-    # A destination charge's payment (py_) is filed under the charge (its parent); any other
-    # charge, a py_ of a plain transfer included, stands for itself.
-    root = case(
-        (charge.c.parent_id.startswith("ch_", autoescape=True), charge.c.parent_id), else_=charge.c.id
-    )
-    taken = func.sum(case((is_charge, -world.c.amount), else_=0))
-    returned = func.sum(case((is_charge, 0), else_=world.c.amount))
-    rows = conn.execute(
-        select(root.label("root"), taken.label("taken"), returned.label("returned"))
-        .select_from(
-            world.join(
-                moved,
-                and_(moved.c.id == world.c.source, moved.c.object.in_(("charge", "refund", "dispute"))),
-            ).join(charge, and_(charge.c.id == charge_id, charge.c.object == "charge"))
-        )
-        .group_by(root)
-        .having(returned > taken)
-        .order_by(root)
-    ).all()
+    rows = conn.execute(_RETURNED_TOO_MUCH).all()
     return [
         f"charge {r.root}: {r.returned} went back to the outside for {r.taken} taken from it" for r in rows
     ]

@@ -311,8 +311,8 @@ def _test_id_refused(response: httpx.Response, value: str, param: str) -> None:
 
 
 def test_live_mode_refuses_test_tokens_test_bank_numbers_and_test_cards(server_settings: Settings) -> None:
-    from payoutkit.services.charges import TEST_SOURCES
-    from payoutkit.services.external_accounts import BANK_OUTCOMES, BANK_TOKENS, CARD_NUMBERS, CARD_TOKENS
+    from payoutkit.services.test_destinations import BANK_OUTCOMES, BANK_TOKENS, CARD_NUMBERS, CARD_TOKENS
+    from payoutkit.services.test_tokens import TEST_SOURCES
     from payoutkit.services.topups import TOPUP_SOURCES
 
     with serving(server_settings) as url, client(url, True) as live:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,19 +13,25 @@ from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees, largest_payout, local_day
 from payoutkit.ledger.payouts import (
     ALLOWED,
+    Booking,
+    Parties,
     PayoutFees,
     PayoutStatus,
+    Transition,
     arrival_date,
     book_payout,
     book_payout_return,
     check_payout_amount,
     payable,
     payout_limit,
+    plan_reversed,
+    plan_transition,
     require_payout_funds,
     simulated_step,
     transition,
 )
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, apply, check_balanced
+from payoutkit.records.payouts import Payout, PayoutInternal, TraceId
 
 S = PayoutStatus
 THU_10H = 1767261600  # 2026-01-01T10:00:00Z, a Thursday
@@ -123,24 +131,11 @@ fees = st.builds(
 def test_a_payout_and_its_return_balance_and_undo_each_other(
     amount: int, fees: PayoutFees, kind: str
 ) -> None:
-    out = book_payout(
-        KEY,
-        amount,
-        payout_id="po_1",
-        created=THU_10H,
-        arrival=THU_10H + 4 * DAY,
-        platform=PLATFORM,
-        fees=fees,
-    )
+    out = book_payout(Booking(KEY, amount, "po_1", THU_10H, PLATFORM, fees), arrival=THU_10H + 4 * DAY)
     back = book_payout_return(
-        KEY,
-        amount,
-        payout_id="po_1",
+        Booking(KEY, amount, "po_1", THU_10H + DAY, PLATFORM, fees),
         kind=kind,
-        created=THU_10H + DAY,
         available_on=THU_10H + 4 * DAY if amount < 0 else THU_10H,
-        platform=PLATFORM,
-        fees=fees,
     )
     check_balanced(out)
     check_balanced(back)
@@ -156,9 +151,7 @@ def test_a_payout_and_its_return_balance_and_undo_each_other(
 
 
 def test_a_debit_is_pending_until_it_arrives() -> None:
-    out = book_payout(
-        KEY, -500, payout_id="po_1", created=THU_10H, arrival=THU_10H + 4 * DAY, platform=PLATFORM
-    )
+    out = book_payout(Booking(KEY, -500, "po_1", THU_10H, PLATFORM), arrival=THU_10H + 4 * DAY)
     assert (out[0].amount, out[0].status.value, out[0].available_on) == (500, "pending", THU_10H + 4 * DAY)
 
 
@@ -245,3 +238,172 @@ def test_an_automatic_payout_pays_whole_units_and_covers_a_shortfall(balance: in
     # A positive balance pays the largest whole amount it covers (the rest stays, less than a unit);
     # a shortfall is debited whole, by less than a unit more than it is.
     assert 0 <= balance - paid < step
+
+
+# ---- lifecycle plans -------------------------------------------------------------------------------
+
+PARTIES = Parties("acct_a", PLATFORM)
+
+
+def _payout(status: PayoutStatus = S.PENDING, *, automatic: bool = False, amount: int = 1000) -> Payout:
+    return Payout(
+        id="po_1234567890abcdefghij",
+        amount=amount,
+        application_fee=None,
+        application_fee_amount=None,
+        arrival_date=THU_10H + 4 * DAY,
+        automatic=automatic,
+        balance_transaction="txn_1",
+        created=THU_10H,
+        currency="usd",
+        description=None,
+        destination="ba_1",
+        livemode=False,
+        method="standard",
+        reconciliation_status="in_progress" if automatic else "not_applicable",
+        source_type="card",
+        status=status,
+        type="bank_account",
+    )
+
+
+INTERNAL = PayoutInternal(failure_code=None, fees=PayoutFees(), txn_available_on=THU_10H)
+
+
+class Expected(NamedTuple):
+    events: list[str]
+    fields: dict[str, object]
+    returned: str | None = None  # the kind of the returns posted
+    errored: bool = False
+    released: bool = False
+
+
+UNSUPPORTED = TraceId("unsupported", None)
+SUPPORTED = TraceId("supported", "PKT1234567890ABCDEF")
+
+
+@pytest.mark.parametrize(
+    ("old", "step", "automatic", "expected"),
+    [
+        (S.PENDING, Transition(S.IN_TRANSIT, THU_10H), False, Expected(["payout.updated"], {})),
+        (
+            S.IN_TRANSIT,
+            Transition(S.PAID, THU_10H),
+            False,
+            Expected(
+                ["payout.updated", "payout.paid"], {"trace_id": TraceId("supported", "PKT1234567890ABCDEF")}
+            ),
+        ),
+        (
+            S.IN_TRANSIT,
+            Transition(S.PAID, THU_10H),
+            True,
+            Expected(
+                ["payout.updated", "payout.paid", "payout.reconciliation_completed"],
+                {"reconciliation_status": "completed"},
+            ),
+        ),
+        (
+            S.IN_TRANSIT,
+            Transition(S.FAILED, THU_10H, "no_account"),
+            False,
+            Expected(
+                ["payout.updated", "payout.failed"],
+                {"failure_code": "no_account", "trace_id": UNSUPPORTED},
+                "payout_failure",
+                errored=True,
+            ),
+        ),
+        (
+            S.PAID,
+            Transition(S.FAILED, THU_10H),
+            True,
+            Expected(
+                ["payout.updated", "payout.failed"],
+                {"failure_code": "could_not_process", "reconciliation_status": "not_applicable"},
+                "payout_failure",
+                errored=True,
+                released=True,
+            ),
+        ),
+        (
+            S.PENDING,
+            Transition(S.CANCELED, THU_10H),
+            False,
+            Expected(["payout.updated", "payout.canceled"], {"trace_id": UNSUPPORTED}, "payout_cancel"),
+        ),
+        (
+            S.PENDING,
+            Transition(S.CANCELED, THU_10H),
+            True,
+            Expected(
+                ["payout.updated", "payout.canceled"],
+                {"reconciliation_status": "not_applicable"},
+                "payout_cancel",
+                released=True,
+            ),
+        ),
+    ],
+)
+def test_a_transition_plan_says_what_the_transition_does(
+    old: PayoutStatus, step: Transition, automatic: bool, expected: Expected
+) -> None:
+    payout = _payout(old, automatic=automatic)
+    plan = plan_transition(payout, INTERNAL, step, PARTIES)
+    assert plan.payout == payout
+    assert plan.after.status is step.to
+    assert [e.type for e in plan.events] == expected.events
+    assert plan.events[0].previous_attributes == {"status": old.value}
+    for name, value in expected.fields.items():
+        assert getattr(plan.after, name) == value
+    assert {e.type for e in plan.returns} == ({expected.returned} if expected.returned else set())
+    if expected.returned:
+        check_balanced(list(plan.returns))
+        own = [e for e in plan.returns if e.key.account == "acct_a"]
+        assert [e.amount for e in own] == [payout.amount]
+    assert plan.mark_destination_errored is expected.errored
+    assert plan.release_sweeps is expected.released
+
+
+def test_a_failure_message_follows_its_code() -> None:
+    plan = plan_transition(
+        _payout(S.IN_TRANSIT), INTERNAL, Transition(S.FAILED, THU_10H, "account_closed"), PARTIES
+    )
+    assert plan.after.failure_message == "The bank account has been closed."
+
+
+def test_a_paid_payout_keeps_its_trace_id_when_it_is_returned() -> None:
+    paid = plan_transition(_payout(S.IN_TRANSIT), INTERNAL, Transition(S.PAID, THU_10H), PARTIES).after
+    failed = plan_transition(paid, INTERNAL, Transition(S.FAILED, THU_10H + DAY), PARTIES).after
+    assert failed.trace_id == paid.trace_id
+
+
+def test_a_failed_instant_payout_returns_its_fees() -> None:
+    fees = PayoutFees(application_fee=150, application_fee_id="fee_1", processing_fee=100)
+    internal = PayoutInternal(failure_code=None, fees=fees, txn_available_on=THU_10H)
+    plan = plan_transition(_payout(S.IN_TRANSIT), internal, Transition(S.FAILED, THU_10H), PARTIES)
+    check_balanced(list(plan.returns))
+    assert sum(e.amount for e in plan.returns if e.key.account == "acct_a") == 1000 + 150 + 100
+    assert sum(e.amount for e in plan.returns if e.key.account == PLATFORM) == -150
+
+
+def test_a_plan_refuses_what_the_state_machine_refuses() -> None:
+    with pytest.raises(IllegalTransition):
+        plan_transition(_payout(S.IN_TRANSIT), INTERNAL, Transition(S.CANCELED, THU_10H), PARTIES)
+
+
+def test_a_reversed_payout_names_its_reversal_once() -> None:
+    plan = plan_reversed(_payout(S.PAID), "po_rev")
+    assert plan.after.reversed_by == "po_rev"
+    assert [(e.type, e.previous_attributes) for e in plan.events] == [
+        ("payout.updated", {"reversed_by": None})
+    ]
+    assert plan.returns == ()
+    assert not plan.mark_destination_errored
+    assert not plan.release_sweeps
+
+
+def test_a_payout_document_round_trips() -> None:
+    payout = _payout(S.PAID, automatic=True)
+    assert Payout.from_doc(payout.doc()) == payout
+    assert PayoutInternal.from_doc(INTERNAL.doc(), payout) == INTERNAL

@@ -48,15 +48,16 @@ class World:
         return sum(r.available for r in rows)
 
     def connected_account(self) -> str:
-        """A connected account of the platform (made by the accounts room's use case of today)."""
-        from payoutkit.api.context import Ctx
-        from payoutkit.api.params import parse
+        """A connected account of the platform (made by the accounts room's use case)."""
         from payoutkit.services import accounts as accounts_service
 
-        ctx = Ctx(**vars(self.actor()), state=self.runtime)
-        params = parse(accounts_service.AccountCreate, {"type": "custom"})
-        made = self.runtime.db.transaction(accounts_service.create, ctx, params)
-        account_id: str = made["id"]
+        made = self.runtime.db.transaction(
+            accounts_service.create,
+            self.actor(),
+            accounts_service.CreateAccount(type="custom"),
+            settings=self.runtime.settings,
+        )
+        account_id: str = made.account.id
         with self.runtime.db.engine.connect() as conn:
             assert (
                 conn.execute(select(accounts.c.kind).where(accounts.c.id == account_id)).scalar()

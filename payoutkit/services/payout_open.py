@@ -1,0 +1,187 @@
+"""Opening a payout: the one way every payout — asked for through the API, automatic, a reversal — is
+booked and recorded, on a movement whose buckets are locked and whose funds were checked.
+
+A payout takes its amount (and, for an instant payout, its fees) out of the account's available
+balance by a `payout` balance transaction in the same unit of work that creates it, with the bucket
+locked: no interleaving can overdraw it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from payoutkit.ids import new_id
+from payoutkit.ledger.payouts import Booking, book_payout
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
+from payoutkit.records.payouts import (
+    NO_FEES,
+    Payout,
+    PayoutFees,
+    PayoutInternal,
+    PayoutStatus,
+    PayoutTracking,
+    TraceId,
+)
+from payoutkit.services import events
+from payoutkit.services.actor import Moment
+from payoutkit.services.movement import Movement
+from payoutkit.services.payout_parties import Destination, destination_outcome
+from payoutkit.services.rail import Rail, RailPayout
+from payoutkit.store import Tx
+from payoutkit.store import payouts as store
+
+
+def payout_keys(source: BucketKey, platform_id: str) -> list[BucketKey]:
+    """Every bucket a payout on `source` may move: its own, the world's, and for fees the processor's
+    and the platform's."""
+    return [
+        source,
+        source.with_account(WORLD),
+        source.with_account(PROCESSOR),
+        source.with_account(platform_id),
+    ]
+
+
+def siblings(source: BucketKey) -> list[BucketKey]:
+    """Every source type's bucket of the source's currency (a payout never takes their total below 0)."""
+    return [replace(source, source_type=st) for st in SourceType]
+
+
+def rail_payout(payout: Payout, internal: PayoutInternal) -> RailPayout:
+    """What a rail knows of a payout."""
+    return RailPayout(
+        id=payout.id,
+        amount=payout.amount,
+        currency=payout.currency,
+        method=payout.method,
+        created=payout.created,
+        arrival_date=payout.arrival_date,
+        destination=payout.destination,
+        failure_code=internal.failure_code,
+    )
+
+
+# ---- opening a payout -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutOrder:
+    """A payout to open: `amount` out of the `source` bucket (negative: a debit of the destination, or a
+    reversal) to `destination`, with its fees."""
+
+    account_id: str
+    platform_id: str
+    amount: int
+    source: BucketKey
+    destination: Destination
+    method: str = "standard"
+    automatic: bool = False
+    fees: PayoutFees = NO_FEES
+    description: str | None = None
+    statement_descriptor: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    original_payout: str | None = None
+
+
+def _payout(order: PayoutOrder, moment: Moment, ids: tuple[str, str | None], arrival: int) -> Payout:
+    po, fee_id = ids
+    return Payout(
+        id=po,
+        amount=order.amount,
+        application_fee=fee_id,
+        application_fee_amount=order.fees.application_fee if fee_id else None,
+        arrival_date=arrival,
+        automatic=order.automatic,
+        balance_transaction="",
+        created=moment.now,
+        currency=order.source.currency,
+        description=order.description,
+        destination=order.destination.id,
+        livemode=moment.livemode,
+        metadata=dict(order.metadata),
+        method=order.method,
+        original_payout=order.original_payout,
+        reconciliation_status="in_progress" if order.automatic else "not_applicable",
+        source_type=order.source.source_type.value,
+        statement_descriptor=order.statement_descriptor,
+        status=PayoutStatus.PENDING,
+        trace_id=TraceId("pending", None),
+        type=order.destination.object,
+    )
+
+
+def _fee_doc(payout: Payout, order: PayoutOrder, mv: Movement) -> dict[str, Any]:
+    """The platform's application fee on an instant payout, as Stripe shows it."""
+    fee_id = payout.application_fee
+    assert fee_id is not None
+    return {
+        "id": fee_id,
+        "object": "application_fee",
+        "account": order.account_id,
+        "amount": order.fees.application_fee,
+        "amount_refunded": 0,
+        "application": order.platform_id,
+        "balance_transaction": mv.txn_for(order.platform_id, fee_id),
+        # Stripe's schema requires `charge`; a payout's fee names the payout it was taken from
+        # (`fee_source` says so), and `expand[]=charge` leaves it an id.
+        "charge": payout.id,
+        "created": payout.created,
+        "currency": payout.currency,
+        "fee_source": {"payout": payout.id, "type": "payout"},
+        "livemode": payout.livemode,
+        "originating_transaction": None,
+        "refunded": False,
+        "refunds": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/application_fees/{fee_id}/refunds",
+        },
+    }
+
+
+def _track(tx: Tx, payout: Payout, internal: PayoutInternal, order: PayoutOrder, rail: Rail) -> None:
+    step = rail.advance(rail_payout(payout, internal), payout.created)
+    next_at = step.next_at if step.status is PayoutStatus.PENDING else payout.created
+    tracking = PayoutTracking(
+        payout.id, order.account_id, payout.livemode, payout.status.value, payout.arrival_date, next_at
+    )
+    store.track(tx, tracking)
+
+
+def open_payout(tx: Tx, moment: Moment, rail: Rail, mv: Movement, order: PayoutOrder) -> Payout:
+    """Book and record a payout on a movement whose buckets are locked and whose funds were checked."""
+    fee_id = new_id("fee") if order.fees.application_fee else None
+    order = replace(order, fees=replace(order.fees, application_fee_id=fee_id))
+    arrival = rail.arrival_date(moment.now, order.method)
+    payout = _payout(order, moment, (new_id("po"), fee_id), arrival)
+    booking = Booking(order.source, order.amount, payout.id, moment.now, order.platform_id, order.fees)
+    mv.post(book_payout(booking, arrival=arrival, description=order.description))
+    mv.sync_reserves()
+    payout = replace(payout, balance_transaction=mv.txn_for(order.account_id, payout.id))
+    internal = PayoutInternal(
+        failure_code=destination_outcome(tx, order.destination.id),
+        fees=order.fees,
+        txn_available_on=arrival if order.amount < 0 else moment.now,
+    )
+    store.create(tx, payout, internal, account_id=order.account_id)
+    _track(tx, payout, internal, order, rail)
+    if fee_id:
+        store.create_fee(tx, _fee_doc(payout, order, mv), platform_id=order.platform_id)
+    if order.automatic:
+        # The transactions this payout settles: every available one of the bucket not yet swept, and
+        # the payout's own.
+        store.sweep(tx, mv.seqs[mv.route(order.source)], payout.id, payout.balance_transaction)
+    events.emit(
+        tx,
+        moment,
+        "payout.created",
+        payout.doc(),
+        platform_id=order.platform_id,
+        account_id=order.account_id,
+        request_id=moment.request_id,
+        idempotency_key=moment.idempotency_key,
+    )
+    return payout

@@ -1,0 +1,143 @@
+"""The charges room's statements: charges, refunds, disputes, application fees and their refunds.
+
+They are documents in `resources` (the Stripe object in `data`, the columns lists filter on beside
+it); each function turns rows into the records of `payoutkit/records/charges.py` and back. A lookup
+by id names the kind it expects: an object of another kind is as missing as no object at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
+
+from payoutkit.lists import Page, Window
+from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund, Refund
+from payoutkit.store.paging import page
+from payoutkit.store.schema import balance_transactions, resources
+
+_GET = select(resources.c.data, resources.c.account_id).where(
+    resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
+)
+_GET_LOCKED = _GET.with_for_update()
+_INSERT = insert(resources)
+_SAVE = update(resources).where(resources.c.id == bindparam("object_id")).values(data=bindparam("document"))
+_SAVE_WITH_STATUS = _SAVE.values(status=bindparam("new_status"))
+_INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("object_id"))
+_SAVE_INTERNAL = (
+    update(resources).where(resources.c.id == bindparam("object_id")).values(internal=bindparam("state"))
+)
+_TXNS = select(balance_transactions).where(balance_transactions.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _get(conn: Connection, object_id: str, kind: str, *, for_update: bool) -> Row[Any] | None:
+    locking = for_update and conn.dialect.name == "postgresql"
+    stmt: Select[Any] = _GET_LOCKED if locking else _GET
+    return conn.execute(stmt, {"object_id": object_id, "object": kind}).first()
+
+
+def charge(conn: Connection, charge_id: str, *, for_update: bool = False) -> tuple[Charge, str] | None:
+    """The charge (or payment) and the account it is on; locked (PostgreSQL) when `for_update`."""
+    row = _get(conn, charge_id, "charge", for_update=for_update)
+    return None if row is None else (Charge.from_doc(row.data), row.account_id)
+
+
+def refund(conn: Connection, refund_id: str) -> tuple[Refund, str] | None:
+    row = _get(conn, refund_id, "refund", for_update=False)
+    return None if row is None else (Refund.from_doc(row.data), row.account_id)
+
+
+def dispute(conn: Connection, dispute_id: str) -> tuple[Dispute, str] | None:
+    row = _get(conn, dispute_id, "dispute", for_update=False)
+    return None if row is None else (Dispute.from_doc(row.data), row.account_id)
+
+
+def application_fee(conn: Connection, fee_id: str, *, for_update: bool = False) -> ApplicationFee | None:
+    row = _get(conn, fee_id, "application_fee", for_update=for_update)
+    return None if row is None else ApplicationFee.from_doc(row.data)
+
+
+def _insert(conn: Connection, doc: Mapping[str, Any], **columns: Any) -> None:
+    values = {"id": doc["id"], "object": doc["object"], "created": doc["created"], "data": doc}
+    conn.execute(_INSERT, {"parent_id": None, "status": None, "internal": None, **values, **columns})
+
+
+def add_charge(conn: Connection, c: Charge, *, account_id: str, parent_id: str | None = None) -> None:
+    _insert(conn, c.doc(), account_id=account_id, livemode=c.livemode, parent_id=parent_id, status=c.status)
+
+
+def save_charge(conn: Connection, c: Charge) -> None:
+    conn.execute(_SAVE, {"object_id": c.id, "document": c.doc()})
+
+
+def add_refund(conn: Connection, r: Refund, *, account_id: str) -> None:
+    _insert(conn, r.doc(), account_id=account_id, livemode=r.livemode, parent_id=r.charge, status=r.status)
+
+
+def save_refund(conn: Connection, r: Refund) -> None:
+    conn.execute(_SAVE, {"object_id": r.id, "document": r.doc()})
+
+
+def add_dispute(conn: Connection, d: Dispute, *, account_id: str) -> None:
+    _insert(conn, d.doc(), account_id=account_id, livemode=d.livemode, parent_id=d.charge, status=d.status)
+
+
+def add_application_fee(conn: Connection, fee: ApplicationFee, *, account_id: str) -> None:
+    _insert(conn, fee.doc(), account_id=account_id, livemode=fee.livemode)
+
+
+def save_application_fee(conn: Connection, fee: ApplicationFee) -> None:
+    conn.execute(_SAVE, {"object_id": fee.id, "document": fee.doc()})
+
+
+def add_fee_refund(conn: Connection, fr: FeeRefund, *, account_id: str, livemode: bool) -> None:
+    """A fee refund's document has no `livemode`: its mode is the column's."""
+    _insert(conn, fr.doc(), account_id=account_id, livemode=livemode, parent_id=fr.fee)
+
+
+def internal(conn: Connection, object_id: str) -> dict[str, Any]:
+    """What the object knows but never shows (the `internal` column), {} when none."""
+    row = conn.execute(_INTERNAL, {"object_id": object_id}).first()
+    return dict(row.internal or {}) if row else {}
+
+
+def save_internal(conn: Connection, object_id: str, state: Mapping[str, Any]) -> None:
+    conn.execute(_SAVE_INTERNAL, {"object_id": object_id, "state": dict(state)})
+
+
+def transactions(conn: Connection, ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """The balance transactions of these ids that exist, by id."""
+    if not ids:
+        return {}
+    return {r.id: r for r in conn.execute(_TXNS, {"ids": list(ids)})}
+
+
+def _owned_page(
+    conn: Connection, kind: str, account_id: str, livemode: bool, window: Window, parent: str | None = None
+) -> Page[Row[Any]]:
+    where = [
+        resources.c.account_id == account_id,
+        resources.c.livemode == livemode,
+        resources.c.object == kind,
+    ]
+    if parent is not None:
+        where.append(resources.c.parent_id == parent)
+    return page(conn, resources, where, window)
+
+
+def charges(conn: Connection, account_id: str, livemode: bool, window: Window) -> Page[Charge]:
+    """The account's charges (and payments), newest first."""
+    return _owned_page(conn, "charge", account_id, livemode, window).map(lambda r: Charge.from_doc(r.data))
+
+
+def refunds(
+    conn: Connection, account_id: str, livemode: bool, window: Window, *, charge: str | None = None
+) -> Page[Refund]:
+    """The account's refunds (of one charge, when given), newest first."""
+    found = _owned_page(conn, "refund", account_id, livemode, window, charge)
+    return found.map(lambda r: Refund.from_doc(r.data))
+
+
+def disputes(conn: Connection, account_id: str, livemode: bool, window: Window) -> Page[Dispute]:
+    return _owned_page(conn, "dispute", account_id, livemode, window).map(lambda r: Dispute.from_doc(r.data))

@@ -1,0 +1,103 @@
+"""External accounts (bank accounts and debit cards): stored resources whose parent is their account.
+
+The document is the `ExternalAccount` record's (records/external_accounts.py); the test outcome of its
+payouts is in the `internal` column (`PayoutOutcome`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+
+from payoutkit.lists import Page, Window
+from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.paging import page as paged
+from payoutkit.store.schema import resources
+
+_FOR_ACCOUNT = (
+    select(resources.c.data)
+    .where(
+        resources.c.parent_id == bindparam("account_id"),
+        resources.c.object.in_(KINDS),
+        resources.c.livemode == bindparam("livemode"),
+    )
+    .order_by(resources.c.seq.desc())
+)
+_GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), resources.c.object.in_(KINDS))
+_INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
+_INSERT = insert(resources)
+_SAVE = (
+    update(resources)
+    .where(resources.c.id == bindparam("ea_id"))
+    .values(data=bindparam("data"), status=bindparam("status"))
+)
+_DELETE = delete(resources).where(resources.c.id == bindparam("ea_id"))
+
+
+def for_account(tx: Connection, account_id: str, livemode: bool) -> list[ExternalAccount]:
+    """An account's external accounts of one mode, newest first."""
+    rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
+    return [ExternalAccount.from_doc(r.data) for r in rows]
+
+
+def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
+    """`for_account` as the stored documents (for the readers not yet on records)."""
+    rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
+    return [dict(r.data) for r in rows]
+
+
+def get(tx: Connection, ea_id: str) -> ExternalAccount | None:
+    row = tx.execute(_GET, {"ea_id": ea_id}).first()
+    return None if row is None else ExternalAccount.from_doc(row.data)
+
+
+def outcome(tx: Connection, ea_id: str) -> PayoutOutcome:
+    return PayoutOutcome.from_doc(internal(tx, ea_id))
+
+
+def internal(tx: Connection, ea_id: str) -> dict[str, Any]:
+    """The `internal` column as stored ({} when none)."""
+    row = tx.execute(_INTERNAL, {"ea_id": ea_id}).first()
+    return dict(row.internal or {}) if row else {}
+
+
+def insert_external_account(tx: Connection, ea: ExternalAccount, outcome: PayoutOutcome) -> None:
+    tx.execute(
+        _INSERT,
+        {
+            "id": ea.id,
+            "object": ea.object,
+            "account_id": ea.account,
+            "livemode": ea.livemode,
+            "created": ea.created,
+            "parent_id": ea.account,
+            "status": ea.status,
+            "data": ea.doc(),
+            "internal": outcome.doc(),
+        },
+    )
+
+
+def save(tx: Connection, ea: ExternalAccount) -> None:
+    tx.execute(_SAVE, {"ea_id": ea.id, "data": ea.doc(), "status": ea.status})
+
+
+def remove(tx: Connection, ea_id: str) -> None:
+    tx.execute(_DELETE, {"ea_id": ea_id})
+
+
+def page(
+    tx: Connection, account_id: str, livemode: bool, kinds: tuple[str, ...], window: Window
+) -> Page[ExternalAccount]:
+    """A page of an account's external accounts of one mode (of the given kinds), newest first."""
+    where = [
+        resources.c.parent_id == account_id,
+        resources.c.object.in_(kinds),
+        resources.c.livemode == livemode,
+    ]
+    return paged(tx, resources, where, window).map(_of_row)
+
+
+def _of_row(row: Row[Any]) -> ExternalAccount:
+    return ExternalAccount.from_doc(row.data)

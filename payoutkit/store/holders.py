@@ -1,0 +1,63 @@
+"""The money room's reads of `accounts`: who holds a balance (kind, platform, default currency) and
+whether the platform is liable for its negative balances.
+
+The accounts room owns the table (store/accounts.py); these are the few facts that moving and
+settling money needs, read in one statement for many accounts. An account's kind, platform and
+liability never change once it exists, so callers may cache them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from payoutkit.store.schema import accounts
+
+# Accounts per statement (a bound on the size of each IN list).
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Holder:
+    id: str
+    kind: str  # platform | connected | system
+    platform_id: str | None
+    default_currency: str | None
+    # The platform is liable for this connected account's negative balances
+    # (`controller.losses.payments = application`).
+    liable: bool
+
+    @property
+    def liability(self) -> tuple[bool, str | None]:
+        """(liable, platform) as the write path asks: (False, None) for anything but a connected account."""
+        return (self.liable, self.platform_id) if self.kind == "connected" else (False, None)
+
+
+_HOLDERS = select(accounts.c.id, accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
+    accounts.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def _holder(row: Any) -> Holder:
+    data = row.data or {}
+    liable = row.kind == "connected" and (
+        data.get("controller", {}).get("losses", {}).get("payments") == "application"
+    )
+    return Holder(row.id, row.kind, row.platform_id, data.get("default_currency"), liable)
+
+
+def holders(conn: Connection, ids: Iterable[str]) -> dict[str, Holder]:
+    """The accounts among `ids` that exist, by id."""
+    wanted = sorted(set(ids))
+    found: dict[str, Holder] = {}
+    for start in range(0, len(wanted), CHUNK):
+        for row in conn.execute(_HOLDERS, {"ids": wanted[start : start + CHUNK]}):
+            found[row.id] = _holder(row)
+    return found
+
+
+def holder(conn: Connection, account_id: str) -> Holder | None:
+    return holders(conn, [account_id]).get(account_id)

@@ -1,0 +1,400 @@
+"""Every SQL statement of payouts: their documents (`resources`), their `payout_tracking` rows, the
+sweep links an automatic payout puts on balance transactions, the `payout_runs` table, and instant
+payouts' volume and the platform's pricing. Statements are built once, at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Select, and_, bindparam, insert, select, update
+
+from payoutkit.lists import Page, Window
+from payoutkit.records.payouts import (
+    InstantPricing,
+    LockedPayout,
+    Payout,
+    PayoutFilter,
+    PayoutInternal,
+    PayoutTracking,
+)
+from payoutkit.store import resources as objects
+from payoutkit.store.balances import flush_moves
+from payoutkit.store.paging import page, range_filter
+from payoutkit.store.schema import (
+    accounts,
+    balance_transactions,
+    balances,
+    instant_volume,
+    payout_runs,
+    payout_tracking,
+    resources,
+)
+
+# ---- payouts --------------------------------------------------------------------------------------
+
+_TRACK = insert(payout_tracking)
+_TRACKING = select(payout_tracking).where(payout_tracking.c.payout_id == bindparam("payout_id"))
+_TRACKING_LOCKED = _TRACKING.with_for_update()
+_DOC = select(resources.c.data, resources.c.internal, resources.c.account_id).where(
+    resources.c.id == bindparam("payout_id")
+)
+_SAVE_DOC = (
+    update(resources)
+    .where(resources.c.id == bindparam("b_id"))
+    .values(data=bindparam("b_data"), status=bindparam("b_status"))
+)
+_SAVE_TRACKING = (
+    update(payout_tracking)
+    .where(payout_tracking.c.payout_id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), next_action_at=bindparam("b_next"))
+)
+_PLATFORM_OF = select(accounts.c.platform_id, accounts.c.kind).where(accounts.c.id == bindparam("account_id"))
+
+
+def create(tx: Connection, payout: Payout, internal: PayoutInternal, *, account_id: str) -> None:
+    """Store a new payout's document, with what it keeps to itself, in one statement."""
+    objects.create(
+        tx,
+        payout.doc(),
+        account_id=account_id,
+        parent_id=payout.destination,
+        status=payout.status.value,
+        internal=internal.doc(),
+    )
+
+
+def track(tx: Connection, tracking: PayoutTracking) -> None:
+    tx.execute(
+        _TRACK,
+        {
+            "payout_id": tracking.payout_id,
+            "account_id": tracking.account_id,
+            "livemode": tracking.livemode,
+            "status": tracking.status,
+            "arrival_date": tracking.arrival_date,
+            "next_action_at": tracking.next_action_at,
+        },
+    )
+
+
+def get(tx: Connection, payout_id: str, *, for_update: bool = False) -> tuple[Payout, str] | None:
+    """The payout and the account that owns it (None if there is no payout of that id)."""
+    found = objects.get(tx, payout_id, for_update=for_update)
+    if found is None or found[0].get("object") != "payout":
+        return None
+    return Payout.from_doc(found[0]), found[1]
+
+
+def lock(tx: Connection, payout_id: str) -> LockedPayout | None:
+    """The payout's tracking row, document and internal state, locked in that order (the worker's)."""
+    stmt = _TRACKING_LOCKED if tx.dialect.name == "postgresql" else _TRACKING
+    track_row = tx.execute(stmt, {"payout_id": payout_id}).first()
+    row = tx.execute(_DOC, {"payout_id": payout_id}).first()
+    if track_row is None or row is None:
+        return None
+    payout = Payout.from_doc(row.data)
+    tracking = PayoutTracking(
+        payout_id=track_row.payout_id,
+        account_id=track_row.account_id,
+        livemode=bool(track_row.livemode),
+        status=track_row.status,
+        arrival_date=track_row.arrival_date,
+        next_action_at=track_row.next_action_at,
+    )
+    internal = PayoutInternal.from_doc(row.internal or {}, payout)
+    return LockedPayout(tracking, payout, internal, row.account_id)
+
+
+def save(tx: Connection, payout: Payout) -> None:
+    """Save the payout's document (and its status column)."""
+    tx.execute(_SAVE_DOC, {"b_id": payout.id, "b_data": payout.doc(), "b_status": payout.status.value})
+
+
+def save_tracked(tx: Connection, payout: Payout, next_at: int | None) -> None:
+    """Save the payout and its tracking row: its status, and when its next step is due."""
+    save(tx, payout)
+    tx.execute(_SAVE_TRACKING, {"b_id": payout.id, "b_status": payout.status.value, "b_next": next_at})
+
+
+def platform_of(tx: Connection, account_id: str) -> str:
+    row = tx.execute(_PLATFORM_OF, {"account_id": account_id}).one()
+    return account_id if row.kind == "platform" else str(row.platform_id)
+
+
+def page_of(
+    tx: Connection,
+    account_id: str,
+    livemode: bool,
+    filters: PayoutFilter,
+    window: Window,
+) -> Page[Payout]:
+    """A page of the account's payouts, newest first, narrowed by `filters`."""
+    where = [
+        resources.c.account_id == account_id,
+        resources.c.livemode == livemode,
+        resources.c.object == "payout",
+    ]
+    if filters.status:
+        where.append(resources.c.status == filters.status)
+    if filters.destination:
+        where.append(resources.c.parent_id == filters.destination)
+    arrival = filters.arrival_date
+    if arrival is not None:
+        arriving = select(payout_tracking.c.payout_id).where(
+            payout_tracking.c.account_id == account_id,
+            payout_tracking.c.livemode == livemode,
+            *range_filter(payout_tracking.c.arrival_date, arrival),
+        )
+        where.append(resources.c.id.in_(arriving))
+    return page(tx, resources, where, window).map(lambda row: Payout.from_doc(row.data))
+
+
+def _claim(tx: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[str]:
+    if tx.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [row[0] for row in tx.execute(stmt, params).all()]
+
+
+_DUE = (
+    select(payout_tracking.c.payout_id)
+    .where(
+        payout_tracking.c.livemode == bindparam("livemode"),
+        payout_tracking.c.next_action_at <= bindparam("now"),
+    )
+    .order_by(payout_tracking.c.next_action_at)
+    .limit(bindparam("limit"))
+)
+
+
+def due(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
+    """The payouts whose next step is due, claimed (others' workers skip them on PostgreSQL)."""
+    return _claim(tx, _DUE, {"livemode": livemode, "now": now, "limit": limit})
+
+
+# ---- the sweep links (`balance_transactions.payout`) ------------------------------------------------
+
+_SWEEP = (
+    update(balance_transactions)
+    .where(
+        balance_transactions.c.balance_seq == bindparam("b_seq"),
+        balance_transactions.c.status == "available",
+        balance_transactions.c.payout.is_(None),
+    )
+    .values(payout=bindparam("b_payout"))
+)
+_SWEEP_OWN = (
+    update(balance_transactions)
+    .where(balance_transactions.c.id == bindparam("b_txn"))
+    .values(payout=bindparam("b_payout"))
+)
+_RELEASE = (
+    update(balance_transactions)
+    .where(balance_transactions.c.payout == bindparam("b_payout"))
+    .values(payout=None)
+)
+_ARRIVING = (
+    select(balance_transactions.c.id)
+    .where(
+        balance_transactions.c.balance_seq == bindparam("seq"),
+        balance_transactions.c.status == "pending",
+        balance_transactions.c.payout.is_not(None),
+    )
+    .limit(1)
+)
+_IN_FLIGHT = select(resources.c.data).where(
+    resources.c.account_id == bindparam("account_id"),
+    resources.c.livemode == bindparam("livemode"),
+    resources.c.object == "payout",
+    resources.c.status.in_(("pending", "in_transit")),
+)
+
+
+def sweep(tx: Connection, seq: int, payout_id: str, txn: str) -> None:
+    """An automatic payout settles every available, not yet swept transaction of its bucket (row
+    `seq`), and its own."""
+    tx.execute(_SWEEP, {"b_seq": seq, "b_payout": payout_id})
+    tx.execute(_SWEEP_OWN, {"b_txn": txn, "b_payout": payout_id})
+
+
+def release_sweeps(tx: Connection, payout_id: str) -> None:
+    """What a failed or canceled payout swept is free to be swept again."""
+    tx.execute(_RELEASE, {"b_payout": payout_id})
+
+
+def debit_arriving(tx: Connection, seq: int) -> bool:
+    """Whether a swept transaction of the bucket (row `seq`) is still pending: a debit on its way."""
+    return tx.execute(_ARRIVING, {"seq": seq}).first() is not None
+
+
+def payouts_in_flight(tx: Connection, account_id: str, livemode: bool) -> list[Payout]:
+    """The account's payouts still pending or in transit."""
+    rows = tx.execute(_IN_FLIGHT, {"account_id": account_id, "livemode": livemode}).all()
+    return [Payout.from_doc(row.data) for row in rows]
+
+
+# ---- what a payout touches of other objects ------------------------------------------------------
+
+
+def create_fee(tx: Connection, fee: dict[str, Any], *, platform_id: str) -> None:
+    """The application fee an instant payout pays the platform (the platform's document)."""
+    objects.create(tx, fee, account_id=platform_id)
+
+
+def mark_errored(tx: Connection, external_account_id: str) -> dict[str, Any] | None:
+    """Mark the external account `errored` (a payout to it failed); its document, or None when it
+    was already errored (or is gone)."""
+    found = objects.get(tx, external_account_id, for_update=True)
+    if found is None or found[0].get("status") == "errored":
+        return None
+    doc = found[0]
+    doc["status"] = "errored"
+    objects.save(tx, doc, status="errored")
+    return doc
+
+
+_ACCOUNT_ROW = select(accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
+    accounts.c.id == bindparam("account_id")
+)
+
+
+def account_of(tx: Connection, account_id: str) -> tuple[str, dict[str, Any]]:
+    """An account's platform (itself for the platform) and its document, for its payout run."""
+    row = tx.execute(_ACCOUNT_ROW, {"account_id": account_id}).one()
+    return (account_id if row.kind == "platform" else str(row.platform_id)), dict(row.data)
+
+
+# ---- payout runs ----------------------------------------------------------------------------------
+
+_DUE_RUNS = (
+    select(payout_runs.c.account_id)
+    .where(payout_runs.c.livemode == bindparam("livemode"), payout_runs.c.next_run_at <= bindparam("now"))
+    .order_by(payout_runs.c.next_run_at)
+    .limit(bindparam("limit"))
+)
+_SET_RUN = (
+    update(payout_runs)
+    .where(
+        and_(
+            payout_runs.c.account_id == bindparam("r_account"), payout_runs.c.livemode == bindparam("r_mode")
+        )
+    )
+    .values(next_run_at=bindparam("r_next"))
+)
+_ADD_RUN = insert(payout_runs)
+_RUN_ROWS = select(payout_runs.c.account_id, payout_runs.c.livemode)
+_RUNNABLE = select(accounts.c.id, accounts.c.kind, accounts.c.livemode)
+_PAYOUT_SETTINGS = select(accounts.c.id, accounts.c.data[("settings", "payouts")].label("payouts")).where(
+    accounts.c.id.in_(bindparam("account_ids", expanding=True))
+)
+_RUN_BALANCES = select(
+    balances.c.account_id, balances.c.balance_type, balances.c.available, balances.c.next_settle_at
+).where(
+    balances.c.account_id.in_(bindparam("account_ids", expanding=True)),
+    balances.c.livemode == bindparam("livemode"),
+)
+
+
+def due_runs(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
+    """The accounts whose payout run is due, claimed (others' workers skip them on PostgreSQL)."""
+    return _claim(tx, _DUE_RUNS, {"livemode": livemode, "now": now, "limit": limit})
+
+
+def set_next_runs(tx: Connection, livemode: bool, at: Mapping[str, int]) -> None:
+    """Each account's next run time (rows that exist)."""
+    if at:
+        tx.execute(_SET_RUN, [{"r_account": a, "r_mode": livemode, "r_next": at[a]} for a in sorted(at)])
+
+
+def put_next_run(tx: Connection, account_id: str, livemode: bool, at: int) -> None:
+    """The account's next run time, its row made if it has none."""
+    done = tx.execute(_SET_RUN, {"r_account": account_id, "r_mode": livemode, "r_next": at})
+    if done.rowcount == 0:
+        tx.execute(_ADD_RUN, {"account_id": account_id, "livemode": livemode, "next_run_at": at})
+
+
+def add_missing_runs(tx: Connection, now: int) -> int:
+    """Give every account without a payout run row one, due now (accounts from before payouts)."""
+    have = {(r.account_id, bool(r.livemode)) for r in tx.execute(_RUN_ROWS)}
+    missing = []
+    for row in tx.execute(_RUNNABLE):
+        if row.kind == "system":
+            continue
+        modes = (False, True) if row.kind == "platform" else (bool(row.livemode),)
+        missing += [
+            {"account_id": row.id, "livemode": m, "next_run_at": now}
+            for m in modes
+            if (row.id, m) not in have
+        ]
+    if missing:
+        tx.execute(_ADD_RUN, missing)
+    return len(missing)
+
+
+def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Only the payout settings of each account (a JSON path), not its whole document."""
+    rows = tx.execute(_PAYOUT_SETTINGS, {"account_ids": list(account_ids)})
+    return {r.id: dict(r.payouts) for r in rows if r.payouts is not None}
+
+
+class RunBalance(NamedTuple):
+    account_id: str
+    balance_type: str
+    available: int
+    next_settle_at: int | None
+
+
+def run_balances(tx: Connection, account_ids: Sequence[str], livemode: bool) -> list[RunBalance]:
+    """The accounts' buckets as this unit has moved them (its deferred moves applied first): account,
+    balance type, available, and when they next settle."""
+    flush_moves(tx)
+    rows = tx.execute(_RUN_BALANCES, {"account_ids": list(account_ids), "livemode": livemode})
+    return [RunBalance(r.account_id, r.balance_type, r.available, r.next_settle_at) for r in rows]
+
+
+# ---- instant payouts: the daily volume and the platform's pricing ----------------------------------
+
+_VOLUME_KEY = and_(
+    instant_volume.c.account_id == bindparam("v_account"),
+    instant_volume.c.livemode == bindparam("v_mode"),
+    instant_volume.c.currency == bindparam("v_currency"),
+    instant_volume.c.day == bindparam("v_day"),
+)
+_VOLUME = select(instant_volume.c.amount).where(_VOLUME_KEY)
+_ADD_VOLUME = (
+    update(instant_volume).where(_VOLUME_KEY).values(amount=instant_volume.c.amount + bindparam("v_amount"))
+)
+_NEW_VOLUME = insert(instant_volume)
+_PRICING = select(resources.c.data).where(
+    resources.c.account_id == bindparam("platform_id"),
+    resources.c.livemode == bindparam("livemode"),
+    resources.c.object == "instant_payout_pricing",
+)
+
+
+def volume(tx: Connection, account_id: str, livemode: bool, currency: str, day: str) -> int:
+    """The account's instant payout volume in `currency` on its local `day`."""
+    key = {"v_account": account_id, "v_mode": livemode, "v_currency": currency, "v_day": day}
+    row = tx.execute(_VOLUME, key).first()
+    return int(row.amount) if row else 0
+
+
+def add_volume(tx: Connection, key: Mapping[str, Any], amount: int) -> None:
+    """Add to a day's volume; `key`: account_id, livemode, currency, day."""
+    where = {"v_account": key["account_id"], "v_mode": key["livemode"], "v_currency": key["currency"]}
+    done = tx.execute(_ADD_VOLUME, {**where, "v_day": key["day"], "v_amount": amount})
+    if done.rowcount == 0:
+        tx.execute(_NEW_VOLUME, {**key, "amount": amount})
+
+
+def pricing(tx: Connection, platform_id: str, livemode: bool) -> InstantPricing | None:
+    row = tx.execute(_PRICING, {"platform_id": platform_id, "livemode": livemode}).first()
+    return InstantPricing.from_doc(row.data) if row else None
+
+
+def save_pricing(tx: Connection, pricing: InstantPricing, *, platform_id: str, new: bool) -> None:
+    if new:
+        objects.create(tx, pricing.doc(), account_id=platform_id)
+    else:
+        objects.save(tx, pricing.doc())

@@ -1,0 +1,54 @@
+"""`connect_reserves`: what a platform holds in `connect_reserved` for one liable connected account and
+currency (the negative available balance it covers). `Movement.sync_reserves` keeps it; settlement
+re-syncs the accounts it has something reserved for."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from payoutkit.store.schema import connect_reserves as r
+
+_ONE = (
+    r.c.account_id == bindparam("r_account"),
+    r.c.livemode == bindparam("r_livemode"),
+    r.c.currency == bindparam("r_currency"),
+)
+_READ = select(r.c.amount).where(*_ONE)
+_CREATE = insert(r)
+_SET = update(r).where(*_ONE).values(amount=bindparam("r_amount"))
+_HELD = select(r.c.account_id, r.c.currency).where(r.c.livemode == bindparam("livemode"), r.c.amount > 0)
+_HELD_FOR = _HELD.where(r.c.account_id == bindparam("account_id"))
+
+
+def reserved(conn: Connection, account_id: str, livemode: bool, currency: str) -> int | None:
+    """What is reserved for this account and currency; None when it has no row yet."""
+    where = {"r_account": account_id, "r_livemode": livemode, "r_currency": currency}
+    amount = conn.execute(_READ, where).scalar()
+    return None if amount is None else int(amount)
+
+
+def set_reserved(
+    conn: Connection, platform_id: str, key: tuple[str, bool, str], amount: int, *, exists: bool
+) -> None:
+    """Set the reserve of (account, livemode, currency) to `amount`, creating its row unless it `exists`."""
+    account_id, livemode, currency = key
+    if exists:
+        conn.execute(
+            _SET,
+            {"r_account": account_id, "r_livemode": livemode, "r_currency": currency, "r_amount": amount},
+        )
+    else:
+        conn.execute(
+            _CREATE,
+            {"platform_id": platform_id, "account_id": account_id, "livemode": livemode,
+             "currency": currency, "amount": amount},
+        )  # fmt: skip
+
+
+def held(conn: Connection, livemode: bool, account_id: str | None = None) -> list[tuple[str, str]]:
+    """(account, currency) of every positive reserve of a mode (of one account, if given)."""
+    if account_id is None:
+        rows = conn.execute(_HELD, {"livemode": livemode})
+    else:
+        rows = conn.execute(_HELD_FOR, {"livemode": livemode, "account_id": account_id})
+    return [(row.account_id, row.currency) for row in rows]

@@ -1,0 +1,178 @@
+"""Set-based settlement: due pending funds become available, a batch of buckets at a time.
+
+`settle_due` locks due buckets (found by the indexed `next_settle_at`) in row-id order — the lock
+order of every unit of work — flips their due transactions in one statement, moves the sums in the
+buckets and sets each bucket's next settlement time. Every statement is built once (the bucket query
+once per combination of filters a caller uses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
+
+from payoutkit.ledger.postings import BalanceType, TxnStatus
+from payoutkit.store.balances import flush_moves
+from payoutkit.store.schema import balance_transactions as txns
+from payoutkit.store.schema import balances
+
+SETTLE_BATCH = 500
+_PENDING, _AVAILABLE = TxnStatus.PENDING.value, TxnStatus.AVAILABLE.value
+
+
+@cache
+def _due_buckets(by_account: bool, by_mode: bool, by_seqs: bool, batch: int, lock: bool) -> Select[Any]:
+    cond = [balances.c.next_settle_at <= bindparam("now"), balances.c.seq > bindparam("after")]
+    if by_account:
+        cond.append(balances.c.account_id == bindparam("account_id"))
+    if by_mode:
+        cond.append(balances.c.livemode == bindparam("livemode"))
+    if by_seqs:
+        cond.append(balances.c.seq.in_(bindparam("seqs", expanding=True)))
+    stmt = select(balances.c.seq).where(and_(*cond)).order_by(balances.c.seq).limit(batch)
+    return stmt.with_for_update() if lock else stmt
+
+
+_MOVED_ACCOUNTS = (
+    select(balances.c.account_id, balances.c.livemode)
+    .where(balances.c.seq.in_(bindparam("seqs", expanding=True)))
+    .distinct()
+)
+
+
+@dataclass(frozen=True)
+class Due:
+    """Which buckets to settle: all of a mode, one account's, or these rows (each None: no filter)."""
+
+    account_id: str | None = None
+    livemode: bool | None = None
+    seqs: tuple[int, ...] | None = None
+
+
+EVERY = Due()
+
+
+def settle_due(
+    conn: Connection,
+    now: int,
+    where: Due = EVERY,
+    *,
+    batch: int = SETTLE_BATCH,
+    moved_accounts: set[tuple[str, bool]] | None = None,
+) -> int:
+    """Make every pending transaction with `available_on <= now` available; return how many.
+
+    Works through due buckets `batch` at a time, in row-id order: per batch one statement locks the
+    buckets, one flips their due transactions, one moves the sums and one sets each bucket's next
+    settlement time. Given `moved_accounts`, one more statement per batch adds the (account, livemode)
+    of every bucket that moved funds to it.
+    """
+    flush_moves(conn)
+    lock = conn.dialect.name == "postgresql"
+    flags = (where.account_id is not None, where.livemode is not None, where.seqs is not None)
+    stmt = _due_buckets(*flags, batch, lock)
+    values: dict[str, Any] = {"now": now, "account_id": where.account_id, "livemode": where.livemode}
+    if where.seqs is not None:
+        values["seqs"] = list(where.seqs)
+    moved_total = 0
+    after = 0
+    while True:
+        due = [r.seq for r in conn.execute(stmt, values | {"after": after})]
+        if not due:
+            return moved_total
+        after = due[-1]
+        count, moved_seqs = _settle_buckets(conn, due, now)
+        moved_total += count
+        if moved_accounts is not None and moved_seqs:
+            moved_accounts.update(
+                (r.account_id, bool(r.livemode)) for r in conn.execute(_MOVED_ACCOUNTS, {"seqs": moved_seqs})
+            )
+        if len(due) < batch:
+            return moved_total
+
+
+_DUE_TXNS = and_(
+    txns.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+    txns.c.status == _PENDING,
+    txns.c.available_on <= bindparam("now"),
+)
+_FLIPPED = (
+    update(txns)
+    .where(_DUE_TXNS)
+    .values(status=_AVAILABLE)
+    .returning(txns.c.balance_seq, txns.c.net)
+    .cte("moved")
+)
+# PostgreSQL: flip and sum in one statement.
+_FLIP_AND_SUM = select(_FLIPPED.c.balance_seq, func.sum(_FLIPPED.c.net), func.count()).group_by(
+    _FLIPPED.c.balance_seq
+)
+# SQLite units of work are serialized: read the sums, then flip.
+_SUM_DUE = (
+    select(txns.c.balance_seq, func.sum(txns.c.net), func.count())
+    .where(_DUE_TXNS)
+    .group_by(txns.c.balance_seq)
+)
+_FLIP = update(txns).where(_DUE_TXNS).values(status=_AVAILABLE)
+_MOVE_DUE = (
+    update(balances)
+    .where(balances.c.seq == bindparam("b_seq"))
+    .values(
+        pending=balances.c.pending - bindparam("b_due"), available=balances.c.available + bindparam("b_due")
+    )
+)
+_NEXT_PENDING = (
+    select(func.min(txns.c.available_on))
+    .where(txns.c.balance_seq == balances.c.seq, txns.c.status == _PENDING)
+    .scalar_subquery()
+)
+# A concurrent unit may have just added a pending transaction this statement's snapshot cannot see; it
+# lowered `next_settle_at` to that transaction's (future) time, so keep any future value that is
+# earlier than what this snapshot finds.
+_KEEP_FUTURE = and_(
+    balances.c.next_settle_at > bindparam("now"),
+    or_(_NEXT_PENDING.is_(None), balances.c.next_settle_at < _NEXT_PENDING),
+)
+_NEXT_SETTLE = (
+    update(balances)
+    .where(balances.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(next_settle_at=case((_KEEP_FUTURE, balances.c.next_settle_at), else_=_NEXT_PENDING))
+)
+
+
+def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> tuple[int, list[int]]:
+    """Settle these (locked) buckets; returns how many transactions moved and the buckets they were in."""
+    values = {"seqs": seqs, "now": now}
+    if conn.dialect.name == "postgresql":
+        sums = conn.execute(_FLIP_AND_SUM, values).all()
+    else:
+        sums = conn.execute(_SUM_DUE, values).all()
+        conn.execute(_FLIP, values)
+    if sums:
+        conn.execute(_MOVE_DUE, [{"b_seq": s, "b_due": int(total)} for s, total, _ in sums])
+    conn.execute(_NEXT_SETTLE, values)
+    return sum(int(n) for _, _, n in sums), [s for s, _, _ in sums]
+
+
+_DUE_PAYMENTS = (
+    select(balances.c.account_id, balances.c.currency)
+    .where(
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.next_settle_at <= bindparam("now"),
+        balances.c.balance_type == BalanceType.PAYMENTS.value,
+    )
+    .distinct()
+)
+_DUE_PAYMENTS_OF = _DUE_PAYMENTS.where(balances.c.account_id == bindparam("account_id"))
+
+
+def due_payments(
+    conn: Connection, now: int, livemode: bool, account_id: str | None = None
+) -> list[tuple[str, str]]:
+    """(account, currency) of every `payments` bucket of a mode with funds due by `now`."""
+    stmt = _DUE_PAYMENTS if account_id is None else _DUE_PAYMENTS_OF
+    rows = conn.execute(stmt, {"now": now, "livemode": livemode, "account_id": account_id})
+    return [(r.account_id, r.currency) for r in rows]

@@ -1,0 +1,94 @@
+"""The balance reads as use cases, called with an actor (no HTTP), on both stores.
+
+A read writes nothing and takes no write lock (`Database.read_transaction`), yet answers exactly what
+settling first and then reading answers: due pending funds show as available, in the Balance and on
+each balance transaction, while the stored buckets and transactions stay as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from payoutkit.config import Settings
+from payoutkit.ledger.booking import book_topup
+from payoutkit.ledger.postings import BucketKey
+from payoutkit.lists import window
+from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.services import balance
+from payoutkit.services.actor import Actor, Moment
+from payoutkit.services.movement import movement
+from payoutkit.services.settlement import settle_at
+from payoutkit.store import Tx
+from payoutkit.store.balances import read_buckets
+from payoutkit.store.invariants import check_ledger
+from tests.conftest import CLOCK_START, SECRET_KEY
+
+DAY = 86400
+
+
+@pytest.fixture
+def runtime(database_url: str) -> Iterator[Runtime]:
+    settings = Settings(
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        simulated_clock=True,
+        simulated_clock_start=CLOCK_START,
+        worker=False,
+    )
+    rt, _ = open_runtime(settings, migrate_new=False)
+    yield rt
+    with rt.db.engine.connect() as conn:
+        assert check_ledger(conn) == []
+    rt.db.dispose()
+
+
+def _actor(rt: Runtime, now: int) -> Actor:
+    return Actor(account_id=rt.platform_id, platform_id=rt.platform_id, livemode=False, now=now)
+
+
+def _topup(rt: Runtime, amount: int, available_on: int) -> str:
+    def book(conn: Tx) -> str:
+        key = BucketKey(rt.platform_id, False, "usd")
+        entries = book_topup(key, amount, topup_id="tu_test", created=CLOCK_START, available_on=available_on)
+        mv = movement(conn, Moment.job(False, CLOCK_START), [e.key for e in entries])
+        mv.post(entries)
+        return mv.txn_for(rt.platform_id)
+
+    return rt.db.transaction(book)
+
+
+def _stored_pending(rt: Runtime) -> int:
+    buckets, _ = rt.db.transaction(read_buckets, rt.platform_id, False)
+    return sum(b.pending for b in buckets)
+
+
+def test_a_read_shows_due_funds_as_available_and_writes_nothing(runtime: Runtime) -> None:
+    txn_id = _topup(runtime, 1000, available_on=CLOCK_START + DAY)
+    early = runtime.db.read_transaction(balance.read_balance, _actor(runtime, CLOCK_START))
+    assert (early.available[0].amount, early.pending[0].amount) == (0, 1000)
+
+    due = _actor(runtime, CLOCK_START + DAY)
+    read = runtime.db.read_transaction(balance.read_balance, due)
+    assert (read.available[0].amount, read.pending[0].amount) == (1000, 0)
+    one = runtime.db.read_transaction(balance.retrieve_transaction, due, txn_id)
+    assert one.status == "available"
+    listed = runtime.db.read_transaction(balance.list_transactions, due, balance.ListTransactions(), window())
+    assert [t.status for t in listed.items] == ["available"]
+    assert _stored_pending(runtime) == 1000  # nothing settled
+
+    # What settling first and then reading answers is the same.
+    assert runtime.db.transaction(settle_at, Moment.job(False, CLOCK_START + DAY)) >= 1
+    assert _stored_pending(runtime) == 0
+    assert runtime.db.read_transaction(balance.read_balance, due).doc() == read.doc()
+    settled = runtime.db.read_transaction(balance.retrieve_transaction, due, txn_id)
+    assert settled == one
+
+
+def test_funds_not_yet_due_stay_pending(runtime: Runtime) -> None:
+    txn_id = _topup(runtime, 500, available_on=CLOCK_START + 2 * DAY)
+    actor = _actor(runtime, CLOCK_START + 2 * DAY - 1)
+    read = runtime.db.read_transaction(balance.read_balance, actor)
+    assert (read.available[0].amount, read.pending[0].amount) == (0, 500)
+    assert runtime.db.read_transaction(balance.retrieve_transaction, actor, txn_id).status == "pending"
