@@ -1,20 +1,18 @@
-"""Transfers (`tr_`), their reversals (`trr_`), and what a transfer makes on its destination: the
-payment (`py_`, a charge) and the refunds of that payment (`pyr_`) a reversal takes back.
+"""Transfers (`tr_`) and their reversals (`trr_`). What a transfer makes on its destination, the
+payment (`py_`) and the refunds of it (`pyr_`) that reversals take back, are the charges room's
+`Charge` and `Refund` (records/charges.py).
 
 Each record mirrors the stored document (`resources.data`) exactly: `from_doc(doc).doc() == doc`. A
-reversal and a payment refund are stored with `livemode`, and shown inside their parent's list
-without it (`embedded()`).
+reversal is stored with `livemode`, and shown inside its transfer's list without it (`embedded()`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-
-def _list(data: list[dict[str, Any]], url: str) -> dict[str, Any]:
-    return {"object": "list", "data": data, "has_more": False, "url": url}
+from payoutkit.records.charges import EMBEDDED, embedded_list
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +93,7 @@ class Transfer:
             self,
             amount_reversed=reversed_,
             reversed=reversed_ == self.amount,
-            reversals=(reversal, *self.reversals)[:10],
+            reversals=(reversal, *self.reversals)[:EMBEDDED],
         )
 
     @classmethod
@@ -135,154 +133,11 @@ class Transfer:
             "destination_payment": self.destination_payment,
             "livemode": self.livemode,
             "metadata": dict(self.metadata),
-            "reversals": _list([r.embedded() for r in self.reversals], f"/v1/transfers/{self.id}/reversals"),
+            "reversals": embedded_list(
+                f"/v1/transfers/{self.id}/reversals", [r.embedded() for r in self.reversals]
+            ),
             "reversed": self.reversed,
             "source_transaction": self.source_transaction,
             "source_type": self.source_type,
             "transfer_group": self.transfer_group,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class PaymentRefund:
-    """The refund (`pyr_`) of a destination payment that a transfer reversal takes back."""
-
-    id: str
-    amount: int
-    balance_transaction: str
-    charge: str
-    created: int
-    currency: str
-    source_transfer_reversal: str | None
-    livemode: bool
-
-    def embedded(self) -> dict[str, Any]:
-        """As the payment's `refunds` list shows it: without `livemode`."""
-        return {
-            "id": self.id,
-            "object": "refund",
-            "amount": self.amount,
-            "balance_transaction": self.balance_transaction,
-            "charge": self.charge,
-            "created": self.created,
-            "currency": self.currency,
-            "metadata": {},
-            "payment_intent": None,
-            "reason": None,
-            "receipt_number": None,
-            "source_transfer_reversal": self.source_transfer_reversal,
-            "status": "succeeded",
-            "transfer_reversal": None,
-        }
-
-    def doc(self) -> dict[str, Any]:
-        return {**self.embedded(), "livemode": self.livemode}
-
-
-# The fields of a destination payment that the transfers room reads or changes; the rest of the charge
-# it is (rendered once, by `DestinationPayment.new`) is kept as it is stored.
-_PAYMENT_FIELDS = (
-    "id", "amount", "amount_refunded", "refunded", "application_fee", "currency", "livemode", "refunds",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True)
-class DestinationPayment:
-    """The payment (`py_…`) a transfer makes on its destination: a charge with every field of one.
-
-    Transitional (issue 8): the charges room's charge record will hold a charge's every field; until
-    then the fields this room does not decide on are kept as stored (`rest`).
-    """
-
-    id: str
-    amount: int
-    amount_refunded: int
-    refunded: bool
-    application_fee: str | None
-    currency: str
-    livemode: bool
-    refunds: tuple[Mapping[str, Any], ...]  # the newest ten, as the stored list holds them
-    rest: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def new(cls, *, transfer: Transfer, transfer_group: str | None) -> DestinationPayment:
-        """The payment a transfer (by hand) makes on its destination."""
-        pid, amount = transfer.destination_payment, transfer.amount
-        return cls(
-            id=pid,
-            amount=amount,
-            amount_refunded=0,
-            refunded=False,
-            application_fee=None,
-            currency=transfer.currency,
-            livemode=transfer.livemode,
-            refunds=(),
-            rest={
-                "object": "charge",
-                "amount_captured": amount,
-                "application": None,
-                "application_fee_amount": None,
-                "balance_transaction": None,  # set by `with_balance_transaction`
-                "billing_details": {"address": None, "email": None, "name": None, "phone": None},
-                "calculated_statement_descriptor": None,
-                "captured": True,
-                "created": transfer.created,
-                "customer": None,
-                "description": None,
-                "disputed": False,
-                "failure_balance_transaction": None,
-                "failure_code": None,
-                "failure_message": None,
-                "fraud_details": {},
-                "metadata": {},
-                "on_behalf_of": None,
-                "outcome": None,
-                "paid": True,
-                "payment_intent": None,
-                "payment_method": None,
-                "payment_method_details": None,
-                "receipt_email": None,
-                "source_transfer": transfer.id,
-                "statement_descriptor": None,
-                "statement_descriptor_suffix": None,
-                "status": "succeeded",
-                "transfer_data": None,
-                "transfer_group": transfer_group,
-            },
-        )
-
-    def with_balance_transaction(self, txn: str) -> DestinationPayment:
-        return replace(self, rest={**self.rest, "balance_transaction": txn})
-
-    def refunded_by(self, amount: int, refund: PaymentRefund | None) -> DestinationPayment:
-        """Refunded by `amount` more; `refund` shown first in its list when it is a new one."""
-        refunded = min(self.amount, self.amount_refunded + amount)
-        refunds = self.refunds if refund is None else (refund.embedded(), *self.refunds)[:10]
-        return replace(self, amount_refunded=refunded, refunded=refunded == self.amount, refunds=refunds)
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> DestinationPayment:
-        return cls(
-            id=d["id"],
-            amount=d["amount"],
-            amount_refunded=d["amount_refunded"],
-            refunded=d["refunded"],
-            application_fee=d.get("application_fee"),
-            currency=d["currency"],
-            livemode=d["livemode"],
-            refunds=tuple(dict(r) for r in d["refunds"]["data"]),
-            rest={k: v for k, v in d.items() if k not in _PAYMENT_FIELDS},
-        )
-
-    def doc(self) -> dict[str, Any]:
-        return {
-            **self.rest,
-            "id": self.id,
-            "amount": self.amount,
-            "amount_refunded": self.amount_refunded,
-            "refunded": self.refunded,
-            "application_fee": self.application_fee,
-            "currency": self.currency,
-            "livemode": self.livemode,
-            "refunds": _list([dict(r) for r in self.refunds], f"/v1/charges/{self.id}/refunds"),
         }

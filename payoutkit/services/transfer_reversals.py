@@ -9,18 +9,20 @@ from the charges room. Each takes the locks in one order — charge, transfer, p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
 
 from payoutkit.ids import new_id
 from payoutkit.ledger.booking import book_transfer_reversal
-from payoutkit.ledger.postings import BalanceType, BucketKey, SourceType
-from payoutkit.records.transfers import DestinationPayment, PaymentRefund, Transfer, TransferReversal
+from payoutkit.ledger.postings import BucketKey
+from payoutkit.records.charges import Charge, Refund
+from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.services import application_fees
 from payoutkit.services.actor import Actor
+from payoutkit.services.application_fees import payments_key
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement
 from payoutkit.store import Tx
+from payoutkit.store import charges as charges_store
 from payoutkit.store import transfers as store
 
 
@@ -41,28 +43,22 @@ class ReversalBooking:
 class Reversed:
     reversal: TransferReversal
     transfer: Transfer
-    payment: DestinationPayment | None
-
-
-def bucket_key(actor: Actor, account: str, currency: str, source_type: str) -> BucketKey:
-    return BucketKey(account, actor.livemode, currency, BalanceType.PAYMENTS, SourceType(source_type))
+    payment: Charge | None  # the destination's payment (`py_`)
 
 
 def reversal_keys(actor: Actor, transfer: Transfer) -> list[BucketKey]:
     """The buckets a reversal of `transfer` moves: the platform's and the destination's."""
     return [
-        bucket_key(actor, account, transfer.currency, transfer.source_type)
+        payments_key(actor, account, transfer.currency, transfer.source_type)
         for account in (actor.platform_id, transfer.destination)
     ]
 
 
-def _payment_refund(
-    actor: Actor, mv: Movement, transfer: Transfer, reversal: TransferReversal
-) -> PaymentRefund:
+def _payment_refund(actor: Actor, mv: Movement, transfer: Transfer, reversal: TransferReversal) -> Refund:
     """The refund (`pyr_…`) of the destination payment that a reversal takes back, on the connected
     account: the source of its `payment_refund` balance transaction."""
     refund_id = reversal.destination_payment_refund
-    return PaymentRefund(
+    return Refund(
         id=refund_id,
         amount=reversal.amount,
         balance_transaction=mv.txn_for(transfer.destination, refund_id),
@@ -76,7 +72,7 @@ def _payment_refund(
 
 def _refund_payment(
     tx: Tx, actor: Actor, mv: Movement, r: Reversed, booking: ReversalBooking
-) -> DestinationPayment | None:
+) -> Charge | None:
     """The destination payment refunded by the reversal's amount (stored), and when the platform
     reversed, the payment refund that shows it (stored on the connected account)."""
     transfer, reversal, payment = r.transfer, r.reversal, r.payment
@@ -85,11 +81,14 @@ def _refund_payment(
         # A reversal the platform makes refunds the payment by a refund of its own; when the
         # connected account refunds its payment, that refund is already the object.
         refund = _payment_refund(actor, mv, transfer, reversal)
-        store.insert_payment_refund(tx, refund, owner=transfer.destination)
+        charges_store.add_refund(tx, refund, account_id=transfer.destination)
     if payment is None:
         return None
-    payment = payment.refunded_by(reversal.amount, refund)
-    store.save_payment(tx, payment)
+    refunded = min(payment.amount, payment.amount_refunded + reversal.amount)
+    payment = replace(payment, amount_refunded=refunded, refunded=refunded == payment.amount)
+    if refund is not None:
+        payment = payment.listing(refund)
+    charges_store.save_charge(tx, payment)
     return payment
 
 
@@ -97,7 +96,7 @@ def book_reversal(
     tx: Tx,
     actor: Actor,
     mv: Movement,
-    found: tuple[Transfer, DestinationPayment | None],
+    found: tuple[Transfer, Charge | None],
     booking: ReversalBooking,
 ) -> Reversed:
     """Book a reversal on an already locked movement (`reversal_keys`) and record it on the transfer.
@@ -109,7 +108,7 @@ def book_reversal(
     transfer, payment = found
     rid = new_id("trr")
     pyr = booking.payment_refund_id or new_id("pyr")
-    platform_key = bucket_key(actor, actor.platform_id, transfer.currency, transfer.source_type)
+    platform_key = payments_key(actor, actor.platform_id, transfer.currency, transfer.source_type)
     mv.post(
         book_transfer_reversal(
             platform_key,
@@ -135,17 +134,14 @@ def book_reversal(
     payment = _refund_payment(tx, actor, mv, Reversed(reversal, transfer, payment), booking)
     if booking.refund_application_fee and payment is not None and payment.application_fee:
         # A destination charge with an application fee transfers the whole charge: the reversal
-        # counts towards the fee in the charge's units. (Transitional, issue 8: `refund_in_proportion`
-        # is typed for the old Ctx; it reads only the actor's platform, mode and time.)
-        application_fees.refund_in_proportion(
-            tx,
-            cast(Any, actor),
-            mv,
-            payment.application_fee,
+        # counts towards the fee in the charge's units.
+        step = application_fees.FeeProgress(
+            fee_id=payment.application_fee,
             progress=booking.amount,
             whole=transfer.amount,
             source_type=transfer.source_type,
         )
+        application_fees.refund_fee(tx, actor, mv, step)
     after = transfer.with_reversal(reversal)
     store.save_transfer(tx, after)
     store.insert_reversal(tx, reversal, owner=actor.platform_id)
@@ -161,6 +157,7 @@ def book_reversal(
     return Reversed(reversal, after, payment)
 
 
-def lock_payment(tx: Tx, transfer: Transfer) -> DestinationPayment | None:
+def lock_payment(tx: Tx, transfer: Transfer) -> Charge | None:
     """The destination's payment (`py_`) of `transfer`, locked (take it before the movement)."""
-    return store.payment(tx, transfer.destination_payment, for_update=True)
+    found = charges_store.charge(tx, transfer.destination_payment, for_update=True)
+    return None if found is None else found[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
@@ -19,20 +19,22 @@ from payoutkit.ledger.booking import book_transfer
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.lists import Page, Window
-from payoutkit.records.transfers import DestinationPayment, Transfer, TransferReversal
+from payoutkit.records.charges import Charge, embedded_list
+from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.services.access import connected_account
 from payoutkit.services.actor import Actor
+from payoutkit.services.application_fees import payments_key
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.policy import may_reach, require_platform
 from payoutkit.services.transfer_reversals import (
     ReversalBooking,
     book_reversal,
-    bucket_key,
     lock_payment,
     reversal_keys,
 )
 from payoutkit.store import Tx
+from payoutkit.store import charges as charges_store
 from payoutkit.store import transfers as store
 
 # -- commands --------------------------------------------------------------------------------------
@@ -97,12 +99,10 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
     currency = check_currency(command.currency)
     amount = check_amount(command.amount, currency)
     check_id(command.destination, ("acct",), "destination", "account")
-    # Transitional (issue 8): `connected_account` is typed for the old Ctx; it reads only the actor's
-    # platform and mode.
-    destination = connected_account(tx, cast(Any, actor), command.destination, param="destination").id
+    destination = connected_account(tx, actor, command.destination, param="destination").id
     source_type = SourceType(command.source_type or "card")
     tid, pid = new_id("tr"), new_id("py")
-    source = bucket_key(actor, actor.account_id, currency, source_type)
+    source = payments_key(actor, actor.account_id, currency, source_type)
     entries = book_transfer(
         source,
         destination,
@@ -135,11 +135,55 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
         transfer_group=command.transfer_group,
     )
     store.insert_transfer(tx, transfer, owner=actor.account_id)
-    payment = DestinationPayment.new(transfer=transfer, transfer_group=command.transfer_group)
-    payment = payment.with_balance_transaction(mv.txn_for(destination, pid))
-    store.insert_payment(tx, payment, owner=destination, transfer_id=tid)
+    payment = destination_payment(transfer, mv.txn_for(destination, pid))
+    charges_store.add_charge(tx, payment, account_id=destination, parent_id=tid)
     emit_request(tx, actor, "transfer.created", transfer.doc())
     return transfer
+
+
+def destination_payment(transfer: Transfer, txn: str) -> Charge:
+    """The payment (`py_…`) a transfer made by hand brings its destination: a charge with every field
+    of one (a destination charge's payment is made from its charge: `new_charges.payment_of`)."""
+    pid = transfer.destination_payment
+    return Charge(
+        id=pid,
+        amount=transfer.amount,
+        amount_captured=transfer.amount,
+        amount_refunded=0,
+        application=None,
+        application_fee=None,
+        application_fee_amount=None,
+        balance_transaction=txn,
+        billing_details={"address": None, "email": None, "name": None, "phone": None},
+        calculated_statement_descriptor=None,
+        captured=True,
+        created=transfer.created,
+        currency=transfer.currency,
+        customer=None,
+        description=None,
+        disputed=False,
+        failure_balance_transaction=None,
+        failure_code=None,
+        failure_message=None,
+        fraud_details={},
+        livemode=transfer.livemode,
+        metadata={},
+        on_behalf_of=None,
+        outcome=None,
+        paid=True,
+        payment_intent=None,
+        payment_method=None,
+        payment_method_details=None,
+        receipt_email=None,
+        refunded=False,
+        refunds=embedded_list(f"/v1/charges/{pid}/refunds"),
+        source_transfer=transfer.id,
+        statement_descriptor=None,
+        statement_descriptor_suffix=None,
+        status="succeeded",
+        transfer_data=None,
+        transfer_group=transfer.transfer_group,
+    )
 
 
 def _owned(tx: Tx, actor: Actor, transfer_id: str, *, for_update: bool = False) -> Transfer:
@@ -270,8 +314,8 @@ def transfer_object(  # noqa: PLR0913
 
 def locked_payment(tx: Tx, transfer: dict[str, Any]) -> dict[str, Any] | None:
     """Transitional: `lock_payment` on the stored document of a transfer."""
-    found = store.payment(tx, transfer["destination_payment"], for_update=True)
-    return None if found is None else found.doc()
+    found = charges_store.charge(tx, transfer["destination_payment"], for_update=True)
+    return None if found is None else found[0].doc()
 
 
 def reverse(  # noqa: PLR0913
@@ -290,7 +334,7 @@ def reverse(  # noqa: PLR0913
 ) -> dict[str, Any]:
     """Transitional: `book_reversal` on stored documents, which it updates in place. Returns the
     reversal as the transfer's list shows it."""
-    found = (Transfer.from_doc(transfer), None if payment is None else DestinationPayment.from_doc(payment))
+    found = (Transfer.from_doc(transfer), None if payment is None else Charge.from_doc(payment))
     booking = ReversalBooking(
         amount=amount,
         metadata=metadata,

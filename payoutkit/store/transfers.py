@@ -1,9 +1,7 @@
-"""The stored transfers (`tr_`), their reversals (`trr_`), and the destination payments (`py_`) and
-payment refunds (`pyr_`) they make: documents in `resources`, read and written as records.
-
-A transfer is owned by the platform, its parent the destination account; a reversal's parent is its
-transfer; a payment is owned by the destination, its parent the transfer; a payment refund's parent is
-its payment.
+"""The stored transfers (`tr_`) and their reversals (`trr_`): documents in `resources`, read and
+written as records. A transfer is owned by the platform, its parent the destination account; a
+reversal's parent is its transfer. The destination payments (`py_`) and their refunds (`pyr_`) are
+charges and refunds (store/charges.py).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.lists import Page, Window
-from payoutkit.records.transfers import DestinationPayment, PaymentRefund, Transfer, TransferReversal
+from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.store.paging import page
 from payoutkit.store.schema import resources
 
@@ -108,23 +106,3 @@ def save_reversal(tx: Connection, reversal: TransferReversal) -> None:
 def list_reversals(tx: Connection, transfer_id: str, window: Window) -> Page[TransferReversal]:
     where = [resources.c.parent_id == transfer_id, resources.c.object == "transfer_reversal"]
     return page(tx, resources, where, window).map(lambda row: TransferReversal.from_doc(row.data))
-
-
-# -- destination payments and their refunds --------------------------------------------------------
-
-
-def insert_payment(tx: Connection, payment: DestinationPayment, *, owner: str, transfer_id: str) -> None:
-    _insert(tx, payment.doc(), owner=owner, parent=transfer_id, status="succeeded")
-
-
-def payment(tx: Connection, payment_id: str, *, for_update: bool = False) -> DestinationPayment | None:
-    row = _get(tx, payment_id, "charge", for_update=for_update)
-    return None if row is None else DestinationPayment.from_doc(row.data)
-
-
-def save_payment(tx: Connection, payment: DestinationPayment) -> None:
-    _save(tx, payment.doc())
-
-
-def insert_payment_refund(tx: Connection, refund: PaymentRefund, *, owner: str) -> None:
-    _insert(tx, refund.doc(), owner=owner, parent=refund.charge, status="succeeded")

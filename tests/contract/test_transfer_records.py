@@ -1,5 +1,6 @@
 """The records of the transfers room mirror the stored documents exactly: every transfer, reversal,
-destination payment and top-up that the API stores reads back as a record and writes back unchanged."""
+destination payment (a `Charge`) and top-up that the API stores reads back as a record and writes back
+unchanged."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 import stripe
 from sqlalchemy import select
 
+from payoutkit.records.charges import Charge
 from payoutkit.records.topups import Topup
-from payoutkit.records.transfers import DestinationPayment, Transfer, TransferReversal
+from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.store.db import make_engine
 from payoutkit.store.schema import resources
 from tests.conftest import RunningServer
@@ -43,7 +45,7 @@ def test_stored_documents_read_back_as_records_unchanged(
     for row in rows:
         record: Any = RECORDS.get(row.object)
         if record is None and row.id.startswith("py_"):
-            record = DestinationPayment
+            record = Charge
         if record is not None:
             assert record.from_doc(row.data).doc() == row.data, row.id
             seen.add(row.id.split("_")[0])

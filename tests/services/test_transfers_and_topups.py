@@ -17,7 +17,7 @@ from payoutkit.lists import Window
 from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import topups, transfers
 from payoutkit.services.actor import Actor
-from payoutkit.store import transfers as transfer_store
+from payoutkit.store import charges as charge_store
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import accounts, balances
 from tests.conftest import CLOCK_START, SECRET_KEY
@@ -123,10 +123,11 @@ def test_a_transfer_moves_available_funds_and_a_reversal_takes_them_back(world: 
     after = world.run(transfers.retrieve, tr.id)
     assert (after.amount_reversed, after.reversed, after.reversals) == (1500, False, (reversal,))
     with world.runtime.db.engine.connect() as conn:
-        payment = transfer_store.payment(conn, tr.destination_payment)
-    assert payment is not None
+        found = charge_store.charge(conn, tr.destination_payment)
+    assert found is not None
+    payment = found[0]
     assert (payment.amount_refunded, payment.refunded) == (1500, False)
-    assert [r["id"] for r in payment.refunds] == [reversal.destination_payment_refund]
+    assert [r["id"] for r in payment.refunds["data"]] == [reversal.destination_payment_refund]
 
     rest = world.run(transfers.create_reversal, transfers.NewReversal(transfer=tr.id))
     assert rest.amount == 2500
