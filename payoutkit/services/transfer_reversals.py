@@ -92,6 +92,15 @@ def _refund_payment(
     return payment
 
 
+def _refund_fee(tx: Tx, actor: Actor, mv: Movement, transfer: Transfer, fee_id: str, amount: int) -> None:
+    """A destination charge with an application fee transfers the whole charge: the reversal counts
+    towards the fee in the charge's units."""
+    step = application_fees.FeeProgress(
+        fee_id=fee_id, progress=amount, whole=transfer.amount, source_type=transfer.source_type
+    )
+    application_fees.refund_fee(tx, actor, mv, step)
+
+
 def book_reversal(
     tx: Tx,
     actor: Actor,
@@ -133,15 +142,7 @@ def book_reversal(
     )
     payment = _refund_payment(tx, actor, mv, Reversed(reversal, transfer, payment), booking)
     if booking.refund_application_fee and payment is not None and payment.application_fee:
-        # A destination charge with an application fee transfers the whole charge: the reversal
-        # counts towards the fee in the charge's units.
-        step = application_fees.FeeProgress(
-            fee_id=payment.application_fee,
-            progress=booking.amount,
-            whole=transfer.amount,
-            source_type=transfer.source_type,
-        )
-        application_fees.refund_fee(tx, actor, mv, step)
+        _refund_fee(tx, actor, mv, transfer, payment.application_fee, booking.amount)
     after = transfer.with_reversal(reversal)
     store.save_transfer(tx, after)
     store.insert_reversal(tx, reversal, owner=actor.platform_id)
