@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from payoutkit.clock import mode_time
 from payoutkit.errors import ResourceMissing
@@ -22,7 +21,6 @@ from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey
 from payoutkit.lists import Page, Window
 from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, held_currencies
 from payoutkit.services.actor import Actor
-from payoutkit.services.settlement import settle
 from payoutkit.store import Tx, holders, transactions, visibility
 from payoutkit.store.balances import due_pending, read_buckets
 
@@ -107,18 +105,3 @@ def list_transactions(
     )
     now = mode_time(actor.now, actor.livemode)
     return transactions.listed(tx, where, window).map(lambda t: t.as_of(now))
-
-
-# -- transitional (issue 8): the old names other rooms and tests call -----------------------------
-
-
-def render_txn(row: Any) -> dict[str, Any]:
-    """Transitional: a balance transaction's Stripe JSON from its row (services/charges.py)."""
-    return transactions.record_of(row).doc()
-
-
-def retrieve(conn: Tx, ctx: Actor, p: object) -> dict[str, Any]:
-    """Transitional (tests/test_settlement.py): the settling read — settle the acting account's due
-    funds (a write), then read its Balance. `GET /v1/balance` no longer settles (api/v1/balance.py)."""
-    settle(conn, ctx.now, account_id=ctx.account_id, livemode=ctx.livemode)
-    return read_balance(conn, ctx).doc()

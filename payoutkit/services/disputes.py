@@ -13,10 +13,9 @@ from payoutkit.ledger.postings import BucketKey
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import Charge, Dispute
 from payoutkit.services.actor import Actor
-from payoutkit.services.balance import render_txn
 from payoutkit.services.movement import Movement
 from payoutkit.services.policy import may_reach
-from payoutkit.store import Tx
+from payoutkit.store import Tx, transactions
 from payoutkit.store import charges as store
 
 EVIDENCE_DAYS = 7
@@ -57,8 +56,8 @@ def open_dispute(
 def shown(tx: Tx, dispute: Dispute) -> dict[str, Any]:
     """The dispute as Stripe shows it (and an event's snapshot): its balance transactions in full
     (they settle over time, so the stored document keeps their ids)."""
-    rows = store.transactions(tx, dispute.balance_transactions)
-    txns = [render_txn(rows[i]) for i in dispute.balance_transactions if i in rows]
+    found = transactions.by_ids(tx, dispute.balance_transactions)
+    txns = [found[i].doc() for i in dispute.balance_transactions if i in found]
     return {**dispute.doc(), "balance_transactions": txns}
 
 

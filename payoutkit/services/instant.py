@@ -299,8 +299,3 @@ def available_instantly(
         ids = tuple(d.id for d in usable if d.currency == currency)
         out.append(InstantAvailable(currency, amount, net, ids))
     return out
-
-
-def instant_available(conn: Tx, ctx: Any, buckets: list[Bucket]) -> list[dict[str, Any]]:
-    """Transitional (issue 8), for services/balance.py: `available_instantly` as documents."""
-    return [a.doc() for a in available_instantly(conn, ctx, ctx.state.settings, buckets)]

@@ -7,7 +7,7 @@ by id names the kind it expects: an object of another kind is as missing as no o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, insert, select, updat
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund, Refund
 from payoutkit.store.paging import page
-from payoutkit.store.schema import balance_transactions, resources
+from payoutkit.store.schema import resources
 
 _GET = select(resources.c.data, resources.c.account_id).where(
     resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
@@ -28,7 +28,6 @@ _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("obje
 _SAVE_INTERNAL = (
     update(resources).where(resources.c.id == bindparam("object_id")).values(internal=bindparam("state"))
 )
-_TXNS = select(balance_transactions).where(balance_transactions.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _get(conn: Connection, object_id: str, kind: str, *, for_update: bool) -> Row[Any] | None:
@@ -104,13 +103,6 @@ def internal(conn: Connection, object_id: str) -> dict[str, Any]:
 
 def save_internal(conn: Connection, object_id: str, state: Mapping[str, Any]) -> None:
     conn.execute(_SAVE_INTERNAL, {"object_id": object_id, "state": dict(state)})
-
-
-def transactions(conn: Connection, ids: Sequence[str]) -> dict[str, Row[Any]]:
-    """The balance transactions of these ids that exist, by id."""
-    if not ids:
-        return {}
-    return {r.id: r for r in conn.execute(_TXNS, {"ids": list(ids)})}
 
 
 def _owned_page(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.records.balance import BalanceTransaction
@@ -31,7 +31,10 @@ class BalanceTransactionList(ListParams):
 def retrieve(call: Call, params: Params) -> dict[str, Any]:
     found = balance.read_balance(call.conn, call.actor)
     obj = found.doc()
-    instant_available = instant.instant_available(call.conn, Ctx.of(call), list(found.buckets))
+    buckets = list(found.buckets)
+    instant_available = [
+        a.doc() for a in instant.available_instantly(call.conn, call.actor, call.runtime.settings, buckets)
+    ]
     if instant_available:
         obj["instant_available"] = instant_available
     return obj
