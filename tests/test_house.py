@@ -119,3 +119,17 @@ def test_no_modules_import_each_other_in_a_circle(folder: str) -> None:
     for name in graph:
         graph[name] = {m for m in graph[name] if not name.startswith(m + ".")}
     assert _circles(graph) == []
+
+
+def test_the_worker_and_the_runtime_load_without_the_web_layer() -> None:
+    """A separate worker process runs the jobs with the runtime alone: neither imports payoutkit.api nor
+    the web framework (a fresh interpreter, so nothing else has imported them first)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, payoutkit.worker, payoutkit.runtime; "
+        "print(sorted(m for m in sys.modules if m.startswith(('payoutkit.api', 'starlette'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
