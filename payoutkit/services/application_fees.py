@@ -80,21 +80,6 @@ class FeeProgress:
     source_type: SourceType | str
 
 
-def refund_in_proportion(  # noqa: PLR0913 -- transitional (issue 8): transfers call it so
-    conn: Tx,
-    ctx: Actor,
-    mv: Movement,
-    fee_id: str,
-    *,
-    progress: int,
-    whole: int,
-    source_type: SourceType | str,
-) -> int:
-    """Transitional (issue 8): `refund_fee` under the name and arguments the transfers room calls."""
-    step = FeeProgress(fee_id=fee_id, progress=progress, whole=whole, source_type=source_type)
-    return refund_fee(conn, ctx, mv, step)
-
-
 def refund_fee(tx: Tx, actor: Actor, mv: Movement, step: FeeProgress) -> int:
     """Count the step towards the fee's refund and give back what it now entitles to.
 

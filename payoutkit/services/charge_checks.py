@@ -5,7 +5,6 @@ accounts), `on_behalf_of`, and what a destination charge transfers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from payoutkit.errors import InvalidRequest
 from payoutkit.ids import check_id
@@ -28,12 +27,6 @@ class Checked:
     application_fee: int
     destination: str | None
     transfer_amount: int
-
-
-def legacy(actor: Actor) -> Any:
-    """Transitional (issue 8): other rooms' functions still declare the old `Ctx`; an actor is all
-    they read of it."""
-    return actor
 
 
 def _check_amounts(command: ChargeCommand) -> tuple[str, int, int]:

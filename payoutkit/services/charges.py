@@ -33,7 +33,7 @@ from payoutkit.services import application_fees, disputes
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
-from payoutkit.services.charge_checks import Checked, check, legacy
+from payoutkit.services.charge_checks import Checked, check
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.new_charges import ChargeCommand, declined, new_charge, payment_of
@@ -136,7 +136,7 @@ def _pay_destination(
     store.add_charge(tx, payment, account_id=booked.destination, parent_id=charge.id)
     # Transitional (issue 8): the transfer is the transfers room's document.
     transfer: dict[str, Any] = transfers_service.transfer_object(
-        legacy(actor),
+        actor,
         booked.transfer_id,
         booked.transfer_amount,
         charge.currency,

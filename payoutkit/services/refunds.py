@@ -33,7 +33,6 @@ from payoutkit.services import application_fees
 from payoutkit.services import transfers as transfers_service
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import FeeProgress, payments_key
-from payoutkit.services.charge_checks import legacy
 from payoutkit.services.charges import owned_charge, source_type_of
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
@@ -196,7 +195,7 @@ def _reverse_transfer(tx: Tx, actor: Actor, mv: Movement, take: _TakeBack) -> st
         return None
     reversal = transfers_service.reverse(
         tx,
-        legacy(actor),
+        actor,
         mv,
         transfer,
         share,
@@ -232,7 +231,7 @@ def _refund_payment(tx: Tx, actor: Actor, command: RefundCommand, transfer_id: s
     counted = payment.doc()  # the transfers room counts the refund on the payment's document
     reversal = transfers_service.reverse(
         tx,
-        legacy(actor),
+        actor,
         mv,
         transfer,
         amount,
