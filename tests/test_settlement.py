@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from payoutkit import worker
-from payoutkit.api.context import Ctx
-from payoutkit.api.params import parse
 from payoutkit.config import Settings
 from payoutkit.ledger.postings import TxnStatus
 from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import accounts, balance, charges, transfers
+from payoutkit.services.actor import Actor
 from payoutkit.services.new_charges import ChargeCommand
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import balance_transactions, balances
@@ -28,6 +27,13 @@ from tests.conftest import CLOCK_START, SECRET_KEY
 
 FRIDAY_NOON = CLOCK_START + 86400 + 2 * 3600  # 2026-01-02T12:00:00Z
 MONDAY = 1767571200  # 2026-01-05T00:00:00Z: a card charge made Thursday is available from here
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ctx(Actor):
+    """An actor, with the runtime these tests' helpers read their settings from."""
+
+    state: Runtime
 
 
 @dataclass

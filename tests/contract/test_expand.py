@@ -10,7 +10,7 @@ import pytest
 import stripe
 
 from payoutkit.api import expand
-from payoutkit.api.context import Ctx
+from payoutkit.services.actor import Actor
 from payoutkit.store.db import Database
 from tests.conftest import CLOCK_START, LIVE_SECRET_KEY
 from tests.contract.helpers import charge, error_of, fund_platform, new_account_id
@@ -89,7 +89,7 @@ def test_an_expansion_loads_only_objects_of_the_requests_mode(
             (False, test_charge, live_charge),
             (True, live_charge, test_charge),
         ):
-            ctx = Ctx(
+            ctx = Actor(
                 account_id=platform,
                 platform_id=platform,
                 livemode=livemode,
