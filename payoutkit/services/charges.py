@@ -16,7 +16,6 @@ destination's payment and transfer, a dispute), then the charge itself and its e
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from payoutkit.config import Pricing
 from payoutkit.errors import CardError, ResourceMissing
@@ -28,9 +27,9 @@ from payoutkit.lists import Page, Window
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, TransferData
+from payoutkit.records.transfers import Transfer
 from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees, disputes
-from payoutkit.services import transfers as transfers_service
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
 from payoutkit.services.charge_checks import Checked, check
@@ -41,7 +40,7 @@ from payoutkit.services.policy import may_reach
 from payoutkit.services.test_tokens import TestSource, charge_source
 from payoutkit.store import Tx
 from payoutkit.store import charges as store
-from payoutkit.store import resources as documents
+from payoutkit.store import transfers as transfers_store
 
 SOURCE_TYPES = {"card": SourceType.CARD, "ach_debit": SourceType.BANK_ACCOUNT, "fpx": SourceType.FPX}
 
@@ -127,27 +126,32 @@ def _take_fee(tx: Tx, actor: Actor, booked: booking.Charge, mv: Movement) -> str
 
 def _pay_destination(
     tx: Tx, actor: Actor, charge: Charge, booked: booking.Charge, mv: Movement, src: TestSource
-) -> dict[str, Any]:
-    """A destination charge's transfer and the destination's payment (`py_`): the transfer's document."""
+) -> Transfer:
+    """A destination charge's transfer and the destination's payment (`py_`), stored: the transfer."""
     assert booked.destination
     assert booked.transfer_id
     assert booked.payment_id
     payment = payment_of(charge, booked, mv.txn_for(booked.destination, booked.payment_id))
     store.add_charge(tx, payment, account_id=booked.destination, parent_id=charge.id)
-    # Transitional (issue 8): the transfer is the transfers room's document.
-    transfer: dict[str, Any] = transfers_service.transfer_object(
-        actor,
-        booked.transfer_id,
-        booked.transfer_amount,
-        charge.currency,
-        booked.destination,
-        booked.payment_id,
-        mv.txn_for(actor.platform_id, booked.transfer_id),
-        src.source_type.value,
-        charge.transfer_group,
+    transfer = Transfer(
+        id=booked.transfer_id,
+        amount=booked.transfer_amount,
+        amount_reversed=0,
+        balance_transaction=mv.txn_for(actor.platform_id, booked.transfer_id),
+        created=actor.now,
+        currency=charge.currency,
+        description=None,
+        destination=booked.destination,
+        destination_payment=booked.payment_id,
+        livemode=actor.livemode,
+        metadata={},
+        reversals=(),
+        reversed=False,
         source_transaction=charge.id,
+        source_type=src.source_type.value,
+        transfer_group=charge.transfer_group,
     )
-    documents.create(tx, transfer, account_id=actor.platform_id, parent_id=booked.destination)
+    transfers_store.insert_transfer(tx, transfer, owner=actor.platform_id)
     return transfer
 
 
@@ -181,7 +185,7 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
     store.add_charge(tx, charge, account_id=actor.account_id)
     emit_request(tx, actor, "charge.succeeded", charge.doc())
     if transfer is not None:
-        emit_request(tx, actor, "transfer.created", transfer)
+        emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:
         emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute))
     return ChargeResult(charge)

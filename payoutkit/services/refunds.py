@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
@@ -29,17 +28,18 @@ from payoutkit.lists import Page, Window
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, Refund
+from payoutkit.records.transfers import Transfer
 from payoutkit.services import application_fees
-from payoutkit.services import transfers as transfers_service
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import FeeProgress, payments_key
 from payoutkit.services.charges import owned_charge, source_type_of
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.policy import may_reach
+from payoutkit.services.transfer_reversals import ReversalBooking, book_reversal, lock_payment, reversal_keys
 from payoutkit.store import Tx
 from payoutkit.store import charges as store
-from payoutkit.store import resources as documents
+from payoutkit.store import transfers as transfers_store
 
 # A destination charge's transfer's internal state: the sum of the refunds that asked to reverse it.
 REVERSAL_BASIS = "refund_basis"
@@ -70,8 +70,8 @@ class _TakeBack:
     refund_id: str
     amount: int
     source_type: SourceType
-    transfer: dict[str, Any] | None  # Transitional (issue 8): the transfers room's documents
-    payment: dict[str, Any] | None
+    transfer: Transfer | None
+    payment: Charge | None  # the transfer's destination payment (`py_`)
     fee_id: str | None
 
 
@@ -134,7 +134,7 @@ def create_refund(tx: Tx, actor: Actor, command: RefundCommand) -> Refund:
     amount = _refund_amount(command, charge, charge.remaining)
     transfer = None
     if command.reverse_transfer and charge.transfer:
-        found = documents.get(tx, charge.transfer, for_update=True)
+        found = transfers_store.transfer(tx, charge.transfer, for_update=True)
         transfer = found[0] if found else None
     if command.reverse_transfer and transfer is None:
         raise InvalidRequest(
@@ -146,7 +146,7 @@ def create_refund(tx: Tx, actor: Actor, command: RefundCommand) -> Refund:
         amount=amount,
         source_type=source_type_of(charge),
         transfer=transfer,
-        payment=transfers_service.locked_payment(tx, transfer) if transfer is not None else None,
+        payment=lock_payment(tx, transfer) if transfer is not None else None,
         fee_id=charge.application_fee if command.refund_application_fee else None,
     )
     mv = _refund_movement(tx, actor, take)
@@ -187,33 +187,24 @@ def _reverse_transfer(tx: Tx, actor: Actor, mv: Movement, take: _TakeBack) -> st
     the reversal's id (None when nothing is due yet)."""
     transfer, whole = take.transfer, take.charge.amount
     assert transfer is not None
-    state = store.internal(tx, transfer["id"])
+    state = store.internal(tx, transfer.id)
     basis = min(whole, int(state.get(REVERSAL_BASIS, 0)) + take.amount)
-    store.save_internal(tx, transfer["id"], {**state, REVERSAL_BASIS: basis})
-    share = next_share(transfer["amount"], whole, basis, transfer["amount_reversed"])
+    store.save_internal(tx, transfer.id, {**state, REVERSAL_BASIS: basis})
+    share = next_share(transfer.amount, whole, basis, transfer.amount_reversed)
     if share <= 0:
         return None
-    reversal = transfers_service.reverse(
-        tx,
-        actor,
-        mv,
-        transfer,
-        share,
-        metadata={},
-        source_refund=take.refund_id,
-        payment=take.payment,
-    )
-    return str(reversal["id"])
+    booking = ReversalBooking(amount=share, source_refund=take.refund_id)
+    return book_reversal(tx, actor, mv, (transfer, take.payment), booking).reversal.id
 
 
 def _refund_payment(tx: Tx, actor: Actor, command: RefundCommand, transfer_id: str) -> Refund:
     """The connected account refunds a payment it received by transfer: the transfer is reversed."""
-    found = documents.get(tx, transfer_id, for_update=True)
+    found = transfers_store.transfer(tx, transfer_id, for_update=True)
     if found is None:
         raise InvalidRequest(f"The transfer of payment {command.charge} is gone.", param="charge")
     transfer = found[0]
     payment = owned_charge(tx, actor, command.charge, for_update=True)
-    remaining = min(payment.remaining, transfer["amount"] - transfer["amount_reversed"])
+    remaining = min(payment.remaining, transfer.remaining)
     amount = _refund_amount(command, payment, remaining)
     if command.reverse_transfer:
         raise InvalidRequest(
@@ -221,32 +212,20 @@ def _refund_payment(tx: Tx, actor: Actor, command: RefundCommand, transfer_id: s
             "and reverse_transfer does not apply.",
             param="reverse_transfer",
         )
-    source_type = transfer.get("source_type") or "card"
-    keys = [
-        payments_key(actor, actor.platform_id, transfer["currency"], source_type),
-        payments_key(actor, transfer["destination"], transfer["currency"], source_type),
-    ]
-    mv = movement(tx, actor, keys)
+    mv = movement(tx, actor, reversal_keys(actor, transfer))
     refund_id = new_id("pyr")
-    counted = payment.doc()  # the transfers room counts the refund on the payment's document
-    reversal = transfers_service.reverse(
-        tx,
-        actor,
-        mv,
-        transfer,
-        amount,
-        metadata={},
-        refund_application_fee=command.refund_application_fee,
-        payment_refund_id=refund_id,
-        payment=counted,
+    booking = ReversalBooking(
+        amount=amount, refund_application_fee=command.refund_application_fee, payment_refund_id=refund_id
     )
+    done = book_reversal(tx, actor, mv, (transfer, payment), booking)
+    assert done.payment is not None  # the payment, refunded by as much
     refund = replace(
         _new_refund(actor, command, refund_id, amount, payment.currency),
         balance_transaction=mv.txn_for(actor.account_id, refund_id),
-        source_transfer_reversal=reversal["id"],
+        source_transfer_reversal=done.reversal.id,
     )
     mv.sync_reserves()
-    _record(tx, actor, payment, Charge.from_doc(counted).listing(refund), refund)
+    _record(tx, actor, payment, done.payment.listing(refund), refund)
     return refund
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
@@ -25,7 +24,7 @@ from payoutkit.services.access import connected_account
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import payments_key
 from payoutkit.services.events import emit_request, previous_attributes
-from payoutkit.services.movement import Movement, movement
+from payoutkit.services.movement import movement
 from payoutkit.services.policy import may_reach, require_platform
 from payoutkit.services.transfer_reversals import (
     ReversalBooking,
@@ -271,81 +270,3 @@ def update_reversal(tx: Tx, actor: Actor, command: ReversalChanges) -> TransferR
 def list_reversals(tx: Tx, actor: Actor, query: ReversalQuery) -> Page[TransferReversal]:
     _owned(tx, actor, query.transfer)
     return store.list_reversals(tx, query.transfer, query.window)
-
-
-# -- transitional (issue 8): the charges room's calls of today, on stored documents -----------------
-
-
-def transfer_object(  # noqa: PLR0913
-    ctx: Actor,
-    tid: str,
-    amount: int,
-    currency: str,
-    destination: str,
-    payment_id: str,
-    txn: str,
-    source_type: str,
-    transfer_group: str | None,
-    *,
-    source_transaction: str | None = None,
-    description: str | None = None,
-    metadata: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Transitional: the stored document of a new transfer (a destination charge's)."""
-    return Transfer(
-        id=tid,
-        amount=amount,
-        amount_reversed=0,
-        balance_transaction=txn,
-        created=ctx.now,
-        currency=currency,
-        description=description,
-        destination=destination,
-        destination_payment=payment_id,
-        livemode=ctx.livemode,
-        metadata=metadata or {},
-        reversals=(),
-        reversed=False,
-        source_transaction=source_transaction,
-        source_type=source_type,
-        transfer_group=transfer_group,
-    ).doc()
-
-
-def locked_payment(tx: Tx, transfer: dict[str, Any]) -> dict[str, Any] | None:
-    """Transitional: `lock_payment` on the stored document of a transfer."""
-    found = charges_store.charge(tx, transfer["destination_payment"], for_update=True)
-    return None if found is None else found[0].doc()
-
-
-def reverse(  # noqa: PLR0913
-    tx: Tx,
-    ctx: Actor,
-    mv: Movement,
-    transfer: dict[str, Any],
-    amount: int,
-    *,
-    metadata: dict[str, str],
-    source_refund: str | None = None,
-    refund_application_fee: bool = False,
-    payment_refund_id: str | None = None,
-    payment: dict[str, Any] | None = None,
-    description: str | None = None,
-) -> dict[str, Any]:
-    """Transitional: `book_reversal` on stored documents, which it updates in place. Returns the
-    reversal as the transfer's list shows it."""
-    found = (Transfer.from_doc(transfer), None if payment is None else Charge.from_doc(payment))
-    booking = ReversalBooking(
-        amount=amount,
-        metadata=metadata,
-        source_refund=source_refund,
-        refund_application_fee=refund_application_fee,
-        payment_refund_id=payment_refund_id,
-    )
-    done = book_reversal(tx, ctx, mv, found, booking)
-    transfer.clear()
-    transfer.update(done.transfer.doc())
-    if payment is not None and done.payment is not None:
-        payment.clear()
-        payment.update(done.payment.doc())
-    return done.reversal.embedded()
