@@ -40,14 +40,14 @@ class ScheduleUpdate(Nested):
     weekly_payout_days: list[str] | None = None
 
 
-class PayoutSettings(Nested):
+class PayoutSettingsUpdate(Nested):
     debit_negative_balances: Bool | None = None
     schedule: ScheduleUpdate | None = None
     statement_descriptor: str | None = None
 
 
 class AccountSettings(Nested):
-    payouts: PayoutSettings | None = None
+    payouts: PayoutSettingsUpdate | None = None
 
 
 # The documented keys of `business_profile`, `capabilities` and `tos_acceptance` (the official SDK's
