@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from payoutkit import worker
 from payoutkit.api.context import Ctx
-from payoutkit.api.params import parse
 from payoutkit.config import Settings
 from payoutkit.ledger.postings import TxnStatus
 from payoutkit.runtime import Runtime, open_runtime

@@ -9,7 +9,7 @@ itself the outcome to keep (a declined charge is stored as `failed`, and the uni
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from payoutkit.errors import Refusal
 from payoutkit.services.actor import Actor
@@ -31,18 +31,3 @@ class Refused:
     """A refusal to answer with, after the unit of work has committed."""
 
     refusal: Refusal
-
-
-@dataclass(frozen=True, kw_only=True)
-class Ctx(Actor):
-    """Transitional (issue 8): the old services' view of a request (an actor and the runtime), until
-    each service is a use case."""
-
-    state: Any = None
-
-    @classmethod
-    def of(cls, call: Call) -> Ctx:
-        a = call.actor
-        return cls(account_id=a.account_id, platform_id=a.platform_id, livemode=a.livemode,
-                   now=a.now, request_id=a.request_id, idempotency_key=a.idempotency_key,
-                   state=call.runtime)  # fmt: skip

@@ -145,9 +145,8 @@ Loader = Callable[[Tx, Actor, str], dict[str, Any] | None]
 LOADERS: dict[str, Loader] = {}
 
 
-def register(prefix: str, loader: Callable[..., dict[str, Any] | None]) -> None:
-    """`loader(tx, actor, object_id)` loads the objects whose ids begin with `prefix_` (typed loosely
-    while the rooms' loaders still take the transitional `Ctx`, an `Actor`)."""
+def register(prefix: str, loader: Loader) -> None:
+    """`loader(tx, actor, object_id)` loads the objects whose ids begin with `prefix_`."""
     LOADERS[prefix] = loader
 
 

@@ -23,11 +23,7 @@ from payoutkit.api.v1 import (
 from payoutkit.api.v1 import events as v1_events
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
-from payoutkit.api.wire import endpoint, legacy
-
-
-def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
-    return Route(path, endpoint(legacy(service), *args, **kwargs), methods=[method])  # type: ignore[arg-type]
+from payoutkit.api.wire import endpoint
 
 
 def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:

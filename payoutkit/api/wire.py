@@ -35,7 +35,7 @@ from starlette.responses import Response
 from payoutkit.api import expand as expansion
 from payoutkit.api import form
 from payoutkit.api.auth import acting_account, bearer_key, lookup_key
-from payoutkit.api.context import Call, Ctx, Refused
+from payoutkit.api.context import Call, Refused
 from payoutkit.api.errors import render, server_error
 from payoutkit.api.params import Empty, Params, parse
 from payoutkit.errors import (
@@ -91,15 +91,6 @@ def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Ac
         request_id=request_id,
         idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
     )
-
-
-def legacy(service: Callable[..., Any]) -> Handler:
-    """Transitional (issue 8): an old `service(conn, ctx, params, **path)` as a handler."""
-
-    def handler(call: Call, params: Any, **path: str) -> Any:
-        return service(call.conn, Ctx.of(call), params, **path)
-
-    return handler
 
 
 def _too_large(limit: int) -> Refusal:

@@ -1,24 +1,15 @@
-"""Finding the objects an actor may see: its own stored objects, and its platform's connected accounts.
-
-Transitional parts (issue 8): `list_owned` is replaced by each kind's store list function.
-"""
+"""Finding the objects an actor may see: its own stored objects, and its platform's connected accounts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection
-
-from payoutkit.api.context import Ctx
-from payoutkit.api.listing import ListParams, page
 from payoutkit.errors import ResourceMissing
 from payoutkit.records.accounts import Account
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 from payoutkit.store import accounts as store_accounts
 from payoutkit.store import resources as objects
-from payoutkit.store.schema import resources
 
 
 def owned(
@@ -54,21 +45,3 @@ def connected_account(conn: Tx, ctx: Actor, account_id: str, *, param: str) -> A
 
 def _as_stored(row: Any) -> dict[str, Any]:
     return dict(row.data)
-
-
-def list_owned(
-    conn: Connection,
-    ctx: Ctx,
-    object_name: str,
-    p: ListParams,
-    url: str,
-    *where: ColumnElement[bool],
-    render: Callable[[Any], dict[str, Any]] = _as_stored,
-) -> dict[str, Any]:
-    """A page of the acting account's stored resources of one kind, newest first."""
-    scope = [
-        resources.c.account_id == ctx.account_id,
-        resources.c.livemode == ctx.livemode,
-        resources.c.object == object_name,
-    ]
-    return page(conn, resources, [*scope, *where], p, url, render)

@@ -10,7 +10,7 @@ import pytest
 import stripe
 
 from payoutkit.api import expand
-from payoutkit.api.context import Ctx
+from payoutkit.services.actor import Actor as Ctx
 from payoutkit.store.db import Database
 from tests.conftest import CLOCK_START, LIVE_SECRET_KEY
 from tests.contract.helpers import charge, error_of, fund_platform, new_account_id

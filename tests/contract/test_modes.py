@@ -577,7 +577,7 @@ def test_every_route_refuses_every_object_of_the_other_mode_and_changes_nothing(
 @pytest.mark.parametrize("livemode", [False, True], ids=["test-key", "live-key"])
 def test_expand_never_reaches_an_object_of_the_other_mode(server_settings: Settings, livemode: bool) -> None:
     from payoutkit.api import expand
-    from payoutkit.api.context import Ctx
+    from payoutkit.services.actor import Actor as Ctx
     from payoutkit.store.schema import balance_transactions, resources
 
     database_url = server_settings.database_url

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx, Refused
+from payoutkit.api.context import Call, Refused
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Bool, Int, Metadata, Nested, Params, metadata_update
 from payoutkit.records.charges import Charge
 from payoutkit.services import charges, new_charges
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
 
@@ -96,7 +97,7 @@ def list_charges(call: Call, p: ListParams) -> dict[str, Any]:
     return render_page(found, "/v1/charges", render)
 
 
-def _load(conn: Tx, ctx: Ctx, charge_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, ctx: Actor, charge_id: str) -> dict[str, Any] | None:
     found = charges.load(conn, charge_id)
     return None if found is None else render(found)
 

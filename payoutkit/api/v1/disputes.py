@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.services import disputes
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
 
@@ -21,7 +22,7 @@ def list_disputes(call: Call, p: ListParams) -> dict[str, Any]:
     return render_page(found, "/v1/disputes", lambda d: disputes.shown(call.conn, d))
 
 
-def _load(conn: Tx, ctx: Ctx, dispute_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, dispute_id: str) -> dict[str, Any] | None:
     found = disputes.load(conn, dispute_id)
     return None if found is None else disputes.shown(conn, found)
 

@@ -6,11 +6,12 @@ from functools import partial
 from typing import Any, Literal
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, Range, range_of, render_page, window_of
 from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.records.payouts import Payout
 from payoutkit.services import payout_create, payout_lifecycle, payouts
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 from payoutkit.store import payouts as store
 
@@ -83,9 +84,9 @@ def reverse(call: Call, p: PayoutReverse, payout: str) -> dict[str, Any]:
     return render(payout_lifecycle.reverse(call.conn, call.actor, command, rail=call.runtime.rail))
 
 
-def _load(conn: Tx, ctx: Ctx, payout_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, payout_id: str) -> dict[str, Any] | None:
     found = store.get(conn, payout_id)
-    if found is None or found[0].livemode != ctx.livemode or not expand.visible(conn, ctx, found[1]):
+    if found is None or found[0].livemode != actor.livemode or not expand.visible(conn, actor, found[1]):
         return None
     return render(found[0])
 

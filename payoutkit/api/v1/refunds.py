@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
 from payoutkit.records.charges import Refund
 from payoutkit.services import refunds
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
 
@@ -65,7 +66,7 @@ def list_refunds(call: Call, p: RefundList) -> dict[str, Any]:
     return render_page(found, "/v1/refunds", render)
 
 
-def _load(conn: Tx, ctx: Ctx, refund_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, refund_id: str) -> dict[str, Any] | None:
     found = refunds.load(conn, refund_id)
     return None if found is None else render(found)
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from payoutkit.api import expand
-from payoutkit.api.context import Call, Ctx
+from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
 from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.services import transfers
+from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 from payoutkit.store import transfers as store
 
@@ -124,7 +125,7 @@ def modify_reversal(call: Call, p: ReversalUpdate, id: str, reversal: str) -> di
     return render_reversal(transfers.update_reversal(call.conn, call.actor, command))
 
 
-def _load_reversal(tx: Tx, ctx: Ctx, reversal_id: str) -> dict[str, Any] | None:
+def _load_reversal(tx: Tx, ctx: Actor, reversal_id: str) -> dict[str, Any] | None:
     found = store.reversal(tx, reversal_id)
     return None if found is None else render_reversal(found[0])
 
