@@ -181,12 +181,13 @@ def book_transfer(
     destination: str,
     amount: int,
     *,
-    transfer_id: str,
-    payment_id: str,
+    ids: tuple[str, str],
     created: int,
     description: str | None = None,
 ) -> list[Entry]:
-    """The platform sends available funds to a connected account, which receives a `payment`."""
+    """The platform sends available funds to a connected account, which receives a `payment`;
+    `ids` are the transfer's and the payment's."""
+    transfer_id, payment_id = ids
     return [
         Entry(
             platform_key,

@@ -106,8 +106,7 @@ def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
         source,
         destination,
         amount,
-        transfer_id=tid,
-        payment_id=pid,
+        ids=(tid, pid),
         created=actor.now,
         description=command.description,
     )

@@ -336,9 +336,7 @@ TRANSFERS: list[tuple[BucketKey, int, str | None, list[Row]]] = [
 
 @pytest.mark.parametrize(("k", "amount", "description", "expected"), TRANSFERS, ids=["usd", "jpy-bank"])
 def test_book_transfer(k: BucketKey, amount: int, description: str | None, expected: list[Row]) -> None:
-    entries = book_transfer(
-        k, B, amount, transfer_id="tr_1", payment_id="py_1", created=T, description=description
-    )
+    entries = book_transfer(k, B, amount, ids=("tr_1", "py_1"), created=T, description=description)
     check(entries, expected)
 
 

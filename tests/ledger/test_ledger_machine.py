@@ -461,9 +461,7 @@ class PureLedger(RuleBasedStateMachine):
         require_available(self.bucket(key), amount)
         transfer_id, payment_id = self.new_id("tr"), self.new_id("py")
         self._post(
-            book_transfer(
-                key, destination, amount, transfer_id=transfer_id, payment_id=payment_id, created=self.now
-            )
+            book_transfer(key, destination, amount, ids=(transfer_id, payment_id), created=self.now)
         )
         assert self.bucket(key).available == available - amount >= 0
         self.sync_reserves()

@@ -22,7 +22,7 @@ def list_disputes(call: Call, p: ListParams) -> dict[str, Any]:
     return render_page(found, "/v1/disputes", lambda d: disputes.shown(call.conn, d))
 
 
-def _load(conn: Tx, ctx: Actor, dispute_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, dispute_id: str) -> dict[str, Any] | None:
     found = disputes.load(conn, dispute_id)
     return None if found is None else disputes.shown(conn, found)
 

@@ -83,9 +83,9 @@ def reverse(call: Call, p: PayoutReverse, payout: str) -> dict[str, Any]:
     return render(payout_lifecycle.reverse(call.conn, call.actor, command, rail=call.runtime.rail))
 
 
-def _load(conn: Tx, ctx: Actor, payout_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, payout_id: str) -> dict[str, Any] | None:
     found = store.get(conn, payout_id)
-    if found is None or found[0].livemode != ctx.livemode or not expand.visible(conn, ctx, found[1]):
+    if found is None or found[0].livemode != actor.livemode or not expand.visible(conn, actor, found[1]):
         return None
     return render(found[0])
 

@@ -62,7 +62,7 @@ def list_refunds(call: Call, p: RefundList) -> dict[str, Any]:
     return render_page(found, "/v1/refunds", render)
 
 
-def _load(conn: Tx, ctx: Actor, refund_id: str) -> dict[str, Any] | None:
+def _load(conn: Tx, actor: Actor, refund_id: str) -> dict[str, Any] | None:
     found = refunds.load(conn, refund_id)
     return None if found is None else render(found)
 
