@@ -18,6 +18,8 @@ from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.topups import Topup
 from payoutkit.services.actor import Actor
 from payoutkit.services.events import emit_request
@@ -69,7 +71,7 @@ class NewTopup:
 class TopupChanges:
     topup: str
     description: str | None = None
-    metadata: Mapping[str, str] | None = None  # the whole new metadata, when it changes
+    metadata: MetadataChange = None  # merged into the top-up's (payoutkit/metadata.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,8 +158,7 @@ def update(tx: Tx, actor: Actor, command: TopupChanges) -> Topup:
     topup = retrieve(tx, actor, command.topup)
     if command.description is not None:
         topup = replace(topup, description=command.description)
-    if command.metadata is not None:
-        topup = replace(topup, metadata=dict(command.metadata))
+    topup = replace(topup, metadata=merge_metadata(topup.metadata, command.metadata))
     store.save_topup(tx, topup)
     return topup
 

@@ -18,6 +18,8 @@ from payoutkit.ledger.booking import book_transfer
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
 from payoutkit.lists import Page, Window
+from payoutkit.metadata import MetadataChange
+from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, embedded_list
 from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.services.access import connected_account
@@ -54,7 +56,7 @@ class NewTransfer:
 class TransferChanges:
     transfer: str
     description: str | None = None
-    metadata: Mapping[str, str] | None = None  # the whole new metadata, when it changes
+    metadata: MetadataChange = None  # merged into the transfer's (payoutkit/metadata.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +83,7 @@ class ReversalRef:
 class ReversalChanges:
     transfer: str
     reversal: str
-    metadata: Mapping[str, str]  # the whole new metadata
+    metadata: MetadataChange = None  # merged into the reversal's (payoutkit/metadata.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,8 +203,7 @@ def update(tx: Tx, actor: Actor, command: TransferChanges) -> Transfer:
     after = before
     if command.description is not None:
         after = replace(after, description=command.description)
-    if command.metadata is not None:
-        after = replace(after, metadata=dict(command.metadata))
+    after = replace(after, metadata=merge_metadata(after.metadata, command.metadata))
     store.save_transfer(tx, after)
     if after != before:
         old, new = before.doc(), after.doc()
@@ -261,7 +262,8 @@ def retrieve_reversal(tx: Tx, actor: Actor, ref: ReversalRef) -> TransferReversa
 
 def update_reversal(tx: Tx, actor: Actor, command: ReversalChanges) -> TransferReversal:
     reversal = retrieve_reversal(tx, actor, ReversalRef(transfer=command.transfer, reversal=command.reversal))
-    reversal = replace(reversal, metadata=dict(command.metadata), livemode=actor.livemode)
+    metadata = merge_metadata(reversal.metadata, command.metadata)
+    reversal = replace(reversal, metadata=metadata, livemode=actor.livemode)
     store.save_reversal(tx, reversal)
     return reversal
 

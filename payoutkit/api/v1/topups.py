@@ -55,11 +55,7 @@ def retrieve(call: Call, p: Params, topup: str) -> dict[str, Any]:
 
 
 def modify(call: Call, p: TopupUpdate, topup: str) -> dict[str, Any]:
-    metadata = None
-    if p.metadata is not None:
-        current = topups.retrieve(call.conn, call.actor, topup)
-        metadata = metadata_update(dict(current.metadata), p.metadata)
-    command = topups.TopupChanges(topup=topup, description=p.description, metadata=metadata)
+    command = topups.TopupChanges(topup=topup, description=p.description, metadata=p.metadata)
     return render_topup(topups.update(call.conn, call.actor, command))
 
 

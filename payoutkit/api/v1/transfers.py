@@ -77,11 +77,7 @@ def retrieve(call: Call, p: Params, id: str) -> dict[str, Any]:
 
 
 def modify(call: Call, p: TransferUpdate, id: str) -> dict[str, Any]:
-    metadata = None
-    if p.metadata is not None:
-        current = transfers.retrieve(call.conn, call.actor, id)
-        metadata = metadata_update(dict(current.metadata), p.metadata)
-    command = transfers.TransferChanges(transfer=id, description=p.description, metadata=metadata)
+    command = transfers.TransferChanges(transfer=id, description=p.description, metadata=p.metadata)
     return render_transfer(transfers.update(call.conn, call.actor, command))
 
 
@@ -116,12 +112,7 @@ def retrieve_reversal(call: Call, p: Params, id: str, reversal: str) -> dict[str
 
 
 def modify_reversal(call: Call, p: ReversalUpdate, id: str, reversal: str) -> dict[str, Any]:
-    current = transfers.retrieve_reversal(
-        call.conn, call.actor, transfers.ReversalRef(transfer=id, reversal=reversal)
-    )
-    command = transfers.ReversalChanges(
-        transfer=id, reversal=reversal, metadata=metadata_update(dict(current.metadata), p.metadata)
-    )
+    command = transfers.ReversalChanges(transfer=id, reversal=reversal, metadata=p.metadata)
     return render_reversal(transfers.update_reversal(call.conn, call.actor, command))
 
 
