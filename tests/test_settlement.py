@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from payoutkit import worker
-from payoutkit.api.context import Ctx
-from payoutkit.config import Settings
+from payoutkit.config import Pricing, Settings
 from payoutkit.ledger.postings import TxnStatus
 from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import accounts, balance, charges, transfers
+from payoutkit.services.actor import Actor as Ctx
 from payoutkit.services.new_charges import ChargeCommand
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import balance_transactions, balances
@@ -41,7 +41,6 @@ class World:
             livemode=False,
             now=self.state.test_clock.now(),
             request_id="req_test",
-            state=self.state,
         )
 
     def run(self, fn: Any, *args: Any, account: str | None = None) -> Any:
@@ -75,7 +74,7 @@ def world(database_url: str) -> Iterator[World]:
 
 def _create_charge(conn: Any, ctx: Ctx, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
     command = ChargeCommand(amount=amount, currency="usd", source=source)
-    return charges.create(conn, ctx, command, pricing=ctx.state.settings.pricing).charge.doc()
+    return charges.create(conn, ctx, command, pricing=Pricing()).charge.doc()
 
 
 def _custom_account(world: World) -> str:
