@@ -75,7 +75,7 @@ def test_each_kind_of_connected_account_gets_its_controller(
     assert account.liable is (kind != "standard")
     assert account.controller.platform_pays_fees is (kind != "standard")
     assert account.schedule == Schedule(Interval.DAILY, 2)
-    # Where the platform collects requirements, it recovers negative balances itself.
+    # A negative balance is debited from the bank account only where Stripe collects requirements.
     assert account.payouts.debit_negative_balances is (controller.requirement_collection == "stripe")
 
     # The account sees itself as its platform does.
