@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.load import have_wrk, wrk_version
-from tests.support.pg import PostgresCluster, find_bindir
+from devtools.pg import PostgresCluster, find_bindir
 
 
 def _cpu_model() -> str:
@@ -82,5 +82,5 @@ def describe(cluster: PostgresCluster | None) -> dict[str, str]:
         "PostgreSQL": postgres_version(cluster),
         "Server stack": ", ".join(f"{d} {_version(d)}" for d in
                                   ("uvicorn", "uvloop", "httptools", "starlette", "SQLAlchemy", "psycopg")),
-        "Load generator": wrk_version() if have_wrk() else "bench/aload.py (asyncio; wrk not installed)",
+        "Load generator": wrk_version() if have_wrk() else "bench/load.py (asyncio; wrk not installed)",
     }  # fmt: skip

@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bench import autopayout as autopayout_bench
-from bench import payouts as payouts_bench
+from bench import autopayout_report, payouts
 from bench.profile import payoutkit_inclusive
-
-if TYPE_CHECKING:
-    from bench.run import Results, Settle, Throughput
+from bench.results import Results, Settle, Throughput, machine_line
+from bench.settle import LABELS
 
 TEMPLATE = """# Benchmarks
 
@@ -138,9 +136,9 @@ def section_history(res: Results) -> str:
                     f"{lst.p99_ms:.2f} |")  # fmt: skip
     rows += ["", "Sequential requests on one keep-alive connection (after 200 warm-up requests). The first "
              f"{res.config.history_small:,} transactions are charges made through the API; the rest are "
-             "inserted set-based (bench/seed.py: +1000 on the platform's usd card bucket, -1000 on "
-             "`sys_world`'s, interleaved, buckets moved by the same sums, then checked: every bucket equals "
-             "the sum of its transactions and all buckets sum to zero). The list endpoint is shown for "
+             "inserted set-based (bench/seed.py through `payoutkit.store.seeding`: +1000 on the "
+             "platform's usd card bucket, -1000 on one of the 16 `sys_world_NN` buckets, interleaved, then "
+             "every bucket set from its transactions; `check_ledger` passes). The list endpoint is shown for "
              "contrast: its first page should not grow with history either."]  # fmt: skip
     return "\n".join(rows)
 
@@ -174,15 +172,7 @@ def _mib(kb: int | None) -> str:
     return f"{kb / 1024:,.0f}" if kb else "-"
 
 
-def _machine_line(res: Results) -> str:
-    m = res.machine
-    keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
-    return f"Measured {m.get('Date', '?')} on " + "; ".join(f"{k}: {m[k]}" for k in keys if k in m) + "."
-
-
 def section_settle(res: Results) -> str:
-    from bench.settle import LABELS
-
     rows = [
         "| Backend | due pending txns | buckets | seconds | txns/s | `settle()` calls | first call moved "
         "| of which commit s | peak RSS MiB (settling process) | PostgreSQL backend peak RSS MiB |",
@@ -214,8 +204,9 @@ def section_settle(res: Results) -> str:
     per_bucket = res.settle[0].txns // res.settle[0].buckets
     stores = "; ".join(f"{s.backend}: {s.storage}, {s.db_cache}"
                        for s in {s.backend: s for s in res.settle}.values())  # fmt: skip
-    rows += ["", "Seeded straight into a database migrated to head, set-based (bench/settle.py): "
-             f"connected accounts with one usd card payments bucket each, {per_bucket} charges per bucket, "
+    rows += ["", "Seeded set-based through `payoutkit.store.seeding` (bench/settle.py): connected accounts "
+             "copied from one made through the API (the platform not liable for it), with one usd card "
+             f"payments bucket each, {per_bucket} charges per bucket, "
              "interleaved in time order, each booked as +amount `pending` on the account and -amount "
              "`available` on one of 16 `sys_world_NN` buckets, made 8 to 3 days before the settle time so "
              "that all are due; every bucket is then set from its transactions. `check_ledger` passes "
@@ -225,7 +216,7 @@ def section_settle(res: Results) -> str:
              "(one call should do: the calls column), then the commit. Peak RSS is the settling process's "
              "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
              "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
-             f"touched. Stores: {stores}.", "", _machine_line(res)]  # fmt: skip
+             f"touched. Stores: {stores}.", "", machine_line(res, load_generator=False)]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -250,9 +241,9 @@ def update_docs(path: Path, res: Results) -> None:
     if res.settle:
         sections["settle"] = section_settle(res)
     if res.payouts:
-        sections["payouts"] = payouts_bench.section(res)
+        sections["payouts"] = payouts.section(res)
     if res.autopayout:
-        sections["autopayout"] = autopayout_bench.section(res)
+        sections["autopayout"] = autopayout_report.section(res)
     for name, body in sections.items():
         begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         block = f"{begin}\n{body}\n{end}"
@@ -278,9 +269,9 @@ def text_summary(res: Results) -> str:
     if res.settle:
         parts += ["", "SETTLE", *section_settle(res).split("\n\nSeeded")[0].splitlines()]
     if res.payouts:
-        parts += ["", "PAYOUTS (POST /v1/payouts)", *payouts_bench.summary_lines(res)]
+        parts += ["", "PAYOUTS (POST /v1/payouts)", *payouts.summary_lines(res)]
     if res.autopayout:
-        parts += ["", "AUTOPAYOUT", *autopayout_bench.summary_lines(res)]
+        parts += ["", "AUTOPAYOUT", *autopayout_report.summary_lines(res)]
     return "\n".join(parts)
 
 

@@ -1,160 +1,87 @@
-"""Seed a long balance history fast, straight into the store, consistent with the ledger.
+"""Seeding through the store's own bulk functions (`payoutkit.store.seeding`), shared by the scenarios.
 
-`bulk_history` appends `count` balance transactions of +1000 (available, type `adjustment`) to the
-account's (test mode, usd, payments, card) bucket and `count` of -1000 to the same bucket of the system
-account `sys_world`, interleaved, in ONE set-based statement (a recursive CTE on SQLite,
-generate_series on PostgreSQL), then moves both buckets by the same sums. Afterwards each bucket still
-equals the sum of its transactions and all buckets still sum to zero per currency; `check_ledger`
-verifies both. Run it while no server is using the database.
+`load(url, fill)` runs `fill(conn)` in one transaction on the database at `url` (SQLite: unsynced,
+with a large page cache, while loading), then refreshes the planner's statistics. `world_buckets`
+makes the 16 `sys_world_NN` buckets through `store.balances.bucket_seqs`, as a first booking does.
+
+`history(url, count)` is the history scenario's seed: `count` balance transactions of +1000 (available,
+type `adjustment`) on the platform's (test mode, usd, payments, card) bucket and `count` of -1000 on the
+`sys_world_NN` buckets, interleaved, then every bucket from its transactions; `check_ledger` must pass.
+Run it while no server is using the database.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TypeVar
 
-import psycopg
+from sqlalchemy import Connection, func, select
 
-WORLD = "sys_world"
+from payoutkit.ledger.postings import WORLD, BucketKey
+from payoutkit.services.movement import SYSTEM_SHARDS
+from payoutkit.store import seeding
+from payoutkit.store.balances import bucket_seqs
+from payoutkit.store.db import make_engine
+from payoutkit.store.invariants import check_ledger
+from payoutkit.store.schema import accounts, balance_transactions, clock
+
+T = TypeVar("T")
+KEY = BucketKey("-", False, "usd")  # test mode, usd, payments, card: the buckets every scenario uses
 AMOUNT = 1000
 
-_COLUMNS = (
-    "id, balance_seq, account_id, livemode, currency, balance_type, source_type, amount, fee, net, "
-    "fee_details, type, reporting_category, status, available_on, created, description, source"
-)
 
-
-class _Conn(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-
-
-def _q(backend: str, sql: str) -> str:
-    """Write SQL with `?` placeholders; psycopg wants `%s`."""
-    return sql.replace("?", "%s") if backend == "postgresql" else sql
-
-
-def platform_account(conn: _Conn, backend: str) -> str:
-    row = conn.execute(_q(backend, "SELECT id FROM accounts WHERE kind = 'platform' ORDER BY seq LIMIT 1"))
-    return str(row.fetchone()[0])
-
-
-def count_txns(conn: _Conn, backend: str, account: str) -> int:
-    sql = _q(backend, "SELECT count(*) FROM balance_transactions WHERE account_id = ?")
-    cur = conn.execute(sql, (account,))
-    return int(cur.fetchone()[0])
-
-
-def _bucket_seq(conn: _Conn, backend: str, account: str) -> int:
-    cur = conn.execute(
-        _q(backend, "SELECT seq FROM balances WHERE account_id = ? AND livemode = ? AND currency = 'usd'"
-                    " AND balance_type = 'payments' AND source_type = 'card'"),
-        (account, False),
-    )  # fmt: skip
-    row = cur.fetchone()
-    if row is None:
-        raise RuntimeError(f"no usd card bucket for {account}: make one charge through the API first")
-    return int(row[0])
-
-
-def _world_shard(conn: _Conn, backend: str) -> str:
-    """The system account `sys_world` is spread over rows `sys_world_00`…; use one the API has made."""
-    cur = conn.execute(
-        _q(backend, "SELECT account_id FROM balances WHERE account_id LIKE ? ORDER BY seq LIMIT 1"),
-        (WORLD + "%",),
-    )
-    row = cur.fetchone()
-    if row is None:
-        raise RuntimeError("no sys_world bucket: make one charge through the API first")
-    return str(row[0])
-
-
-def bulk_history(conn: _Conn, backend: str, account: str, count: int) -> None:
-    """Append `count` txns to `account` and `count` opposite ones to sys_world (caller commits)."""
-    if count <= 0:
-        return
-    acct_seq = _bucket_seq(conn, backend, account)
-    world = _world_shard(conn, backend)
-    world_seq = _bucket_seq(conn, backend, world)
-    clock = conn.execute("SELECT max(now) FROM clock").fetchone()[0]
-    now = int(clock) if clock is not None else int(time.time())
-    created = now - 86_400  # yesterday, already available: nothing for settlement to do
-    rows = 2 * count
-    if backend == "sqlite":
-        sql = f"""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-            INSERT INTO balance_transactions ({_COLUMNS})
-            SELECT printf('txn_bench%015d', i),
-                   CASE i % 2 WHEN 1 THEN ? ELSE ? END,
-                   CASE i % 2 WHEN 1 THEN ? ELSE ? END,
-                   0, 'usd', 'payments', 'card',
-                   CASE i % 2 WHEN 1 THEN ? ELSE -? END, 0, CASE i % 2 WHEN 1 THEN ? ELSE -? END,
-                   '[]', 'adjustment', 'other_adjustment', 'available', ?, ?, 'bench seed', NULL
-            FROM n
-        """  # noqa: S608 (a constant column list; every value is bound)
-    else:
-        sql = f"""
-            INSERT INTO balance_transactions ({_COLUMNS})
-            SELECT 'txn_bench' || lpad(i::text, 15, '0'),
-                   CASE mod(i, 2) WHEN 1 THEN %s ELSE %s END,
-                   CASE mod(i, 2) WHEN 1 THEN %s ELSE %s END,
-                   false, 'usd', 'payments', 'card',
-                   CASE mod(i, 2) WHEN 1 THEN %s ELSE -%s END, 0, CASE mod(i, 2) WHEN 1 THEN %s ELSE -%s END,
-                   '[]'::json, 'adjustment', 'other_adjustment', 'available', %s, %s, 'bench seed', NULL
-            FROM generate_series(1, %s) AS i
-        """  # noqa: S608 (a constant column list; every value is bound)
-    params: list[Any] = [acct_seq, world_seq, account, world, AMOUNT, AMOUNT, AMOUNT, AMOUNT, created,
-                         created]  # fmt: skip
-    params = [rows, *params] if backend == "sqlite" else [*params, rows]
-    conn.execute(sql, params)
-    move = _q(backend, "UPDATE balances SET available = available + ? WHERE seq = ?")
-    conn.execute(move, (count * AMOUNT, acct_seq))
-    conn.execute(move, (-count * AMOUNT, world_seq))
-
-
-def check_ledger(conn: _Conn, backend: str) -> None:
-    """Each bucket equals the sum of its transactions; all buckets sum to zero per mode and currency."""
-    bad = conn.execute(
-        "SELECT b.seq, b.available + b.pending, coalesce(t.total, 0) FROM balances b LEFT JOIN "
-        "(SELECT balance_seq, sum(net) AS total FROM balance_transactions GROUP BY balance_seq) t "
-        "ON t.balance_seq = b.seq WHERE b.available + b.pending <> coalesce(t.total, 0)"
-    ).fetchall()
-    if bad:
-        raise AssertionError(f"buckets that differ from the sum of their transactions: {bad[:5]}")
-    unbalanced = conn.execute(
-        "SELECT livemode, currency, sum(available + pending) FROM balances GROUP BY livemode, currency "
-        "HAVING sum(available + pending) <> 0"
-    ).fetchall()
-    if unbalanced:
-        raise AssertionError(f"the ledger does not sum to zero: {unbalanced}")
-
-
-def seed_sqlite(path: str, count: int) -> tuple[str, int]:
-    """Bulk history into the SQLite file at `path`; returns (account, its transaction count)."""
-    conn = sqlite3.connect(path, isolation_level=None)
+def load(url: str, fill: Callable[[Connection], T]) -> T:
+    engine = make_engine(url, pool_size=1)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("BEGIN IMMEDIATE")
-        account = platform_account(conn, "sqlite")
-        bulk_history(conn, "sqlite", account, count)
-        check_ledger(conn, "sqlite")
-        conn.execute("COMMIT")
-        conn.execute("ANALYZE")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return account, count_txns(conn, "sqlite", account)
+        with engine.connect() as conn:
+            seeding.bulk_mode(conn)
+            with conn.begin():
+                out = fill(conn)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            seeding.analyze(conn)
     finally:
-        conn.close()
+        engine.dispose()
+    return out
 
 
-def seed_postgresql(conninfo: str, count: int) -> tuple[str, int]:
-    """Bulk history into the PostgreSQL database at `conninfo`; returns (account, its txn count)."""
-    with psycopg.connect(conninfo) as conn:
-        account = platform_account(conn, "postgresql")
-        bulk_history(conn, "postgresql", account, count)
-        check_ledger(conn, "postgresql")
-        conn.commit()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE balance_transactions")
-        conn.execute("VACUUM ANALYZE balances")
-        return account, count_txns(conn, "postgresql", account)
+def world_buckets(conn: Connection) -> None:
+    bucket_seqs(conn, [KEY.with_account(f"{WORLD}_{i:02d}") for i in range(SYSTEM_SHARDS)])
+
+
+def platform_account(conn: Connection) -> str:
+    row = conn.execute(select(accounts.c.id).where(accounts.c.kind == "platform").order_by(accounts.c.seq))
+    return str(row.first()[0])  # type: ignore[index]
+
+
+def count_txns(conn: Connection, account: str) -> int:
+    query = select(func.count()).where(balance_transactions.c.account_id == account)
+    return int(conn.execute(query).scalar_one())
+
+
+def ledger_clean(conn: Connection) -> None:
+    violations = check_ledger(conn)
+    if violations:
+        found = "\n  ".join(violations[:20])
+        raise AssertionError(f"check_ledger found {len(violations)} violations:\n  {found}")
+
+
+def _history(conn: Connection, count: int) -> tuple[str, int]:
+    account = platform_account(conn)
+    now = conn.execute(select(func.max(clock.c.now))).scalar()
+    created = (int(now) if now is not None else int(time.time())) - 86_400  # yesterday: nothing to settle
+    world_buckets(conn)
+    bucket_seqs(conn, [KEY.with_account(account)])
+    pairs = seeding.Pairs(KEY, count, account, least=AMOUNT, first=created, kind="adjustment",
+                          category="other_adjustment", description="bench seed")  # fmt: skip
+    seeding.book_pairs(conn, pairs)
+    seeding.resync_buckets(conn)
+    ledger_clean(conn)
+    return account, count_txns(conn, account)
+
+
+def history(url: str, count: int) -> tuple[str, int]:
+    """Bulk history on the platform account; returns (account, its transaction count)."""
+    if count <= 0:
+        return load(url, lambda conn: (a := platform_account(conn), count_txns(conn, a)))
+    return load(url, lambda conn: _history(conn, count))

@@ -2,7 +2,7 @@
 
 - `ServerProcess`: `payoutkit serve` (or the bare ceiling app) in a subprocess on a free port;
   `start()` waits until it answers HTTP, `stop()` sends SIGTERM to *its* pid, then SIGKILL if needed.
-- `postgres_cluster()`: a throwaway PostgreSQL cluster (tests/support/pg.py), stopped on exit.
+- `postgres_cluster()`: a throwaway PostgreSQL cluster (devtools/pg.py), stopped on exit.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ STOP_TIMEOUT = 10.0
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.support.pg import PostgresCluster, free_port  # noqa: E402
+from devtools.pg import PostgresCluster, free_port  # noqa: E402
 
 
 def _bin(name: str) -> str:

@@ -40,9 +40,9 @@ from starlette.applications import Starlette
 
 from bench.payouts import PAYOUT_BODY, prepare
 from bench.servers import HOST, SECRET_KEY, ServerProcess, auth_headers, database
+from devtools.pg import PostgresCluster, free_port
 from payoutkit.api.app import create_app
 from payoutkit.config import Settings
-from tests.support.pg import PostgresCluster, free_port
 
 KINDS = ("BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other")
 KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update")

@@ -1,6 +1,6 @@
 """Suite-wide fixtures: databases on both stores, the real server on real HTTP, and clients for it.
 
-    pg_cluster (session)                 a throwaway PostgreSQL server (tests/support/pg.py)
+    pg_cluster (session)                 a throwaway PostgreSQL server (devtools/pg.py)
     database_url [sqlite|postgresql]     a fresh database migrated to head, per test
     base_settings -> server_settings     the app's Settings; override `server_settings` to customise
     server                               create_app(settings) under uvicorn on 127.0.0.1
@@ -22,8 +22,8 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from devtools.pg import PostgresCluster
 from tests.support import databases
-from tests.support.pg import PostgresCluster
 from tests.support.server import RunningServer, loopback_socket, serve_in_thread
 
 if TYPE_CHECKING:

@@ -127,15 +127,13 @@ def test_a_balance_read_shows_what_is_due_as_available_and_writes_nothing(world:
 def test_a_debit_sees_funds_that_became_available_since_the_last_tick(world: World) -> None:
     destination = _custom_account(world)
     _charge(world)
-    transfer = parse(
-        transfers.TransferCreate, {"amount": "941", "currency": "usd", "destination": destination}
-    )
+    transfer = transfers.NewTransfer(amount=941, currency="usd", destination=destination)
     from payoutkit.ledger.errors import InsufficientFunds
 
     with pytest.raises(InsufficientFunds):
         world.run(transfers.create, transfer)
     world.move_clock_without_settling(MONDAY)
-    made = world.run(transfers.create, transfer)
+    made = world.run(transfers.create, transfer).doc()
     assert made["amount"] == 941
     assert world.stored_available(world.platform) == 0
     assert world.stored_available(destination) == 941

@@ -17,15 +17,13 @@ from payoutkit.api.v1 import (
     instant,
     payouts,
     refunds,
+    topups,
+    transfers,
 )
 from payoutkit.api.v1 import events as v1_events
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
 from payoutkit.api.wire import endpoint, legacy
-from payoutkit.services import (
-    topups,
-    transfers,
-)
 
 
 def _r(path: str, method: str, service: object, *args: object, **kwargs: object) -> Route:
@@ -81,20 +79,20 @@ routes = [
     _h("/v1/refunds/{refund}", "POST", refunds.modify, refunds.RefundUpdate),
     _h("/v1/disputes", "GET", disputes.list_disputes, ListParams),
     _h("/v1/disputes/{dispute}", "GET", disputes.retrieve),
-    _r("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
-    _r("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
-    _r("/v1/transfers/{id}", "GET", transfers.retrieve),
-    _r("/v1/transfers/{id}", "POST", transfers.modify, transfers.TransferUpdate),
-    _r("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
-    _r("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
-    _r("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
-    _r(
+    _h("/v1/transfers", "POST", transfers.create, transfers.TransferCreate),
+    _h("/v1/transfers", "GET", transfers.list_transfers, transfers.TransferList),
+    _h("/v1/transfers/{id}", "GET", transfers.retrieve),
+    _h("/v1/transfers/{id}", "POST", transfers.modify, transfers.TransferUpdate),
+    _h("/v1/transfers/{id}/reversals", "POST", transfers.create_reversal, transfers.ReversalCreate),
+    _h("/v1/transfers/{id}/reversals", "GET", transfers.list_reversals, ListParams),
+    _h("/v1/transfers/{id}/reversals/{reversal}", "GET", transfers.retrieve_reversal),
+    _h(
         "/v1/transfers/{id}/reversals/{reversal}", "POST", transfers.modify_reversal, transfers.ReversalUpdate
     ),
-    _r("/v1/topups", "POST", topups.create, topups.TopupCreate),
-    _r("/v1/topups", "GET", topups.list_topups, topups.TopupList),
-    _r("/v1/topups/{topup}", "GET", topups.retrieve),
-    _r("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
+    _h("/v1/topups", "POST", topups.create, topups.TopupCreate),
+    _h("/v1/topups", "GET", topups.list_topups, topups.TopupList),
+    _h("/v1/topups/{topup}", "GET", topups.retrieve),
+    _h("/v1/topups/{topup}", "POST", topups.modify, topups.TopupUpdate),
     _h("/v1/payouts", "POST", payouts.create, payouts.PayoutCreate),
     _h("/v1/payouts", "GET", payouts.list_payouts, payouts.PayoutList),
     _h("/v1/payouts/{payout}", "GET", payouts.retrieve),

@@ -9,127 +9,158 @@ can fund a balance for transfers and payouts.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Connection
-
-from payoutkit.api.context import Ctx
-from payoutkit.api.listing import ListParams
-from payoutkit.api.params import Int, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.money import check_amount, check_currency
-from payoutkit.ledger.postings import WORLD, BalanceType, SourceType
-from payoutkit.services.access import list_owned, owned
+from payoutkit.ledger.postings import WORLD, BalanceType, BucketKey, SourceType
+from payoutkit.lists import Page, Window
+from payoutkit.records.topups import Topup
+from payoutkit.services.actor import Actor
 from payoutkit.services.events import emit_request
-from payoutkit.services.movement import key, movement
+from payoutkit.services.movement import movement
+from payoutkit.services.policy import may_reach
 from payoutkit.services.test_tokens import test_id_in_livemode
-from payoutkit.store import resources as objects
-from payoutkit.store.schema import resources
+from payoutkit.store import Tx
+from payoutkit.store import topups as store
 
-TOPUP_SOURCES = {
-    "btok_us_verified": None,
-    "btok_us_verified_noAccount": ("no_account", "The bank account could not be located."),
-    "btok_us_verified_accountClosed": ("account_closed", "The bank account has been closed."),
-    "btok_us_verified_insufficientFunds": ("insufficient_funds", "The bank account has insufficient funds."),
-    "btok_us_verified_debitNotAuthorized": ("debit_not_authorized", "The debit was not authorized."),
-    "btok_us_verified_invalidCurrency": ("invalid_currency", "The bank account cannot take this currency."),
+DEFAULT_SOURCE = "btok_us_verified"
+
+
+@dataclass(frozen=True)
+class TopupFailure:
+    code: str
+    message: str
+
+
+# The test bank tokens a top-up may come from, and the failure each selects (None: it succeeds).
+TOPUP_SOURCES: Mapping[str, TopupFailure | None] = {
+    DEFAULT_SOURCE: None,
+    "btok_us_verified_noAccount": TopupFailure("no_account", "The bank account could not be located."),
+    "btok_us_verified_accountClosed": TopupFailure("account_closed", "The bank account has been closed."),
+    "btok_us_verified_insufficientFunds": TopupFailure(
+        "insufficient_funds", "The bank account has insufficient funds."
+    ),
+    "btok_us_verified_debitNotAuthorized": TopupFailure(
+        "debit_not_authorized", "The debit was not authorized."
+    ),
+    "btok_us_verified_invalidCurrency": TopupFailure(
+        "invalid_currency", "The bank account cannot take this currency."
+    ),
 }
 
 
-class TopupCreate(Params):
-    amount: Int
+@dataclass(frozen=True, kw_only=True)
+class NewTopup:
+    amount: int
     currency: str
     description: str | None = None
-    metadata: Metadata = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
     statement_descriptor: str | None = None
     transfer_group: str | None = None
-    # Payoutkit: which balance the funds land in (Stripe sets this per Issuing top-up).
-    destination_balance: Literal["payments", "issuing", "refund_and_dispute_prefunding"] | None = None
+    destination_balance: str | None = None  # payments (default), issuing, refund_and_dispute_prefunding
 
 
-class TopupUpdate(Params):
+@dataclass(frozen=True, kw_only=True)
+class TopupChanges:
+    topup: str
     description: str | None = None
-    metadata: Metadata = None
+    metadata: Mapping[str, str] | None = None  # the whole new metadata, when it changes
 
 
-class TopupList(ListParams):
-    status: Literal["canceled", "failed", "pending", "succeeded"] | None = None
+@dataclass(frozen=True, kw_only=True)
+class TopupQuery:
+    window: Window
+    status: str | None = None
 
 
-def create(conn: Connection, ctx: Ctx, p: TopupCreate) -> dict[str, Any]:
-    currency = check_currency(p.currency)
-    amount = check_amount(p.amount, currency)
-    if ctx.livemode and p.source is None:  # the default source is a test one
+def _source_outcome(actor: Actor, source: str | None) -> TopupFailure | None:
+    if actor.livemode and source is None:  # the default source is a test one
         raise InvalidRequest(
             "A live top-up needs a source: test bank tokens work with test keys only.",
             param="source",
             code="parameter_missing",
         )
-    token = p.source or "btok_us_verified"
-    if ctx.livemode and token in TOPUP_SOURCES:
+    token = source or DEFAULT_SOURCE
+    if actor.livemode and token in TOPUP_SOURCES:
         raise test_id_in_livemode(token, "source")
     if token not in TOPUP_SOURCES:
         raise ResourceMissing(f"No such source: '{token}'", param="source")
-    if p.statement_descriptor and len(p.statement_descriptor) > 15:
+    return TOPUP_SOURCES[token]
+
+
+def create(tx: Tx, actor: Actor, command: NewTopup) -> Topup:
+    currency = check_currency(command.currency)
+    amount = check_amount(command.amount, currency)
+    failure = _source_outcome(actor, command.source)
+    if command.statement_descriptor and len(command.statement_descriptor) > 15:
         raise InvalidRequest(
             "The statement descriptor must be at most 15 characters.", param="statement_descriptor"
         )
-    tid = new_id("tu")
-    balance_type = BalanceType(p.destination_balance or "payments")
-    topup: dict[str, Any] = {
-        "id": tid,
-        "object": "topup",
-        "amount": amount,
-        "balance_transaction": None,
-        "created": ctx.now,
-        "currency": currency,
-        "description": p.description,
-        "expected_availability_date": ctx.now,
-        "failure_code": None,
-        "failure_message": None,
-        "livemode": ctx.livemode,
-        "metadata": metadata_update({}, p.metadata),
-        "source": None,
-        "statement_descriptor": p.statement_descriptor,
-        "status": "succeeded",
-        "transfer_group": p.transfer_group,
-    }
-    failure = TOPUP_SOURCES[token]
-    if failure is not None:
-        topup.update(status="failed", failure_code=failure[0], failure_message=failure[1])
-    else:
-        k = key(ctx, ctx.account_id, currency, SourceType.BANK_ACCOUNT, balance_type)
-        mv = movement(conn, ctx, [k, k.with_account(WORLD)])
-        mv.post(
-            book_topup(
-                k, amount, topup_id=tid, created=ctx.now, available_on=ctx.now, description=p.description
-            )
-        )
-        mv.sync_reserves()
-        topup["balance_transaction"] = mv.txn_for(ctx.account_id, tid)
-    objects.create(conn, topup, account_id=ctx.account_id, status=topup["status"])
+    topup = Topup(
+        id=new_id("tu"),
+        amount=amount,
+        balance_transaction=None,
+        created=actor.now,
+        currency=currency,
+        description=command.description,
+        expected_availability_date=actor.now,
+        failure_code=None if failure is None else failure.code,
+        failure_message=None if failure is None else failure.message,
+        livemode=actor.livemode,
+        metadata=dict(command.metadata),
+        statement_descriptor=command.statement_descriptor,
+        status="succeeded" if failure is None else "failed",
+        transfer_group=command.transfer_group,
+    )
+    if failure is None:
+        topup = _fund(tx, actor, topup, BalanceType(command.destination_balance or "payments"))
+    store.insert_topup(tx, topup, owner=actor.account_id)
     # Test-mode top-ups settle at once: both events carry the final object.
-    emit_request(conn, ctx, "topup.created", topup)
-    emit_request(conn, ctx, f"topup.{topup['status']}", topup)
+    emit_request(tx, actor, "topup.created", topup.doc())
+    emit_request(tx, actor, f"topup.{topup.status}", topup.doc())
     return topup
 
 
-def retrieve(conn: Connection, ctx: Ctx, p: Params, topup: str) -> dict[str, Any]:
-    check_id(topup, ("tu",), "topup", "topup")
-    return owned(conn, ctx, topup, "topup", param="topup")
+def _fund(tx: Tx, actor: Actor, topup: Topup, balance_type: BalanceType) -> Topup:
+    """Book the top-up's funds into the account's balance, available at once."""
+    k = BucketKey(actor.account_id, actor.livemode, topup.currency, balance_type, SourceType.BANK_ACCOUNT)
+    mv = movement(tx, actor, [k, k.with_account(WORLD)])
+    mv.post(
+        book_topup(
+            k,
+            topup.amount,
+            topup_id=topup.id,
+            created=actor.now,
+            available_on=actor.now,
+            description=topup.description,
+        )
+    )
+    mv.sync_reserves()
+    return replace(topup, balance_transaction=mv.txn_for(actor.account_id, topup.id))
 
 
-def modify(conn: Connection, ctx: Ctx, p: TopupUpdate, topup: str) -> dict[str, Any]:
-    obj = retrieve(conn, ctx, p, topup)
-    if p.description is not None:
-        obj["description"] = p.description
-    obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    return objects.save(conn, obj)
+def retrieve(tx: Tx, actor: Actor, topup_id: str) -> Topup:
+    check_id(topup_id, ("tu",), "topup", "topup")
+    found = store.topup(tx, topup_id)
+    if found is None or not may_reach(actor, found[1]) or found[0].livemode != actor.livemode:
+        raise ResourceMissing.for_id("topup", topup_id, "topup")
+    return found[0]
 
 
-def list_topups(conn: Connection, ctx: Ctx, p: TopupList) -> dict[str, Any]:
-    where = [resources.c.status == p.status] if p.status else []
-    return list_owned(conn, ctx, "topup", p, "/v1/topups", *where)
+def update(tx: Tx, actor: Actor, command: TopupChanges) -> Topup:
+    topup = retrieve(tx, actor, command.topup)
+    if command.description is not None:
+        topup = replace(topup, description=command.description)
+    if command.metadata is not None:
+        topup = replace(topup, metadata=dict(command.metadata))
+    store.save_topup(tx, topup)
+    return topup
+
+
+def list_topups(tx: Tx, actor: Actor, query: TopupQuery) -> Page[Topup]:
+    return store.list_topups(tx, actor.account_id, actor.livemode, query.window, status=query.status)

@@ -1,66 +1,283 @@
 """Transfers from the platform's available balance to its connected accounts, and their reversals.
 
 The destination receives a `payment` (`py_…`) available at once; a reversal takes it back, and may
-drive the connected account negative (the platform's reserve follows when it is liable).
+drive the connected account negative (the platform's reserve follows when it is liable). Reversals
+come from here (the platform reverses by hand) and from the charges room (a refund with
+`reverse_transfer`, or the connected account refunding its payment), all through `book_reversal`
+(`services/transfer_reversals.py`).
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import Connection
-
-from payoutkit.api import expand
-from payoutkit.api.context import Ctx
-from payoutkit.api.listing import ListParams, page
-from payoutkit.api.params import Bool, Int, Metadata, Params, metadata_update
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
-from payoutkit.ledger.booking import book_transfer, book_transfer_reversal
+from payoutkit.ledger.booking import book_transfer
 from payoutkit.ledger.money import check_amount, check_currency
 from payoutkit.ledger.postings import SourceType, require_available
-from payoutkit.services import application_fees
-from payoutkit.services.access import connected_account, list_owned, owned
+from payoutkit.lists import Page, Window
+from payoutkit.records.charges import Charge, embedded_list
+from payoutkit.records.transfers import Transfer, TransferReversal
+from payoutkit.services.access import connected_account
+from payoutkit.services.actor import Actor
+from payoutkit.services.application_fees import payments_key
 from payoutkit.services.events import emit_request, previous_attributes
-from payoutkit.services.movement import Movement, key, movement
-from payoutkit.services.policy import require_platform
-from payoutkit.store import resources as objects
-from payoutkit.store.schema import resources
+from payoutkit.services.movement import Movement, movement
+from payoutkit.services.policy import may_reach, require_platform
+from payoutkit.services.transfer_reversals import (
+    ReversalBooking,
+    book_reversal,
+    lock_payment,
+    reversal_keys,
+)
+from payoutkit.store import Tx
+from payoutkit.store import charges as charges_store
+from payoutkit.store import transfers as store
+
+# -- commands --------------------------------------------------------------------------------------
 
 
-class TransferCreate(Params):
-    amount: Int
+@dataclass(frozen=True, kw_only=True)
+class NewTransfer:
+    amount: int
     currency: str
     destination: str
     description: str | None = None
-    metadata: Metadata = None
-    source_type: Literal["bank_account", "card", "fpx"] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    source_type: str | None = None  # bank_account, card (default) or fpx
     transfer_group: str | None = None
 
 
-class TransferUpdate(Params):
+@dataclass(frozen=True, kw_only=True)
+class TransferChanges:
+    transfer: str
     description: str | None = None
-    metadata: Metadata = None
+    metadata: Mapping[str, str] | None = None  # the whole new metadata, when it changes
 
 
-class TransferList(ListParams):
+@dataclass(frozen=True, kw_only=True)
+class TransferQuery:
+    window: Window
     destination: str | None = None
 
 
-class ReversalCreate(Params):
-    amount: Int | None = None
-    description: str | None = None
-    metadata: Metadata = None
-    refund_application_fee: Bool | None = None
+@dataclass(frozen=True, kw_only=True)
+class NewReversal:
+    transfer: str
+    amount: int | None = None  # None: what is left to reverse
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    refund_application_fee: bool = False
 
 
-class ReversalUpdate(Params):
-    metadata: Metadata = None
+@dataclass(frozen=True, kw_only=True)
+class ReversalRef:
+    transfer: str
+    reversal: str
 
 
-def transfer_object(
-    ctx: Ctx,
+@dataclass(frozen=True, kw_only=True)
+class ReversalChanges:
+    transfer: str
+    reversal: str
+    metadata: Mapping[str, str]  # the whole new metadata
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReversalQuery:
+    transfer: str
+    window: Window
+
+
+# -- transfers -------------------------------------------------------------------------------------
+
+
+def create(tx: Tx, actor: Actor, command: NewTransfer) -> Transfer:
+    require_platform(actor, "create transfers")
+    currency = check_currency(command.currency)
+    amount = check_amount(command.amount, currency)
+    check_id(command.destination, ("acct",), "destination", "account")
+    destination = connected_account(tx, actor, command.destination, param="destination").id
+    source_type = SourceType(command.source_type or "card")
+    tid, pid = new_id("tr"), new_id("py")
+    source = payments_key(actor, actor.account_id, currency, source_type)
+    entries = book_transfer(
+        source,
+        destination,
+        amount,
+        transfer_id=tid,
+        payment_id=pid,
+        created=actor.now,
+        description=command.description,
+    )
+    mv = movement(tx, actor, [e.key for e in entries], exact=[source])
+    require_available(mv.bucket(source), amount)
+    mv.post(entries)
+    mv.sync_reserves()
+    transfer = Transfer(
+        id=tid,
+        amount=amount,
+        amount_reversed=0,
+        balance_transaction=mv.txn_for(actor.account_id, tid),
+        created=actor.now,
+        currency=currency,
+        description=command.description,
+        destination=destination,
+        destination_payment=pid,
+        livemode=actor.livemode,
+        metadata=dict(command.metadata),
+        reversals=(),
+        reversed=False,
+        source_transaction=None,
+        source_type=source_type.value,
+        transfer_group=command.transfer_group,
+    )
+    store.insert_transfer(tx, transfer, owner=actor.account_id)
+    payment = destination_payment(transfer, mv.txn_for(destination, pid))
+    charges_store.add_charge(tx, payment, account_id=destination, parent_id=tid)
+    emit_request(tx, actor, "transfer.created", transfer.doc())
+    return transfer
+
+
+def destination_payment(transfer: Transfer, txn: str) -> Charge:
+    """The payment (`py_…`) a transfer made by hand brings its destination: a charge with every field
+    of one (a destination charge's payment is made from its charge: `new_charges.payment_of`)."""
+    pid = transfer.destination_payment
+    return Charge(
+        id=pid,
+        amount=transfer.amount,
+        amount_captured=transfer.amount,
+        amount_refunded=0,
+        application=None,
+        application_fee=None,
+        application_fee_amount=None,
+        balance_transaction=txn,
+        billing_details={"address": None, "email": None, "name": None, "phone": None},
+        calculated_statement_descriptor=None,
+        captured=True,
+        created=transfer.created,
+        currency=transfer.currency,
+        customer=None,
+        description=None,
+        disputed=False,
+        failure_balance_transaction=None,
+        failure_code=None,
+        failure_message=None,
+        fraud_details={},
+        livemode=transfer.livemode,
+        metadata={},
+        on_behalf_of=None,
+        outcome=None,
+        paid=True,
+        payment_intent=None,
+        payment_method=None,
+        payment_method_details=None,
+        receipt_email=None,
+        refunded=False,
+        refunds=embedded_list(f"/v1/charges/{pid}/refunds"),
+        source_transfer=transfer.id,
+        statement_descriptor=None,
+        statement_descriptor_suffix=None,
+        status="succeeded",
+        transfer_data=None,
+        transfer_group=transfer.transfer_group,
+    )
+
+
+def _owned(tx: Tx, actor: Actor, transfer_id: str, *, for_update: bool = False) -> Transfer:
+    check_id(transfer_id, ("tr",), "id", "transfer")
+    found = store.transfer(tx, transfer_id, for_update=for_update)
+    if found is None or not may_reach(actor, found[1]) or found[0].livemode != actor.livemode:
+        raise ResourceMissing.for_id("transfer", transfer_id)
+    return found[0]
+
+
+def retrieve(tx: Tx, actor: Actor, transfer_id: str) -> Transfer:
+    return _owned(tx, actor, transfer_id)
+
+
+def update(tx: Tx, actor: Actor, command: TransferChanges) -> Transfer:
+    before = _owned(tx, actor, command.transfer)
+    after = before
+    if command.description is not None:
+        after = replace(after, description=command.description)
+    if command.metadata is not None:
+        after = replace(after, metadata=dict(command.metadata))
+    store.save_transfer(tx, after)
+    if after != before:
+        old, new = before.doc(), after.doc()
+        emit_request(tx, actor, "transfer.updated", new, previous_attributes=previous_attributes(old, new))
+    return after
+
+
+def list_transfers(tx: Tx, actor: Actor, query: TransferQuery) -> Page[Transfer]:
+    return store.list_transfers(
+        tx, actor.account_id, actor.livemode, query.window, destination=query.destination
+    )
+
+
+# -- reversals -------------------------------------------------------------------------------------
+
+
+def _reversal_amount(transfer: Transfer, amount: int | None) -> int:
+    remaining = transfer.remaining
+    if remaining <= 0:
+        raise InvalidRequest(
+            f"Transfer {transfer.id} has already been fully reversed.",
+            param="amount",
+            code="transfer_already_reversed",
+        )
+    wanted = remaining if amount is None else check_amount(amount, transfer.currency)
+    if wanted > remaining:
+        raise InvalidRequest(
+            f"Reversal amount ({wanted}) is greater than the amount left to reverse ({remaining}).",
+            param="amount",
+            code="amount_too_large",
+        )
+    return wanted
+
+
+def create_reversal(tx: Tx, actor: Actor, command: NewReversal) -> TransferReversal:
+    require_platform(actor, "reverse transfers")
+    transfer = _owned(tx, actor, command.transfer, for_update=True)
+    amount = _reversal_amount(transfer, command.amount)
+    payment = lock_payment(tx, transfer)
+    mv = movement(tx, actor, reversal_keys(actor, transfer))
+    booking = ReversalBooking(
+        amount=amount, metadata=command.metadata, refund_application_fee=command.refund_application_fee
+    )
+    done = book_reversal(tx, actor, mv, (transfer, payment), booking)
+    mv.sync_reserves()
+    return done.reversal
+
+
+def retrieve_reversal(tx: Tx, actor: Actor, ref: ReversalRef) -> TransferReversal:
+    _owned(tx, actor, ref.transfer)
+    found = store.reversal(tx, ref.reversal)
+    if found is None or found[0].transfer != ref.transfer:
+        raise ResourceMissing.for_id("transfer reversal", ref.reversal)
+    return found[0]
+
+
+def update_reversal(tx: Tx, actor: Actor, command: ReversalChanges) -> TransferReversal:
+    reversal = retrieve_reversal(tx, actor, ReversalRef(transfer=command.transfer, reversal=command.reversal))
+    reversal = replace(reversal, metadata=dict(command.metadata), livemode=actor.livemode)
+    store.save_reversal(tx, reversal)
+    return reversal
+
+
+def list_reversals(tx: Tx, actor: Actor, query: ReversalQuery) -> Page[TransferReversal]:
+    _owned(tx, actor, query.transfer)
+    return store.list_reversals(tx, query.transfer, query.window)
+
+
+# -- transitional (issue 8): the charges room's calls of today, on stored documents -----------------
+
+
+def transfer_object(  # noqa: PLR0913
+    ctx: Actor,
     tid: str,
     amount: int,
     currency: str,
@@ -74,182 +291,36 @@ def transfer_object(
     description: str | None = None,
     metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "id": tid,
-        "object": "transfer",
-        "amount": amount,
-        "amount_reversed": 0,
-        "balance_transaction": txn,
-        "created": ctx.now,
-        "currency": currency,
-        "description": description,
-        "destination": destination,
-        "destination_payment": payment_id,
-        "livemode": ctx.livemode,
-        "metadata": metadata or {},
-        "reversals": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/transfers/{tid}/reversals",
-        },
-        "reversed": False,
-        "source_transaction": source_transaction,
-        "source_type": source_type,
-        "transfer_group": transfer_group,
-    }
-
-
-def payment_object(
-    ctx: Ctx,
-    payment_id: str,
-    amount: int,
-    currency: str,
-    transfer_id: str,
-    txn: str,
-    *,
-    transfer_group: str | None,
-) -> dict[str, Any]:
-    """The payment (`py_…`) a transfer makes on its destination: a charge with every field of one."""
-    return {
-        "id": payment_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_captured": amount,
-        "amount_refunded": 0,
-        "application": None,
-        "application_fee": None,
-        "application_fee_amount": None,
-        "balance_transaction": txn,
-        "billing_details": {"address": None, "email": None, "name": None, "phone": None},
-        "calculated_statement_descriptor": None,
-        "captured": True,
-        "created": ctx.now,
-        "currency": currency,
-        "customer": None,
-        "description": None,
-        "disputed": False,
-        "failure_balance_transaction": None,
-        "failure_code": None,
-        "failure_message": None,
-        "fraud_details": {},
-        "livemode": ctx.livemode,
-        "metadata": {},
-        "on_behalf_of": None,
-        "outcome": None,
-        "paid": True,
-        "payment_intent": None,
-        "payment_method": None,
-        "payment_method_details": None,
-        "receipt_email": None,
-        "refunded": False,
-        "refunds": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/charges/{payment_id}/refunds",
-        },
-        "source_transfer": transfer_id,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
-        "status": "succeeded",
-        "transfer_data": None,
-        "transfer_group": transfer_group,
-    }
-
-
-def create(conn: Connection, ctx: Ctx, p: TransferCreate) -> dict[str, Any]:
-    require_platform(ctx, "create transfers")
-    currency = check_currency(p.currency)
-    amount = check_amount(p.amount, currency)
-    check_id(p.destination, ("acct",), "destination", "account")
-    destination = connected_account(conn, ctx, p.destination, param="destination").id
-    source_type = SourceType(p.source_type or "card")
-    tid, pid = new_id("tr"), new_id("py")
-    entries = book_transfer(
-        key(ctx, ctx.account_id, currency, source_type),
-        destination,
-        amount,
-        transfer_id=tid,
-        payment_id=pid,
+    """Transitional: the stored document of a new transfer (a destination charge's)."""
+    return Transfer(
+        id=tid,
+        amount=amount,
+        amount_reversed=0,
+        balance_transaction=txn,
         created=ctx.now,
-        description=p.description,
-    )
-    source = key(ctx, ctx.account_id, currency, source_type)
-    mv = movement(conn, ctx, [e.key for e in entries], exact=[source])
-    require_available(mv.bucket(source), amount)
-    mv.post(entries)
-    mv.sync_reserves()
-    transfer = transfer_object(
-        ctx,
-        tid,
-        amount,
-        currency,
-        destination,
-        pid,
-        mv.txn_for(ctx.account_id, tid),
-        source_type.value,
-        p.transfer_group,
-        description=p.description,
-        metadata=metadata_update({}, p.metadata),
-    )
-    objects.create(conn, transfer, account_id=ctx.account_id, parent_id=destination)
-    objects.create(
-        conn,
-        payment_object(
-            ctx, pid, amount, currency, tid, mv.txn_for(destination, pid), transfer_group=p.transfer_group
-        ),
-        account_id=destination,
-        parent_id=tid,
-        status="succeeded",
-    )
-    emit_request(conn, ctx, "transfer.created", transfer)
-    return transfer
+        currency=currency,
+        description=description,
+        destination=destination,
+        destination_payment=payment_id,
+        livemode=ctx.livemode,
+        metadata=metadata or {},
+        reversals=(),
+        reversed=False,
+        source_transaction=source_transaction,
+        source_type=source_type,
+        transfer_group=transfer_group,
+    ).doc()
 
 
-def _record_payment_refund(
-    conn: Connection,
-    ctx: Ctx,
-    mv: Movement,
-    transfer: dict[str, Any],
-    refund_id: str,
-    amount: int,
-    *,
-    reversal_id: str,
-) -> dict[str, Any]:
-    """The refund (`pyr_…`) of the destination payment that a reversal takes back, on the connected
-    account: the source of its `payment_refund` balance transaction. Returns it as the payment's
-    `refunds` list shows it."""
-    destination = transfer["destination"]
-    refund = {
-        "id": refund_id,
-        "object": "refund",
-        "amount": amount,
-        "balance_transaction": mv.txn_for(destination, refund_id),
-        "charge": transfer["destination_payment"],
-        "created": ctx.now,
-        "currency": transfer["currency"],
-        "metadata": {},
-        "payment_intent": None,
-        "reason": None,
-        "receipt_number": None,
-        "source_transfer_reversal": reversal_id,
-        "status": "succeeded",
-        "transfer_reversal": None,
-    }
-    objects.create(
-        conn,
-        {**refund, "livemode": ctx.livemode},
-        account_id=destination,
-        parent_id=transfer["destination_payment"],
-        status="succeeded",
-    )
-    return refund
+def locked_payment(tx: Tx, transfer: dict[str, Any]) -> dict[str, Any] | None:
+    """Transitional: `lock_payment` on the stored document of a transfer."""
+    found = charges_store.charge(tx, transfer["destination_payment"], for_update=True)
+    return None if found is None else found[0].doc()
 
 
-def reverse(
-    conn: Connection,
-    ctx: Ctx,
+def reverse(  # noqa: PLR0913
+    tx: Tx,
+    ctx: Actor,
     mv: Movement,
     transfer: dict[str, Any],
     amount: int,
@@ -261,181 +332,20 @@ def reverse(
     payment: dict[str, Any] | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    """Book a reversal on an already locked movement and record it on the transfer.
-
-    The destination's payment (`py_`, `payment`) is refunded by as much; when the connected account
-    refunds it, `payment_refund_id` is that refund. Locks are taken in one order everywhere: charge,
-    transfer, payment (`locked_payment`, before the movement), balance buckets, application fee.
-    """
-    rid, pyr = new_id("trr"), payment_refund_id or new_id("pyr")
-    before = copy.deepcopy(transfer)
-    currency, destination = transfer["currency"], transfer["destination"]
-    source_type = transfer.get("source_type") or "card"
-    platform_key = key(ctx, ctx.platform_id, currency, source_type)
-    mv.post(
-        book_transfer_reversal(
-            platform_key, destination, amount, reversal_id=rid, payment_refund_id=pyr, created=ctx.now
-        )
+    """Transitional: `book_reversal` on stored documents, which it updates in place. Returns the
+    reversal as the transfer's list shows it."""
+    found = (Transfer.from_doc(transfer), None if payment is None else Charge.from_doc(payment))
+    booking = ReversalBooking(
+        amount=amount,
+        metadata=metadata,
+        source_refund=source_refund,
+        refund_application_fee=refund_application_fee,
+        payment_refund_id=payment_refund_id,
     )
-    if payment_refund_id is None:
-        # A reversal the platform makes refunds the payment by a refund of its own; when the
-        # connected account refunds its payment, that refund is already the object.
-        refund = _record_payment_refund(conn, ctx, mv, transfer, pyr, amount, reversal_id=rid)
-        if payment is not None:
-            payment["refunds"]["data"] = [refund, *payment["refunds"]["data"]][:10]
-    if payment is not None:
-        payment["amount_refunded"] = min(payment["amount"], payment["amount_refunded"] + amount)
-        payment["refunded"] = payment["amount_refunded"] == payment["amount"]
-        objects.save(conn, payment)
-    if refund_application_fee and payment is not None and payment.get("application_fee"):
-        # A destination charge with an application fee transfers the whole charge: the reversal
-        # counts towards the fee in the charge's units.
-        application_fees.refund_in_proportion(
-            conn,
-            ctx,
-            mv,
-            payment["application_fee"],
-            progress=amount,
-            whole=transfer["amount"],
-            source_type=source_type,
-        )
-    reversal = {
-        "id": rid,
-        "object": "transfer_reversal",
-        "amount": amount,
-        "balance_transaction": mv.txn_for(ctx.platform_id, rid),
-        "created": ctx.now,
-        "currency": currency,
-        "destination_payment_refund": pyr,
-        "metadata": metadata,
-        "source_refund": source_refund,
-        "transfer": transfer["id"],
-    }
-    transfer["amount_reversed"] += amount
-    transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
-    transfer["reversals"]["data"] = [reversal, *transfer["reversals"]["data"]][:10]
-    objects.save(conn, transfer)
-    objects.create(
-        conn, {**reversal, "livemode": ctx.livemode}, account_id=ctx.platform_id, parent_id=transfer["id"]
-    )
-    emit_request(
-        conn,
-        ctx,
-        "transfer.reversed",
-        transfer,
-        account_id=ctx.platform_id,
-        previous_attributes=previous_attributes(before, transfer),
-    )
-    return reversal
-
-
-def locked_payment(conn: Connection, transfer: dict[str, Any]) -> dict[str, Any] | None:
-    """The destination's payment (`py_`) of `transfer`, locked (take it before the movement)."""
-    found = objects.get(conn, transfer["destination_payment"], for_update=True)
-    return found[0] if found else None
-
-
-def create_reversal(conn: Connection, ctx: Ctx, p: ReversalCreate, id: str) -> dict[str, Any]:
-    require_platform(ctx, "reverse transfers")
-    check_id(id, ("tr",), "id", "transfer")
-    transfer = owned(conn, ctx, id, "transfer", for_update=True)
-    remaining = transfer["amount"] - transfer["amount_reversed"]
-    if remaining <= 0:
-        raise InvalidRequest(
-            f"Transfer {id} has already been fully reversed.",
-            param="amount",
-            code="transfer_already_reversed",
-        )
-    amount = remaining if p.amount is None else check_amount(p.amount, transfer["currency"])
-    if amount > remaining:
-        raise InvalidRequest(
-            f"Reversal amount ({amount}) is greater than the amount left to reverse ({remaining}).",
-            param="amount",
-            code="amount_too_large",
-        )
-    st = transfer.get("source_type") or "card"
-    payment = locked_payment(conn, transfer)
-    mv = movement(
-        conn,
-        ctx,
-        [
-            key(ctx, ctx.platform_id, transfer["currency"], st),
-            key(ctx, transfer["destination"], transfer["currency"], st),
-        ],
-    )
-    reversal = reverse(
-        conn,
-        ctx,
-        mv,
-        transfer,
-        amount,
-        metadata=metadata_update({}, p.metadata),
-        refund_application_fee=bool(p.refund_application_fee),
-        payment=payment,
-    )
-    mv.sync_reserves()
-    return reversal
-
-
-def _public(obj: dict[str, Any]) -> dict[str, Any]:
-    out = dict(obj)
-    if out.get("object") == "transfer_reversal":
-        out.pop("livemode", None)
-    return out
-
-
-def retrieve(conn: Connection, ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
-    check_id(id, ("tr",), "id", "transfer")
-    return owned(conn, ctx, id, "transfer")
-
-
-def modify(conn: Connection, ctx: Ctx, p: TransferUpdate, id: str) -> dict[str, Any]:
-    obj = retrieve(conn, ctx, p, id)
-    before = copy.deepcopy(obj)
-    if p.description is not None:
-        obj["description"] = p.description
-    obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    objects.save(conn, obj)
-    if obj != before:
-        emit_request(conn, ctx, "transfer.updated", obj, previous_attributes=previous_attributes(before, obj))
-    return obj
-
-
-def list_transfers(conn: Connection, ctx: Ctx, p: TransferList) -> dict[str, Any]:
-    where = [resources.c.parent_id == p.destination] if p.destination else []
-    return list_owned(conn, ctx, "transfer", p, "/v1/transfers", *where)
-
-
-def list_reversals(conn: Connection, ctx: Ctx, p: ListParams, id: str) -> dict[str, Any]:
-    retrieve(conn, ctx, p, id)
-    return page(
-        conn,
-        resources,
-        [resources.c.parent_id == id, resources.c.object == "transfer_reversal"],
-        p,
-        f"/v1/transfers/{id}/reversals",
-        lambda r: _public(dict(r.data)),
-    )
-
-
-def retrieve_reversal(conn: Connection, ctx: Ctx, p: Params, id: str, reversal: str) -> dict[str, Any]:
-    retrieve(conn, ctx, p, id)
-    found = objects.get(conn, reversal)
-    if found is None or found[0].get("transfer") != id:
-        raise ResourceMissing.for_id("transfer reversal", reversal)
-    return _public(found[0])
-
-
-def modify_reversal(conn: Connection, ctx: Ctx, p: ReversalUpdate, id: str, reversal: str) -> dict[str, Any]:
-    obj = retrieve_reversal(conn, ctx, p, id, reversal)
-    obj["metadata"] = metadata_update(obj["metadata"], p.metadata)
-    objects.save(conn, {**obj, "livemode": ctx.livemode})
-    return obj
-
-
-def _load_reversal(conn: Connection, ctx: Ctx, reversal_id: str) -> dict[str, Any] | None:
-    found = objects.get(conn, reversal_id)
-    return None if found is None else _public(found[0])
-
-
-expand.register("trr", _load_reversal)
+    done = book_reversal(tx, ctx, mv, found, booking)
+    transfer.clear()
+    transfer.update(done.transfer.doc())
+    if payment is not None and done.payment is not None:
+        payment.clear()
+        payment.update(done.payment.doc())
+    return done.reversal.embedded()

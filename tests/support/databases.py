@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from tests.support.pg import PostgresCluster
+from devtools.pg import PostgresCluster
 
 BACKENDS = ["sqlite", "postgresql"]
 PG_TEMPLATE = "payoutkit_template"

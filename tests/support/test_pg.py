@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.support.pg import PostgresCluster
+from devtools.pg import PostgresCluster
 
 
 def test_cluster_accepts_connections(pg_cluster: PostgresCluster) -> None:

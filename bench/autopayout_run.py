@@ -1,0 +1,175 @@
+"""The timed automatic payout run, in a child process of its own (so that py-spy can sample it alone).
+
+`python -m bench.autopayout_run URL NOW [--statements] [--wait]` runs the due payout runs exactly as the
+worker's tick does: units of work through `Database(url).transaction(run_automatic, Moment.job(False,
+NOW), SimulatedRail(), limit=200)` until one returns 0, and prints the figures as one JSON line.
+`--statements` also counts and times statements by kind (SQLAlchemy's cursor events: a few µs each,
+so not on the timed runs); `--wait` reads a line from stdin before starting (the parent attaches
+py-spy meanwhile).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+NOW = 1_767_225_600  # the run time: 2026-01-01T00:00:00Z, when every seeded run is due
+
+
+# -- the timed run (child process) ------------------------------------------------------------------
+
+_VERB = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)")
+_FROM = re.compile(r"\bFROM\s+(\w+)")
+
+
+def _label(sql: str) -> str:
+    lock = " FOR UPDATE" if "FOR UPDATE" in sql else ""
+    write = _VERB.match(sql)
+    if write and write.group(2) == "balance_transactions" and "payout IS NULL" in sql:
+        return "UPDATE balance_transactions (the sweep)"
+    if write:
+        return f"{write.group(1).split()[0]} {write.group(2)}"
+    read = _FROM.search(sql)
+    if read:
+        return f"SELECT {read.group(1)}{lock}"
+    return " ".join(sql.split())[:30]
+
+
+class _Statements:
+    """Statements by kind: how many, and the wall time from each one's execute to the next's."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+        self._current: tuple[str, float] | None = None
+
+    def before(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        now = time.perf_counter()
+        self.stop(now)
+        self._current = (_label(statement), now)
+
+    def stop(self, now: float | None = None) -> None:
+        if self._current is not None:
+            label, started = self._current
+            entry = self.stats[label]
+            entry[0] += 1
+            entry[1] += (now or time.perf_counter()) - started
+            self._current = None
+
+
+@contextlib.contextmanager
+def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
+    from sqlalchemy import event
+
+    stmts = _Statements()
+    if on:
+        event.listen(engine, "before_cursor_execute", stmts.before)
+    try:
+        yield stmts
+    finally:
+        if on:
+            event.remove(engine, "before_cursor_execute", stmts.before)
+
+
+def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = False) -> dict[str, Any]:
+    """Every payout run due at `now`, a unit of work of at most 200 accounts at a time, as the worker."""
+    from payoutkit.services.actor import Moment
+    from payoutkit.services.payout_automatic import run_automatic
+    from payoutkit.services.rail import SimulatedRail
+    from payoutkit.store.db import Database
+
+    db = Database(url)
+    moment, rail = Moment.job(False, now), SimulatedRail()
+    units: list[dict[str, float]] = []
+    try:
+        if wait:
+            print("READY", flush=True)
+            sys.stdin.readline()
+        with _counting(db.engine, statements) as stmts:
+            started = time.perf_counter()
+            while True:
+                t0 = time.perf_counter()
+                n = db.transaction(run_automatic, moment, rail, limit=200)
+                stmts.stop()
+                units.append({"accounts": n, "seconds": time.perf_counter() - t0})
+                if n == 0:
+                    break
+            seconds = time.perf_counter() - started
+    finally:
+        db.dispose()
+    return {
+        "accounts": sum(int(u["accounts"]) for u in units),
+        "seconds": seconds,
+        "units": units,
+        "statements": {k: {"calls": int(v[0]), "seconds": v[1]} for k, v in stmts.stats.items()},
+    }
+
+
+def run_child(
+    url: str, timeout: float, *, statements: bool = False, profile: Path | None = None
+) -> dict[str, Any]:
+    """`timed_run` in a child process (py-spy, when `profile` is given, samples it from start to end)."""
+    from bench.profile import py_spy
+    from bench.servers import REPO, VENV_BIN
+
+    python = VENV_BIN / "python"
+    argv = [str(python if python.exists() else sys.executable), "-m", "bench.autopayout_run", url, str(NOW)]
+    argv += ["--statements"] if statements else []
+    argv += ["--wait"] if profile else []
+    with tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        spy: subprocess.Popen[bytes] | None = None
+        try:
+            assert child.stdin is not None
+            assert child.stdout is not None
+            if profile is not None:
+                if child.stdout.readline().strip() != "READY":
+                    raise RuntimeError("the autopayout child did not start")
+                exe = py_spy()
+                assert exe is not None
+                spy_argv = [exe, "record", "-p", str(child.pid), "-r", "100", "-f", "raw", "-o", str(profile)]
+                spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.5)  # py-spy attaches
+                child.stdin.write("go\n")
+                child.stdin.flush()
+            out, _ = child.communicate(timeout=timeout)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            if spy is not None:
+                try:
+                    spy.wait(60)  # it stops when the child exits
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+                    spy.wait()
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"the autopayout child failed ({child.returncode}):\n{err.read()[-3000:]}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    flags = {a for a in args if a.startswith("--")}
+    url_arg, now_arg = (a for a in args if not a.startswith("--"))
+    print(
+        json.dumps(
+            timed_run(url_arg, int(now_arg), statements="--statements" in flags, wait="--wait" in flags)
+        )
+    )

@@ -1,0 +1,1 @@
+"""Tools for developing Payoutkit, shared by the test suite and the benchmark (not shipped)."""
