@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from payoutkit import worker
-from payoutkit.config import Settings
+from payoutkit.config import Pricing, Settings
 from payoutkit.ledger.postings import TxnStatus
 from payoutkit.runtime import Runtime, open_runtime
 from payoutkit.services import accounts, balance, charges, transfers
-from payoutkit.services.actor import Actor
+from payoutkit.services.actor import Actor as Ctx
 from payoutkit.services.new_charges import ChargeCommand
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import balance_transactions, balances
@@ -27,13 +27,6 @@ from tests.conftest import CLOCK_START, SECRET_KEY
 
 FRIDAY_NOON = CLOCK_START + 86400 + 2 * 3600  # 2026-01-02T12:00:00Z
 MONDAY = 1767571200  # 2026-01-05T00:00:00Z: a card charge made Thursday is available from here
-
-
-@dataclass(frozen=True, kw_only=True)
-class Ctx(Actor):
-    """An actor, with the runtime these tests' helpers read their settings from."""
-
-    state: Runtime
 
 
 @dataclass
@@ -48,7 +41,6 @@ class World:
             livemode=False,
             now=self.state.test_clock.now(),
             request_id="req_test",
-            state=self.state,
         )
 
     def run(self, fn: Any, *args: Any, account: str | None = None) -> Any:
@@ -82,7 +74,7 @@ def world(database_url: str) -> Iterator[World]:
 
 def _create_charge(conn: Any, ctx: Ctx, amount: int = 1000, source: str = "tok_visa") -> dict[str, Any]:
     command = ChargeCommand(amount=amount, currency="usd", source=source)
-    return charges.create(conn, ctx, command, pricing=ctx.state.settings.pricing).charge.doc()
+    return charges.create(conn, ctx, command, pricing=Pricing()).charge.doc()
 
 
 def _custom_account(world: World) -> str:

@@ -7,45 +7,19 @@ each balance transaction, while the stored buckets and transactions stay as they
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from payoutkit.config import Settings
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.lists import window
-from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.runtime import Runtime
 from payoutkit.services import balance
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
 from payoutkit.services.settlement import settle_at
 from payoutkit.store import Tx
 from payoutkit.store.balances import read_buckets
-from payoutkit.store.invariants import check_ledger
-from tests.conftest import CLOCK_START, SECRET_KEY
+from tests.conftest import CLOCK_START
 
 DAY = 86400
-
-
-@pytest.fixture
-def runtime(database_url: str) -> Iterator[Runtime]:
-    settings = Settings(
-        database_url=database_url,
-        secret_key=SECRET_KEY,
-        simulated_clock=True,
-        simulated_clock_start=CLOCK_START,
-        worker=False,
-    )
-    rt, _ = open_runtime(settings, migrate_new=False)
-    yield rt
-    with rt.db.engine.connect() as conn:
-        assert check_ledger(conn) == []
-    rt.db.dispose()
-
-
-def _actor(rt: Runtime, now: int) -> Actor:
-    return Actor(account_id=rt.platform_id, platform_id=rt.platform_id, livemode=False, now=now)
 
 
 def _topup(rt: Runtime, amount: int, available_on: int) -> str:
@@ -64,12 +38,12 @@ def _stored_pending(rt: Runtime) -> int:
     return sum(b.pending for b in buckets)
 
 
-def test_a_read_shows_due_funds_as_available_and_writes_nothing(runtime: Runtime) -> None:
+def test_a_read_shows_due_funds_as_available_and_writes_nothing(runtime: Runtime, platform: Actor) -> None:
     txn_id = _topup(runtime, 1000, available_on=CLOCK_START + DAY)
-    early = runtime.db.read_transaction(balance.read_balance, _actor(runtime, CLOCK_START))
+    early = runtime.db.read_transaction(balance.read_balance, platform.at(CLOCK_START))
     assert (early.available[0].amount, early.pending[0].amount) == (0, 1000)
 
-    due = _actor(runtime, CLOCK_START + DAY)
+    due = platform.at(CLOCK_START + DAY)
     read = runtime.db.read_transaction(balance.read_balance, due)
     assert (read.available[0].amount, read.pending[0].amount) == (1000, 0)
     one = runtime.db.read_transaction(balance.retrieve_transaction, due, txn_id)
@@ -86,9 +60,9 @@ def test_a_read_shows_due_funds_as_available_and_writes_nothing(runtime: Runtime
     assert settled == one
 
 
-def test_funds_not_yet_due_stay_pending(runtime: Runtime) -> None:
+def test_funds_not_yet_due_stay_pending(runtime: Runtime, platform: Actor) -> None:
     txn_id = _topup(runtime, 500, available_on=CLOCK_START + 2 * DAY)
-    actor = _actor(runtime, CLOCK_START + 2 * DAY - 1)
+    actor = platform.at(CLOCK_START + 2 * DAY - 1)
     read = runtime.db.read_transaction(balance.read_balance, actor)
     assert (read.available[0].amount, read.pending[0].amount) == (0, 500)
     assert runtime.db.read_transaction(balance.retrieve_transaction, actor, txn_id).status == "pending"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_the_records_give_back_the_documents_they_were_read_from() -> None:
     }
     assert Event.from_doc(event).doc() == event
     assert list(Event.from_doc(event).doc()) == list(event)
-    endpoint = {
+    endpoint: dict[str, Any] = {
         "id": "we_1",
         "object": "webhook_endpoint",
         "api_version": None,

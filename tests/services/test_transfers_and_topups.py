@@ -3,24 +3,20 @@ a balance, transfers move it to a connected account, reversals take it back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from payoutkit.config import Settings
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ledger.errors import InsufficientFunds
 from payoutkit.lists import Window
-from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.runtime import Runtime
 from payoutkit.services import topups, transfers
 from payoutkit.services.actor import Actor
 from payoutkit.store import charges as charge_store
-from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import accounts, balances
-from tests.conftest import CLOCK_START, SECRET_KEY
 
 BANK = "bank_account"  # a top-up funds the bank_account balance
 
@@ -67,19 +63,9 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str) -> Iterator[World]:
-    settings = Settings(
-        database_url=database_url,
-        secret_key=SECRET_KEY,
-        simulated_clock=True,
-        simulated_clock_start=CLOCK_START,
-        worker=False,
-    )
-    runtime, boot = open_runtime(settings, migrate_new=False)
-    yield World(runtime, boot.platform_id)
-    with runtime.db.engine.connect() as conn:
-        assert check_ledger(conn) == []
-    runtime.db.dispose()
+def world(runtime: Runtime) -> World:
+    """The shared runtime (tests/services/conftest.py; it checks the ledger at teardown)."""
+    return World(runtime, runtime.platform_id)
 
 
 def _fund(world: World, amount: int = 10_000) -> None:
