@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from payoutkit import worker
+from payoutkit.api.embedded.routes import routes as embedded_routes
 from payoutkit.api.errors import render
 from payoutkit.api.routes import routes
 from payoutkit.api.version import StripeVersion
@@ -50,7 +51,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
         state.db.dispose()
 
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *embedded_routes],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(StripeVersion)],

@@ -55,6 +55,9 @@ from payoutkit.store.idempotency import KeyTaken
 log = logging.getLogger("payoutkit.api")
 
 Handler = Callable[..., Any]
+# Who acts: builds the request's actor from its credentials (a secret key by default; the embedded API
+# passes the account session's token authenticator).
+Authenticate = Callable[[Tx, Runtime, Request, str], Actor]
 
 # How long a stored idempotent response is replayed, in seconds of the mode's clock.
 IDEMPOTENCY_TTL = keys.TTL
@@ -175,9 +178,10 @@ class _Request:
     request_id: str
     key: str  # the Idempotency-Key when the response is to be stored under it, else ""
     digest: str
+    who: Authenticate = authenticate
 
     def actor(self, conn: Tx) -> Actor:
-        return authenticate(conn, self.rt, self.request, self.request_id)
+        return self.who(conn, self.rt, self.request, self.request_id)
 
 
 @dataclass(frozen=True)
@@ -189,19 +193,19 @@ class _Operation:
 
 
 async def _prepare(
-    request: Request, rt: Runtime, request_id: str, handler: Handler, params: type[Params], idempotent: bool
+    request: Request, rt: Runtime, request_id: str, endpoint: _Endpoint
 ) -> tuple[_Request, _Operation]:
     """Decode and validate the request (refusals here are never stored under a key)."""
-    raw = await _params(request, rt.settings.max_body_bytes)
+    raw = await endpoint.decode(request, rt.settings.max_body_bytes)
     expand = _expand_list(raw.pop("expand", None))
-    model = parse(params, raw)
+    model = parse(endpoint.params, raw)
     idem = request.headers.get("idempotency-key") if request.method == "POST" else None
     if idem is not None and not 0 < len(idem) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
-    stored = bool(idem and idempotent)
+    stored = bool(idem and endpoint.idempotent)
     digest = request_hash(request, raw) if stored else ""
-    req = _Request(rt, request, request_id, idem if stored and idem else "", digest)
-    return req, _Operation(handler, model, dict(request.path_params), expand)
+    req = _Request(rt, request, request_id, idem if stored and idem else "", digest, endpoint.authenticate)
+    return req, _Operation(endpoint.handler, model, dict(request.path_params), expand)
 
 
 def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
@@ -247,6 +251,37 @@ async def _answer(req: _Request, op: _Operation, read_only: bool) -> tuple[int, 
         return await db.run(_replay_existing, req)
 
 
+Decode = Callable[[Request, int], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Door:
+    """How requests come in: who acts (`authenticate`) and how the parameters are read (`decode`)."""
+
+    authenticate: Authenticate
+    decode: Decode
+
+
+# The v1 API: a secret key (and `Stripe-Account`), Stripe's form encoding.
+V1 = Door(authenticate, _params)
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    handler: Handler
+    params: type[Params]
+    idempotent: bool
+    door: Door
+
+    @property
+    def authenticate(self) -> Authenticate:
+        return self.door.authenticate
+
+    @property
+    def decode(self) -> Decode:
+        return self.door.decode
+
+
 def endpoint(
     handler: Handler,
     params: type[Params] = Empty,
@@ -254,18 +289,21 @@ def endpoint(
     idempotent: bool = True,
     then: Callable[[Runtime, Any], Awaitable[None]] | None = None,
     read_only: bool = False,
+    door: Door = V1,
 ) -> Callable[[Request], Any]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
     units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
-    unit takes no write lock (`Database.read`)."""
+    unit takes no write lock (`Database.read`). `door`: who acts and how parameters are read (the v1
+    API's secret key and form encoding by default; the embedded API's session token and JSON)."""
+    ep = _Endpoint(handler, params, idempotent, door)
 
     async def handle(request: Request) -> Response:
         rt: Runtime = request.app.state.payoutkit
         request_id = new_id("req", 14)
         replayed = False
         try:
-            req, op = await _prepare(request, rt, request_id, handler, params, idempotent)
+            req, op = await _prepare(request, rt, request_id, ep)
             status, body, replayed = await _answer(req, op, read_only)
             if then is not None and status == 200:
                 await then(rt, body)

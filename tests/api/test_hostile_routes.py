@@ -142,7 +142,7 @@ def _routes() -> list[tuple[str, str, type[BaseModel]]]:
         if route.endpoint is unserved:
             model: type[BaseModel] = Params
         else:
-            model = inspect.getclosurevars(route.endpoint).nonlocals["params"]
+            model = inspect.getclosurevars(route.endpoint).nonlocals["ep"].params
         assert issubclass(model, BaseModel), route.path
         for method in sorted(route.methods or ()):
             if method != "HEAD":
