@@ -33,11 +33,11 @@ from typing import Any
 from payoutkit.ledger.calendar import SECONDS_PER_DAY, add_business_days, start_of_day_utc
 from payoutkit.ledger.errors import IllegalTransition, InsufficientFunds, InvalidAmount
 from payoutkit.ledger.money import PAYOUT_STEP
+from payoutkit.ledger.payout_record import NO_FEES as NO_FEES
+from payoutkit.ledger.payout_record import Payout, PayoutInternal, TraceId
+from payoutkit.ledger.payout_record import PayoutFees as PayoutFees
+from payoutkit.ledger.payout_record import PayoutStatus as PayoutStatus
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, Entry, FeeDetail, SourceType
-from payoutkit.records.payouts import NO_FEES as NO_FEES
-from payoutkit.records.payouts import Payout, PayoutInternal, TraceId
-from payoutkit.records.payouts import PayoutFees as PayoutFees  # defined with the records
-from payoutkit.records.payouts import PayoutStatus as PayoutStatus
 
 ALLOWED: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     PayoutStatus.PENDING: frozenset({PayoutStatus.IN_TRANSIT, PayoutStatus.CANCELED, PayoutStatus.FAILED}),

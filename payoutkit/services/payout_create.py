@@ -14,13 +14,13 @@ from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id
 from payoutkit.ledger import instant as instant_math
 from payoutkit.ledger.money import check_amount, check_currency
+from payoutkit.ledger.payout_record import Payout, PayoutFees
 from payoutkit.ledger.payouts import check_payout_amount, require_payout_funds
 from payoutkit.ledger.postings import BucketKey, SourceType
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import ExternalAccount
-from payoutkit.records.payouts import Payout, PayoutFees
 from payoutkit.services import accounts
 from payoutkit.services import instant as instant_rules
 from payoutkit.services.actor import Actor
@@ -104,9 +104,7 @@ class _Instant:
     fees: PayoutFees
 
 
-def _instant(
-    tx: Tx, actor: Actor, settings: Settings, account: Account, order: PayoutOrder
-) -> _Instant:
+def _instant(tx: Tx, actor: Actor, settings: Settings, account: Account, order: PayoutOrder) -> _Instant:
     """An instant payout's terms (refused by its rules 2-4) and fees."""
     if order.source.source_type is not SourceType.CARD:
         raise InvalidRequest(

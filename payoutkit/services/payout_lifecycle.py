@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
 from payoutkit.ids import check_id
+from payoutkit.ledger.payout_record import Payout, PayoutStatus
 from payoutkit.ledger.payouts import (
     REVERSAL_WINDOW_SECONDS,
     Parties,
@@ -26,7 +27,7 @@ from payoutkit.ledger.postings import BucketKey, SourceType
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
-from payoutkit.records.payouts import LockedPayout, Payout, PayoutStatus
+from payoutkit.records.payouts import LockedPayout
 from payoutkit.services import accounts, events
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement

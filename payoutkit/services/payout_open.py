@@ -13,18 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from payoutkit.ids import new_id
+from payoutkit.ledger.payout_record import NO_FEES, Payout, PayoutFees, PayoutInternal, PayoutStatus, TraceId
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
 from payoutkit.records.external_accounts import ExternalAccount
-from payoutkit.records.payouts import (
-    NO_FEES,
-    Payout,
-    PayoutFees,
-    PayoutInternal,
-    PayoutStatus,
-    PayoutTracking,
-    TraceId,
-)
+from payoutkit.records.payouts import PayoutTracking
 from payoutkit.services import events
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement

@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 
 from payoutkit.errors import ResourceMissing
 from payoutkit.ids import check_id
+from payoutkit.ledger.payout_record import Payout
 from payoutkit.lists import Page, Window
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
-from payoutkit.records.payouts import Payout, PayoutFilter
+from payoutkit.records.payouts import PayoutFilter
 from payoutkit.services.actor import Actor
 from payoutkit.services.policy import may_reach
 from payoutkit.store import Tx

@@ -10,16 +10,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Select, and_, bindparam, insert, select, update
 
+from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import PayoutSettings
-from payoutkit.records.payouts import (
-    InstantPricing,
-    LockedPayout,
-    Payout,
-    PayoutFilter,
-    PayoutInternal,
-    PayoutTracking,
-)
+from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import resources as objects
 from payoutkit.store.balances import flush_moves
 from payoutkit.store.paging import page, range_filter

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from payoutkit.ledger.errors import IllegalTransition, InsufficientFunds, InvalidAmount
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import instant_fees, largest_payout, local_day
+from payoutkit.ledger.payout_record import Payout, PayoutInternal, TraceId
 from payoutkit.ledger.payouts import (
     ALLOWED,
     Booking,
@@ -31,7 +32,6 @@ from payoutkit.ledger.payouts import (
     transition,
 )
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, apply, check_balanced
-from payoutkit.records.payouts import Payout, PayoutInternal, TraceId
 
 S = PayoutStatus
 THU_10H = 1767261600  # 2026-01-01T10:00:00Z, a Thursday

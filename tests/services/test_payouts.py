@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from payoutkit.errors import InvalidRequest, PermissionDenied
+from payoutkit.ledger.payout_record import Payout, PayoutStatus
 from payoutkit.ledger.schedule import Interval, Schedule
 from payoutkit.lists import Window
 from payoutkit.records.accounts import Account, Controller, PayoutSettings
-from payoutkit.records.payouts import Payout, PayoutFilter, PayoutStatus
+from payoutkit.records.payouts import PayoutFilter
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.rail import SIMULATED

@@ -8,7 +8,8 @@ from payoutkit.api import expand
 from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, Range, range_of, render_page, window_of
 from payoutkit.api.params import Int, Metadata, Params
-from payoutkit.records.payouts import Payout, PayoutFilter
+from payoutkit.ledger.payout_record import Payout
+from payoutkit.records.payouts import PayoutFilter
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
