@@ -27,7 +27,9 @@ from payoutkit.api.wire import endpoint
 
 
 def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
-    """A route to a handler `(call, params, **path)` of `payoutkit/api/v1/`."""
+    """A route to a handler `(call, params, **path)` of `payoutkit/api/v1/`. Every GET only reads: its
+    unit takes no write lock (on PostgreSQL it is a READ ONLY transaction, which refuses a write)."""
+    kwargs.setdefault("read_only", method == "GET")
     return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
 
 
@@ -50,11 +52,11 @@ routes = [
         Route(f"/v1/{{collection:path}}/{name}", unserved, methods=["GET", "POST", "DELETE"])
         for name in UNSERVED_OPERATIONS
     ),
-    _h("/v1/balance", "GET", balance.retrieve, read_only=True),
-    _h("/v1/balance_transactions", "GET", balance.list_transactions, TXNS, read_only=True),
-    _h("/v1/balance/history", "GET", balance.list_transactions, TXNS, read_only=True),
-    _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction, read_only=True),
-    _h("/v1/balance/history/{id}", "GET", balance.retrieve_transaction, read_only=True),
+    _h("/v1/balance", "GET", balance.retrieve),
+    _h("/v1/balance_transactions", "GET", balance.list_transactions, TXNS),
+    _h("/v1/balance/history", "GET", balance.list_transactions, TXNS),
+    _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),
+    _h("/v1/balance/history/{id}", "GET", balance.retrieve_transaction),
     _h("/v1/account", "GET", accounts.retrieve_own),
     _h("/v1/accounts", "POST", accounts.create, AccountCreate),
     _h("/v1/accounts", "GET", accounts.list_accounts, AccountList),
@@ -104,7 +106,7 @@ routes = [
     _h("/v1/webhook_endpoints/{id}", "GET", v1_endpoints.retrieve),
     _h("/v1/webhook_endpoints/{id}", "POST", v1_endpoints.modify, v1_endpoints.EndpointUpdate),
     _h("/v1/webhook_endpoints/{id}", "DELETE", v1_endpoints.delete),
-    _h("/v1/test_helpers/clock", "GET", clock.retrieve, read_only=True),
+    _h("/v1/test_helpers/clock", "GET", clock.retrieve),
     _h(
         "/v1/test_helpers/clock/advance",
         "POST",
