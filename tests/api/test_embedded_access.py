@@ -338,3 +338,57 @@ def test_the_v1_api_never_answers_cross_origin(server: RunningServer, http: http
     preflight = _preflight(server, ORIGIN, "/v1/balance")
     assert preflight.status_code != 204
     _no_cors(preflight)
+
+
+def _race(server: RunningServer, secret: str, n: int) -> list[int]:
+    """`n` claims of one secret at once; their statuses."""
+    import threading
+
+    statuses: list[int] = []
+    barrier = threading.Barrier(n)
+
+    def claim() -> None:
+        barrier.wait()
+        statuses.append(_claim(server, secret).status_code)
+
+    threads = [threading.Thread(target=claim) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_concurrent_claims_of_one_secret_give_one_token(server: RunningServer, http: httpx.Client) -> None:
+    for _ in range(3):
+        secret = _session(http, _account(http))["client_secret"]
+        assert sorted(_race(server, secret, 4)) == [200, 401, 401, 401]
+
+
+def test_a_loopback_origin_is_let_in_by_a_test_token_only(server: RunningServer) -> None:
+    """The middleware reads the mode off the bearer; past it, the request meets the router (no such
+    embedded URL here: a 404 with CORS headers, which a browser may read)."""
+    url = server.url + "/embedded/v1/no_such_thing"
+    loopback = "http://127.0.0.1:4000"
+    for bearer, allowed in (
+        ("ekt_test_" + "x" * 48, True),
+        ("ekt_live_" + "x" * 48, False),
+        (SECRET_KEY, False),
+    ):
+        response = httpx.get(
+            url, headers={"Origin": loopback, "Authorization": f"Bearer {bearer}"}, trust_env=False
+        )
+        if allowed:
+            assert response.status_code == 404
+            assert response.headers["access-control-allow-origin"] == loopback
+        else:
+            assert response.status_code == 403
+            _no_cors(response)
+    # The configured origin, whatever the mode; no Origin at all: untouched.
+    response = httpx.get(
+        url, headers={"Origin": ORIGIN, "Authorization": "Bearer ekt_live_x"}, trust_env=False
+    )
+    assert (response.status_code, response.headers["access-control-allow-origin"]) == (404, ORIGIN)
+    response = httpx.get(url, trust_env=False)
+    assert response.status_code == 404
+    _no_cors(response)
