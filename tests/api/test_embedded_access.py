@@ -392,3 +392,38 @@ def test_a_loopback_origin_is_let_in_by_a_test_token_only(server: RunningServer)
     response = httpx.get(url, trust_env=False)
     assert response.status_code == 404
     _no_cors(response)
+
+
+def test_expired_sessions_and_tokens_are_deleted_a_day_later_by_their_modes_clock(
+    server: RunningServer, http: httpx.Client, live_http: httpx.Client
+) -> None:
+    from sqlalchemy import func, select
+
+    from payoutkit.services import jobs
+    from payoutkit.store.db import Database
+    from payoutkit.store.schema import account_sessions, embedded_tokens
+
+    old = _session(http, _account(http))
+    _claim(server, old["client_secret"])
+    live = _session(live_http, _account(live_http))
+    _claim(server, live["client_secret"], LIVE_PUBLISHABLE_KEY)
+    advance(http, seconds=jobs.SESSION_RETENTION + 30 * 60 + 1)  # test mode's clock only
+    young = _session(http, _account(http))
+    _claim(server, young["client_secret"])
+
+    db = Database(server.settings.database_url, pool_size=1)
+    try:
+        now = http.get("/v1/test_helpers/clock").json()["now"]
+        assert db.transaction(jobs.prune_sessions, False, now, batch=1) == 1
+        assert db.transaction(jobs.prune_sessions, False, now, batch=1) == 0
+        with db.engine.connect() as conn:
+            kept = {
+                table.name: sorted(bool(r[0]) for r in conn.execute(select(table.c.livemode)))
+                for table in (account_sessions, embedded_tokens)
+            }
+            assert conn.execute(select(func.count()).select_from(account_sessions)).scalar_one() == 2
+    finally:
+        db.dispose()
+    assert kept == {"account_sessions": [False, True], "embedded_tokens": [False, True]}
+    # The old secret is no longer known at all (no `session_expired`: nothing is left to say so).
+    _error(_claim(server, old["client_secret"]), 401, "authentication_error")
