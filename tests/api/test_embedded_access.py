@@ -8,10 +8,13 @@ are tested beside them; here the authenticator is reached through the claim, the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from tests.conftest import LIVE_PUBLISHABLE_KEY, LIVE_SECRET_KEY, PUBLISHABLE_KEY, SECRET_KEY
@@ -427,3 +430,67 @@ def test_expired_sessions_and_tokens_are_deleted_a_day_later_by_their_modes_cloc
     assert kept == {"account_sessions": [False, True], "embedded_tokens": [False, True]}
     # The old secret is no longer known at all (no `session_expired`: nothing is left to say so).
     _error(_claim(server, old["client_secret"]), 401, "authentication_error")
+
+
+# -- hostile bodies --------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.text(st.characters(codec="utf-8"), max_size=20),
+        st.sampled_from(["accs_secret__" + "x" * 48, PUBLISHABLE_KEY, SECRET_KEY, "", "\x00"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+claim_bodies = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={"client_secret": json_values, "publishable_key": json_values, "extra": json_values},
+    ).map(lambda d: json.dumps(d).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=40),
+)
+
+
+@pytest.fixture
+def engine(server: RunningServer) -> Any:
+    from payoutkit.store.db import make_engine
+
+    engine = make_engine(server.settings.database_url, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=claim_bodies, content_type=st.sampled_from(["application/json", "text/plain", ""]))
+def test_the_claim_answers_any_body_with_a_refusal_and_changes_nothing(
+    server: RunningServer, engine: Any, body: bytes, content_type: str
+) -> None:
+    before = _sessions_and_tokens(engine)
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = httpx.post(server.url + "/embedded/v1/claim", content=body, headers=headers, trust_env=False)
+    assert response.status_code in (400, 401), response.text
+    assert response.headers["request-id"].startswith("req_")
+    error = response.json()["error"]
+    assert error["type"] == (
+        "authentication_error" if response.status_code == 401 else "invalid_request_error"
+    )
+    assert _sessions_and_tokens(engine) == before
+
+
+def _sessions_and_tokens(engine: Any) -> tuple[Any, ...]:
+    from sqlalchemy import select
+
+    from payoutkit.store.schema import account_sessions, embedded_tokens
+
+    with engine.connect() as conn:
+        return tuple(
+            tuple(tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)))
+            for t in (account_sessions, embedded_tokens)
+        )
