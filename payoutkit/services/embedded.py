@@ -70,7 +70,7 @@ def paying_component(actor: Actor, given: str | None) -> str:
             param="component",
             code="parameter_invalid_string",
         )
-    require_component(actor, (given,), "use this component")
+    require_component(actor, (given,), f"use the {given} component")
     return given
 
 
