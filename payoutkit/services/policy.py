@@ -42,3 +42,11 @@ def require_component_feature(actor: Actor, component: str, feature: str) -> Non
     name = f"{component}.{feature}"
     if not actor.scope.allows(name):
         raise FeatureDenied(f"This account session does not enable {feature} for {component} ({name}).")
+
+
+def session_grants(actor: Actor, feature: str) -> bool:
+    """Whether the actor is an account session — a scope its platform made — that enables `feature`
+    in one of its components (`<component>.<feature>`): the platform's own grant, which work
+    otherwise reserved to the platform may then rely on."""
+    features = actor.scope.features
+    return features is not None and any(f.endswith("." + feature) for f in features)
