@@ -210,7 +210,7 @@ export const base = css`
     width: min(720px, calc(100vw - 16px));
   }
   .summary {
-    background: var(--pk-color-offset-background, rgba(127, 127, 127, 0.08));
+    background: var(--pk-offset-background-color, rgba(127, 127, 127, 0.08));
     border-radius: var(--radius);
     padding: calc(var(--u) * 1.5);
     margin-top: calc(var(--u) * 2);
