@@ -43,6 +43,8 @@ export class PayoutDialog {
 
   private maxFor(method: Method): number {
     const b = this.balance!;
+    const max = b.payouts[method].max_amount;
+    if (typeof max === "number") return max;
     return method === "instant" ? (b.instant_available ?? b.available) : b.available;
   }
 
@@ -179,6 +181,9 @@ export class PayoutDialog {
       <dl class="summary" data-payout=${payout.id}>
         <div><dt>${fmt.t("fee")}</dt><dd>${fmt.money(payout.fee, payout.currency)}</dd></div>
         <div><dt>${fmt.t("net")}</dt><dd>${fmt.money(payout.net, payout.currency)}</dd></div>
+        ${payout.total === undefined || payout.total === payout.net
+          ? nothing
+          : html`<div><dt>${fmt.t("totalDebited")}</dt><dd>${fmt.money(payout.total, payout.currency)}</dd></div>`}
         <div><dt>${fmt.t("arrival")}</dt><dd>${fmt.date(payout.arrival_date)}</dd></div>
       </dl>
       <div class="actions end" style="margin-top:16px">
@@ -209,7 +214,7 @@ export class PayoutDialog {
         }}
       />
       <p id="payout-amount-hint" class=${problem ? "reason error" : "reason"}>
-        ${problem ?? `${t("available")}: ${fmt.money(this.maxFor(this.method), b.currency)}`}
+        ${problem ?? `${t("upTo")}: ${fmt.money(this.maxFor(this.method), b.currency)}`}
       </p>
 
       <label for="payout-destination">${t("destination")}</label>
@@ -240,6 +245,9 @@ export class PayoutDialog {
         ${this.preview
           ? html`<div><dt>${t("fee")}</dt><dd data-figure="fee">${fmt.money(this.preview.fee, b.currency)}</dd></div>
               <div><dt>${t("net")}</dt><dd data-figure="net">${fmt.money(this.preview.net, b.currency)}</dd></div>
+              ${this.preview.total === undefined || this.preview.total === this.preview.net
+                ? nothing
+                : html`<div><dt>${t("totalDebited")}</dt><dd data-figure="debited">${fmt.money(this.preview.total, b.currency)}</dd></div>`}
               <div><dt>${t("arrival")}</dt><dd>${fmt.date(this.preview.arrival_date)}</dd></div>`
           : html`<div><dt>${t("fee")}</dt><dd class="muted">${this.previewError ? "—" : t("calculating")}</dd></div>
               <div><dt>${t("net")}</dt><dd class="muted">—</dd></div>`}
