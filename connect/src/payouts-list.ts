@@ -17,7 +17,7 @@ export class PayoutsListElement extends PkElement {
 
   protected async fetchData(): Promise<void> {
     const after = this.cursors[this.cursors.length - 1];
-    let path = `/embedded/v1/payouts?limit=${PAGE_SIZE}&component=${this.component}`;
+    let path = `/embedded/v1/payouts?limit=${PAGE_SIZE}`;
     if (after) path += `&starting_after=${encodeURIComponent(after)}`;
     this.page = await this.connector!.request<PayoutPage>("GET", path);
   }
