@@ -8,6 +8,7 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { asApiError, newIdempotencyKey, openDialog } from "./base.js";
+import { Format } from "./format.js";
 import type { BalancesElement } from "./balances.js";
 import type { CurrencyBalance, Destination, Method, Payout, Preview } from "./types.js";
 
@@ -17,6 +18,8 @@ export class PayoutDialog {
   private readonly host: BalancesElement;
   private balance: CurrencyBalance | null = null;
   private amountText = "";
+  // The locale the amount was typed in: `update({locale})` with the dialog open re-writes it.
+  private amountLocale = "en-US";
   private amountTouched = false;
   private method: Method = "standard";
   private destination = "";
@@ -52,7 +55,7 @@ export class PayoutDialog {
     this.balance = balance;
     this.method = balance.payouts.standard.allowed ? "standard" : "instant";
     this.amountTouched = false;
-    this.amountText = this.host.fmt.amountInput(this.maxFor(this.method), balance.currency);
+    this.setAmount(this.maxFor(this.method));
     this.result = null;
     this.submitError = null;
     this.key = null;
@@ -85,8 +88,23 @@ export class PayoutDialog {
     return usable.find((d) => d.default_for_currency) ?? usable[0];
   }
 
+  private setAmount(amount: number): void {
+    this.amountText = this.host.fmt.amountInput(amount, this.balance!.currency);
+    this.amountLocale = this.host.fmt.locale;
+  }
+
   private amount(): number | null {
-    return this.balance ? this.host.fmt.parseAmount(this.amountText, this.balance.currency) : null;
+    if (!this.balance) return null;
+    const fmt = this.amountLocale === this.host.fmt.locale ? this.host.fmt : new Format(this.amountLocale);
+    return fmt.parseAmount(this.amountText, this.balance.currency);
+  }
+
+  /** The typed amount in the host's current locale (after `update({locale})`). */
+  private relocalize(): void {
+    if (this.amountLocale === this.host.fmt.locale) return;
+    const amount = this.amount();
+    if (amount !== null) this.setAmount(amount);
+    else this.amountLocale = this.host.fmt.locale;
   }
 
   private amountProblem(): string | null {
@@ -192,6 +210,7 @@ export class PayoutDialog {
   }
 
   private renderForm(): TemplateResult {
+    this.relocalize();
     const fmt = this.host.fmt;
     const t = fmt.t.bind(fmt);
     const b = this.balance!;
@@ -209,6 +228,7 @@ export class PayoutDialog {
         aria-describedby="payout-amount-hint"
         @input=${(e: Event) => {
           this.amountText = (e.target as HTMLInputElement).value;
+          this.amountLocale = this.host.fmt.locale;
           this.amountTouched = true;
           this.changed();
         }}
@@ -287,7 +307,7 @@ export class PayoutDialog {
 
   private selectMethod(method: Method): void {
     this.method = method;
-    if (!this.amountTouched) this.amountText = this.host.fmt.amountInput(this.maxFor(method), this.balance!.currency);
+    if (!this.amountTouched) this.setAmount(this.maxFor(method));
     const current = this.destinations().find((d) => d.id === this.destination);
     if (!current || !current.methods.includes(method)) this.destination = this.defaultDestination()?.id ?? "";
     this.changed();
