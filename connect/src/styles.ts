@@ -60,6 +60,9 @@ export const base = css`
     margin: 0;
     font-variant-numeric: tabular-nums;
   }
+  .card > .grid:first-child {
+    margin-top: 0;
+  }
   .grid {
     display: grid;
     grid-template-columns: repeat(auto-fit, minmax(150px, 1fr));
@@ -109,6 +112,12 @@ export const base = css`
     flex-wrap: wrap;
     gap: var(--u);
     align-items: center;
+  }
+  .header {
+    display: flex;
+    justify-content: space-between;
+    align-items: flex-start;
+    gap: var(--u);
   }
   .actions.end {
     justify-content: flex-end;
