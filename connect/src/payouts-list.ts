@@ -79,12 +79,16 @@ export class PayoutsListElement extends PkElement {
                   ${data.map((p) => this.renderRow(p))}
                 </tbody>
               </table>
-              <div class="actions end" style="margin-top:8px">
-                <button type="button" ?disabled=${this.cursors.length <= 1} @click=${() => this.go(-1)}>
-                  ${t("previous")}
-                </button>
-                <button type="button" ?disabled=${!this.page?.has_more} @click=${() => this.go(1)}>${t("next")}</button>
-              </div>`}
+              ${this.cursors.length <= 1 && !this.page?.has_more
+                ? nothing
+                : html`<div class="actions end" style="margin-top:8px">
+                    <button type="button" ?disabled=${this.cursors.length <= 1} @click=${() => this.go(-1)}>
+                      ${t("previous")}
+                    </button>
+                    <button type="button" ?disabled=${!this.page?.has_more} @click=${() => this.go(1)}>
+                      ${t("next")}
+                    </button>
+                  </div>`}`}
       </div>
       <dialog
         id="details"
