@@ -212,6 +212,10 @@ export const base = css`
     max-height: calc(100vh - 16px);
     overflow: auto;
   }
+  dialog:focus {
+    /* The dialog itself takes focus when its first control is in a nested shadow root. */
+    outline: none;
+  }
   dialog::backdrop {
     background: var(--pk-overlay-backdrop-color, rgba(0, 0, 0, 0.4));
   }
