@@ -182,6 +182,7 @@ export class PayoutDialog {
     const t = this.host.fmt.t.bind(this.host.fmt);
     return html`<dialog
       id="payout"
+      class=${this.host.overlayClass}
       aria-labelledby="payout-title"
       @close=${() => this.onClosed()}
     >
