@@ -19,6 +19,10 @@ _GET = select(accounts).where(accounts.c.id == bindparam("account_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 _DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
 _OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
+# What a charge needs of its account: the payout schedule's delay, read in SQL from the document.
+_DELAY_DAYS = select(
+    accounts.c.kind, accounts.c.data[("settings", "payouts", "schedule", "delay_days")].as_integer()
+).where(accounts.c.id == bindparam("account_id"))
 _PLATFORM = select(accounts.c.id).where(accounts.c.kind == "platform")
 _INSERT = insert(accounts)
 _SAVE = update(accounts).where(accounts.c.id == bindparam("account_id")).values(data=bindparam("data"))
@@ -38,6 +42,12 @@ def get(tx: Connection, account_id: str, *, for_update: bool = False) -> Account
     """The account (None for an unknown id or a system account). `for_update` locks its row (PostgreSQL)."""
     stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
     return _record(tx.execute(stmt, {"account_id": account_id}).first())
+
+
+def delay_days(tx: Connection, account_id: str) -> int | None:
+    """`get(...).schedule.delay_days` without reading the whole account (None where `get` is None)."""
+    row = tx.execute(_DELAY_DAYS, {"account_id": account_id}).first()
+    return None if row is None or row[0] == "system" else int(row[1])
 
 
 def document(tx: Connection, account_id: str) -> dict[str, Any] | None:
