@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exist
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
+from payoutkit.store.fast import Query
 from payoutkit.store.schema import events, resources, webhook_deliveries
 
 
@@ -34,7 +35,7 @@ def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
 
 _ENDPOINTS = _endpoints(resources.c.account_id.in_(bindparam("platforms", expanding=True)))
 # The usual case, one platform: an equality, which (unlike an expanding IN) is compiled once.
-_ENDPOINTS_OF_ONE = _endpoints(resources.c.account_id == bindparam("platform"))
+_ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platform")))
 _INSERT_EVENTS = insert(events)
 _INSERT_DELIVERIES = insert(webhook_deliveries)
 
@@ -48,11 +49,12 @@ def enabled_endpoints(
         return found
     if len(found) == 1:
         [platform] = found
-        rows = conn.execute(_ENDPOINTS_OF_ONE, {"platform": platform, "livemode": livemode})
+        one = {"platform": platform, "livemode": livemode}
+        rows: Iterable[Sequence[Any]] = _ENDPOINTS_OF_ONE.rows(conn, one)
     else:
         rows = conn.execute(_ENDPOINTS, {"platforms": sorted(found), "livemode": livemode})
-    for r in rows:
-        found[r.account_id].append(WebhookEndpoint.from_doc(r.data, r.internal))
+    for account_id, data, internal in rows:
+        found[account_id].append(WebhookEndpoint.from_doc(data, internal))
     return found
 
 

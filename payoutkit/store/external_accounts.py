@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, insert, literal_colum
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import resources
 
@@ -28,6 +29,7 @@ _FOR_ACCOUNT = (
     )
     .order_by(resources.c.seq.desc())
 )
+_FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
 _GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), _IS_EXTERNAL_ACCOUNT)
 _GET_FOR_UPDATE = _GET.with_for_update()
 _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
@@ -42,8 +44,8 @@ _DELETE = delete(resources).where(resources.c.id == bindparam("ea_id"))
 
 def for_account(tx: Connection, account_id: str, livemode: bool) -> list[ExternalAccount]:
     """An account's external accounts of one mode, newest first."""
-    rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
-    return [ExternalAccount.from_doc(r.data) for r in rows]
+    rows = _FOR_ACCOUNT_FAST.rows(tx, {"account_id": account_id, "livemode": livemode})
+    return [ExternalAccount.from_doc(data) for (data,) in rows]
 
 
 def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:

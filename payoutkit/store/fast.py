@@ -1,0 +1,107 @@
+"""`Query`: a hot read statement, built once and compiled once per dialect, run on the driver's cursor.
+
+SQLAlchemy Core spends far more per execution than the database does on a primary-key read (measured
+on this machine: about 150 µs for `conn.execute(select)` against 10 µs on the sqlite3 cursor; a
+`GET /v1/balance` runs three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
+the statement and compiling it for the dialect, with its bind and result type processing — and does the
+per-call part itself, on the unit's own connection and so in its transaction:
+
+- parameters are converted by the compiled statement's own bind processors, rows by the selected
+  columns' own result processors (the engine's JSON deserializer, SQLite's integers to booleans);
+- the engine's `before_cursor_execute` / `after_cursor_execute` listeners are called as Core calls
+  them, so whatever counts statements (bench/statements.py, tests) still sees every one;
+- a driver error is raised wrapped as Core wraps it (`sqlalchemy.exc.DBAPIError.instance`), so the
+  retry of a PostgreSQL unit on a deadlock or serialization failure (store/db.py) still applies.
+
+Only for plain SELECTs whose parameters are all named bind parameters (no expanding IN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # the parameters' order for a positional paramstyle, else None
+    defaults: dict[str, Any]  # values of the statement's own literals (`id = 1`)
+    binds: tuple[tuple[str, Callable[[Any], Any]], ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+    any_result: bool
+
+
+def _compile(stmt: Select[Any], dialect: Dialect) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a Query takes no expanding or literal-execute parameters")
+    defaults = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+    binds = tuple(
+        (name, cast(Callable[[Any], Any], fn)) for name, fn in compiled._bind_processors.items() if fn
+    )
+    results = tuple(col.type._cached_result_processor(dialect, None) for col in stmt.selected_columns)
+    positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    if compiled.positional and positional is None:
+        positional = ()
+    return _Compiled(compiled.string, positional, defaults, binds, results, any(results))
+
+
+def driver_sql(
+    conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *, fetch: bool = False
+) -> list[Any]:
+    """Run `sql` on the driver's cursor of `conn` (as `conn.exec_driver_sql` does, without its
+    per-call machinery): the engine's cursor listeners are called, a driver error is wrapped."""
+    dispatch = conn.dispatch
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dispatch.before_cursor_execute:
+            for fn in dispatch.before_cursor_execute:
+                fn(conn, cursor, sql, params, None, False)
+        try:
+            cursor.execute(sql, params)
+            fetched: list[Any] = cursor.fetchall() if fetch else []
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from exc
+        if dispatch.after_cursor_execute:
+            for fn in dispatch.after_cursor_execute:
+                fn(conn, cursor, sql, params, None, False)
+    finally:
+        cursor.close()
+    return fetched
+
+
+class Query:
+    """A SELECT run on the driver's cursor (see the module's docstring): `rows(conn, params)`."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._by_dialect: dict[int, tuple[Dialect, _Compiled]] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(id(dialect))
+        if found is None or found[0] is not dialect:
+            found = self._by_dialect[id(dialect)] = (dialect, _compile(self.stmt, dialect))
+        return found[1]
+
+    def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        c = self._compiled(conn.dialect)
+        values = {**c.defaults, **params} if params else dict(c.defaults)
+        for name, process in c.binds:
+            values[name] = process(values[name])
+        bound: Sequence[Any] | Mapping[str, Any]
+        bound = values if c.positional is None else tuple(values[name] for name in c.positional)
+        if not conn.in_transaction():
+            conn.begin()  # as Core's autobegin would
+        fetched = driver_sql(conn, c.sql, bound, fetch=True)
+        if not c.any_result:
+            return [tuple(r) for r in fetched]
+        procs = c.results
+        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in fetched]
