@@ -10,8 +10,9 @@ per-call part itself, on the unit's own connection and so in its transaction:
   columns' own result processors (the engine's JSON deserializer, SQLite's integers to booleans);
 - the engine's `before_cursor_execute` / `after_cursor_execute` listeners are called as Core calls
   them, so whatever counts statements (bench/statements.py, tests) still sees every one;
-- a driver error is raised wrapped as Core wraps it (`sqlalchemy.exc.DBAPIError.instance`), so the
-  retry of a PostgreSQL unit on a deadlock or serialization failure (store/db.py) still applies.
+- an error is handled by Core's own handler (`Connection._handle_dbapi_exception`): wrapped as a
+  `DBAPIError` (so the retry of a PostgreSQL unit on a deadlock or serialization failure, store/db.py,
+  still applies), and the connection invalidated if the database went away.
 
 Only for plain SELECTs whose parameters are all named bind parameters (no expanding IN).
 """
@@ -24,7 +25,6 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,9 @@ def driver_sql(
         try:
             cursor.execute(sql, params)
             fetched: list[Any] = cursor.fetchall() if fetch else []
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(
-                sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-            ) from exc
+        except BaseException as exc:
+            # Core's own handling: wrapped as DBAPIError, the connection invalidated on a disconnect.
+            conn._handle_dbapi_exception(exc, sql, params, cursor, None)
         if dispatch.after_cursor_execute:
             for fn in dispatch.after_cursor_execute:
                 fn(conn, cursor, sql, params, None, False)
