@@ -36,7 +36,7 @@ from payoutkit.ledger.postings import (
     check_balanced,
 )
 from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, after_commit, engine_cache
-from payoutkit.store.fast import Query
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -148,10 +148,10 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     return locked
 
 
-_APPEND_TXN = insert(txns)
+_APPEND_TXN = Write(insert(txns))
 # One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
 # comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
-_MOVE_BUCKET = (
+_MOVE_BUCKET = Write(
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
     .values(
@@ -172,8 +172,8 @@ def flush_moves(conn: Connection) -> None:
     """Apply the bucket moves this unit has deferred, in row-id order, in one statement."""
     moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
     if moves:
-        conn.execute(
-            _MOVE_BUCKET,
+        _MOVE_BUCKET.run(
+            conn,
             [
                 {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
                 for seq, m in sorted(moves.items())
@@ -221,8 +221,8 @@ def write_entries(
     check_balanced(entries)
     changed = apply(locked.buckets, [e for e in entries if e.key in locked.buckets])
     written = [Written(e, new_id("txn")) for e in entries]
-    conn.execute(
-        _APPEND_TXN,
+    _APPEND_TXN.run(
+        conn,
         [
             {
                 "id": w.id,

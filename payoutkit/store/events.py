@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exist
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
-from payoutkit.store.fast import Query
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import events, resources, webhook_deliveries
 
 
@@ -36,8 +36,8 @@ def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
 _ENDPOINTS = _endpoints(resources.c.account_id.in_(bindparam("platforms", expanding=True)))
 # The usual case, one platform: an equality, which (unlike an expanding IN) is compiled once.
 _ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platform")))
-_INSERT_EVENTS = insert(events)
-_INSERT_DELIVERIES = insert(webhook_deliveries)
+_INSERT_EVENTS = Write(insert(events))
+_INSERT_DELIVERIES = Write(insert(webhook_deliveries))
 
 
 def enabled_endpoints(
@@ -94,9 +94,8 @@ def record(conn: Connection, recorded: Sequence[Recorded], now_ms: int) -> None:
         for r in recorded
         for endpoint_id in r.endpoint_ids
     ]
-    conn.execute(_INSERT_EVENTS, event_rows)
-    if delivery_rows:
-        conn.execute(_INSERT_DELIVERIES, delivery_rows)
+    _INSERT_EVENTS.run(conn, event_rows)
+    _INSERT_DELIVERIES.run(conn, delivery_rows)
 
 
 @dataclass(frozen=True)

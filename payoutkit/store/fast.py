@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 
 
@@ -37,41 +37,55 @@ class _Compiled:
     any_result: bool
 
 
-def _compile(stmt: Select[Any], dialect: Dialect) -> _Compiled:
-    compiled = stmt.compile(dialect=dialect)
+def _compile(
+    stmt: Select[Any] | Insert | Update, dialect: Dialect, keys: Sequence[str] | None = None
+) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect, column_keys=keys)
     if compiled.literal_execute_params or compiled.post_compile_params:
         raise ValueError("a Query takes no expanding or literal-execute parameters")
     defaults = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
     binds = tuple(
         (name, cast(Callable[[Any], Any], fn)) for name, fn in compiled._bind_processors.items() if fn
     )
-    results = tuple(col.type._cached_result_processor(dialect, None) for col in stmt.selected_columns)
+    columns = stmt.selected_columns if isinstance(stmt, Select) else ()
+    results = tuple(col.type._cached_result_processor(dialect, None) for col in columns)
     positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
     if compiled.positional and positional is None:
         positional = ()
     return _Compiled(compiled.string, positional, defaults, binds, results, any(results))
 
 
+def _bound(c: _Compiled, params: Mapping[str, Any] | None) -> Sequence[Any] | Mapping[str, Any]:
+    values = {**c.defaults, **params} if params else dict(c.defaults)
+    for name, process in c.binds:
+        values[name] = process(values[name])
+    return values if c.positional is None else tuple(values[name] for name in c.positional)
+
+
 def driver_sql(
-    conn: Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), *, fetch: bool = False
+    conn: Connection, sql: str, params: Any = (), *, fetch: bool = False, many: bool = False
 ) -> list[Any]:
     """Run `sql` on the driver's cursor of `conn` (as `conn.exec_driver_sql` does, without its
-    per-call machinery): the engine's cursor listeners are called, a driver error is wrapped."""
+    per-call machinery): the engine's cursor listeners are called, a driver error is wrapped.
+    `many`: `params` is a list of parameter sets, run as one `executemany`."""
     dispatch = conn.dispatch
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if dispatch.before_cursor_execute:
             for fn in dispatch.before_cursor_execute:
-                fn(conn, cursor, sql, params, None, False)
+                fn(conn, cursor, sql, params, None, many)
         try:
-            cursor.execute(sql, params)
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
             fetched: list[Any] = cursor.fetchall() if fetch else []
         except BaseException as exc:
             # Core's own handling: wrapped as DBAPIError, the connection invalidated on a disconnect.
             conn._handle_dbapi_exception(exc, sql, params, cursor, None)
         if dispatch.after_cursor_execute:
             for fn in dispatch.after_cursor_execute:
-                fn(conn, cursor, sql, params, None, False)
+                fn(conn, cursor, sql, params, None, many)
     finally:
         cursor.close()
     return fetched
@@ -92,11 +106,7 @@ class Query:
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         c = self._compiled(conn.dialect)
-        values = {**c.defaults, **params} if params else dict(c.defaults)
-        for name, process in c.binds:
-            values[name] = process(values[name])
-        bound: Sequence[Any] | Mapping[str, Any]
-        bound = values if c.positional is None else tuple(values[name] for name in c.positional)
+        bound = _bound(c, params)
         if not conn.in_transaction():
             conn.begin()  # as Core's autobegin would
         fetched = driver_sql(conn, c.sql, bound, fetch=True)
@@ -104,3 +114,32 @@ class Query:
             return [tuple(r) for r in fetched]
         procs = c.results
         return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in fetched]
+
+
+class Write:
+    """An INSERT or UPDATE run on the driver's cursor: `run(conn, rows)`, one parameter set per row
+    (several: one `executemany`, as Core does). An INSERT takes the columns the rows name (all rows
+    the same ones); the tables' defaults are the server's, none is computed in Python."""
+
+    def __init__(self, stmt: Insert | Update) -> None:
+        self.stmt = stmt
+        self._compiled: dict[tuple[int, tuple[str, ...]], tuple[Dialect, _Compiled]] = {}
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = tuple(rows[0])
+        if any(tuple(r) != keys for r in rows[1:]):
+            raise ValueError("every row of one write names the same columns")
+        dialect = conn.dialect
+        found = self._compiled.get((id(dialect), keys))
+        if found is None or found[0] is not dialect:
+            column_keys = list(keys) if isinstance(self.stmt, Insert) else None
+            found = self._compiled[(id(dialect), keys)] = (dialect, _compile(self.stmt, dialect, column_keys))
+        c = found[1]
+        if not conn.in_transaction():
+            conn.begin()  # as Core's autobegin would
+        if len(rows) == 1:
+            driver_sql(conn, c.sql, _bound(c, rows[0]))
+        else:
+            driver_sql(conn, c.sql, [_bound(c, r) for r in rows], many=True)
