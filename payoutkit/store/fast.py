@@ -19,6 +19,7 @@ Only for plain SELECTs whose parameters are all named bind parameters (no expand
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -96,13 +97,14 @@ class Query:
 
     def __init__(self, stmt: Select[Any]) -> None:
         self.stmt = stmt
-        self._by_dialect: dict[int, tuple[Dialect, _Compiled]] = {}
+        # Per engine's dialect, for as long as it lives (tests make many engines).
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._by_dialect.get(id(dialect))
-        if found is None or found[0] is not dialect:
-            found = self._by_dialect[id(dialect)] = (dialect, _compile(self.stmt, dialect))
-        return found[1]
+        found = self._by_dialect.get(dialect)
+        if found is None:
+            found = self._by_dialect[dialect] = _compile(self.stmt, dialect)
+        return found
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         c = self._compiled(conn.dialect)
@@ -123,7 +125,9 @@ class Write:
 
     def __init__(self, stmt: Insert | Update) -> None:
         self.stmt = stmt
-        self._compiled: dict[tuple[int, tuple[str, ...]], tuple[Dialect, _Compiled]] = {}
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Compiled]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -132,11 +136,13 @@ class Write:
         if any(tuple(r) != keys for r in rows[1:]):
             raise ValueError("every row of one write names the same columns")
         dialect = conn.dialect
-        found = self._compiled.get((id(dialect), keys))
-        if found is None or found[0] is not dialect:
+        per_keys = self._by_dialect.get(dialect)
+        if per_keys is None:
+            per_keys = self._by_dialect[dialect] = {}
+        c = per_keys.get(keys)
+        if c is None:
             column_keys = list(keys) if isinstance(self.stmt, Insert) else None
-            found = self._compiled[(id(dialect), keys)] = (dialect, _compile(self.stmt, dialect, column_keys))
-        c = found[1]
+            c = per_keys[keys] = _compile(self.stmt, dialect, column_keys)
         if not conn.in_transaction():
             conn.begin()  # as Core's autobegin would
         if len(rows) == 1:
