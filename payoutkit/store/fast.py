@@ -141,6 +141,7 @@ class Write:
             per_keys = self._by_dialect[dialect] = {}
         c = per_keys.get(keys)
         if c is None:
+            _no_python_defaults(self.stmt, keys)
             column_keys = list(keys) if isinstance(self.stmt, Insert) else None
             c = per_keys[keys] = _compile(self.stmt, dialect, column_keys)
         if not conn.in_transaction():
@@ -149,3 +150,13 @@ class Write:
             driver_sql(conn, c.sql, _bound(c, rows[0]))
         else:
             driver_sql(conn, c.sql, [_bound(c, r) for r in rows], many=True)
+
+
+def _no_python_defaults(stmt: Insert | Update, keys: tuple[str, ...]) -> None:
+    """Refuse a table whose columns Core would fill in Python (`default=`, `onupdate=`): a `Write`
+    sends only what the rows name."""
+    table = stmt.table
+    for col in getattr(table, "columns", ()):
+        computed = col.default if isinstance(stmt, Insert) else col.onupdate
+        if computed is not None and col.key not in keys:
+            raise ValueError(f"{table}.{col.key} has a Python-side default: write it with Core")
