@@ -39,6 +39,7 @@ from sqlalchemy import Engine, event
 from starlette.applications import Starlette
 
 from bench.payouts import PAYOUT_BODY, prepare
+from bench.run import CHARGE_BODY
 from bench.servers import HOST, SECRET_KEY, ServerProcess, auth_headers, database
 from devtools.pg import PostgresCluster, free_port
 from payoutkit.api.app import create_app
@@ -139,6 +140,7 @@ def measure(
     with database(backend, cluster, "bench_statements") as url, serve(url) as (app, port):
         acct = prepare(cast(ServerProcess, SimpleNamespace(port=port)), 1)[0]  # it only reads .port
         cases = (("POST /v1/payouts", "POST", "/v1/payouts", PAYOUT_BODY, acct),
+                 ("POST /v1/charges (platform)", "POST", "/v1/charges", CHARGE_BODY, None),
                  ("GET /v1/balance (connected account)", "GET", "/v1/balance", "", acct),
                  ("GET /v1/balance (platform)", "GET", "/v1/balance", "", None))  # fmt: skip
         conn = http.client.HTTPConnection(HOST, port, timeout=30)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from payoutkit.records.plain import plain
+
 EMBEDDED = 10  # the refunds an object's embedded `refunds` list shows, newest first
 
 
@@ -114,13 +116,8 @@ class Charge:
         return out
 
 
-def _plain(value: Any) -> Any:
-    """A record's mapping as the document's JSON value (a copy: records never share their state)."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+# A record's mapping as the document's JSON value (a copy: records never share their state).
+_plain = plain
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,6 +90,14 @@ def get(tx: Tx, account_id: str) -> Account:
     return account
 
 
+def delay_days(tx: Tx, account_id: str) -> int:
+    """`get(tx, account_id).schedule.delay_days`, read alone (what each charge needs)."""
+    delay = store_accounts.delay_days(tx, account_id)
+    if delay is None:
+        raise ResourceMissing.for_id("account", account_id)
+    return delay
+
+
 def visible(tx: Tx, actor: Actor, account_id: str, param: str = "account") -> Account:
     """The account, if the actor may see it; else 404."""
     account = store_accounts.get(tx, account_id)

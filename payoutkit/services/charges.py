@@ -70,7 +70,7 @@ def source_type_of(charge: Charge) -> SourceType:
 def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
     if src.bypass_pending:
         return actor.now
-    delay = accounts_service.get(tx, actor.account_id).schedule.delay_days
+    delay = accounts_service.delay_days(tx, actor.account_id)
     delay = max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
     return calendar.available_on(actor.now, delay)
 

@@ -26,6 +26,7 @@ from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import API_VERSION, Event
+from payoutkit.records.plain import json_copy
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.store import Tx
 from payoutkit.store import events as stored
@@ -75,7 +76,7 @@ def _event(moment: Moment, e: Emission, pending: int) -> Event:
         created=moment.now,
         livemode=moment.livemode,
         account=connected,
-        object=copy.deepcopy(e.obj),
+        object=json_copy(e.obj),
         previous_attributes=e.previous_attributes,
         # Deliveries not yet successful; services/webhooks.py lowers it as they succeed.
         pending_webhooks=pending,

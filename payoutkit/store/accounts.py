@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import Account
+from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import accounts
 
@@ -19,6 +20,12 @@ _GET = select(accounts).where(accounts.c.id == bindparam("account_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 _DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
 _OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
+# What a charge needs of its account: the payout schedule's delay, read in SQL from the document.
+_DELAY_DAYS = Query(
+    select(
+        accounts.c.kind, accounts.c.data[("settings", "payouts", "schedule", "delay_days")].as_integer()
+    ).where(accounts.c.id == bindparam("account_id"))
+)
 _PLATFORM = select(accounts.c.id).where(accounts.c.kind == "platform")
 _INSERT = insert(accounts)
 _SAVE = update(accounts).where(accounts.c.id == bindparam("account_id")).values(data=bindparam("data"))
@@ -38,6 +45,12 @@ def get(tx: Connection, account_id: str, *, for_update: bool = False) -> Account
     """The account (None for an unknown id or a system account). `for_update` locks its row (PostgreSQL)."""
     stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
     return _record(tx.execute(stmt, {"account_id": account_id}).first())
+
+
+def delay_days(tx: Connection, account_id: str) -> int | None:
+    """`get(...).schedule.delay_days` without reading the whole account (None where `get` is None)."""
+    rows = _DELAY_DAYS.rows(tx, {"account_id": account_id})
+    return None if not rows or rows[0][0] == "system" else int(rows[0][1])
 
 
 def document(tx: Connection, account_id: str) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ from payoutkit.ledger.postings import (
     check_balanced,
 )
 from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, after_commit, engine_cache
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -147,10 +148,10 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     return locked
 
 
-_APPEND_TXN = insert(txns)
+_APPEND_TXN = Write(insert(txns))
 # One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
 # comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
-_MOVE_BUCKET = (
+_MOVE_BUCKET = Write(
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
     .values(
@@ -171,8 +172,8 @@ def flush_moves(conn: Connection) -> None:
     """Apply the bucket moves this unit has deferred, in row-id order, in one statement."""
     moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
     if moves:
-        conn.execute(
-            _MOVE_BUCKET,
+        _MOVE_BUCKET.run(
+            conn,
             [
                 {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
                 for seq, m in sorted(moves.items())
@@ -220,8 +221,8 @@ def write_entries(
     check_balanced(entries)
     changed = apply(locked.buckets, [e for e in entries if e.key in locked.buckets])
     written = [Written(e, new_id("txn")) for e in entries]
-    conn.execute(
-        _APPEND_TXN,
+    _APPEND_TXN.run(
+        conn,
         [
             {
                 "id": w.id,
@@ -261,6 +262,7 @@ _READ_BUCKETS = select(
     balances.c.pending,
     balances.c.next_settle_at,
 ).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
+_READ_BUCKETS_FAST = Query(_READ_BUCKETS)
 _READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
     balances.c.account_id.in_(bindparam("ids", expanding=True))
 )
@@ -269,9 +271,15 @@ _READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
     """All buckets of an account (in key order) and the earliest time any of them has funds due."""
     flush_moves(conn)
-    rows = conn.execute(_READ_BUCKETS, {"account_id": account_id, "livemode": livemode}).all()
-    due = [r.next_settle_at for r in rows if r.next_settle_at is not None]
-    buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in rows), key=lambda b: b.key)
+    rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
+    due = [r[7] for r in rows if r[7] is not None]
+    buckets = sorted(
+        (
+            Bucket(BucketKey(r[0], bool(r[1]), r[2], BalanceType(r[3]), SourceType(r[4])), r[5], r[6])
+            for r in rows
+        ),
+        key=lambda b: b.key,
+    )
     return buckets, (min(due) if due else None)
 
 

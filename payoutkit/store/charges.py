@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, insert, select, updat
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund, Refund
+from payoutkit.store.fast import Write
 from payoutkit.store.paging import page
 from payoutkit.store.schema import resources
 
@@ -21,7 +22,7 @@ _GET = select(resources.c.data, resources.c.account_id).where(
     resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
 )
 _GET_LOCKED = _GET.with_for_update()
-_INSERT = insert(resources)
+_INSERT = Write(insert(resources))  # a charge request inserts one or two
 _SAVE = update(resources).where(resources.c.id == bindparam("object_id")).values(data=bindparam("document"))
 _SAVE_WITH_STATUS = _SAVE.values(status=bindparam("new_status"))
 _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("object_id"))
@@ -59,7 +60,7 @@ def application_fee(conn: Connection, fee_id: str, *, for_update: bool = False) 
 
 def _insert(conn: Connection, doc: Mapping[str, Any], **columns: Any) -> None:
     values = {"id": doc["id"], "object": doc["object"], "created": doc["created"], "data": doc}
-    conn.execute(_INSERT, {"parent_id": None, "status": None, "internal": None, **values, **columns})
+    _INSERT.run(conn, [{"parent_id": None, "status": None, "internal": None, **values, **columns}])
 
 
 def add_charge(conn: Connection, c: Charge, *, account_id: str, parent_id: str | None = None) -> None:

@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
+from payoutkit.store.fast import driver_sql
+
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -98,7 +100,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             readonly = conn.get_execution_options().get(READONLY, False) or conn.info.pop(READ_UNIT, False)
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **json)

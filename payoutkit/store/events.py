@@ -11,25 +11,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exists, insert, select
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import events, resources, webhook_deliveries
 
-_ENDPOINTS = (
-    select(resources.c.account_id, resources.c.data, resources.c.internal)
-    .where(
-        resources.c.account_id.in_(bindparam("platforms", expanding=True)),
-        resources.c.livemode == bindparam("livemode"),
-        resources.c.object == "webhook_endpoint",
-        resources.c.status == "enabled",
+
+def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(resources.c.account_id, resources.c.data, resources.c.internal)
+        .where(
+            platforms,
+            resources.c.livemode == bindparam("livemode"),
+            resources.c.object == "webhook_endpoint",
+            resources.c.status == "enabled",
+        )
+        .order_by(resources.c.seq)
     )
-    .order_by(resources.c.seq)
-)
-_INSERT_EVENTS = insert(events)
-_INSERT_DELIVERIES = insert(webhook_deliveries)
+
+
+_ENDPOINTS = _endpoints(resources.c.account_id.in_(bindparam("platforms", expanding=True)))
+# The usual case, one platform: an equality, which (unlike an expanding IN) is compiled once.
+_ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platform")))
+_INSERT_EVENTS = Write(insert(events))
+_INSERT_DELIVERIES = Write(insert(webhook_deliveries))
 
 
 def enabled_endpoints(
@@ -39,8 +47,14 @@ def enabled_endpoints(
     found: dict[str, list[WebhookEndpoint]] = {p: [] for p in platform_ids}
     if not found:
         return found
-    for r in conn.execute(_ENDPOINTS, {"platforms": sorted(found), "livemode": livemode}):
-        found[r.account_id].append(WebhookEndpoint.from_doc(r.data, r.internal))
+    if len(found) == 1:
+        [platform] = found
+        one = {"platform": platform, "livemode": livemode}
+        rows: Iterable[Sequence[Any]] = _ENDPOINTS_OF_ONE.rows(conn, one)
+    else:
+        rows = conn.execute(_ENDPOINTS, {"platforms": sorted(found), "livemode": livemode})
+    for account_id, data, internal in rows:
+        found[account_id].append(WebhookEndpoint.from_doc(data, internal))
     return found
 
 
@@ -80,9 +94,8 @@ def record(conn: Connection, recorded: Sequence[Recorded], now_ms: int) -> None:
         for r in recorded
         for endpoint_id in r.endpoint_ids
     ]
-    conn.execute(_INSERT_EVENTS, event_rows)
-    if delivery_rows:
-        conn.execute(_INSERT_DELIVERIES, delivery_rows)
+    _INSERT_EVENTS.run(conn, event_rows)
+    _INSERT_DELIVERIES.run(conn, delivery_rows)
 
 
 @dataclass(frozen=True)

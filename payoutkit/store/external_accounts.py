@@ -8,23 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, literal_column, select, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import resources
 
+# `object IN ('bank_account', 'card')` as fixed SQL text: an `in_()` of values (even literal_execute
+# ones) is a post-compile parameter, which SQLAlchemy renders into the statement on every execution.
+# The kinds are constants of ours (no quote in them).
+_IS_EXTERNAL_ACCOUNT = resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS])
 _FOR_ACCOUNT = (
     select(resources.c.data)
     .where(
         resources.c.parent_id == bindparam("account_id"),
-        resources.c.object.in_(KINDS),
+        _IS_EXTERNAL_ACCOUNT,
         resources.c.livemode == bindparam("livemode"),
     )
     .order_by(resources.c.seq.desc())
 )
-_GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), resources.c.object.in_(KINDS))
+_FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
+_GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), _IS_EXTERNAL_ACCOUNT)
 _GET_FOR_UPDATE = _GET.with_for_update()
 _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
 _INSERT = insert(resources)
@@ -38,8 +44,8 @@ _DELETE = delete(resources).where(resources.c.id == bindparam("ea_id"))
 
 def for_account(tx: Connection, account_id: str, livemode: bool) -> list[ExternalAccount]:
     """An account's external accounts of one mode, newest first."""
-    rows = tx.execute(_FOR_ACCOUNT, {"account_id": account_id, "livemode": livemode}).all()
-    return [ExternalAccount.from_doc(r.data) for r in rows]
+    rows = _FOR_ACCOUNT_FAST.rows(tx, {"account_id": account_id, "livemode": livemode})
+    return [ExternalAccount.from_doc(data) for (data,) in rows]
 
 
 def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:

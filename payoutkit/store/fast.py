@@ -1,0 +1,162 @@
+"""`Query`: a hot read statement, built once and compiled once per dialect, run on the driver's cursor.
+
+SQLAlchemy Core spends far more per execution than the database does on a primary-key read (measured
+on this machine: about 150 µs for `conn.execute(select)` against 10 µs on the sqlite3 cursor; a
+`GET /v1/balance` runs three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
+the statement and compiling it for the dialect, with its bind and result type processing — and does the
+per-call part itself, on the unit's own connection and so in its transaction:
+
+- parameters are converted by the compiled statement's own bind processors, rows by the selected
+  columns' own result processors (the engine's JSON deserializer, SQLite's integers to booleans);
+- the engine's `before_cursor_execute` / `after_cursor_execute` listeners are called as Core calls
+  them, so whatever counts statements (bench/statements.py, tests) still sees every one;
+- an error is handled by Core's own handler (`Connection._handle_dbapi_exception`): wrapped as a
+  `DBAPIError` (so the retry of a PostgreSQL unit on a deadlock or serialization failure, store/db.py,
+  still applies), and the connection invalidated if the database went away.
+
+Only for plain SELECTs whose parameters are all named bind parameters (no expanding IN).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Insert, Select, Update
+from sqlalchemy.engine import Dialect
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: tuple[str, ...] | None  # the parameters' order for a positional paramstyle, else None
+    defaults: dict[str, Any]  # values of the statement's own literals (`id = 1`)
+    binds: tuple[tuple[str, Callable[[Any], Any]], ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+    any_result: bool
+
+
+def _compile(
+    stmt: Select[Any] | Insert | Update, dialect: Dialect, keys: Sequence[str] | None = None
+) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect, column_keys=keys)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("a Query takes no expanding or literal-execute parameters")
+    defaults = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+    binds = tuple(
+        (name, cast(Callable[[Any], Any], fn)) for name, fn in compiled._bind_processors.items() if fn
+    )
+    columns = stmt.selected_columns if isinstance(stmt, Select) else ()
+    results = tuple(col.type._cached_result_processor(dialect, None) for col in columns)
+    positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    if compiled.positional and positional is None:
+        positional = ()
+    return _Compiled(compiled.string, positional, defaults, binds, results, any(results))
+
+
+def _bound(c: _Compiled, params: Mapping[str, Any] | None) -> Sequence[Any] | Mapping[str, Any]:
+    values = {**c.defaults, **params} if params else dict(c.defaults)
+    for name, process in c.binds:
+        values[name] = process(values[name])
+    return values if c.positional is None else tuple(values[name] for name in c.positional)
+
+
+def driver_sql(
+    conn: Connection, sql: str, params: Any = (), *, fetch: bool = False, many: bool = False
+) -> list[Any]:
+    """Run `sql` on the driver's cursor of `conn` (as `conn.exec_driver_sql` does, without its
+    per-call machinery): the engine's cursor listeners are called, a driver error is wrapped.
+    `many`: `params` is a list of parameter sets, run as one `executemany`."""
+    dispatch = conn.dispatch
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dispatch.before_cursor_execute:
+            for fn in dispatch.before_cursor_execute:
+                fn(conn, cursor, sql, params, None, many)
+        try:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+            fetched: list[Any] = cursor.fetchall() if fetch else []
+        except BaseException as exc:
+            # Core's own handling: wrapped as DBAPIError, the connection invalidated on a disconnect.
+            conn._handle_dbapi_exception(exc, sql, params, cursor, None)
+        if dispatch.after_cursor_execute:
+            for fn in dispatch.after_cursor_execute:
+                fn(conn, cursor, sql, params, None, many)
+    finally:
+        cursor.close()
+    return fetched
+
+
+class Query:
+    """A SELECT run on the driver's cursor (see the module's docstring): `rows(conn, params)`."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        # Per engine's dialect, for as long as it lives (tests make many engines).
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect)
+        if found is None:
+            found = self._by_dialect[dialect] = _compile(self.stmt, dialect)
+        return found
+
+    def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        c = self._compiled(conn.dialect)
+        bound = _bound(c, params)
+        if not conn.in_transaction():
+            conn.begin()  # as Core's autobegin would
+        fetched = driver_sql(conn, c.sql, bound, fetch=True)
+        if not c.any_result:
+            return [tuple(r) for r in fetched]
+        procs = c.results
+        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in fetched]
+
+
+class Write:
+    """An INSERT or UPDATE run on the driver's cursor: `run(conn, rows)`, one parameter set per row
+    (several: one `executemany`, as Core does). An INSERT takes the columns the rows name (all rows
+    the same ones); the tables' defaults are the server's, none is computed in Python."""
+
+    def __init__(self, stmt: Insert | Update) -> None:
+        self.stmt = stmt
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Compiled]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = tuple(rows[0])
+        if any(tuple(r) != keys for r in rows[1:]):
+            raise ValueError("every row of one write names the same columns")
+        dialect = conn.dialect
+        per_keys = self._by_dialect.get(dialect)
+        if per_keys is None:
+            per_keys = self._by_dialect[dialect] = {}
+        c = per_keys.get(keys)
+        if c is None:
+            _no_python_defaults(self.stmt, keys)
+            column_keys = list(keys) if isinstance(self.stmt, Insert) else None
+            c = per_keys[keys] = _compile(self.stmt, dialect, column_keys)
+        if not conn.in_transaction():
+            conn.begin()  # as Core's autobegin would
+        if len(rows) == 1:
+            driver_sql(conn, c.sql, _bound(c, rows[0]))
+        else:
+            driver_sql(conn, c.sql, [_bound(c, r) for r in rows], many=True)
+
+
+def _no_python_defaults(stmt: Insert | Update, keys: tuple[str, ...]) -> None:
+    """Refuse a table whose columns Core would fill in Python (`default=`, `onupdate=`): a `Write`
+    sends only what the rows name."""
+    table = stmt.table
+    for col in getattr(table, "columns", ()):
+        computed = col.default if isinstance(stmt, Insert) else col.onupdate
+        if computed is not None and col.key not in keys:
+            raise ValueError(f"{table}.{col.key} has a Python-side default: write it with Core")

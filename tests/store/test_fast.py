@@ -1,0 +1,91 @@
+"""store/fast.py: a `Query` or `Write` does what `conn.execute` of the same statement does, on both
+stores: the same rows and types back, the same values stored, every statement seen by the engine's
+cursor listeners, and driver errors raised as SQLAlchemy's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, bindparam, event, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.store.fast import Query, Write
+from payoutkit.store.schema import resources
+from tests.conftest import CLOCK_START
+
+
+@pytest.fixture
+def runtime(base_settings: Any) -> Iterator[Runtime]:
+    rt, _ = open_runtime(base_settings)
+    try:
+        yield rt
+    finally:
+        rt.db.dispose()
+
+
+_BY_PARENT = select(
+    resources.c.id, resources.c.livemode, resources.c.created, resources.c.data, resources.c.internal
+).where(resources.c.parent_id == bindparam("parent"), resources.c.livemode == bindparam("livemode"))
+
+
+def _row(rid: str, internal: Any) -> dict[str, Any]:
+    doc = {"id": rid, "object": "test_thing", "nested": {"a": [1, 2, {"b": None}]}, "flag": True}
+    return {"id": rid, "object": "test_thing", "account_id": "acct_x", "livemode": False,
+            "created": CLOCK_START, "parent_id": "parent_1", "status": None, "data": doc,
+            "internal": internal}  # fmt: skip
+
+
+def test_write_stores_what_core_stores_and_query_reads_what_core_reads(runtime: Runtime) -> None:
+    def unit(conn: Connection) -> None:
+        Write(insert(resources)).run(conn, [_row("fast_1", None), _row("fast_2", {"k": 1})])
+        conn.execute(insert(resources), [_row("core_1", None), _row("core_2", {"k": 1})])
+        params = {"parent": "parent_1", "livemode": False}
+        core = sorted(tuple(r) for r in conn.execute(_BY_PARENT, params))
+        fast = sorted(Query(_BY_PARENT).rows(conn, params))
+        assert fast == core
+        assert [r[0] for r in fast] == ["core_1", "core_2", "fast_1", "fast_2"]
+        by_id = {r[0]: r for r in fast}
+        for name in ("1", "2"):  # stored alike, read back alike (types included)
+            fast_row, core_row = by_id[f"fast_{name}"], by_id[f"core_{name}"]
+            assert (fast_row[1], fast_row[2], fast_row[4]) == (core_row[1], core_row[2], core_row[4])
+            assert fast_row[3] | {"id": "same"} == core_row[3] | {"id": "same"}
+        assert by_id["fast_1"][1] is False
+        assert by_id["fast_2"][3] == _row("x", None)["data"] | {"id": "fast_2"}
+        nulls = select(resources.c.id, resources.c.internal.is_(None)).where(
+            resources.c.parent_id == "parent_1"
+        )
+        assert {r[0]: r[1] for r in conn.execute(nulls)} == {"core_1": False, "core_2": False,
+                                                              "fast_1": False, "fast_2": False}  # fmt: skip
+        assert Query(_BY_PARENT).rows(conn, {"parent": "nobody", "livemode": False}) == []
+
+    runtime.db.transaction(unit)
+
+
+def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runtime) -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def listener(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
+        seen.append((statement.split()[0].upper(), many))
+
+    class Done(Exception):
+        pass
+
+    def unit(conn: Connection) -> None:
+        Query(_BY_PARENT).rows(conn, {"parent": "p", "livemode": False})
+        Write(insert(resources)).run(conn, [_row("one", None)])
+        Write(insert(resources)).run(conn, [_row("two", None), _row("three", None)])
+        with pytest.raises(IntegrityError):
+            Write(insert(resources)).run(conn, [_row("one", None)])  # the same id again
+        raise Done
+
+    event.listen(runtime.db.engine, "before_cursor_execute", listener)
+    try:
+        with pytest.raises(Done):
+            runtime.db.transaction(unit)
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", listener)
+    ours = [s for s in seen if s[0] != "BEGIN"]
+    assert ours == [("SELECT", False), ("INSERT", False), ("INSERT", True), ("INSERT", False)]
