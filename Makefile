@@ -13,8 +13,10 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 ARGS   ?=
+# Playwright drives Debian's Chromium (/usr/bin/chromium); it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: venv install run test lint bench bench-tools postgresql
+.PHONY: venv install run test lint bench bench-tools postgresql chromium
 
 venv: $(BIN)/python
 
@@ -41,11 +43,20 @@ postgresql:
 		$(APT) update && $(APT) install -y --no-install-recommends postgresql; \
 	fi
 
+# The browser tests (tests/browser) launch Debian's Chromium; installed only when it is missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium: found /usr/bin/chromium"; \
+	else \
+		echo "Chromium: /usr/bin/chromium missing, installing Debian's chromium"; \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint postgresql
+test: lint postgresql chromium
 	$(BIN)/pytest
 
 # The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile.
