@@ -16,6 +16,7 @@ from payoutkit import worker
 from payoutkit.api.embedded.routes import routes as embedded_routes
 from payoutkit.api.errors import render
 from payoutkit.api.routes import routes
+from payoutkit.api.static import routes as static_routes
 from payoutkit.api.version import StripeVersion
 from payoutkit.api.wire import json_response
 from payoutkit.config import Settings
@@ -51,7 +52,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
         state.db.dispose()
 
     app = Starlette(
-        routes=[*routes, *embedded_routes],
+        routes=[*routes, *embedded_routes, *static_routes],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(StripeVersion)],
