@@ -23,3 +23,11 @@ def may_reach(actor: Actor, account_id: str) -> bool:
     if actor.scope.account is not None and actor.scope.account != account_id:
         return False
     return account_id == actor.account_id
+
+
+def session_grants(actor: Actor, feature: str) -> bool:
+    """Whether the actor is an account session — a scope its platform made — that enables `feature`
+    in one of its components (`<component>.<feature>`): the platform's own grant, which work
+    otherwise reserved to the platform may then rely on."""
+    features = actor.scope.features
+    return features is not None and any(f.endswith("." + feature) for f in features)
