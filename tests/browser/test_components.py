@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import PageLog, Payoutkit, screenshot
 from tests.browser.host import ALL_FEATURES, Host
 from tests.browser.seed import DAY, available, connected_account, payout, payouts, schedule
-from tests.browser.ui import claim, embedded, money, mount, open_host, pay_out_dialog
+from tests.browser.ui import claim, embedded, eventually, money, mount, open_host, pay_out_dialog
 
 MINUTE = 60
 
@@ -59,10 +59,10 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
     screenshot(page, request, "preview")
     dialog.get_by_role("button", name="Confirm payout").click()
 
-    # The payout, as the platform sees it through the SDK.
+    # The payout, as the platform sees it through the SDK, and the new balance in the component.
     after = 10_000 - 2_000 - 50
+    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
     expect(element.get_by_text(money(page, after)).first).to_be_visible()
-    [made] = payouts(payoutkit, seeded.account)
     assert (made["method"], made["amount"], made["destination"]) == ("instant", 2_000, seeded.card)
     assert available(payoutkit, seeded.account) == after
     screenshot(page, request, "after")
@@ -84,8 +84,8 @@ def test_a_manual_payout_on_a_manual_schedule_pays_the_full_available_amount_by_
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Confirm payout").click()
 
+    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
     expect(element.get_by_text(money(page, 0)).first).to_be_visible()
-    [made] = payouts(payoutkit, seeded.account)
     assert (made["method"], made["amount"], made["automatic"]) == ("standard", 10_000, False)
     assert made["destination"] == seeded.bank
     assert available(payoutkit, seeded.account) == 0
@@ -102,7 +102,9 @@ def test_a_double_submitted_payout_pays_once(payoutkit: Payoutkit, host: Host, p
     # And a third press while the first may still be in flight, if the button is still there.
     if confirm.is_visible() and confirm.is_enabled():
         confirm.click(timeout=1_000)
+    eventually(lambda: payouts(payoutkit, seeded.account))
     expect(element.get_by_text(money(page, 7_000)).first).to_be_visible()
+    page.wait_for_timeout(1_000)  # any second request has had the time to arrive
     made = payouts(payoutkit, seeded.account)
     assert [(p["amount"], p["method"]) for p in made] == [(3_000, "standard")]
     assert available(payoutkit, seeded.account) == 7_000
@@ -121,6 +123,7 @@ def test_editing_the_schedule_changes_the_accounts_schedule(
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
+    eventually(lambda: schedule(payoutkit, seeded.account)["interval"] == "weekly")
     changed = schedule(payoutkit, seeded.account)
     assert changed["interval"] == "weekly"
     assert changed["weekly_anchor"] in {"monday", "tuesday", "wednesday", "thursday", "friday"}
@@ -225,8 +228,8 @@ def test_an_expired_session_is_refreshed_mid_flow_keeping_the_typed_amount(
     # Past the token's life (10 minutes) and the session's (30 minutes), with the dialog open.
     payoutkit.advance(45 * MINUTE)
     dialog.get_by_role("button", name="Confirm payout").click()
+    made = eventually(lambda: payouts(payoutkit, seeded.account))
     expect(element.get_by_text(money(page, 10_000 - 1_234)).first).to_be_visible()
-    made = payouts(payoutkit, seeded.account)
     assert [p["amount"] for p in made] == [1_234]
     # connect.js asked the platform for a new session to carry on.
     assert page.evaluate("host.secrets") > secrets_before

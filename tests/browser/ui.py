@@ -3,12 +3,16 @@ format money as the page's `Intl` does, and claim a session outside the page for
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from playwright.sync_api import Locator, Page
 
 from tests.browser.host import Host
+
+T = TypeVar("T")
 
 TAGS = {
     "balances": "stripe-connect-balances",
@@ -82,3 +86,15 @@ def embedded(
         trust_env=False,
         timeout=30,
     )
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.1) -> T:
+    """`check()`'s first truthy answer within `timeout` seconds (what the page did reaches the server
+    asynchronously); fails with the last answer otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer or time.monotonic() > deadline:
+            assert answer, f"not so within {timeout}s: last answer {answer!r}"
+            return answer
+        time.sleep(interval)
