@@ -16,47 +16,30 @@ Which component's features count is the one a request names in `component` (`bal
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from payoutkit.errors import InvalidRequest, PermissionDenied
+from payoutkit.errors import InvalidRequest
 from payoutkit.ledger.schedule import Schedule
 from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.services import accounts
 from payoutkit.services.account_rules import AccountChanges, PayoutChanges
+from payoutkit.services.account_sessions import COMPONENTS, SERVED
 from payoutkit.services.actor import Actor
-from payoutkit.services.policy import require_feature
+from payoutkit.services.policy import require_component, require_component_feature
 from payoutkit.store import Tx
 
-# The components a session may enable, and the features each has (Stripe's schema: `payouts_list`
-# and `payout_details` have none).
-PAYOUT_FEATURES = (
-    "instant_payouts",
-    "standard_payouts",
-    "edit_payout_schedule",
-    "external_account_collection",
-    "disable_stripe_user_authentication",
-)
-COMPONENT_FEATURES: Mapping[str, tuple[str, ...]] = {
-    "balances": PAYOUT_FEATURES,
-    "payouts": PAYOUT_FEATURES,
-    "payouts_list": (),
-    "payout_details": (),
-}
+# The components the embedded API serves, and the features of each (Stripe's schema, as account
+# sessions resolve them: `payouts_list` and `payout_details` have none).
+COMPONENT_FEATURES: Mapping[str, tuple[str, ...]] = {name: COMPONENTS[name] for name in sorted(SERVED)}
+PAYOUT_FEATURES = COMPONENT_FEATURES["balances"]
 # The components that pay out (and whose features a request's `component` names).
 PAYING = ("balances", "payouts")
 # The feature of each payout method.
 METHOD_FEATURES = {"standard": "standard_payouts", "instant": "instant_payouts"}
 
-# ---- the scope -----------------------------------------------------------------------------------
-
-
-def require_component(actor: Actor, components: Sequence[str], what: str) -> None:
-    """Work that needs one of `components` enabled in the actor's scope (any, for a secret key)."""
-    if not any(actor.scope.allows(c) for c in components):
-        needed = " or ".join(components)
-        raise PermissionDenied(f"This session cannot {what}: it needs the {needed} component enabled.")
+# ---- the scope (the checks themselves: services/policy.py) ----------------------------------------
 
 
 def paying_component(actor: Actor, given: str | None) -> str:
@@ -70,17 +53,12 @@ def paying_component(actor: Actor, given: str | None) -> str:
             param="component",
             code="parameter_invalid_string",
         )
-    require_component(actor, (given,), "use this component")
+    require_component(actor, given)
     return given
 
 
 def feature_enabled(actor: Actor, component: str, feature: str) -> bool:
     return actor.scope.allows(f"{component}.{feature}")
-
-
-def require_component_feature(actor: Actor, component: str, feature: str, what: str) -> None:
-    """Work that needs `component.feature` enabled (`policy.require_feature`, which names it)."""
-    require_feature(actor, f"{component}.{feature}", what)
 
 
 # ---- the account ---------------------------------------------------------------------------------
@@ -153,7 +131,7 @@ def _display_name(profile: Mapping[str, Any] | None, email: str | None) -> str |
 
 def account(tx: Tx, actor: Actor) -> AccountSummary:
     """The acting account as the components show it: any enabled component may read it."""
-    require_component(actor, tuple(COMPONENT_FEATURES), "read the account")
+    require_component(actor, *COMPONENT_FEATURES)
     view = accounts.retrieve(tx, actor, actor.account_id)
     acct = view.account
     return AccountSummary(
@@ -189,7 +167,7 @@ def set_schedule(tx: Tx, actor: Actor, command: SetSchedule) -> Schedule:
     """The acting account's payout schedule changed by the account update use case (its event, its
     next automatic run), if the component's `edit_payout_schedule` feature is on."""
     component = paying_component(actor, command.component)
-    require_component_feature(actor, component, "edit_payout_schedule", "edit the payout schedule")
+    require_component_feature(actor, component, "edit_payout_schedule")
     given: dict[str, Any] = {"interval": command.interval}
     for name in ("delay_days", "weekly_anchor", "monthly_anchor"):
         if getattr(command, name) is not None:

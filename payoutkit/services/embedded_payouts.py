@@ -29,12 +29,8 @@ from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.records.payouts import Payout, PayoutFilter
 from payoutkit.services import payout_create, payouts
 from payoutkit.services.actor import Actor
-from payoutkit.services.embedded import (
-    METHOD_FEATURES,
-    paying_component,
-    require_component,
-    require_component_feature,
-)
+from payoutkit.services.embedded import METHOD_FEATURES, paying_component
+from payoutkit.services.policy import require_component, require_component_feature
 from payoutkit.services.rail import Rail
 from payoutkit.store import Tx, transactions
 from payoutkit.store import events as store_events
@@ -113,7 +109,7 @@ def _views(tx: Tx, actor: Actor, found: Sequence[Payout]) -> list[PayoutView]:
 
 def list_payouts(tx: Tx, actor: Actor, window: Window) -> Page[PayoutView]:
     """The acting account's payouts, newest first (`payouts` or `payouts_list`)."""
-    require_component(actor, LISTING, "list payouts")
+    require_component(actor, *LISTING)
     found = payouts.list_payouts(tx, actor, window, PayoutFilter())
     return Page(_views(tx, actor, found.items), found.has_more)
 
@@ -146,7 +142,7 @@ def _settled(tx: Tx, actor: Actor, payout: Payout) -> tuple[list[BalanceTransact
 def retrieve(tx: Tx, actor: Actor, payout_id: str) -> PayoutDetails:
     """One of the acting account's payouts, with its history and what it settled (another account's,
     or another mode's: 404)."""
-    require_component(actor, DETAILS, "read payouts")
+    require_component(actor, *DETAILS)
     payout = payouts.retrieve(tx, actor, payout_id)
     [view] = _views(tx, actor, [payout])
     scope = store_events.Scope(
@@ -187,7 +183,7 @@ def _authorize(actor: Actor, request: PayoutRequest) -> None:
             param="method",
             code="parameter_invalid_string",
         )
-    require_component_feature(actor, component, feature, f"make {request.method} payouts")
+    require_component_feature(actor, component, feature)
 
 
 @dataclass(frozen=True)

@@ -182,11 +182,7 @@ def _refusal(parties: Parties, currency: str, application: PercentFee | None) ->
             code="instant_payouts_config_disabled",
         )
     home = platform.country
-    if (
-        parties.connected
-        and account.liable
-        and (country != home or currency != COUNTRY_CURRENCY.get(home))
-    ):
+    if parties.connected and account.liable and (country != home or currency != COUNTRY_CURRENCY.get(home)):
         return InvalidRequest(
             "Instant payouts for an account whose negative balances the platform is liable for need the "
             f"account to be in the platform's country ({home}) and to pay out in its local currency.",

@@ -104,9 +104,7 @@ class _Instant:
     fees: PayoutFees
 
 
-def _instant(
-    tx: Tx, actor: Actor, settings: Settings, account: Account, order: PayoutOrder
-) -> _Instant:
+def _instant(tx: Tx, actor: Actor, settings: Settings, account: Account, order: PayoutOrder) -> _Instant:
     """An instant payout's terms (refused by its rules 2-4) and fees."""
     if order.source.source_type is not SourceType.CARD:
         raise InvalidRequest(

@@ -25,14 +25,6 @@ def may_reach(actor: Actor, account_id: str) -> bool:
     return account_id == actor.account_id
 
 
-def session_grants(actor: Actor, feature: str) -> bool:
-    """Whether the actor is an account session — a scope its platform made — that enables `feature`
-    in one of its components (`<component>.<feature>`): the platform's own grant, which work
-    otherwise reserved to the platform may then rely on."""
-    features = actor.scope.features
-    return features is not None and any(f.endswith("." + feature) for f in features)
-
-
 def require_component(actor: Actor, *components: str) -> None:
     """Embedded work that one of `components` must be enabled for (docs/embedded.md, "Who may call
     what"); an actor with a full scope (a secret key) may always."""
@@ -50,3 +42,11 @@ def require_component_feature(actor: Actor, component: str, feature: str) -> Non
     name = f"{component}.{feature}"
     if not actor.scope.allows(name):
         raise FeatureDenied(f"This account session does not enable {feature} for {component} ({name}).")
+
+
+def session_grants(actor: Actor, feature: str) -> bool:
+    """Whether the actor is an account session — a scope its platform made — that enables `feature`
+    in one of its components (`<component>.<feature>`): the platform's own grant, which work
+    otherwise reserved to the platform may then rely on."""
+    features = actor.scope.features
+    return features is not None and any(f.endswith("." + feature) for f in features)
