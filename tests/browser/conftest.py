@@ -39,6 +39,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     Route,
+    expect,
     sync_playwright,
 )
 
@@ -52,6 +53,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = REPO / ".artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
+# Two cores shared by the whole suite: give the page time (the components answer in well under a second
+# when the machine is idle).
+expect.set_options(timeout=15_000)
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 

@@ -14,7 +14,16 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import PageLog, Payoutkit, screenshot
 from tests.browser.host import ALL_FEATURES, Host
 from tests.browser.seed import DAY, available, connected_account, payout, payouts, schedule
-from tests.browser.ui import claim, embedded, eventually, money, mount, open_host, pay_out_dialog
+from tests.browser.ui import (
+    claim,
+    embedded,
+    eventually,
+    figure,
+    money,
+    mount,
+    open_host,
+    pay_out_dialog,
+)
 
 MINUTE = 60
 
@@ -25,13 +34,14 @@ def test_balances_shows_available_pending_and_the_schedule(
     seeded = connected_account(payoutkit, charges=(10_000,), pending=(2_500,))
     open_host(page, host, seeded.account)
     element = mount(page, "balances")
-    expect(element.get_by_text(money(page, 10_000)).first).to_be_visible()
-    expect(element.get_by_text(money(page, 2_500)).first).to_be_visible()
-    # The total: available + pending.
-    expect(element.get_by_text(money(page, 12_500)).first).to_be_visible()
-    expect(element.get_by_text(re.compile("manual", re.I)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    expect(figure(element, "pending")).to_contain_text(money(page, 2_500))
+    expect(figure(element, "in_transit")).to_have_text(money(page, 0))
+    # The total: available + pending + in transit.
+    expect(figure(element, "total")).to_have_text(money(page, 12_500))
+    expect(element.locator("[data-figure='schedule']")).to_have_text("Manual")
     # The destination: the bank account's last 4.
-    expect(element.get_by_text(re.compile("6789")).first).to_be_visible()
+    expect(element.locator("[data-figure='destination']")).to_contain_text("6789")
     expect(page.get_by_role("button", name="Pay out", exact=True)).to_be_enabled()
     screenshot(page, request, "balances")
 
@@ -43,7 +53,7 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
     seeded = connected_account(payoutkit, bank=True, card=True, charges=(10_000,))
     open_host(page, host, seeded.account)
     element = mount(page, "balances")
-    expect(element.get_by_text(money(page, 10_000)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
 
     dialog = pay_out_dialog(page)
     dialog.get_by_role("radio", name="Instant").check()
@@ -53,16 +63,18 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
         destination.select_option(seeded.card)
     dialog.get_by_role("textbox", name="Amount").fill("20.00")
     # The fee (1.5 %, at least $0.50) is shown before confirming.
-    expect(dialog.get_by_text("Fee").first).to_be_visible()
-    expect(dialog.get_by_text(money(page, 50)).first).to_be_visible()
-    expect(dialog.get_by_text("You'll receive").first).to_be_visible()
+    expect(dialog.get_by_text("Fee", exact=True)).to_be_visible()
+    expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 50))
+    expect(dialog.get_by_text("You'll receive", exact=True)).to_be_visible()
+    expect(dialog.locator("[data-figure='net']")).to_have_text(re.compile(r"\$\d"))
     screenshot(page, request, "preview")
     dialog.get_by_role("button", name="Confirm payout").click()
 
     # The payout, as the platform sees it through the SDK, and the new balance in the component.
     after = 10_000 - 2_000 - 50
     [made] = eventually(lambda: payouts(payoutkit, seeded.account))
-    expect(element.get_by_text(money(page, after)).first).to_be_visible()
+    expect(dialog.get_by_role("status")).to_contain_text(money(page, 2_000))
+    expect(figure(element, "available")).to_have_text(money(page, after))
     assert (made["method"], made["amount"], made["destination"]) == ("instant", 2_000, seeded.card)
     assert available(payoutkit, seeded.account) == after
     screenshot(page, request, "after")
@@ -80,12 +92,13 @@ def test_a_manual_payout_on_a_manual_schedule_pays_the_full_available_amount_by_
     standard = dialog.get_by_role("radio", name="Standard")
     if standard.count():
         standard.check()
-    expect(dialog.get_by_text(money(page, 10_000)).first).to_be_visible()
+    expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 0))
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Confirm payout").click()
 
     [made] = eventually(lambda: payouts(payoutkit, seeded.account))
-    expect(element.get_by_text(money(page, 0)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 0))
+    expect(figure(element, "in_transit")).to_have_text(money(page, 10_000))
     assert (made["method"], made["amount"], made["automatic"]) == ("standard", 10_000, False)
     assert made["destination"] == seeded.bank
     assert available(payoutkit, seeded.account) == 0
@@ -103,7 +116,7 @@ def test_a_double_submitted_payout_pays_once(payoutkit: Payoutkit, host: Host, p
     if confirm.is_visible() and confirm.is_enabled():
         confirm.click(timeout=1_000)
     eventually(lambda: payouts(payoutkit, seeded.account))
-    expect(element.get_by_text(money(page, 7_000)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 7_000))
     page.wait_for_timeout(1_000)  # any second request has had the time to arrive
     made = payouts(payoutkit, seeded.account)
     assert [(p["amount"], p["method"]) for p in made] == [(3_000, "standard")]
@@ -127,7 +140,7 @@ def test_editing_the_schedule_changes_the_accounts_schedule(
     changed = schedule(payoutkit, seeded.account)
     assert changed["interval"] == "weekly"
     assert changed["weekly_anchor"] in {"monday", "tuesday", "wednesday", "thursday", "friday"}
-    expect(element.get_by_text(re.compile(r"Weekly on \w+day")).first).to_be_visible()
+    expect(element.locator("[data-figure='schedule']")).to_have_text(re.compile(r"^Weekly on \w+day$"))
 
 
 def test_the_payouts_list_opens_a_payouts_details(
@@ -188,7 +201,7 @@ def test_features_off_hide_the_controls_and_the_embedded_api_refuses_them(
     host.components = {"balances": {"enabled": True, "features": off}}
     open_host(page, host, seeded.account)
     element = mount(page, "balances")
-    expect(element.get_by_text(money(page, 10_000)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
     assert page.get_by_role("button", name="Edit schedule").count() == 0
     pay_out = page.get_by_role("button", name="Pay out", exact=True)
     assert pay_out.count() == 0 or pay_out.is_disabled()
@@ -229,7 +242,7 @@ def test_an_expired_session_is_refreshed_mid_flow_keeping_the_typed_amount(
     payoutkit.advance(45 * MINUTE)
     dialog.get_by_role("button", name="Confirm payout").click()
     made = eventually(lambda: payouts(payoutkit, seeded.account))
-    expect(element.get_by_text(money(page, 10_000 - 1_234)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 10_000 - 1_234))
     assert [p["amount"] for p in made] == [1_234]
     # connect.js asked the platform for a new session to carry on.
     assert page.evaluate("host.secrets") > secrets_before
@@ -244,7 +257,7 @@ def test_locale_and_appearance_change_through_update(
     seeded = connected_account(payoutkit, interval="manual", charges=(123_456,))
     open_host(page, host, seeded.account, locale="en-US")
     element = mount(page, "balances")
-    expect(element.get_by_text(money(page, 123_456)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 123_456))
     pay_out = page.get_by_role("button", name="Pay out", exact=True)
     assert "rgb(10, 125, 50)" not in _colors(pay_out)
 
@@ -254,12 +267,12 @@ def test_locale_and_appearance_change_through_update(
 
     for locale in ("fr-FR", "de-DE", "ja-JP"):
         page.evaluate("locale => host.instance.update({locale})", locale)
-        expect(element.get_by_text(money(page, 123_456, locale=locale)).first).to_be_visible()
+        expect(figure(element, "available")).to_have_text(money(page, 123_456, locale=locale))
         # The strings are translated: no English "Pay out" button any more.
         expect(page.get_by_role("button", name="Pay out", exact=True)).to_have_count(0)
         screenshot(page, request, locale)
     page.evaluate("host.instance.update({locale: 'en-GB'})")
-    expect(element.get_by_text(money(page, 123_456, locale="en-GB")).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 123_456, locale="en-GB"))
 
 
 def _colors(locator: Any) -> list[str]:
@@ -283,7 +296,7 @@ def test_mobile_width(payoutkit: Payoutkit, host: Host, page: Page, request: pyt
     payout(payoutkit, seeded.account, 1_000)
     open_host(page, host, seeded.account)
     element = mount(page, "payouts")
-    expect(element.get_by_text(money(page, 9_000)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 9_000))
     expect(page.get_by_role("table", name="Payouts")).to_be_visible()
     _assert_fits(page, element, 375)
     screenshot(page, request, "payouts")
@@ -310,7 +323,7 @@ def test_the_stock_npm_loader_mounts_our_component(
     seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
     open_host(page, host, seeded.account, npm=True)
     element = mount(page, "balances")
-    expect(element.get_by_text(money(page, 10_000)).first).to_be_visible()
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
     expect(page.get_by_role("button", name="Pay out", exact=True)).to_be_visible()
     # The npm package's loader found Payoutkit's window.StripeConnect: it fetched nothing else.
     assert page_log.blocked == [], page_log

@@ -53,6 +53,11 @@ def money(page: Page, amount: int, currency: str = "usd", locale: str = "en-US")
     return text
 
 
+def figure(element: Locator, name: str, currency: str = "usd") -> Locator:
+    """One figure of a balances card (`data-figure`: total, available, pending, in_transit, ...)."""
+    return element.locator(f"[data-currency='{currency}'] [data-figure='{name}']")
+
+
 def pay_out_dialog(page: Page) -> Locator:
     page.get_by_role("button", name="Pay out", exact=True).click()
     dialog = page.get_by_role("dialog", name="Pay out")
