@@ -68,7 +68,7 @@ export class BalancesElement extends PkElement {
     const m = (amount: number): string => this.fmt.money(amount, c.currency);
     const allowed = c.payouts.standard.allowed || c.payouts.instant.allowed;
     return html`<div class="card" data-currency=${c.currency}>
-      <h3>${c.currency.toUpperCase()}</h3>
+      <h2>${c.currency.toUpperCase()}</h2>
       <dl>
         <div>
           <dt>${t("total")}</dt>
