@@ -2,7 +2,9 @@
 #
 # Everything Python lives in .venv. `make test` also makes sure a PostgreSQL server is installed
 # (the suite runs every store test on SQLite and on PostgreSQL, with a throwaway cluster it starts
-# itself), installing Debian's package only when no `initdb` can be found.
+# itself), installing Debian's package only when no `initdb` can be found. connect.js (the embeddable
+# components, TypeScript and Lit in connect/) is built by esbuild into payoutkit/static/connect.js: npm
+# installs connect/'s lockfile again only when it changes, and the script is rebuilt when its source does.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,8 +15,13 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 ARGS   ?=
+CONNECT    := connect
+NPM_STAMP  := $(CONNECT)/node_modules/.installed
+CONNECT_JS := payoutkit/static/connect.js
+# Playwright drives Debian's Chromium (/usr/bin/chromium); it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: venv install run test lint bench bench-tools postgresql
+.PHONY: venv install connect run test lint bench bench-tools postgresql chromium
 
 venv: $(BIN)/python
 
@@ -30,7 +37,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 
-run: install
+$(NPM_STAMP): $(CONNECT)/package-lock.json
+	cd $(CONNECT) && npm ci --no-audit --no-fund
+	touch $@
+
+$(CONNECT_JS): $(NPM_STAMP) $(wildcard $(CONNECT)/src/*.ts) $(CONNECT)/build.mjs $(CONNECT)/package.json
+	cd $(CONNECT) && node build.mjs
+
+connect: $(CONNECT_JS)
+
+run: install connect
 	$(BIN)/payoutkit serve $(ARGS)
 
 postgresql:
@@ -41,11 +57,21 @@ postgresql:
 		$(APT) update && $(APT) install -y --no-install-recommends postgresql; \
 	fi
 
-lint: install
+# The browser tests (tests/browser) launch Debian's Chromium; installed only when it is missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium: found /usr/bin/chromium"; \
+	else \
+		echo "Chromium: /usr/bin/chromium missing, installing Debian's chromium"; \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium; \
+	fi
+
+lint: install connect
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	cd $(CONNECT) && npx --no-install tsc --noEmit
 
-test: lint postgresql
+test: lint postgresql chromium
 	$(BIN)/pytest
 
 # The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile.
@@ -53,5 +79,6 @@ bench-tools: install
 	@command -v wrk >/dev/null 2>&1 || { $(APT) update && $(APT) install -y --no-install-recommends wrk; }
 	@[ -x $(BIN)/py-spy ] || $(BIN)/pip install py-spy
 
-bench: install postgresql bench-tools
+bench: install postgresql bench-tools connect chromium
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/connect_figures.py

@@ -74,6 +74,37 @@ def parse_per_currency(text: str, parse: Callable[[str], T]) -> dict[str, T]:
     return out
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    """`"https://shop.example, https://admin.example:8443"`: exact origins (scheme, host, port; no
+    path), comma separated. A trailing slash is dropped; anything else is refused."""
+    found = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        origin = part.rstrip("/")
+        if not _ORIGIN.match(origin):
+            raise ValueError(
+                f"PAYOUTKIT_EMBED_ORIGINS: {part!r} is not an origin (e.g. https://shop.example)"
+            )
+        found.append(origin.lower())
+    return tuple(found)
+
+
+def _listed(env: dict[str, str]) -> dict[str, Any]:
+    """The settings that are lists (per-currency values, origins), from the variables that are set."""
+    values: dict[str, Any] = {}
+    if env.get("PAYOUTKIT_INSTANT_PRICING"):
+        values["instant_pricing"] = parse_per_currency(env["PAYOUTKIT_INSTANT_PRICING"], parse_fee)
+    if env.get("PAYOUTKIT_INSTANT_DAILY_LIMIT"):
+        values["instant_daily_limits"] = parse_per_currency(
+            env["PAYOUTKIT_INSTANT_DAILY_LIMIT"], _parse_minor_units
+        )
+    if env.get("PAYOUTKIT_EMBED_ORIGINS"):
+        values["embed_origins"] = parse_origins(env["PAYOUTKIT_EMBED_ORIGINS"])
+    return values
+
+
 @dataclass(frozen=True)
 class Pricing:
     """Processing fees per source type (basis points plus fixed minor units), and the dispute fee."""
@@ -119,6 +150,10 @@ class Settings:
     access_log: bool = False
     # The largest request body accepted, in bytes; a larger one is answered 413 unread.
     max_body_bytes: int = 1_048_576
+    # The origins whose pages may call the embedded API (`/embedded/v1/*`) cross-origin: exact
+    # `scheme://host[:port]` origins (docs/embedded.md, "CORS"). Loopback origins are allowed besides
+    # for test mode.
+    embed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -148,12 +183,7 @@ class Settings:
             dispute_fee=dispute_fee,
             **({"instant_payout": parse_fee(instant_fee)} if instant_fee else {}),
         )
-        if env.get("PAYOUTKIT_INSTANT_PRICING"):
-            values["instant_pricing"] = parse_per_currency(env["PAYOUTKIT_INSTANT_PRICING"], parse_fee)
-        if env.get("PAYOUTKIT_INSTANT_DAILY_LIMIT"):
-            values["instant_daily_limits"] = parse_per_currency(
-                env["PAYOUTKIT_INSTANT_DAILY_LIMIT"], _parse_minor_units
-            )
+        values |= _listed(env)
         for name, key, parse in (
             ("webhook_timeout", "PAYOUTKIT_WEBHOOK_TIMEOUT", float),
             ("webhook_retry_base", "PAYOUTKIT_WEBHOOK_RETRY_BASE", float),

@@ -13,7 +13,10 @@ layer maps a refusal to Stripe's status and error `type` once, by looking its cl
     │   │   └── MethodNotAllowed   a URL served, but not with this method
     │   └── BodyTooLarge           a request body past the configured limit
     ├── AuthenticationError        no key, an unknown or revoked key
+    │   └── SessionRefused         the embedded API's: no, a claimed or an expired session or token
+    │                              (type `authentication_error`, docs/embedded.md)
     ├── PermissionDenied           an actor not allowed to do this (payoutkit/services/policy.py)
+    │   └── FeatureDenied          an account session's scope does not enable it (`permission_error`)
     ├── CardError                  a declined card (a charge's decline is a returned outcome, see
     │                              services/charges: the failed charge is kept and this is rendered)
     ├── IdempotencyError           an idempotency key reused with other parameters
@@ -82,8 +85,17 @@ class AuthenticationError(Refusal):
     pass
 
 
+class SessionRefused(AuthenticationError):
+    """The embedded API's authentication refusal: code `session_claimed` or `session_expired` when the
+    front end should fetch a new client secret."""
+
+
 class PermissionDenied(Refusal):
     pass
+
+
+class FeatureDenied(PermissionDenied):
+    """A request an account session's scope does not allow (its component or feature is not enabled)."""
 
 
 class CardError(Refusal):

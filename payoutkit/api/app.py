@@ -13,9 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from payoutkit import worker
+from payoutkit.api.embedded.cors import EmbeddedCors
 from payoutkit.api.embedded.routes import routes as embedded_routes
 from payoutkit.api.errors import render
 from payoutkit.api.routes import routes
+from payoutkit.api.static import routes as static_routes
 from payoutkit.api.version import StripeVersion
 from payoutkit.api.wire import json_response
 from payoutkit.config import Settings
@@ -51,10 +53,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
         state.db.dispose()
 
     app = Starlette(
-        routes=[*routes, *embedded_routes],
+        routes=[*routes, *embedded_routes, *static_routes],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
-        middleware=[Middleware(StripeVersion)],
+        middleware=[Middleware(EmbeddedCors, origins=settings.embed_origins), Middleware(StripeVersion)],
     )
     # `/v1/charges/` is an unknown URL (a JSON 404 like any other), not a redirect to `/v1/charges`.
     app.router.redirect_slashes = False

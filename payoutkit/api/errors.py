@@ -14,12 +14,14 @@ from payoutkit.errors import (
     BodyTooLarge,
     CardError,
     Conflict,
+    FeatureDenied,
     IdempotencyError,
     InvalidRequest,
     MethodNotAllowed,
     PermissionDenied,
     Refusal,
     ResourceMissing,
+    SessionRefused,
     UnknownUrl,
 )
 
@@ -38,6 +40,9 @@ WIRE: dict[type[Refusal], tuple[int, str]] = {
     CardError: (402, "card_error"),
     IdempotencyError: (400, "idempotency_error"),
     Conflict: (409, "invalid_request_error"),
+    # The embedded API's own (docs/embedded.md): the types connect.js tells apart.
+    SessionRefused: (401, "authentication_error"),
+    FeatureDenied: (403, "permission_error"),
 }
 
 

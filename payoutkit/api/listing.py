@@ -45,4 +45,3 @@ def range_of(value: int | Range | None) -> lists.Range | None:
 def render_page(found: Page[T], url: str, render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     data = [render(x) for x in found.items]
     return {"object": "list", "data": data, "has_more": found.has_more, "url": url}
-

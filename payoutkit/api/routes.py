@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from payoutkit.api.listing import ListParams
 from payoutkit.api.v1 import (
+    account_sessions,
     accounts,
     balance,
     charges,
@@ -62,6 +63,15 @@ routes = [
     _h("/v1/accounts", "GET", accounts.list_accounts, AccountList),
     _h("/v1/accounts/{account}", "GET", accounts.retrieve),
     _h("/v1/accounts/{account}", "POST", accounts.update, AccountUpdate),
+    # Not idempotent: a replay would keep the client secret in the stored response, and only digests
+    # of secrets are kept (a retried creation makes another session, which expires unclaimed).
+    _h(
+        "/v1/account_sessions",
+        "POST",
+        account_sessions.create,
+        account_sessions.AccountSessionCreate,
+        idempotent=False,
+    ),
     _h(EA, "POST", external_accounts.create, external_accounts.ExternalAccountCreate),
     _h(EA, "GET", external_accounts.list_external_accounts, external_accounts.ExternalAccountList),
     _h(EA + "/{ea}", "GET", external_accounts.retrieve),

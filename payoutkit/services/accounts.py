@@ -22,6 +22,7 @@ from payoutkit.services.account_rules import (
     AccountChanges,
     ControllerRequest,
     NewAccount,
+    PayoutChanges,
     apply_changes,
     check_country,
     new_account,
@@ -30,7 +31,7 @@ from payoutkit.services.account_rules import (
 from payoutkit.services.actor import Actor
 from payoutkit.services.events import emit_request, previous_attributes
 from payoutkit.services.payout_runs import set_next_run
-from payoutkit.services.policy import require_platform
+from payoutkit.services.policy import require_platform, session_grants
 from payoutkit.store import Tx
 from payoutkit.store import accounts as store_accounts
 from payoutkit.store import external_accounts as store_external_accounts
@@ -131,7 +132,12 @@ def update(tx: Tx, actor: Actor, command: UpdateAccount) -> AccountView:
     account_id = command.account_id
     check_id(account_id, ("acct",), "account", "account")
     seen = visible(tx, actor, account_id)
-    if seen.kind == "connected" and not actor.is_platform and _platform_collects(seen):
+    if (
+        seen.kind == "connected"
+        and not actor.is_platform
+        and _platform_collects(seen)
+        and not _session_edits_schedule(actor, command.changes)
+    ):
         raise PermissionDenied("Only the platform can update this account.")
     before = store_accounts.get(tx, account_id, for_update=True) or seen
     after = apply_changes(before, command.changes)
@@ -152,6 +158,17 @@ def update(tx: Tx, actor: Actor, command: UpdateAccount) -> AccountView:
             previous_attributes=changed,
         )
     return shown
+
+
+def _session_edits_schedule(actor: Actor, changes: AccountChanges) -> bool:
+    """An account session whose platform enabled `edit_payout_schedule` (services/embedded.py),
+    changing the payout schedule and nothing else."""
+    payouts = changes.payouts
+    return (
+        session_grants(actor, "edit_payout_schedule")
+        and payouts is not None
+        and changes == AccountChanges(payouts=PayoutChanges(schedule=payouts.schedule))
+    )
 
 
 def _platform_collects(account: Account) -> bool:

@@ -182,11 +182,7 @@ def _refusal(parties: Parties, currency: str, application: PercentFee | None) ->
             code="instant_payouts_config_disabled",
         )
     home = platform.country
-    if (
-        parties.connected
-        and account.liable
-        and (country != home or currency != COUNTRY_CURRENCY.get(home))
-    ):
+    if parties.connected and account.liable and (country != home or currency != COUNTRY_CURRENCY.get(home)):
         return InvalidRequest(
             "Instant payouts for an account whose negative balances the platform is liable for need the "
             f"account to be in the platform's country ({home}) and to pay out in its local currency.",
@@ -243,12 +239,13 @@ def add_volume(tx: Tx, key: Mapping[str, Any], amount: int) -> None:
 @dataclass(frozen=True)
 class InstantAvailable:
     """`instant_available` in one currency: the amount, and per destination the largest payout whose
-    amount plus fees fits (`net`)."""
+    amount plus fees fits (`net`); and the terms it was computed from (why it is 0, when it is)."""
 
     currency: str
     amount: int
     net: int
     destinations: tuple[str, ...]
+    terms: Terms | None = None
 
     def doc(self) -> dict[str, Any]:
         return {
@@ -299,5 +296,5 @@ def available_instantly(
             platform_pays_processing=t.platform_pays_processing,
         )
         ids = tuple(d.id for d in usable if d.currency == currency)
-        out.append(InstantAvailable(currency, amount, net, ids))
+        out.append(InstantAvailable(currency, amount, net, ids, t))
     return out

@@ -21,7 +21,7 @@ from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import ExternalAccount
-from payoutkit.services import accounts
+from payoutkit.services import accounts, balance
 from payoutkit.services import instant as instant_rules
 from payoutkit.services.actor import Actor
 from payoutkit.services.movement import movement
@@ -147,13 +147,30 @@ def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> Pay
     )
 
 
-def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, rail: Rail) -> Payout:
-    """A standard or instant payout of the acting account, by the API."""
+@dataclass(frozen=True)
+class Checked:
+    """A payout request checked as `create` checks it before locking anything: the order (with an
+    instant payout's fees) and, for an instant payout, its terms."""
+
+    order: PayoutOrder
+    instant: _Instant | None
+
+
+def check(tx: Tx, actor: Actor, command: CreatePayout, settings: Settings) -> Checked:
+    """Every check of the request that needs no lock: amount, destination, schedule, and for an instant
+    payout its rules 2-4 and its fees (services/instant.py)."""
     account = accounts.get(tx, actor.account_id)
     order = _order(tx, actor, command, account)
     instant = _instant(tx, actor, settings, account, order) if order.method == "instant" else None
     if instant is not None:
         order = replace(order, fees=instant.fees)
+    return Checked(order, instant)
+
+
+def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, rail: Rail) -> Payout:
+    """A standard or instant payout of the acting account, by the API."""
+    checked = check(tx, actor, command, settings)
+    order, instant = checked.order, checked.instant
     source, currency = order.source, order.source.currency
     # Every source type of the currency is read under its lock: a payout never takes the account's
     # total below zero (payoutkit/ledger/payouts.py, "What a payout may take").
@@ -173,3 +190,35 @@ def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, r
     if instant is not None:
         instant_rules.add_volume(tx, {**volume_key, "day": instant.terms.day}, order.amount)
     return payout
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `create` would make of a request: the checked order (its destination, method and fees)
+    and the arrival date the rail gives it."""
+
+    order: PayoutOrder
+    arrival_date: int
+
+    @property
+    def fee(self) -> int:
+        """The fees the account pays for the payout, on top of its amount."""
+        return self.order.fees.charged_to_account()
+
+
+def preview(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, rail: Rail) -> Preview:
+    """The payout `create` would open for `command`, or the refusal it would raise, with nothing
+    written: the same checks and fees, with the funds and the daily instant limit read without locks
+    (so a payout created next may still be refused if they changed meanwhile)."""
+    checked = check(tx, actor, command, settings)
+    order, instant = checked.order, checked.instant
+    currency = order.source.currency
+    if instant is not None:
+        refusal = instant_rules.limit_refusal(order.amount, instant.terms, currency)
+        if refusal is not None:
+            raise refusal
+    available = {b.key: b.available for b in balance.read_balance(tx, actor).buckets}
+    total = sum(available.get(k, 0) for k in siblings(order.source))
+    cost = order.amount + order.fees.charged_to_account()
+    require_payout_funds(cost, available.get(order.source, 0), total, currency)
+    return Preview(order, rail.arrival_date(actor.now, order.method))

@@ -27,6 +27,7 @@ MAX_ENDPOINTS = 16  # per mode, as on Stripe
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 _WHAT = "manage webhook endpoints"
 
+
 @dataclass(frozen=True)
 class CreateEndpoint:
     url: str

@@ -313,3 +313,32 @@ def read_buckets_of(
         if key in found:
             found[key].append(Bucket(_key_of(r), r.available, r.pending))
     return {key: sorted(buckets, key=lambda b: b.key) for key, buckets in found.items()}
+
+
+_PENDING_BY_DATE = (
+    select(balances.c.currency, txns.c.available_on, func.sum(txns.c.net).label("amount"))
+    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.account_id == bindparam("account_id"),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.balance_type == BalanceType.PAYMENTS.value,
+        txns.c.status == TxnStatus.PENDING.value,
+        txns.c.available_on > bindparam("now"),
+    )
+    .group_by(balances.c.currency, txns.c.available_on)
+    .order_by(balances.c.currency, txns.c.available_on)
+)
+
+
+def pending_by_date(
+    conn: Connection, account_id: str, livemode: bool, now: int
+) -> dict[str, list[tuple[int, int]]]:
+    """Per currency, the account's pending `payments` funds not yet due by `now`, summed by the time
+    they become available: `[(available_on, amount), ...]` in time order (read through the settlement
+    index, bucket by bucket; what is due by `now` shows as available and is left out)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    values = {"account_id": account_id, "livemode": livemode, "now": now}
+    for r in conn.execute(_PENDING_BY_DATE, values):
+        if r.amount:
+            out.setdefault(r.currency, []).append((int(r.available_on), int(r.amount)))
+    return out

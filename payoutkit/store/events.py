@@ -165,3 +165,36 @@ def page(conn: Connection, scope: Scope, filter: EventFilter, window: Window) ->
         )
         where.append(~undelivered if filter.delivery_success else undelivered)
     return paging.page(conn, events, where, window).map(lambda r: Event.from_doc(r.data))
+
+
+# A payout's events (`payout.created`, `payout.updated`, `payout.paid`, …), found by the id of the
+# object they carry among the account's events of the mode since the payout was created.
+_PAYOUT_EVENTS = (
+    select(events.c.data)
+    .where(
+        events.c.platform_id == bindparam("platform_id"),
+        events.c.livemode == bindparam("livemode"),
+        events.c.created >= bindparam("since"),
+        events.c.type.like("payout.%"),
+        events.c.data[("data", "object", "id")].as_string() == bindparam("payout_id"),
+    )
+    .order_by(events.c.seq)
+)
+_PAYOUT_EVENTS_PLATFORM = _PAYOUT_EVENTS.where(events.c.account_id.is_(None))
+_PAYOUT_EVENTS_CONNECTED = _PAYOUT_EVENTS.where(events.c.account_id == bindparam("account_id"))
+
+
+def payout_events(conn: Connection, scope: Scope, payout_id: str) -> list[Event]:
+    """The events about one payout within the scope (its account's, or the platform's own), oldest
+    first. `scope.since`: the payout's creation."""
+    params: dict[str, Any] = {
+        "platform_id": scope.platform_id,
+        "livemode": scope.livemode,
+        "since": scope.since,
+        "payout_id": payout_id,
+    }
+    if scope.account_id is None:
+        rows = conn.execute(_PAYOUT_EVENTS_PLATFORM, params)
+    else:
+        rows = conn.execute(_PAYOUT_EVENTS_CONNECTED, {**params, "account_id": scope.account_id})
+    return [Event.from_doc(r.data) for r in rows]

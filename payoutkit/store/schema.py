@@ -295,3 +295,38 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Index(None, "delivery_seq", "seq"),
 )
+
+# ---- account sessions and the embedded API (issue 9) ---------------------------------------------
+
+account_sessions = Table(
+    "account_sessions",
+    metadata,
+    # A platform's grant of one connected account's embedded components (docs/embedded.md §1). The
+    # client secret is kept as its SHA-256 digest only; `claimed_at` is set once, by the one claim.
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("secret_digest", String(64), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("platform_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("components", JSON, nullable=False),  # every component, resolved: {name: {enabled, features}}
+    Column("created", BigInteger, nullable=False),  # by the mode's clock, as is expires_at
+    Column("expires_at", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger, nullable=True),
+    Index(None, "account_id", "livemode", "seq"),
+)
+
+embedded_tokens = Table(
+    "embedded_tokens",
+    metadata,
+    # The short-lived token a claim gives (its SHA-256 digest), with the scope it carries.
+    Column("token_digest", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("platform_id", String(64), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("features", JSON, nullable=False),  # sorted list of the scope's features
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "session_id"),
+    Index(None, "expires_at"),
+)

@@ -400,6 +400,7 @@ BODY_IDS: dict[tuple[str, str], tuple[dict[str, str], dict[str, tuple[str, ...]]
     ("POST", "/v1/refunds"): ({}, {"charge": ("ch", "py")}),
     ("POST", "/v1/transfers"): ({"amount": "100", "currency": "usd"}, {"destination": ("acct",)}),
     ("POST", "/v1/payouts"): ({"amount": "100", "currency": "usd"}, {"destination": ("ba", "card")}),
+    ("POST", "/v1/account_sessions"): ({"components[balances][enabled]": "true"}, {"account": ("acct",)}),
 }
 # Valid bodies for the other creations (for the Stripe-Account check: parameters are checked first).
 BODIES = {

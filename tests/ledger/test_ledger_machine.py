@@ -460,9 +460,7 @@ class PureLedger(RuleBasedStateMachine):
         amount = max(1, available * percent // 100)
         require_available(self.bucket(key), amount)
         transfer_id, payment_id = self.new_id("tr"), self.new_id("py")
-        self._post(
-            book_transfer(key, destination, amount, ids=(transfer_id, payment_id), created=self.now)
-        )
+        self._post(book_transfer(key, destination, amount, ids=(transfer_id, payment_id), created=self.now))
         assert self.bucket(key).available == available - amount >= 0
         self.sync_reserves()
         self.transfers.append(TransferRec(transfer_id, payment_id, key, destination, amount))

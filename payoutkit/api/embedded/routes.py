@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from payoutkit.api.embedded import claim
+from payoutkit.api.embedded.door import CLAIM
+from payoutkit.api.wire import endpoint
+
+routes: list[BaseRoute] = [
+    Route(
+        "/embedded/v1/claim",
+        endpoint(claim.claim, claim.ClaimParams, door=CLAIM, idempotent=False),
+        methods=["POST"],
+    ),
+]
