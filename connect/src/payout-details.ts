@@ -12,23 +12,28 @@ export class PayoutDetailsElement extends PkElement {
   private onClose: (() => void) | null = null;
 
   set payoutId(id: string) {
-    this.setPayout(id);
+    this.showPayout(id);
   }
 
+  // The *InternalOnly twins never call the public names (base.ts says why).
   setPayout(id: string): void {
-    if (id === this.payoutIdValue) return;
-    this.payoutIdValue = id;
-    this.payout = null;
-    if (this.connector && this.isConnected) void this.reload();
+    this.showPayout(id);
   }
   setPayoutInternalOnly(id: string): void {
-    this.setPayout(id);
+    this.showPayout(id);
   }
   setOnClose(listener: () => void): void {
     this.onClose = listener;
   }
   setOnCloseInternalOnly(listener: () => void): void {
-    this.setOnClose(listener);
+    this.onClose = listener;
+  }
+
+  private showPayout(id: string): void {
+    if (id === this.payoutIdValue) return;
+    this.payoutIdValue = id;
+    this.payout = null;
+    if (this.connector && this.isConnected) void this.reload();
   }
 
   protected async fetchData(): Promise<void> {
