@@ -34,7 +34,7 @@ $(BIN)/python:
 install: $(STAMP)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,demo]'
 	touch $@
 
 $(NPM_STAMP): $(CONNECT)/package-lock.json
@@ -46,8 +46,10 @@ $(CONNECT_JS): $(NPM_STAMP) $(wildcard $(CONNECT)/src/*.ts) $(CONNECT)/build.mjs
 
 connect: $(CONNECT_JS)
 
+# Payoutkit (SQLite payoutkit.db, test mode, simulated clock) and the demo platform beside it, seeded on
+# first start; ARGS go to `payoutkit-demo`, which passes options it does not know to `payoutkit serve`.
 run: install connect
-	$(BIN)/payoutkit serve $(ARGS)
+	$(BIN)/payoutkit-demo $(ARGS)
 
 postgresql:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
