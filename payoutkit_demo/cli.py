@@ -15,7 +15,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -53,10 +55,11 @@ def _keys(database_url: str, env: dict[str, str]) -> tuple[str, str]:
     return str(secret), str(keys["test_publishable_key"])
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         if proc.poll() is not None:
+            console.print(f"Payoutkit did not start:\n{log.read_text()}")
             raise typer.Exit(1)
         try:
             httpx.get(url + "/v1/balance", timeout=2, trust_env=False)
@@ -103,17 +106,21 @@ def run(
 
     database_url = database_url or os.environ.get("DATABASE_URL") or "sqlite:///payoutkit.db"
     env = dict(os.environ, PAYOUTKIT_SIMULATED_CLOCK_START=str(_history_start()))
-    secret, publishable = _keys(database_url, env)
+    with console.status("Starting Payoutkit"):
+        secret, publishable = _keys(database_url, env)
     extra = [a for a in ctx.args if a != "--simulated-clock"]
     payoutkit_url, demo_url = f"http://{host}:{port}", f"http://{host}:{demo_port}"
     serve = [*PAYOUTKIT, "serve", "--host", host, "--port", str(port), "--database-url", database_url]
-    proc = subprocess.Popen([*serve, "--simulated-clock", *extra], env=env, stdout=subprocess.DEVNULL)
+    log = Path(tempfile.gettempdir()) / f"payoutkit-demo-{port}.log"  # Payoutkit's own output
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*serve, "--simulated-clock", *extra], env=env, stdout=out, stderr=out)
     try:
-        _wait(payoutkit_url, proc)
+        _wait(payoutkit_url, proc, log)
         platform = Platform(payoutkit_url, secret, publishable)
         if seed and not platform.accounts():
             _seed(platform)
         _print(payoutkit_url, demo_url, database_url, secret, publishable)
+        console.print(f"Payoutkit's log: {log}. Ctrl-C stops both.")
         uvicorn.run(create_app(platform, demo_url), host=host, port=demo_port, log_level="warning")
     finally:
         if proc.poll() is None:

@@ -1,12 +1,13 @@
 """A marketplace with 90 days of history, made through the public API on the simulated clock, so that
 every figure the components show is the ledger's own.
 
-Seven sellers in five countries, every controller and schedule a platform meets:
+Seven sellers in four countries, every controller and schedule a platform meets (when Payoutkit
+bears the losses, the account pays its own fees):
 
     Rosa's Bakery      US usd  daily    platform liable, platform pays fees
     Atelier Lumière    FR eur  weekly   Payoutkit liable, account pays fees
     Camden Records     GB gbp  monthly  platform liable, account pays fees
-    Kyoto Tea House    JP jpy  manual   Payoutkit liable, platform pays fees
+    Kyoto Tea House    JP jpy  manual   Payoutkit liable, account pays fees
     Maple Courier      US usd  manual   instant payouts to a debit card
     Lone Star Repairs  US usd  daily    platform liable; a dispute leaves it negative: the platform's
                                         reserve covers it (negative balances are not debited)
@@ -53,7 +54,7 @@ SELLERS = (
     Seller("Camden Records", "GB", "gbp", {"interval": "monthly", "monthly_anchor": 1}, True, False,
            {"object": "bank_account", "country": "GB", "currency": "gbp", "account_number": "00012345",
             "routing_number": "108800"}, 2_800),
-    Seller("Kyoto Tea House", "JP", "jpy", {"interval": "manual"}, False, True,
+    Seller("Kyoto Tea House", "JP", "jpy", {"interval": "manual"}, False, False,
            {"object": "bank_account", "country": "JP", "currency": "jpy", "account_number": "000123456789"},
            3_200),
     Seller("Maple Courier", "US", "usd", {"interval": "manual"}, True, True,
@@ -68,13 +69,14 @@ SELLERS = (
 def _create(platform: Platform, seller: Seller) -> str:
     account = platform.create_account(
         {
-            "type": "custom",
             "country": seller.country,
             "default_currency": seller.currency,
             "business_profile": {"name": seller.name},
             "controller": {
                 "losses": {"payments": "application" if seller.liable else "stripe"},
                 "fees": {"payer": "application" if seller.platform_pays_fees else "account"},
+                # A platform that bears the losses hosts the account's whole experience (no dashboard).
+                "stripe_dashboard": {"type": "none" if seller.liable else "full"},
             },
             "settings": {
                 "payouts": {
@@ -97,6 +99,7 @@ class History:
     platform: Platform
     rng: random.Random
     accounts: dict[str, str] = field(default_factory=dict)  # name → account id
+    big_job: str = ""
 
     def day(self, index: int) -> None:
         for seller in SELLERS:
@@ -112,10 +115,14 @@ class History:
 
     def _events(self, index: int) -> None:
         """The days something out of the ordinary happens."""
+        lone_star = self.accounts["Lone Star Repairs"]
         if index == HISTORY_DAYS - 10:
-            # A large disputed job, after its funds were paid out: the balance goes negative and the
-            # liable platform's reserve holds the shortfall.
-            self.platform.charge(self.accounts["Lone Star Repairs"], 90_000, "usd", "tok_createDispute")
+            self.big_job = self.platform.charge(lone_star, 90_000, "usd")["id"]
+            self.platform.charge(lone_star, 20_000, "usd", "tok_createDispute")  # disputed at once
+        if index == HISTORY_DAYS - 3:
+            # The big job is refunded after its funds were paid out: the balance goes negative and the
+            # liable platform's reserve holds the shortfall (this account's bank is not debited).
+            self.platform.refund(self.big_job)
         if index % 9 == 4:
             maple = self.accounts["Maple Courier"]
             available = _available(self.platform.balance(maple), "usd")
