@@ -64,7 +64,7 @@ export class PayoutDetailsElement extends PkElement {
     if (!p) return html`<div class="actions end">${closeButton}</div>`;
     const m = (amount: number): string => fmt.money(amount, p.currency);
     return html`<article aria-labelledby="details-title" data-payout=${p.id}>
-      <div class="actions" style="justify-content:space-between">
+      <div class="header">
         <h2 id="details-title">${t("payoutDetails")}</h2>
         ${closeButton}
       </div>
@@ -101,7 +101,7 @@ export class PayoutDetailsElement extends PkElement {
             <tbody>
               ${p.transactions.map(
                 (x) => html`<tr data-transaction=${x.id}>
-                  <td>${x.type}</td>
+                  <td>${humanize(x.type)}</td>
                   <td class="wide-only">${x.description ?? ""}</td>
                   <td class="num">${m(x.amount)}</td>
                   <td class="num wide-only">${m(x.fee)}</td>
@@ -112,4 +112,10 @@ export class PayoutDetailsElement extends PkElement {
           </table>`}
     </article>`;
   }
+}
+
+/** A balance transaction's type for reading: `payout_failure` → "Payout failure". */
+function humanize(type: string): string {
+  const words = type.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
