@@ -49,13 +49,14 @@ class Demo:
 
 
 def _summary(event: stripe.Event, seq: int) -> dict[str, Any]:
-    obj = event.data.object
+    found = event.to_dict()
+    obj: dict[str, Any] = found["data"]["object"]
     return {
         "seq": seq,
-        "id": event.id,
-        "type": event.type,
-        "account": getattr(event, "account", None),
-        "created": event.created,
+        "id": found["id"],
+        "type": found["type"],
+        "account": found.get("account"),
+        "created": found["created"],
         "object": obj.get("id"),
         "amount": obj.get("amount"),
         "currency": obj.get("currency"),
@@ -72,8 +73,9 @@ async def webhook(request: Request) -> Response:
         event = demo.platform.verify_event(payload, signature, demo.webhook_secret)
     except (ValueError, stripe.SignatureVerificationError):
         return JSONResponse({"error": "bad signature"}, status_code=400)
+    summary = _summary(event, demo.received + 1)
     demo.received += 1
-    demo.events.append(_summary(event, demo.received))
+    demo.events.append(summary)
     return JSONResponse({"received": True})
 
 

@@ -143,8 +143,11 @@ payouts {escape(_schedule(acct))} ·
 {escape(_controller(acct))} · <a href="/accounts/{escape(acct['id'])}/payouts">Payout details</a></p>
 <div class="columns">
 <div class="components">
-<section aria-label="Balances" data-component="balances"></section>
-<section aria-label="Payouts" data-component="payouts"></section>
+<div role="tablist" aria-label="Component" class="tabs">
+<button type="button" role="tab" data-tab="payouts" aria-selected="true">Payouts component</button>
+<button type="button" role="tab" data-tab="balances" aria-selected="false">Balances component</button>
+</div>
+<section id="component" aria-label="Embedded component" data-component="payouts"></section>
 </div>
 <aside>
 {_console(currency)}

@@ -8,7 +8,7 @@ bears the losses, the account pays its own fees):
     Atelier Lumière    FR eur  weekly   Payoutkit liable, account pays fees
     Camden Records     GB gbp  monthly  platform liable, account pays fees
     Kyoto Tea House    JP jpy  manual   Payoutkit liable, account pays fees
-    Maple Courier      US usd  manual   instant payouts to a debit card
+    Maple Courier      US usd  manual   instant payouts to its debit card (and a bank account)
     Lone Star Repairs  US usd  daily    platform liable; a dispute leaves it negative: the platform's
                                         reserve covers it (negative balances are not debited)
     Harbor Kayaks      US usd  weekly   its bank account rejects payouts (no_account)
@@ -86,9 +86,9 @@ def _create(platform: Platform, seller: Seller) -> str:
             },
         }
     )
-    platform.add_external_account(account, seller.bank)
-    if seller.card:
+    if seller.card:  # first, so that it is the currency's default destination: payouts go to the card
         platform.add_external_account(account, seller.card)
+    platform.add_external_account(account, seller.bank)
     return account
 
 

@@ -111,6 +111,16 @@ function wireConsole() {
   for (const button of document.querySelectorAll("[data-advance]")) {
     button.addEventListener("click", () => act("advance", {by: button.dataset.advance}));
   }
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    // `payouts` is the balance summary with the payouts list; `balances` the summary alone.
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll("[data-tab]")) {
+        other.setAttribute("aria-selected", String(other === tab));
+      }
+      document.getElementById("component").dataset.component = tab.dataset.tab;
+      mount();
+    });
+  }
   for (const box of document.querySelectorAll("#features input")) {
     // Features are the session's: a new instance claims a new session with them.
     box.addEventListener("change", async () => { await instance.logout(); init(); });
