@@ -3,6 +3,7 @@ the public API (read back here with the SDK), and a restart keeps the data and t
 
 from __future__ import annotations
 
+import html
 import signal
 from collections import Counter
 from pathlib import Path
@@ -40,14 +41,16 @@ def test_make_run_starts_payoutkit_and_the_seeded_demo_and_a_restart_keeps_them(
         assert demo.url in printed
         assert demo.payoutkit in printed
         keys = demo.keys()
-        [secret] = keys["test_secret_keys"]  # type: ignore[misc]
+        secrets = keys["test_secret_keys"]
+        assert isinstance(secrets, list)
+        [secret] = secrets
         assert secret in printed
 
         client = demo.client()
         accounts = _seeded(client)
         assert len(accounts) >= 6
         for name in accounts:
-            assert name in page.text
+            assert html.escape(name) in page.text
         assert {a["default_currency"] for a in accounts.values()} >= {"usd", "eur", "gbp", "jpy"}
         assert {a["country"] for a in accounts.values()} >= {"US", "FR", "GB", "JP"}
         intervals = {a["settings"]["payouts"]["schedule"]["interval"] for a in accounts.values()}
