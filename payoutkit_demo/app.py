@@ -40,7 +40,7 @@ class Demo:
 
     platform: Platform
     public_url: str
-    webhook_secret: str = ""
+    webhook_secrets: list[str] = field(default_factory=list)
     events: collections.deque[dict[str, Any]] = field(
         default_factory=lambda: collections.deque(maxlen=LOG_SIZE)
     )
@@ -70,7 +70,7 @@ async def webhook(request: Request) -> Response:
     payload = await request.body()
     try:
         signature = request.headers.get("stripe-signature")
-        event = demo.platform.verify_event(payload, signature, demo.webhook_secret)
+        event = demo.platform.verify_event(payload, signature, demo.webhook_secrets)
     except (ValueError, stripe.SignatureVerificationError):
         return JSONResponse({"error": "bad signature"}, status_code=400)
     summary = _summary(event, demo.received + 1)
@@ -186,13 +186,13 @@ async def payout_page(request: Request) -> Response:
 
 
 def create_app(platform: Platform, public_url: str) -> Starlette:
-    """The demo's site for `platform`; it registers its webhook endpoint at `public_url`/webhooks."""
+    """The demo's site for `platform`; it registers its webhook endpoints at `public_url`/webhooks."""
     demo = Demo(platform=platform, public_url=public_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         url = public_url + "/webhooks"
-        demo.webhook_secret = await anyio.to_thread.run_sync(platform.register_webhook, url)
+        demo.webhook_secrets = await anyio.to_thread.run_sync(platform.register_webhooks, url)
         yield
 
     app = Starlette(

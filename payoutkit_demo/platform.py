@@ -151,22 +151,34 @@ class Platform:
 
     # -- webhooks -----------------------------------------------------------------------------------
 
-    def register_webhook(self, url: str) -> str:
-        """(Re)register the platform's endpoint for its own and its accounts' events; answers the signing
-        secret (shown only when an endpoint is created, so a restart makes a new endpoint)."""
+    def register_webhooks(self, url: str) -> list[str]:
+        """(Re)register the platform's endpoints at `url`: one for its own events (charges, transfers,
+        top-ups), one (`connect`) for its accounts' (payouts, balance). Answers their signing secrets,
+        which are shown only when an endpoint is created: a restart makes new endpoints."""
         for endpoint in self.client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
             if as_dict(endpoint).get("metadata", {}).get("demo") == "payoutkit":
                 self.client.v1.webhook_endpoints.delete(endpoint.id)
-        created = self.client.v1.webhook_endpoints.create(
-            {"url": url, "enabled_events": ["*"], "connect": True, "metadata": {"demo": "payoutkit"}}
-        )
-        return str(created.secret)
+        secrets = []
+        for connect in (False, True):
+            created = self.client.v1.webhook_endpoints.create(
+                {"url": url, "enabled_events": ["*"], "connect": connect, "metadata": {"demo": "payoutkit"}}
+            )
+            secrets.append(str(created.secret))
+        return secrets
 
     @staticmethod
-    def verify_event(payload: bytes, signature: str | None, secret: str) -> stripe.Event:
-        """A webhook's event, if its `Stripe-Signature` is ours; raises SignatureVerificationError."""
-        event: stripe.Event = stripe.Webhook.construct_event(payload, signature or "", secret)
-        return event
+    def verify_event(payload: bytes, signature: str | None, secrets: list[str]) -> stripe.Event:
+        """A webhook's event, if its `Stripe-Signature` is one of our endpoints'; else raises
+        SignatureVerificationError."""
+        refused = stripe.SignatureVerificationError("No signatures found matching the expected signature", "")
+        for secret in secrets:
+            try:
+                event: stripe.Event = stripe.Webhook.construct_event(payload, signature or "", secret)
+            except stripe.SignatureVerificationError as error:
+                refused = error
+                continue
+            return event
+        raise refused
 
 
 def next_payout_run(schedule: dict[str, Any], now: int) -> int | None:
