@@ -154,8 +154,8 @@ payouts {escape(_schedule(acct))} ·
 {_switches()}
 <section class="panel" aria-labelledby="log-title">
 <h2 id="log-title">Webhook log</h2>
-<p class="muted">Events Payoutkit sent to this platform's endpoint, each verified with
-<code>stripe.Webhook.construct_event</code>.</p>
+<p class="muted">Events Payoutkit sent to this platform's endpoints (its own and this account's), each
+verified with <code>stripe.Webhook.construct_event</code>.</p>
 <ol id="webhook-log" aria-label="Webhook events"></ol>
 </section>
 </aside>

@@ -138,16 +138,18 @@ async function poll() {
     const {events, last} = await response.json();
     const log = document.getElementById("webhook-log");
     for (const event of events) {
+      // The account on screen's events, and the platform's own; the other accounts' are left out.
+      if (event.account && event.account !== config.account) continue;
       const item = document.createElement("li");
       item.dataset.type = event.type;
-      const mine = !event.account || event.account === config.account;
-      item.className = mine ? "mine" : "other";
+      item.className = event.account ? "mine" : "platform";
       item.textContent = [event.type, event.object, money(event.amount, event.currency || "usd"),
                           event.status, event.account || "platform"].filter(Boolean).join(" · ");
       log.prepend(item);
       while (log.children.length > 60) log.lastChild.remove();
     }
-    if (events.some((e) => !e.account || e.account === config.account)) refresh();
+    // Something happened to this account or the platform since the last poll: show it.
+    if (lastEvent && events.some((e) => !e.account || e.account === config.account)) refresh();
     lastEvent = last;
   } catch (error) {
     console.warn("webhook log:", error);
