@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import stripe
 
 from tests.demo.conftest import start_demo
@@ -78,9 +79,16 @@ def test_make_run_starts_payoutkit_and_the_seeded_demo_and_a_restart_keeps_them(
         daily = _payouts(client, accounts["Rosa's Bakery"]["id"])
         assert len(daily) > 40
         assert Counter(p["status"] for p in daily)["paid"] > 40
+        # The platform's webhook endpoint takes only events signed with its secrets.
+        forged = httpx.post(demo.url + "/webhooks", content=b'{"id": "evt_1"}', trust_env=False,
+                            headers={"Stripe-Signature": "t=1,v1=00"})  # fmt: skip
+        assert forged.status_code == 400
         first_start = {name: a["id"] for name, a in accounts.items()}
+        # Ctrl-C stops both processes.
         demo.proc.send_signal(signal.SIGINT)
         assert demo.proc.wait(timeout=60) == 0
+        with pytest.raises(httpx.TransportError):
+            httpx.get(demo.payoutkit + "/v1/balance", trust_env=False, timeout=5)
 
     with start_demo(database_url, log) as again:
         assert "Seeded" not in log.read_text().split(again.url)[-1]
