@@ -65,6 +65,8 @@ class Platform:
     # -- account sessions: what the browser's connect.js claims ----------------------------------
 
     def create_session(self, account: str, features: Features) -> str:
+        """A new account session for `account`; only its client secret goes to the browser. (A real
+        platform first checks that the signed-in user may see this account.)"""
         wanted = {
             "instant_payouts": features.instant_payouts,
             "standard_payouts": features.standard_payouts,
