@@ -182,7 +182,8 @@ async def payout_page(request: Request) -> Response:
     account = await anyio.to_thread.run_sync(demo.platform.account, account_id)
     payouts = await anyio.to_thread.run_sync(demo.platform.payouts, account_id)
     chosen = request.query_params.get("payout") or (payouts[0]["id"] if payouts else None)
-    return HTMLResponse(pages.payout(demo.platform, account, payouts, chosen))
+    now = await anyio.to_thread.run_sync(demo.platform.now)
+    return HTMLResponse(pages.payout(demo.platform, account, payouts, chosen, now))
 
 
 def create_app(platform: Platform, public_url: str) -> Starlette:

@@ -21,6 +21,13 @@ SOURCES = {
 LOCALES = ("en-US", "en-GB", "fr-FR", "de-DE", "ja-JP")
 
 
+def money(amount: int, currency: str) -> str:
+    """Minor units as a reader writes them: 71531 eur → "715.31 EUR", 5000 jpy → "5000 JPY"."""
+    if currency in ZERO_DECIMAL:
+        return f"{amount} {currency.upper()}"
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
 def when(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%a %d %b %Y, %H:%M UTC")
 
@@ -165,11 +172,11 @@ verified with <code>stripe.Webhook.construct_event</code>.</p>
 
 
 def payout(
-    platform: Platform, acct: dict[str, Any], payouts: list[dict[str, Any]], chosen: str | None
+    platform: Platform, acct: dict[str, Any], payouts: list[dict[str, Any]], chosen: str | None, now: int
 ) -> str:
     items = "".join(
         f'<li><a href="?payout={escape(p["id"])}"{" aria-current=page" if p["id"] == chosen else ""}>'
-        f'{escape(when(int(p["created"])))} · {escape(str(p["amount"]))} {escape(p["currency"])} · '
+        f'{escape(when(int(p["created"])))} · {escape(money(int(p["amount"]), p["currency"]))} · '
         f'{escape(p["status"])}</a></li>'
         for p in payouts
     )
@@ -178,5 +185,5 @@ def payout(
 <h1>Payout details</h1>
 <div class="columns"><div class="components">{details if chosen else "<p>No payouts yet.</p>"}</div>
 <aside class="panel"><h2>Recent payouts</h2><ol class="payouts">{items}</ol></aside></div>"""
-    config = {"publishableKey": platform.publishable_key, "account": acct["id"], "payout": chosen}
+    config = {"publishableKey": platform.publishable_key, "account": acct["id"], "payout": chosen, "now": now}
     return _layout("Payout details", body, payoutkit=platform.payoutkit_url, config=config)
