@@ -11,6 +11,7 @@ the schedule edit through the account update; and every refusal of the scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,11 +31,12 @@ from payoutkit.services import (
     embedded_payouts,
     external_accounts,
     instant,
+    payout_automatic,
     payout_create,
     payout_lifecycle,
     transfers,
 )
-from payoutkit.services.account_rules import AccountChanges, PayoutChanges
+from payoutkit.services.account_rules import AccountChanges, ControllerRequest, PayoutChanges
 from payoutkit.services.actor import Actor, Moment, Scope
 from payoutkit.services.new_charges import ChargeCommand, ChargeTransfer
 from payoutkit.services.rail import SIMULATED
@@ -69,8 +71,6 @@ class World:
         sources: tuple[str, ...] = ("btok_us_verified", "tok_visa_debit"),
     ) -> Account:
         """A connected account with a US bank account and a debit card, funded by a transfer."""
-        from payoutkit.services.account_rules import ControllerRequest
-
         interval = "manual" if manual else "daily"
         command = accounts.CreateAccount(
             type=None if own_fees else "custom",
@@ -135,8 +135,6 @@ class World:
         return found
 
     def set_pricing(self, percent: str = "1.5", minimum: int = 50) -> None:
-        from decimal import Decimal
-
         change = instant.SetPricing({"usd": instant.PriceChange(Decimal(percent), minimum)})
         self.run(instant.update_pricing, self.platform, change, self.runtime.settings)
 
@@ -339,8 +337,6 @@ def test_the_list_pages_and_the_details_show_history_and_transactions(world: Wor
 
 
 def test_an_automatic_payouts_details_list_what_it_swept(world: World) -> None:
-    from payoutkit.services import payout_automatic
-
     account = world.account(manual=False, own_fees=True)
     actor = world.session(account)
     later = actor.now + 3 * 86_400
@@ -423,3 +419,21 @@ def test_a_preview_and_the_create_share_one_check(world: World) -> None:
     command = payout_create.CreatePayout(amount=300, currency="usd", method="instant")
     checked = world.read(payout_create.check, actor, command, world.runtime.settings)
     assert checked.order.fees.charged_to_account() == world.preview(actor, _request(300, "instant")).fee == 50
+
+
+def test_a_failed_payouts_details_show_its_failure_and_the_funds_returned(
+    world: World, ledger_ok: Any
+) -> None:
+    account = world.account(own_fees=True, sources=("tok_visa_debit_us_transferFail",))
+    actor = world.session(account)
+    po = world.pay(actor, _request(1000, "instant")).payout
+    world.run(payout_lifecycle.advance, Moment.job(False, po.created + 86_400), SIMULATED, po.id)
+    details = world.read(embedded_payouts.retrieve, replace(actor, now=po.created + 86_400), po.id)
+    assert details.view.payout.status.value == "failed"
+    assert details.history[-1].status == "failed"
+    assert details.view.payout.failure_code == "could_not_process"
+    assert sorted(t.type for t in details.transactions) == ["payout", "payout_failure", "stripe_fee"]
+    # The failure returned the amount and the fee: the balance is whole again.
+    assert sum(t.net for t in details.transactions) == 0
+    assert world.summary(replace(actor, now=po.created + 86_400)).available == 5000
+    ledger_ok()
