@@ -212,11 +212,22 @@ export const base = css`
     max-height: calc(100vh - 16px);
     overflow: auto;
   }
+  dialog:focus {
+    /* The dialog itself takes focus when its first control is in a nested shadow root. */
+    outline: none;
+  }
   dialog::backdrop {
     background: var(--pk-overlay-backdrop-color, rgba(0, 0, 0, 0.4));
   }
   dialog.wide {
     width: min(720px, calc(100vw - 16px));
+  }
+  dialog.drawer {
+    margin: 0 0 0 auto;
+    height: 100vh;
+    max-height: 100vh;
+    border-radius: 0;
+    border-width: 0 0 0 1px;
   }
   .summary {
     background: var(--pk-offset-background-color, rgba(127, 127, 127, 0.08));
