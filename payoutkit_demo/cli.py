@@ -42,17 +42,21 @@ def _history_start() -> int:
     return calendar.timegm(today.timetuple()) - seeding.HISTORY_DAYS * DAY + 9 * 3600
 
 
-def _keys(database_url: str, env: dict[str, str]) -> tuple[str, str]:
-    """The platform's test secret and publishable keys, as `payoutkit keys --json` prints them."""
-    found = subprocess.run(
+def _keys(database_url: str, env: dict[str, str]) -> dict[str, str]:
+    """The platform's test secret and publishable keys, as `payoutkit keys --json` prints them (and, on
+    a new database, its live secret key, which is shown this once)."""
+    shown = subprocess.run(
         [*PAYOUTKIT, "keys", "--json", "--database-url", database_url],
         capture_output=True, text=True, env=env, check=True, timeout=120,
     )  # fmt: skip
-    keys = json.loads(found.stdout)
+    keys = json.loads(shown.stdout)
     secret = (keys["test_secret_keys"] or [env.get("PAYOUTKIT_SECRET_KEY")])[-1]
     if not secret:
         raise typer.BadParameter("no test secret key can be shown again: run `payoutkit keys --rotate`")
-    return str(secret), str(keys["test_publishable_key"])
+    found = {"secret": str(secret), "publishable": str(keys["test_publishable_key"])}
+    if keys.get("new_live_secret_key"):
+        found["live"] = str(keys["new_live_secret_key"])
+    return found
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -79,13 +83,15 @@ def _seed(platform: Platform) -> None:
     console.print(f"Seeded 7 accounts and {seeding.HISTORY_DAYS} days in {time.monotonic() - started:.1f} s")
 
 
-def _print(payoutkit: str, demo: str, database_url: str, secret: str, publishable: str) -> None:
+def _print(payoutkit: str, demo: str, database_url: str, keys: dict[str, str]) -> None:
     table = Table(title="Payoutkit demo", show_header=False)
     table.add_row("Demo platform", demo)
     table.add_row("Payoutkit API", payoutkit)
     table.add_row("Database", database_url)
-    table.add_row("Test secret key", secret)
-    table.add_row("Test publishable key", publishable)
+    table.add_row("Test secret key", keys["secret"])
+    table.add_row("Test publishable key", keys["publishable"])
+    if "live" in keys:
+        table.add_row("Live secret key (shown once)", keys["live"])
     table.add_row("Keys again", "payoutkit keys")
     console.print(table)
 
@@ -107,7 +113,7 @@ def run(
     database_url = database_url or os.environ.get("DATABASE_URL") or "sqlite:///payoutkit.db"
     env = dict(os.environ, PAYOUTKIT_SIMULATED_CLOCK_START=str(_history_start()))
     with console.status("Starting Payoutkit"):
-        secret, publishable = _keys(database_url, env)
+        keys = _keys(database_url, env)
     extra = [a for a in ctx.args if a != "--simulated-clock"]
     payoutkit_url, demo_url = f"http://{host}:{port}", f"http://{host}:{demo_port}"
     serve = [*PAYOUTKIT, "serve", "--host", host, "--port", str(port), "--database-url", database_url]
@@ -116,10 +122,10 @@ def run(
         proc = subprocess.Popen([*serve, "--simulated-clock", *extra], env=env, stdout=out, stderr=out)
     try:
         _wait(payoutkit_url, proc, log)
-        platform = Platform(payoutkit_url, secret, publishable)
+        platform = Platform(payoutkit_url, keys["secret"], keys["publishable"])
         if seed and not platform.accounts():
             _seed(platform)
-        _print(payoutkit_url, demo_url, database_url, secret, publishable)
+        _print(payoutkit_url, demo_url, database_url, keys)
         console.print(f"Payoutkit's log: {log}. Ctrl-C stops both.")
         uvicorn.run(create_app(platform, demo_url), host=host, port=demo_port, log_level="warning")
     finally:

@@ -4,6 +4,7 @@ the public API (read back here with the SDK), and a restart keeps the data and t
 from __future__ import annotations
 
 import html
+import re
 import signal
 from collections import Counter
 from pathlib import Path
@@ -46,6 +47,9 @@ def test_make_run_starts_payoutkit_and_the_seeded_demo_and_a_restart_keeps_them(
         assert isinstance(secrets, list)
         [secret] = secrets
         assert secret in printed
+        # The live secret key made on this first start is printed this once, never again.
+        [live] = re.findall(r"sk_live_[A-Za-z0-9]{32}", printed)
+        assert live not in str(keys)
 
         client = demo.client()
         accounts = _seeded(client)
