@@ -18,8 +18,10 @@ ARGS   ?=
 CONNECT    := connect
 NPM_STAMP  := $(CONNECT)/node_modules/.installed
 CONNECT_JS := payoutkit/static/connect.js
+# Playwright drives Debian's Chromium (/usr/bin/chromium); it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: venv install connect run test lint bench bench-tools postgresql
+.PHONY: venv install connect run test lint bench bench-tools postgresql chromium
 
 venv: $(BIN)/python
 
@@ -32,7 +34,7 @@ $(BIN)/python:
 install: $(STAMP)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,demo]'
 	touch $@
 
 $(NPM_STAMP): $(CONNECT)/package-lock.json
@@ -44,8 +46,10 @@ $(CONNECT_JS): $(NPM_STAMP) $(wildcard $(CONNECT)/src/*.ts) $(CONNECT)/build.mjs
 
 connect: $(CONNECT_JS)
 
+# Payoutkit (SQLite payoutkit.db, test mode, simulated clock) and the demo platform beside it, seeded on
+# first start; ARGS go to `payoutkit-demo`, which passes options it does not know to `payoutkit serve`.
 run: install connect
-	$(BIN)/payoutkit serve $(ARGS)
+	$(BIN)/payoutkit-demo $(ARGS)
 
 postgresql:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
@@ -55,12 +59,21 @@ postgresql:
 		$(APT) update && $(APT) install -y --no-install-recommends postgresql; \
 	fi
 
+# The browser tests (tests/browser) launch Debian's Chromium; installed only when it is missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "Chromium: found /usr/bin/chromium"; \
+	else \
+		echo "Chromium: /usr/bin/chromium missing, installing Debian's chromium"; \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium; \
+	fi
+
 lint: install connect
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	cd $(CONNECT) && npx --no-install tsc --noEmit
 
-test: lint postgresql
+test: lint postgresql chromium
 	$(BIN)/pytest
 	cd $(CONNECT) && npm test --silent
 
@@ -69,5 +82,6 @@ bench-tools: install
 	@command -v wrk >/dev/null 2>&1 || { $(APT) update && $(APT) install -y --no-install-recommends wrk; }
 	@[ -x $(BIN)/py-spy ] || $(BIN)/pip install py-spy
 
-bench: install postgresql bench-tools
+bench: install postgresql bench-tools connect chromium
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/connect_figures.py

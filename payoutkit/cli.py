@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from typing import Annotated
@@ -58,11 +59,11 @@ def _print_start(
     table.add_row("Platform account", platform)
     table.add_row("Test publishable key", publishable.get(False) or "-")
     if "sk_test" in generated:
-        table.add_row("Test secret key (shown once)", generated["sk_test"])
+        table.add_row("Test secret key", generated["sk_test"])
     elif settings.secret_key:
         table.add_row("Test secret key", "from PAYOUTKIT_SECRET_KEY")
     else:
-        table.add_row("Test secret key", "stored hashed; `payoutkit keys --rotate` makes a new one")
+        table.add_row("Test secret key", "`payoutkit keys` shows it")
     if "sk_live" in generated:
         table.add_row("Live secret key (shown once)", generated["sk_live"])
     table.add_row("Clock", "simulated (test mode)" if settings.simulated_clock else "real")
@@ -83,30 +84,51 @@ def migrate(database_url: DatabaseOpt = None) -> None:
 def keys(
     database_url: DatabaseOpt = None,
     rotate: Annotated[
-        bool, typer.Option("--rotate", help="Replace the test secret key; prints the new one once.")
+        bool, typer.Option("--rotate", help="Replace the test secret key; prints the new one.")
     ] = False,
     live: Annotated[bool, typer.Option("--live", help="With --rotate: rotate the live secret key.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the keys as one JSON object.")] = False,
 ) -> None:
-    """Print the platform's publishable keys, or rotate a secret key."""
+    """Print the platform's publishable and test secret keys, or rotate a secret key.
+
+    Test secret keys are shown again at any time (they are kept in clear: they move only test-mode
+    money); live secret keys are shown once, when made, and stored as digests only."""
     from payoutkit.clock import SystemClock
     from payoutkit.runtime import open_runtime
-    from payoutkit.services.platform import rotate_secret_key
+    from payoutkit.services.platform import rotate_secret_key, test_secret_keys
 
     settings = Settings.from_env(database_url=database_url)
     state, boot = open_runtime(settings)
+    if rotate:
+        new = state.db.transaction(rotate_secret_key, boot.platform_id, live, SystemClock().now())
+        console.print(f"Test publishable key: {boot.publishable.get(False)}")
+        console.print(f"New {'live' if live else 'test'} secret key: {new}")
+        console.print("The previous secret key no longer works (running servers refuse it within seconds).")
+        state.db.dispose()
+        return
+    test_secrets = state.db.transaction(test_secret_keys, boot.platform_id)
+    new_live = boot.generated.get("sk_live")
+    state.db.dispose()
+    if as_json:
+        found = {
+            "platform": boot.platform_id,
+            "test_publishable_key": boot.publishable.get(False),
+            "live_publishable_key": boot.publishable.get(True),
+            "test_secret_keys": test_secrets,
+        }
+        typer.echo(json.dumps(found | ({"new_live_secret_key": new_live} if new_live else {})))
+        return
     console.print(f"Platform account: {boot.platform_id}")
     console.print(f"Test publishable key: {boot.publishable.get(False)}")
     console.print(f"Live publishable key: {boot.publishable.get(True)}")
-    for prefix, key in boot.generated.items():
-        if prefix.startswith("sk_"):
-            console.print(f"New {prefix} secret key (shown once): {key}")
-    if rotate:
-        new = state.db.transaction(rotate_secret_key, boot.platform_id, live, SystemClock().now())
-        console.print(f"New {'live' if live else 'test'} secret key (shown once): {new}")
-        console.print("The previous secret key no longer works (running servers refuse it within seconds).")
-    else:
-        console.print("Secret keys are stored hashed. To replace one: payoutkit keys --rotate [--live]")
-    state.db.dispose()
+    for key in test_secrets:
+        console.print(f"Test secret key: {key}")
+    if not test_secrets:
+        console.print("Test secret key: from PAYOUTKIT_SECRET_KEY, or made before test keys were kept "
+                      "(payoutkit keys --rotate makes one that is)")  # fmt: skip
+    if new_live:
+        console.print(f"New live secret key (shown once): {new_live}")
+    console.print("Live secret keys are stored hashed. To replace one: payoutkit keys --rotate --live")
 
 
 def main() -> None:

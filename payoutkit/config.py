@@ -171,6 +171,9 @@ class Settings:
                 values[name] = env[key]
         if env.get("PAYOUTKIT_SIMULATED_CLOCK", "").lower() in {"1", "true", "yes"}:
             values["simulated_clock"] = True
+        if env.get("PAYOUTKIT_SIMULATED_CLOCK_START"):
+            # Where a new database's simulated clock starts (unix seconds); a stored clock keeps its time.
+            values["simulated_clock_start"] = int(env["PAYOUTKIT_SIMULATED_CLOCK_START"])
         processing = _default_processing()
         for source_type in processing:
             given = env.get(f"PAYOUTKIT_FEE_{source_type.upper()}")

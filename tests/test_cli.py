@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -50,10 +51,25 @@ def test_serve_creates_the_platform_and_prints_a_working_test_key_once(served: t
     response = httpx.get(url + "/v1/balance", auth=(keys[0], ""), trust_env=False)
     assert response.status_code == 200
     assert response.json()["livemode"] is False
-    # Secret keys are stored hashed: the database file never contains one.
+    # The live secret key is stored hashed: the database file never contains it. The test secret key is
+    # kept in clear, so that `payoutkit keys` shows it again.
+    [live] = re.findall(r"sk_live_[A-Za-z0-9]{32}", printed)
     raw = db.read_bytes() + b"".join(p.read_bytes() for p in db.parent.glob("payoutkit.db-*"))
-    assert keys[0].encode() not in raw
+    assert live.encode() not in raw
+    assert keys[0].encode() in raw
     assert publishable[0].encode() in raw
+    shown = subprocess.run(
+        [*PAYOUTKIT, "keys", "--json", "--database-url", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=True,
+    )
+    again = json.loads(shown.stdout)
+    assert again["test_secret_keys"] == keys
+    assert again["test_publishable_key"] == publishable[0]
+    assert live not in shown.stdout
 
 
 def test_keys_rotate_replaces_the_secret_key(served: tuple[str, str, Path]) -> None:

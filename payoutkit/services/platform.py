@@ -1,7 +1,9 @@
 """The platform account and its API keys: created on first start, rotated on request.
 
-Secret keys are stored as SHA-256 digests. A generated secret key is shown once, when it is created;
-afterwards only its last four characters are known.
+Secret keys are stored as SHA-256 digests. A live secret key is shown once, when it is created;
+afterwards only its last four characters are known. A test secret key is also kept in clear, so that
+`payoutkit keys` shows it again (as Stripe's dashboard shows test keys at any time): it moves only
+test-mode money, which no bank is behind.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def platform_object(account_id: str, settings: Settings, created: int) -> dict[s
     }
 
 
-def _add_key(tx: Tx, new: _NewKey, key: str) -> None:
+def _add_key(tx: Tx, new: _NewKey, key: str, *, generated: bool = True) -> None:
+    """Store a key. A generated test secret key is also kept in clear; one given by the environment is
+    not (its owner has it, and `payoutkit keys` never echoes the environment's keys)."""
     kind = new.kind
     store_keys.add(
         tx,
@@ -67,6 +71,7 @@ def _add_key(tx: Tx, new: _NewKey, key: str) -> None:
             last4=key[-4:],
             created=new.now,
             publishable=key if kind == "publishable" else None,
+            test_secret=key if generated and kind == "secret" and not new.livemode else None,
         ),
     )
 
@@ -109,7 +114,7 @@ def bootstrap(conn: Tx, settings: Settings, now: int) -> Bootstrap:
             if not given.startswith(prefix + "_"):
                 raise ValueError(f"a {'live' if livemode else 'test'} {kind} key must start with {prefix}_")
             if not store_keys.known(conn, key_digest(given)):
-                _add_key(conn, _NewKey(platform_id, livemode, kind, now), given)
+                _add_key(conn, _NewKey(platform_id, livemode, kind, now), given, generated=False)
         elif not store_keys.has_kind(conn, platform_id, livemode, kind):
             key = new_secret(prefix, 32)
             _add_key(conn, _NewKey(platform_id, livemode, kind, now), key)
@@ -122,6 +127,12 @@ def publishable_keys(conn: Tx, platform_id: str) -> dict[bool, str | None]:
     for livemode, key in store_keys.publishable(conn, platform_id):
         found[livemode] = key
     return found
+
+
+def test_secret_keys(conn: Tx, platform_id: str) -> list[str]:
+    """The platform's test secret keys that can be shown again (those made before they were kept in
+    clear cannot: rotate them)."""
+    return store_keys.test_secrets(conn, platform_id)
 
 
 def rotate_secret_key(conn: Tx, platform_id: str, livemode: bool, now: int) -> str:

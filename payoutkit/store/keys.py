@@ -1,4 +1,5 @@
-"""API keys: secret keys stored as SHA-256 digests, publishable keys as they are; expired, never deleted."""
+"""API keys: secret keys stored as SHA-256 digests, publishable keys as they are, and test secret keys
+also in clear (to be shown again); expired, never deleted."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class ApiKey:
     last4: str
     created: int
     publishable: str | None = None
+    test_secret: str | None = None  # a test secret key, kept in clear to be shown again
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,17 @@ _PUBLISHABLE = (
         api_keys.c.account_id == bindparam("account_id"),
         api_keys.c.kind == "publishable",
         api_keys.c.expires.is_(None),
+    )
+    .order_by(api_keys.c.seq)
+)
+_TEST_SECRETS = (
+    select(api_keys.c.test_secret)
+    .where(
+        api_keys.c.account_id == bindparam("account_id"),
+        api_keys.c.kind == "secret",
+        api_keys.c.livemode.is_(False),
+        api_keys.c.expires.is_(None),
+        api_keys.c.test_secret.is_not(None),
     )
     .order_by(api_keys.c.seq)
 )
@@ -87,6 +100,7 @@ def add(tx: Connection, key: ApiKey) -> None:
             "kind": key.kind,
             "key_hash": key.digest,
             "publishable": key.publishable,
+            "test_secret": key.test_secret,
             "last4": key.last4,
             "created": key.created,
         },
@@ -97,6 +111,11 @@ def publishable(tx: Connection, account_id: str) -> list[tuple[bool, str | None]
     """The account's unexpired publishable keys, (livemode, key), oldest first."""
     rows = tx.execute(_PUBLISHABLE, {"account_id": account_id}).all()
     return [(bool(r.livemode), r.publishable) for r in rows]
+
+
+def test_secrets(tx: Connection, account_id: str) -> list[str]:
+    """The account's unexpired test secret keys kept in clear, oldest first."""
+    return [r.test_secret for r in tx.execute(_TEST_SECRETS, {"account_id": account_id}).all()]
 
 
 def expire_secret(tx: Connection, account_id: str, livemode: bool, now: int) -> None:

@@ -74,14 +74,19 @@ api_keys = Table(
     Column("account_id", String(64), nullable=False),
     Column("livemode", Boolean, nullable=False),
     Column("kind", String(16), nullable=False),  # secret | publishable
-    # Secret keys are stored as SHA-256 digests only; publishable keys are public by design.
+    # Secret keys are stored as SHA-256 digests; publishable keys are public by design; test secret
+    # keys are also kept in clear (`test_secret`) so that `payoutkit keys` can show them again.
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("publishable", String(128), nullable=True),
+    Column("test_secret", String(128), nullable=True),
     Column("last4", String(4), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("expires", BigInteger, nullable=True),
     CheckConstraint(_in("kind", ("secret", "publishable")), name="kind"),
     CheckConstraint("kind = 'publishable' OR publishable IS NULL", name="secret_not_stored"),
+    CheckConstraint(
+        "test_secret IS NULL OR (kind = 'secret' AND livemode = false)", name="only_test_secrets_in_clear"
+    ),
 )
 
 balances = Table(

@@ -37,12 +37,17 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def serve_process(
-    database_url: str, log: Path, *, env: dict[str, str] | None = None, cwd: Path | None = None
+    database_url: str,
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [*PAYOUTKIT, "serve", "--port", str(port), "--database-url", database_url],
+            [*PAYOUTKIT, "serve", "--port", str(port), "--database-url", database_url, *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env if env is not None else clean_env(),

@@ -1,0 +1,3 @@
+from payoutkit_demo.cli import main
+
+main()
