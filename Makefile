@@ -73,6 +73,7 @@ lint: install connect
 
 test: lint postgresql chromium
 	$(BIN)/pytest
+	cd $(CONNECT) && npm test --silent
 
 # The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile.
 bench-tools: install

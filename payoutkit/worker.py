@@ -1,11 +1,11 @@
 """The worker: settles due funds, advances payouts, runs automatic payouts, and delivers webhooks.
 
 It runs in the server process by default (`Settings.worker`), as two loops: the money jobs (`tick`:
-settlement, payout steps, payout runs, and deleting expired idempotency records, each a bounded batch
-per unit of work) and webhook delivery
-(`deliver`), so that a slow webhook endpoint never holds up money. Correctness never depends on the
-worker: a unit that debits an account settles its due funds first, a read shows them as settlement will
-leave them (without writing), and the test clock's advance replays the money jobs itself.
+settlement, payout steps, payout runs, and deleting expired idempotency records, account sessions and
+embedded tokens, each a bounded batch per unit of work) and webhook delivery (`deliver`), so that a
+slow webhook endpoint never holds up money. Correctness never depends on the worker: a unit that
+debits an account settles its due funds first, a read shows them as settlement will leave them
+(without writing), and the test clock's advance replays the money jobs itself.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ async def tick(state: Runtime) -> int:
         for job in (payout_lifecycle.advance_due, payout_automatic.run_automatic):
             while await state.db.run(job, moment, rail) > 0:
                 pass
-        while await state.db.run(jobs.prune_idempotency, livemode, now) == jobs.PRUNE_BATCH:
-            pass
+        for prune in (jobs.prune_idempotency, jobs.prune_sessions):
+            while await state.db.run(prune, livemode, now) == jobs.PRUNE_BATCH:
+                pass
     return moved
 
 

@@ -49,3 +49,21 @@ def test_the_body_limit_comes_from_the_environment() -> None:
     assert Settings.from_env({"PAYOUTKIT_MAX_BODY_BYTES": "65536"}).max_body_bytes == 65536
     with pytest.raises(ValueError, match="PAYOUTKIT_MAX_BODY_BYTES"):
         Settings.from_env({"PAYOUTKIT_MAX_BODY_BYTES": "0"})
+
+
+def test_embed_origins_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {"PAYOUTKIT_EMBED_ORIGINS": " https://Shop.example , https://admin.example:8443/,http://[::1]:3000"}
+    )
+    assert settings.embed_origins == (
+        "https://shop.example",
+        "https://admin.example:8443",
+        "http://[::1]:3000",
+    )
+    assert Settings.from_env({}).embed_origins == ()
+
+
+@pytest.mark.parametrize("text", ["shop.example", "https://shop.example/pay", "ftp://x.example", "*"])
+def test_an_embed_origin_is_an_exact_origin(text: str) -> None:
+    with pytest.raises(ValueError, match="PAYOUTKIT_EMBED_ORIGINS"):
+        Settings.from_env({"PAYOUTKIT_EMBED_ORIGINS": text})

@@ -50,17 +50,19 @@ export abstract class PkElement extends LitElement {
     if (this.isConnected) void this.reload();
   }
 
+  // The *InternalOnly twins never call the public names: on an element the stock loader made, those
+  // are the loader's own functions, which call the twins again (an endless loop of promises).
   setOnLoadError(listener: LoadErrorListener): void {
     this.onLoadError = listener;
   }
   setOnLoadErrorInternalOnly(listener: LoadErrorListener): void {
-    this.setOnLoadError(listener);
+    this.onLoadError = listener;
   }
   setOnLoaderStart(listener: LoaderStartListener): void {
     this.onLoaderStart = listener;
   }
   setOnLoaderStartInternalOnly(listener: LoaderStartListener): void {
-    this.setOnLoaderStart(listener);
+    this.onLoaderStart = listener;
   }
 
   /** Nest this element in another component: same connector, errors reported as the parent's. */

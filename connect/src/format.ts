@@ -67,10 +67,8 @@ export class Format {
 
   /** A typed amount in minor units, or null when it is not a number with at most the currency's decimals. */
   parseAmount(text: string, currency: string): number | null {
-    const separator = this.decimalSeparator();
-    let cleaned = text.trim().replace(/[\s\u00a0\u202f']/g, "");
-    if (separator === ",") cleaned = cleaned.replace(/\./g, "").replace(",", ".");
-    else cleaned = cleaned.replace(/,/g, "");
+    const cleaned = normalizeDecimal(text, this.decimalSeparator());
+    if (cleaned === null) return null;
     const match = /^(\d*)(?:\.(\d*))?$/.exec(cleaned);
     if (!match || (match[1] === "" && !match[2])) return null;
     const shown = this.digits(currency);
@@ -142,4 +140,40 @@ export class Format {
     const text = translate(this.locale, key);
     return text === undefined || text === key ? status : text;
   }
+}
+
+/**
+ * A typed number with "." as its decimal point and no grouping, or null. Both "." and "," are read,
+ * whatever the locale: the last one is the decimal point when both appear ("1.234,56", "1,234.56");
+ * a lone separator followed by exactly three digits is read as the locale reads it ("1.234" is 1234 in
+ * de-DE and 1.234 in en-US, and then refused for having too many decimals); otherwise it is the decimal
+ * point ("12.50" is twelve and a half in fr-FR too: a payout is never a hundred times the intent).
+ */
+export function normalizeDecimal(text: string, localeDecimal: string): string | null {
+  const compact = text.trim().replace(/[\s\u00a0\u202f'’]/g, "");
+  if (!/^[\d.,]*$/.test(compact)) return null;
+  const count = (c: string): number => compact.split(c).length - 1;
+  const last = Math.max(compact.lastIndexOf("."), compact.lastIndexOf(","));
+  if (last < 0) return compact;
+  const separator = compact[last]!;
+  const other = separator === "." ? "," : ".";
+  const before = compact.slice(0, last);
+  const after = compact.slice(last + 1);
+  if (count(other) > 0) {
+    // Both: the last is the decimal point, once; the other groups.
+    const whole = count(separator) === 1 ? ungroup(before, other) : null;
+    return whole === null ? null : `${whole}.${after}`;
+  }
+  // One kind: several are grouping; one before exactly three digits is what the locale says.
+  if (count(separator) > 1) return ungroup(compact, separator);
+  if (after.length === 3 && separator !== localeDecimal) return before + after;
+  return `${before}.${after}`;
+}
+
+/** Digits grouped by thousands ("1,234,567") without the separators, or null when badly grouped. */
+function ungroup(text: string, separator: string): string | null {
+  const [first, ...groups] = text.split(separator);
+  if (!groups.length) return text;
+  if (!first || first.length > 3 || groups.some((g) => g.length !== 3)) return null;
+  return first + groups.join("");
 }

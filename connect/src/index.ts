@@ -24,9 +24,12 @@ const ELEMENTS: Record<string, CustomElementConstructor> = {
 };
 
 function scriptOrigin(): string {
-  const script = document.currentScript as HTMLScriptElement | null;
+  // currentScript is this script while it runs (a classic script, in the page or injected); a page
+  // that evaluates the bundle some other way is looked up by the script's name, then the page's origin.
+  const script = (document.currentScript ??
+    document.querySelector('script[src$="/connect.js"]')) as HTMLScriptElement | null;
   try {
-    if (script?.src) return new URL(script.src).origin;
+    if (script?.src) return new URL(script.src, window.location.href).origin;
   } catch {
     // fall through to the page's origin
   }

@@ -12,23 +12,28 @@ export class PayoutDetailsElement extends PkElement {
   private onClose: (() => void) | null = null;
 
   set payoutId(id: string) {
-    this.setPayout(id);
+    this.showPayout(id);
   }
 
+  // The *InternalOnly twins never call the public names (base.ts says why).
   setPayout(id: string): void {
-    if (id === this.payoutIdValue) return;
-    this.payoutIdValue = id;
-    this.payout = null;
-    if (this.connector && this.isConnected) void this.reload();
+    this.showPayout(id);
   }
   setPayoutInternalOnly(id: string): void {
-    this.setPayout(id);
+    this.showPayout(id);
   }
   setOnClose(listener: () => void): void {
     this.onClose = listener;
   }
   setOnCloseInternalOnly(listener: () => void): void {
-    this.setOnClose(listener);
+    this.onClose = listener;
+  }
+
+  private showPayout(id: string): void {
+    if (id === this.payoutIdValue) return;
+    this.payoutIdValue = id;
+    this.payout = null;
+    if (this.connector && this.isConnected) void this.reload();
   }
 
   protected async fetchData(): Promise<void> {
@@ -59,7 +64,7 @@ export class PayoutDetailsElement extends PkElement {
     if (!p) return html`<div class="actions end">${closeButton}</div>`;
     const m = (amount: number): string => fmt.money(amount, p.currency);
     return html`<article aria-labelledby="details-title" data-payout=${p.id}>
-      <div class="actions" style="justify-content:space-between">
+      <div class="header">
         <h2 id="details-title">${t("payoutDetails")}</h2>
         ${closeButton}
       </div>
@@ -96,7 +101,7 @@ export class PayoutDetailsElement extends PkElement {
             <tbody>
               ${p.transactions.map(
                 (x) => html`<tr data-transaction=${x.id}>
-                  <td>${x.type}</td>
+                  <td>${humanize(x.type)}</td>
                   <td class="wide-only">${x.description ?? ""}</td>
                   <td class="num">${m(x.amount)}</td>
                   <td class="num wide-only">${m(x.fee)}</td>
@@ -107,4 +112,10 @@ export class PayoutDetailsElement extends PkElement {
           </table>`}
     </article>`;
   }
+}
+
+/** A balance transaction's type for reading: `payout_failure` → "Payout failure". */
+function humanize(type: string): string {
+  const words = type.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -17,7 +17,7 @@ export class PayoutsListElement extends PkElement {
 
   protected async fetchData(): Promise<void> {
     const after = this.cursors[this.cursors.length - 1];
-    let path = `/embedded/v1/payouts?limit=${PAGE_SIZE}&component=${this.component}`;
+    let path = `/embedded/v1/payouts?limit=${PAGE_SIZE}`;
     if (after) path += `&starting_after=${encodeURIComponent(after)}`;
     this.page = await this.connector!.request<PayoutPage>("GET", path);
   }
@@ -79,12 +79,16 @@ export class PayoutsListElement extends PkElement {
                   ${data.map((p) => this.renderRow(p))}
                 </tbody>
               </table>
-              <div class="actions end" style="margin-top:8px">
-                <button type="button" ?disabled=${this.cursors.length <= 1} @click=${() => this.go(-1)}>
-                  ${t("previous")}
-                </button>
-                <button type="button" ?disabled=${!this.page?.has_more} @click=${() => this.go(1)}>${t("next")}</button>
-              </div>`}
+              ${this.cursors.length <= 1 && !this.page?.has_more
+                ? nothing
+                : html`<div class="actions end" style="margin-top:8px">
+                    <button type="button" ?disabled=${this.cursors.length <= 1} @click=${() => this.go(-1)}>
+                      ${t("previous")}
+                    </button>
+                    <button type="button" ?disabled=${!this.page?.has_more} @click=${() => this.go(1)}>
+                      ${t("next")}
+                    </button>
+                  </div>`}`}
       </div>
       <dialog
         id="details"

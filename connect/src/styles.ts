@@ -60,6 +60,9 @@ export const base = css`
     margin: 0;
     font-variant-numeric: tabular-nums;
   }
+  .card > .grid:first-child {
+    margin-top: 0;
+  }
   .grid {
     display: grid;
     grid-template-columns: repeat(auto-fit, minmax(150px, 1fr));
@@ -109,6 +112,12 @@ export const base = css`
     flex-wrap: wrap;
     gap: var(--u);
     align-items: center;
+  }
+  .header {
+    display: flex;
+    justify-content: space-between;
+    align-items: flex-start;
+    gap: var(--u);
   }
   .actions.end {
     justify-content: flex-end;
@@ -203,6 +212,10 @@ export const base = css`
     max-height: calc(100vh - 16px);
     overflow: auto;
   }
+  dialog:focus {
+    /* The dialog itself takes focus when its first control is in a nested shadow root. */
+    outline: none;
+  }
   dialog::backdrop {
     background: var(--pk-overlay-backdrop-color, rgba(0, 0, 0, 0.4));
   }
@@ -210,7 +223,7 @@ export const base = css`
     width: min(720px, calc(100vw - 16px));
   }
   .summary {
-    background: var(--pk-color-offset-background, rgba(127, 127, 127, 0.08));
+    background: var(--pk-offset-background-color, rgba(127, 127, 127, 0.08));
     border-radius: var(--radius);
     padding: calc(var(--u) * 1.5);
     margin-top: calc(var(--u) * 2);

@@ -51,6 +51,8 @@ export interface MethodAvailability {
   allowed: boolean;
   reason: string | null;
   message?: string | null;
+  // The largest payout of the method the funds cover now, fees included: the dialog's default.
+  max_amount?: number;
 }
 
 export interface CurrencyBalance {
@@ -74,6 +76,7 @@ export interface Preview {
   method: Method;
   fee: number;
   net: number;
+  total?: number;
   arrival_date: number | null;
   destination: string | null;
 }
@@ -96,6 +99,7 @@ export interface Payout {
   arrival_date: number | null;
   fee: number;
   net: number;
+  total?: number;
   destination: PayoutDestination | null;
   automatic: boolean;
   failure_message: string | null;

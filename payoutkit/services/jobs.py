@@ -1,5 +1,5 @@
 """The worker's jobs in one place: settle due funds, advance payouts, run automatic payouts, and
-delete expired idempotency records.
+delete expired idempotency records, account sessions and embedded tokens.
 
 `step` replays them over a stretch of simulated time (the test clock's advance, one unit of work
 per moment), stopping at every moment something was due — a payout's next step, an account's payout
@@ -17,6 +17,7 @@ from payoutkit.services.payout_lifecycle import advance_due
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle_at
 from payoutkit.store import Tx, idempotency
+from payoutkit.store import account_sessions as store_sessions
 from payoutkit.store import jobs as due_work
 
 # A stretch of simulated time is replayed in at most this many steps (a guard, not a limit one meets:
@@ -71,6 +72,17 @@ def step(conn: Tx, clock: SimulatedClock, rail: Rail, target: int) -> int:
 
 
 PRUNE_BATCH = 500
+
+
+# Expired account sessions and embedded tokens are kept this long (seconds of their mode's clock), so
+# that a late claim or request is told `session_expired` rather than that the secret is unknown.
+SESSION_RETENTION = 24 * 3600
+
+
+def prune_sessions(conn: Tx, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to `batch` account sessions and embedded tokens of a mode that expired more than
+    `SESSION_RETENTION` ago by its clock; one bounded unit, repeated while it returns `batch`."""
+    return store_sessions.prune(conn, livemode, now - SESSION_RETENTION, batch)
 
 
 def prune_idempotency(conn: Tx, livemode: bool, now: int, *, batch: int = PRUNE_BATCH) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, insert, select, update
 
 from payoutkit.records.account_sessions import (
     AccountSession,
@@ -29,6 +29,21 @@ _CLAIM = (
 )
 _INSERT_TOKEN = insert(tokens)
 _TOKEN = select(tokens).where(tokens.c.token_digest == bindparam("digest"))
+
+
+def _oldest(table: Table, key: str) -> tuple[Any, Any]:
+    """A batch of a mode's rows that expired by `before`, and the statement deleting them by key."""
+    column = table.c[key]
+    found = (
+        select(column)
+        .where(table.c.livemode == bindparam("livemode"), table.c.expires_at <= bindparam("before"))
+        .order_by(table.c.expires_at)
+        .limit(bindparam("batch"))
+    )
+    return found, delete(table).where(column.in_(bindparam("keys", expanding=True)))
+
+
+_PRUNABLE = {"sessions": _oldest(sessions, "seq"), "tokens": _oldest(tokens, "token_digest")}
 
 
 def _session(row: Row[Any]) -> AccountSession:
@@ -102,3 +117,15 @@ def token(tx: Connection, digest: str) -> EmbeddedToken | None:
         features=frozenset(row.features),
         expires_at=int(row.expires_at),
     )
+
+
+def prune(tx: Connection, livemode: bool, before: int, batch: int) -> int:
+    """Delete up to `batch` sessions and up to `batch` tokens of a mode that expired by `before`;
+    returns the larger count (the caller repeats while it is `batch`)."""
+    done = 0
+    for find, remove in _PRUNABLE.values():
+        keys = list(tx.execute(find, {"livemode": livemode, "before": before, "batch": batch}).scalars())
+        if keys:
+            tx.execute(remove, {"keys": keys})
+        done = max(done, len(keys))
+    return done

@@ -314,6 +314,7 @@ account_sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("claimed_at", BigInteger, nullable=True),
     Index(None, "account_id", "livemode", "seq"),
+    Index(None, "livemode", "expires_at"),  # the worker deletes them a day after they expire
 )
 
 embedded_tokens = Table(
@@ -328,5 +329,5 @@ embedded_tokens = Table(
     Column("features", JSON, nullable=False),  # sorted list of the scope's features
     Column("expires_at", BigInteger, nullable=False),
     Index(None, "session_id"),
-    Index(None, "expires_at"),
+    Index(None, "livemode", "expires_at"),
 )

@@ -8,10 +8,13 @@ are tested beside them; here the authenticator is reached through the claim, the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from tests.conftest import LIVE_PUBLISHABLE_KEY, LIVE_SECRET_KEY, PUBLISHABLE_KEY, SECRET_KEY
@@ -338,3 +341,156 @@ def test_the_v1_api_never_answers_cross_origin(server: RunningServer, http: http
     preflight = _preflight(server, ORIGIN, "/v1/balance")
     assert preflight.status_code != 204
     _no_cors(preflight)
+
+
+def _race(server: RunningServer, secret: str, n: int) -> list[int]:
+    """`n` claims of one secret at once; their statuses."""
+    import threading
+
+    statuses: list[int] = []
+    barrier = threading.Barrier(n)
+
+    def claim() -> None:
+        barrier.wait()
+        statuses.append(_claim(server, secret).status_code)
+
+    threads = [threading.Thread(target=claim) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_concurrent_claims_of_one_secret_give_one_token(server: RunningServer, http: httpx.Client) -> None:
+    for _ in range(3):
+        secret = _session(http, _account(http))["client_secret"]
+        assert sorted(_race(server, secret, 4)) == [200, 401, 401, 401]
+
+
+def test_a_loopback_origin_is_let_in_by_a_test_token_only(server: RunningServer) -> None:
+    """The middleware reads the mode off the bearer; past it, the request meets the router (no such
+    embedded URL here: a 404 with CORS headers, which a browser may read)."""
+    url = server.url + "/embedded/v1/no_such_thing"
+    loopback = "http://127.0.0.1:4000"
+    for bearer, allowed in (
+        ("ekt_test_" + "x" * 48, True),
+        ("ekt_live_" + "x" * 48, False),
+        (SECRET_KEY, False),
+    ):
+        response = httpx.get(
+            url, headers={"Origin": loopback, "Authorization": f"Bearer {bearer}"}, trust_env=False
+        )
+        if allowed:
+            assert response.status_code == 404
+            assert response.headers["access-control-allow-origin"] == loopback
+        else:
+            assert response.status_code == 403
+            _no_cors(response)
+    # The configured origin, whatever the mode; no Origin at all: untouched.
+    response = httpx.get(
+        url, headers={"Origin": ORIGIN, "Authorization": "Bearer ekt_live_x"}, trust_env=False
+    )
+    assert (response.status_code, response.headers["access-control-allow-origin"]) == (404, ORIGIN)
+    response = httpx.get(url, trust_env=False)
+    assert response.status_code == 404
+    _no_cors(response)
+
+
+def test_expired_sessions_and_tokens_are_deleted_a_day_later_by_their_modes_clock(
+    server: RunningServer, http: httpx.Client, live_http: httpx.Client
+) -> None:
+    from sqlalchemy import func, select
+
+    from payoutkit.services import jobs
+    from payoutkit.store.db import Database
+    from payoutkit.store.schema import account_sessions, embedded_tokens
+
+    old = _session(http, _account(http))
+    _claim(server, old["client_secret"])
+    live = _session(live_http, _account(live_http))
+    _claim(server, live["client_secret"], LIVE_PUBLISHABLE_KEY)
+    advance(http, seconds=jobs.SESSION_RETENTION + 30 * 60 + 1)  # test mode's clock only
+    young = _session(http, _account(http))
+    _claim(server, young["client_secret"])
+
+    db = Database(server.settings.database_url, pool_size=1)
+    try:
+        now = http.get("/v1/test_helpers/clock").json()["now"]
+        assert db.transaction(jobs.prune_sessions, False, now, batch=1) == 1
+        assert db.transaction(jobs.prune_sessions, False, now, batch=1) == 0
+        with db.engine.connect() as conn:
+            kept = {
+                table.name: sorted(bool(r[0]) for r in conn.execute(select(table.c.livemode)))
+                for table in (account_sessions, embedded_tokens)
+            }
+            assert conn.execute(select(func.count()).select_from(account_sessions)).scalar_one() == 2
+    finally:
+        db.dispose()
+    assert kept == {"account_sessions": [False, True], "embedded_tokens": [False, True]}
+    # The old secret is no longer known at all (no `session_expired`: nothing is left to say so).
+    _error(_claim(server, old["client_secret"]), 401, "authentication_error")
+
+
+# -- hostile bodies --------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False),
+        st.text(st.characters(codec="utf-8"), max_size=20),
+        st.sampled_from(["accs_secret__" + "x" * 48, PUBLISHABLE_KEY, SECRET_KEY, "", "\x00"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+claim_bodies = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={"client_secret": json_values, "publishable_key": json_values, "extra": json_values},
+    ).map(lambda d: json.dumps(d).encode()),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=40),
+)
+
+
+@pytest.fixture
+def engine(server: RunningServer) -> Any:
+    from payoutkit.store.db import make_engine
+
+    engine = make_engine(server.settings.database_url, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=claim_bodies, content_type=st.sampled_from(["application/json", "text/plain", ""]))
+def test_the_claim_answers_any_body_with_a_refusal_and_changes_nothing(
+    server: RunningServer, engine: Any, body: bytes, content_type: str
+) -> None:
+    before = _sessions_and_tokens(engine)
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = httpx.post(server.url + "/embedded/v1/claim", content=body, headers=headers, trust_env=False)
+    assert response.status_code in (400, 401), response.text
+    assert response.headers["request-id"].startswith("req_")
+    error = response.json()["error"]
+    assert error["type"] == (
+        "authentication_error" if response.status_code == 401 else "invalid_request_error"
+    )
+    assert _sessions_and_tokens(engine) == before
+
+
+def _sessions_and_tokens(engine: Any) -> tuple[Any, ...]:
+    from sqlalchemy import select
+
+    from payoutkit.store.schema import account_sessions, embedded_tokens
+
+    with engine.connect() as conn:
+        return tuple(
+            tuple(tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)))
+            for t in (account_sessions, embedded_tokens)
+        )

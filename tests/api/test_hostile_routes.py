@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
@@ -413,3 +413,106 @@ def test_every_integer_parameter_takes_the_64_bit_extremes(
                 error = response.json()["error"]
                 # refused for this parameter, unless a sibling it needs is missing (`[object]`)
                 assert error["param"] == name.replace("[]", "[0]") or error["code"] == "parameter_missing"
+
+
+# -- every embedded route, over HTTP (JSON bodies, a session's token) -----------------------------
+
+
+def _embedded_routes() -> list[tuple[str, str, type[BaseModel]]]:
+    from payoutkit.api.embedded.routes import routes
+
+    found = []
+    for route in routes:
+        model = inspect.getclosurevars(route.endpoint).nonlocals["ep"].params  # type: ignore[attr-defined]
+        for method in sorted(route.methods or ()):  # type: ignore[attr-defined]
+            if method != "HEAD" and not route.path.endswith("/claim"):  # type: ignore[attr-defined]
+                found.append((method, route.path, model))  # type: ignore[attr-defined]
+    return found
+
+
+EMBEDDED_ROUTES = _embedded_routes()
+EMBEDDED_FIELDS = {model: _model_fields(model) for _, _, model in EMBEDDED_ROUTES}
+# JSON values of every type: what a browser's script could send.
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=-5, max_value=10_000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    text,
+    plain_values,
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
+    max_leaves=6,
+)
+
+
+@pytest.fixture
+def session_token(server: RunningServer, http: httpx.Client, known: dict[str, str]) -> str:
+    """A claimed session of the known account, every served component and feature on."""
+    from tests.conftest import PUBLISHABLE_KEY
+
+    schedule = {"settings[payouts][schedule][interval]": "manual"}  # standard payouts may succeed
+    assert http.post(f"/v1/accounts/{known['account']}", data=schedule).status_code == 200
+    data = {"account": known["account"]}
+    for component in ("balances", "payouts"):
+        data[f"components[{component}][enabled]"] = "true"
+        for feature in ("instant_payouts", "standard_payouts", "edit_payout_schedule"):
+            data[f"components[{component}][features][{feature}]"] = "true"
+    data["components[payouts_list][enabled]"] = "true"
+    data["components[payout_details][enabled]"] = "true"
+    secret = http.post("/v1/account_sessions", data=data).json()["client_secret"]
+    claim = httpx.post(
+        server.url + "/embedded/v1/claim",
+        json={"client_secret": secret, "publishable_key": PUBLISHABLE_KEY},
+        trust_env=False,
+    )
+    assert claim.status_code == 200, claim.text
+    token: str = claim.json()["token"]
+    return token
+
+
+@st.composite
+def hostile_embedded_requests(draw: st.DrawFn, known: dict[str, str]) -> tuple[str, str, Any, dict[str, str]]:
+    """A request to one embedded route: its own parameter names (a JSON body for a POST, a query
+    string for a GET) with values of any JSON type, odd keys, odd path parameters and headers."""
+    method, path, model = draw(st.sampled_from(EMBEDDED_ROUTES))
+    for name in PATH_PARAM.findall(path):
+        value = draw(st.one_of(text, integers, st.sampled_from(sorted(known.values()))))
+        path = path.replace("{" + name + "}", quote(value, safe=""), 1)
+    fields = EMBEDDED_FIELDS[model]
+    keys = st.one_of(st.sampled_from(sorted(fields)), odd_keys)
+    body: dict[str, Any] = {}
+    if draw(st.booleans()):
+        plausible = {"amount": 100, "currency": "usd", "interval": "manual", "method": "standard"}
+        body.update({k: v for k, v in plausible.items() if k in fields})
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2, 5]))):
+        key = draw(keys)
+        body[key] = draw(st.one_of(st.sampled_from(fields.get(key) or ["x"]), json_values))
+    headers: dict[str, str] = {}
+    if draw(st.sampled_from([True, True, False])):
+        headers["Idempotency-Key"] = draw(st.text("ab", min_size=1, max_size=300))
+    if method == "GET":
+        return method, path, [(k, str(v)) for k, v in body.items()], headers
+    return method, path, body, headers
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_embedded_route_answers_hostile_input_with_a_500_or_a_change(
+    server: RunningServer, engine: Engine, known: dict[str, str], session_token: str, data: st.DataObject
+) -> None:
+    method, path, payload, headers = data.draw(hostile_embedded_requests(known))
+    headers["Authorization"] = f"Bearer {session_token}"
+    before = _fingerprint(engine)
+    with httpx.Client(base_url=server.url, trust_env=False, timeout=30) as client:
+        if method == "GET":
+            response = client.get(path, params=payload, headers=headers)
+            sent = " ".join(k for k, _ in payload)
+        else:
+            response = client.post(path, json=payload, headers=headers)
+            sent = " ".join(str(k) for k in payload)
+    event(f"{method} {path.split('/')[3]} {response.status_code}")
+    _check_answer(engine, before, f"{method} {path} {payload!r}", response, sent)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import LIVE_SECRET_KEY, SECRET_KEY
+from tests.conftest import LIVE_PUBLISHABLE_KEY, LIVE_SECRET_KEY, PUBLISHABLE_KEY, SECRET_KEY
 from tests.contract.helpers import error_of
 from tests.support.ledger import assert_ledger_ok
 from tests.support.server import loopback_socket, serve_in_thread
@@ -644,3 +644,109 @@ def test_expand_never_reaches_an_object_of_the_other_mode(server_settings: Setti
             # Out of reach, the id stays an id (the request is not failed by one unreachable link).
             assert response.status_code == 200, response.text
             assert response.json()[field] == their_id, (route, field, response.text)
+
+
+# -- the embedded API: an account session of one mode, every object of the other -------------------
+
+# Embedded routes that name no object (the session's account is what they act on).
+EMBEDDED_NO_OBJECT = {
+    ("GET", "/embedded/v1/account"),
+    ("GET", "/embedded/v1/balance"),
+    ("POST", "/embedded/v1/payout_schedule"),
+}
+# Embedded creations that name an object in their body: a body valid but for it, and the param.
+EMBEDDED_BODY_IDS = {
+    ("POST", "/embedded/v1/payouts"): {"amount": 100, "currency": "usd"},
+    ("POST", "/embedded/v1/payouts/preview"): {"amount": 100, "currency": "usd"},
+}
+EMBEDDED_LISTS = {("GET", "/embedded/v1/payouts")}
+PUBLISHABLE = {False: PUBLISHABLE_KEY, True: LIVE_PUBLISHABLE_KEY}
+
+
+def embedded_served() -> list[tuple[str, str]]:
+    from payoutkit.api.embedded.routes import routes
+
+    return sorted(
+        (m, r.path)  # type: ignore[attr-defined]
+        for r in routes
+        for m in (r.methods or ())  # type: ignore[attr-defined]
+        if m != "HEAD" and not r.path.endswith("/claim")  # type: ignore[attr-defined]
+    )
+
+
+def embedded_session(url: str, livemode: bool, account: str) -> httpx.Client:
+    """A claimed session of `account` in `livemode`, every served component and feature on."""
+    data = {"account": account}
+    for component in ("balances", "payouts"):
+        data[f"components[{component}][enabled]"] = "true"
+        for feature in ("instant_payouts", "standard_payouts", "edit_payout_schedule"):
+            data[f"components[{component}][features][{feature}]"] = "true"
+    for component in ("payouts_list", "payout_details"):
+        data[f"components[{component}][enabled]"] = "true"
+    with client(url, livemode) as http:
+        secret = ok(http.post("/v1/account_sessions", data=data))["client_secret"]
+    claim = {"client_secret": secret, "publishable_key": PUBLISHABLE[livemode]}
+    token = ok(httpx.post(url + "/embedded/v1/claim", json=claim, trust_env=False))["token"]
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, trust_env=False)
+
+
+def _embedded_attack(http: httpx.Client, targets: list[Target]) -> tuple[list[str], set[tuple[str, str]]]:
+    """Every embedded route with every object of the other mode: what was not refused, and which
+    routes refused one for not existing."""
+    leaks: list[str] = []
+    missing: set[tuple[str, str]] = set()
+    for i, (method, path) in enumerate(embedded_served()):
+        attempts: list[tuple[str, httpx.Response]] = []
+        if PARAM.findall(path):
+            attempts = [(t.id, http.request(method, PARAM.sub(t.id, path))) for t in targets]
+        elif (method, path) in EMBEDDED_BODY_IDS:
+            base = EMBEDDED_BODY_IDS[method, path]
+            attempts = [
+                (
+                    t.id,
+                    http.post(
+                        path, json={**base, "destination": t.id}, headers={"Idempotency-Key": f"k{i}-{t.id}"}
+                    ),
+                )
+                for t in targets
+                if t.prefix in ("ba", "card")
+            ]
+        elif (method, path) in EMBEDDED_LISTS:
+            attempts = [(t.id, http.get(path, params={"starting_after": t.id})) for t in targets]
+        else:
+            assert (method, path) in EMBEDDED_NO_OBJECT, f"{method} {path}: say which objects it names"
+        for target, response in attempts:
+            verdict = _verdict(response)
+            if verdict == "missing":
+                missing.add((method, path))
+            elif verdict != "shape":
+                leaks.append(f"{method} {path} {target}: {verdict}")
+    return leaks, missing
+
+
+@pytest.mark.parametrize("livemode", [False, True], ids=["test-session-on-live", "live-session-on-test"])
+def test_every_embedded_route_refuses_every_object_of_the_other_mode(
+    server_settings: Settings, livemode: bool
+) -> None:
+    database_url = server_settings.database_url
+    with two_worlds(server_settings) as url:
+        targets = objects_of(database_url, not livemode)
+        own = next(t.id for t in objects_of(database_url, livemode) if t.prefix == "acct")
+        settle_own(url, livemode, database_url)
+        with embedded_session(url, livemode, own) as http:
+            before = dump(database_url)
+            leaks, missing = _embedded_attack(http, targets)
+            assert leaks == [], "\n".join(leaks)
+            # Every route that names an object refused one of the other mode for not existing.
+            named = {r for r in embedded_served() if r not in EMBEDDED_NO_OBJECT}
+            assert named - missing == set()
+            # What the session's account reads holds nothing of the other mode.
+            for path in ("/embedded/v1/payouts", "/embedded/v1/balance", "/embedded/v1/account"):
+                text = ok(http.get(path))
+                assert not any(f'"{t.id}"' in str(text).replace("'", '"') for t in targets), path
+        after = dump(database_url)
+        # Refusals under an Idempotency-Key keep their response there, by design; nothing else moved.
+        assert {k: v for k, v in after.items() if k != "idempotency_keys"} == {
+            k: v for k, v in before.items() if k != "idempotency_keys"
+        }
+        assert_ledger_ok(database_url)

@@ -11,6 +11,7 @@ the schedule edit through the account update; and every refusal of the scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,11 +31,12 @@ from payoutkit.services import (
     embedded_payouts,
     external_accounts,
     instant,
+    payout_automatic,
     payout_create,
     payout_lifecycle,
     transfers,
 )
-from payoutkit.services.account_rules import AccountChanges, PayoutChanges
+from payoutkit.services.account_rules import AccountChanges, ControllerRequest, PayoutChanges
 from payoutkit.services.actor import Actor, Moment, Scope
 from payoutkit.services.new_charges import ChargeCommand, ChargeTransfer
 from payoutkit.services.rail import SIMULATED
@@ -69,8 +71,6 @@ class World:
         sources: tuple[str, ...] = ("btok_us_verified", "tok_visa_debit"),
     ) -> Account:
         """A connected account with a US bank account and a debit card, funded by a transfer."""
-        from payoutkit.services.account_rules import ControllerRequest
-
         interval = "manual" if manual else "daily"
         command = accounts.CreateAccount(
             type=None if own_fees else "custom",
@@ -135,8 +135,6 @@ class World:
         return found
 
     def set_pricing(self, percent: str = "1.5", minimum: int = 50) -> None:
-        from decimal import Decimal
-
         change = instant.SetPricing({"usd": instant.PriceChange(Decimal(percent), minimum)})
         self.run(instant.update_pricing, self.platform, change, self.runtime.settings)
 
@@ -339,8 +337,6 @@ def test_the_list_pages_and_the_details_show_history_and_transactions(world: Wor
 
 
 def test_an_automatic_payouts_details_list_what_it_swept(world: World) -> None:
-    from payoutkit.services import payout_automatic
-
     account = world.account(manual=False, own_fees=True)
     actor = world.session(account)
     later = actor.now + 3 * 86_400

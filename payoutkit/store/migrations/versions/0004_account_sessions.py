@@ -6,7 +6,8 @@ Create Date: 2026-12-01 10:50:00.000000
 
 An account session (docs/embedded.md §1) is kept as the digest of its client secret, with its resolved
 components and its expiry; a claim sets `claimed_at` once and stores the digest of the embedded token
-it gives, with the token's scope.
+it gives, with the token's scope. The worker deletes both a day after they expire, by their mode's
+clock (hence the indexes on mode and expiry).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def upgrade() -> None:
             ["account_id", "livemode", "seq"],
             unique=False,
         )
+        batch_op.create_index(
+            batch_op.f("ix_account_sessions_livemode_expires_at"), ["livemode", "expires_at"], unique=False
+        )
     op.create_table(
         "embedded_tokens",
         sa.Column("token_digest", sa.String(length=64), nullable=False),
@@ -57,15 +61,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_digest", name=op.f("pk_embedded_tokens")),
     )
     with op.batch_alter_table("embedded_tokens", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_embedded_tokens_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_embedded_tokens_livemode_expires_at"), ["livemode", "expires_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_embedded_tokens_session_id"), ["session_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("embedded_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_embedded_tokens_session_id"))
-        batch_op.drop_index(batch_op.f("ix_embedded_tokens_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_embedded_tokens_livemode_expires_at"))
     op.drop_table("embedded_tokens")
     with op.batch_alter_table("account_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_account_sessions_livemode_expires_at"))
         batch_op.drop_index(batch_op.f("ix_account_sessions_account_id_livemode_seq"))
     op.drop_table("account_sessions")
