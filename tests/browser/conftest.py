@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
+
+
+# A page stuck in a loop never answers page.evaluate (which has no timeout of its own): each browser
+# test gets this many seconds, then fails instead of hanging the suite.
+TEST_DEADLINE = 240
+
+
+def _deadline(signum: int, frame: object) -> None:
+    raise TimeoutError(f"the browser test ran past {TEST_DEADLINE}s (a page stuck in a loop?)")
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    previous = signal.signal(signal.SIGALRM, _deadline)
+    signal.alarm(TEST_DEADLINE)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 # -- the browser ------------------------------------------------------------------------------------
