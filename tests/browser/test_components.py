@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import PageLog, Payoutkit, screenshot
 from tests.browser.host import ALL_FEATURES, Host
@@ -66,7 +66,8 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
     expect(dialog.get_by_text("Fee", exact=True)).to_be_visible()
     expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 50))
     expect(dialog.get_by_text("You'll receive", exact=True)).to_be_visible()
-    expect(dialog.locator("[data-figure='net']")).to_have_text(re.compile(r"\$\d"))
+    # The fee comes on top: the card receives the amount, the balance pays amount + fee.
+    expect(dialog.locator("[data-figure='net']")).to_have_text(money(page, 2_000))
     screenshot(page, request, "preview")
     dialog.get_by_role("button", name="Confirm payout").click()
 
@@ -121,6 +122,38 @@ def test_a_double_submitted_payout_pays_once(payoutkit: Payoutkit, host: Host, p
     made = payouts(payoutkit, seeded.account)
     assert [(p["amount"], p["method"]) for p in made] == [(3_000, "standard")]
     assert available(payoutkit, seeded.account) == 7_000
+
+
+def test_a_retry_after_a_lost_answer_pays_once(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    """The payout reaches Payoutkit but its answer is lost on the way back; the user confirms again:
+    the same idempotency key makes the retry return the payout already made."""
+    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    lost: list[int] = []
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            answer = route.fetch()  # Payoutkit makes the payout...
+            lost.append(answer.status)
+            route.abort("connectionreset")  # ...and the page never hears of it
+        else:
+            route.continue_()
+
+    page.route("**/embedded/v1/payouts", lose_the_answer)
+    dialog = pay_out_dialog(page)
+    dialog.get_by_role("textbox", name="Amount").fill("25.00")
+    confirm = dialog.get_by_role("button", name="Confirm payout")
+    confirm.click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    assert lost == [200]
+    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [2_500]
+
+    confirm.click()
+    expect(dialog.get_by_role("status")).to_contain_text(money(page, 2_500))
+    expect(figure(element, "available")).to_have_text(money(page, 7_500))
+    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [2_500]
+    assert available(payoutkit, seeded.account) == 7_500
 
 
 def test_editing_the_schedule_changes_the_accounts_schedule(
@@ -329,6 +362,14 @@ def test_the_stock_npm_loader_mounts_our_component(
     assert page_log.blocked == [], page_log
     assert page.evaluate("host.secrets") >= 1
     screenshot(page, request, "npm")
+    # The loader's own setters (setPayout, setOnClose, ...) reach the component too.
+    made = payout(payoutkit, seeded.account, 1_200)
+    page.evaluate("host.unmountAll()")
+    mount(page, "payout-details", payout=made["id"])
+    expect(page.get_by_text(money(page, 1_200)).first).to_be_visible()
+    page.get_by_role("button", name="Close").click()
+    page.wait_for_function("host.closed === 1")
+    assert page.evaluate("host.errors") == []
 
 
 def test_all_features_on_by_the_platform_resolve_in_the_session(host: Host, payoutkit: Payoutkit) -> None:
