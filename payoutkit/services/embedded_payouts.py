@@ -7,7 +7,8 @@ what left the balance.
 
 A payout's details add its status history (from its events: each change of status, when it was
 recorded) and the balance transactions it settled: an automatic payout's swept transactions (linked to
-it, its own among them), and for every payout its own transaction and its failure's.
+it, its own among them), and for every payout the account's transactions about it (its own, its
+failure's or cancellation's, its fees returned).
 
 The preview and the creation run `payout_create.preview` and `payout_create.create`, the use cases of
 `POST /v1/payouts`: the same checks, fees, ledger entries, events and idempotency. A payout made here
@@ -125,18 +126,28 @@ def _history(events: Iterable[tuple[Mapping[str, Any], int]], created: int) -> t
 
 
 def _settled(tx: Tx, actor: Actor, payout: Payout) -> tuple[list[BalanceTransaction], bool]:
-    swept: list[BalanceTransaction] = []
+    """What the payout settled: the transactions an automatic payout swept, and every transaction of
+    the account about the payout (its own, its failure's or cancellation's, its fees and their
+    returns), newest first; and whether an automatic payout swept more than are listed."""
+    found: dict[str, BalanceTransaction] = {}
     more = False
+    window = Window(limit=DETAILS_TRANSACTIONS)
+    wheres = [
+        transactions.Filter(actor.account_id, actor.livemode, source=source)
+        for source in (payout.id, payout.application_fee)
+        if source
+    ]
     if payout.automatic:
-        where = transactions.Filter(actor.account_id, actor.livemode, payout=payout.id)
-        page = transactions.listed(tx, where, Window(limit=DETAILS_TRANSACTIONS))
-        swept, more = list(page.items), page.has_more
+        wheres.append(transactions.Filter(actor.account_id, actor.livemode, payout=payout.id))
+    for where in wheres:
+        page = transactions.listed(tx, where, window)
+        found.update((t.id, t) for t in page.items)
+        more = more or (page.has_more and where.payout is not None)
     own = [t for t in (payout.balance_transaction, payout.failure_balance_transaction) if t]
-    known = {t.id for t in swept}
-    extra = [t for i, t in transactions.by_ids(tx, own).items() if i not in known]
+    found.update(transactions.by_ids(tx, [t for t in own if t not in found]))
     now = mode_time(actor.now, actor.livemode)
-    found = sorted(swept + extra, key=lambda t: (t.created, t.id), reverse=True)
-    return [t.as_of(now) for t in found], more
+    ordered = sorted(found.values(), key=lambda t: (t.created, t.id), reverse=True)
+    return [t.as_of(now) for t in ordered], more
 
 
 def retrieve(tx: Tx, actor: Actor, payout_id: str) -> PayoutDetails:

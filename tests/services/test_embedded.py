@@ -419,3 +419,21 @@ def test_a_preview_and_the_create_share_one_check(world: World) -> None:
     command = payout_create.CreatePayout(amount=300, currency="usd", method="instant")
     checked = world.read(payout_create.check, actor, command, world.runtime.settings)
     assert checked.order.fees.charged_to_account() == world.preview(actor, _request(300, "instant")).fee == 50
+
+
+def test_a_failed_payouts_details_show_its_failure_and_the_funds_returned(
+    world: World, ledger_ok: Any
+) -> None:
+    account = world.account(own_fees=True, sources=("tok_visa_debit_us_transferFail",))
+    actor = world.session(account)
+    po = world.pay(actor, _request(1000, "instant")).payout
+    world.run(payout_lifecycle.advance, Moment.job(False, po.created + 86_400), SIMULATED, po.id)
+    details = world.read(embedded_payouts.retrieve, replace(actor, now=po.created + 86_400), po.id)
+    assert details.view.payout.status.value == "failed"
+    assert details.history[-1].status == "failed"
+    assert details.view.payout.failure_code == "could_not_process"
+    assert sorted(t.type for t in details.transactions) == ["payout", "payout_failure", "stripe_fee"]
+    # The failure returned the amount and the fee: the balance is whole again.
+    assert sum(t.net for t in details.transactions) == 0
+    assert world.summary(replace(actor, now=po.created + 86_400)).available == 5000
+    ledger_ok()
