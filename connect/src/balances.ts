@@ -41,6 +41,10 @@ export class BalancesElement extends PkElement {
     this.requestUpdate();
   }
 
+  protected override onPayoutsChanged(): void {
+    if (this.state === "ready") void this.refresh();
+  }
+
   get features(): Record<string, boolean | undefined> {
     return (this.account?.components[this.component]?.features ?? {}) as Record<string, boolean | undefined>;
   }

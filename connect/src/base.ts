@@ -101,6 +101,11 @@ export abstract class PkElement extends LitElement {
 
   protected onPayoutsChanged(): void {}
 
+  /** The dialogs' class: `appearance.overlays: "drawer"` slides them in from the side. */
+  get overlayClass(): string {
+    return this.connector?.appearance.overlays === "drawer" ? "drawer" : "";
+  }
+
   private applyOptions(): void {
     if (!this.connector) return;
     applyAppearance(this, this.connector.appearance);

@@ -167,8 +167,8 @@ export class PayoutDialog {
         "Idempotency-Key": this.key,
       });
       this.key = null;
+      // Every component of the instance hears it: the balances (this one too) and the lists refresh.
       this.host.connector!.emit("payouts");
-      void this.host.refresh();
       void this.host.updateComplete.then(() => this.dialog?.querySelector<HTMLButtonElement>("#payout-done")?.focus());
     } catch (error) {
       this.submitError = asApiError(error).message;
@@ -182,6 +182,7 @@ export class PayoutDialog {
     const t = this.host.fmt.t.bind(this.host.fmt);
     return html`<dialog
       id="payout"
+      class=${this.host.overlayClass}
       aria-labelledby="payout-title"
       @close=${() => this.onClosed()}
     >
@@ -269,7 +270,10 @@ export class PayoutDialog {
                 ? nothing
                 : html`<div><dt>${t("totalDebited")}</dt><dd data-figure="debited">${fmt.money(this.preview.total, b.currency)}</dd></div>`}
               <div><dt>${t("arrival")}</dt><dd>${fmt.date(this.preview.arrival_date)}</dd></div>`
-          : html`<div><dt>${t("fee")}</dt><dd class="muted">${this.previewError ? "—" : t("calculating")}</dd></div>
+          : html`<div>
+                <dt>${t("fee")}</dt>
+                <dd class="muted">${this.previewError || this.amountProblem() !== null ? "—" : t("calculating")}</dd>
+              </div>
               <div><dt>${t("net")}</dt><dd class="muted">—</dd></div>`}
       </dl>
       ${this.previewError ? html`<p class="error" role="alert">${this.previewError}</p>` : nothing}

@@ -92,7 +92,7 @@ export class PayoutsListElement extends PkElement {
       </div>
       <dialog
         id="details"
-        class="wide"
+        class="wide ${this.overlayClass}"
         aria-label=${t("payoutDetails")}
         @close=${() => {
           this.opened = null;

@@ -72,7 +72,7 @@ export class ScheduleDialog {
   render(): TemplateResult {
     const t = this.host.fmt.t.bind(this.host.fmt);
     const d = this.draft;
-    return html`<dialog id="schedule" aria-labelledby="schedule-title" @close=${() => {
+    return html`<dialog id="schedule" class=${this.host.overlayClass} aria-labelledby="schedule-title" @close=${() => {
       this.draft = null;
       this.host.requestUpdate();
     }}>

@@ -222,6 +222,13 @@ export const base = css`
   dialog.wide {
     width: min(720px, calc(100vw - 16px));
   }
+  dialog.drawer {
+    margin: 0 0 0 auto;
+    height: 100vh;
+    max-height: 100vh;
+    border-radius: 0;
+    border-width: 0 0 0 1px;
+  }
   .summary {
     background: var(--pk-offset-background-color, rgba(127, 127, 127, 0.08));
     border-radius: var(--radius);
