@@ -73,7 +73,7 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
 
     # The payout, as the platform sees it through the SDK, and the new balance in the component.
     after = 10_000 - 2_000 - 50
-    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
+    [made] = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(dialog.get_by_role("status")).to_contain_text(money(page, 2_000))
     expect(figure(element, "available")).to_have_text(money(page, after))
     assert (made["method"], made["amount"], made["destination"]) == ("instant", 2_000, seeded.card)
@@ -97,7 +97,7 @@ def test_a_manual_payout_on_a_manual_schedule_pays_the_full_available_amount_by_
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Confirm payout").click()
 
-    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
+    [made] = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 0))
     expect(figure(element, "in_transit")).to_have_text(money(page, 10_000))
     assert (made["method"], made["amount"], made["automatic"]) == ("standard", 10_000, False)
@@ -116,7 +116,7 @@ def test_a_double_submitted_payout_pays_once(payoutkit: Payoutkit, host: Host, p
     # And a third press while the first may still be in flight, if the button is still there.
     if confirm.is_visible() and confirm.is_enabled():
         confirm.click(timeout=1_000)
-    eventually(lambda: payouts(payoutkit, seeded.account))
+    eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 7_000))
     page.wait_for_timeout(1_000)  # any second request has had the time to arrive
     made = payouts(payoutkit, seeded.account)
@@ -169,7 +169,7 @@ def test_editing_the_schedule_changes_the_accounts_schedule(
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
-    eventually(lambda: schedule(payoutkit, seeded.account)["interval"] == "weekly")
+    eventually(page, lambda: schedule(payoutkit, seeded.account)["interval"] == "weekly")
     changed = schedule(payoutkit, seeded.account)
     assert changed["interval"] == "weekly"
     assert changed["weekly_anchor"] in {"monday", "tuesday", "wednesday", "thursday", "friday"}
@@ -274,7 +274,7 @@ def test_an_expired_session_is_refreshed_mid_flow_keeping_the_typed_amount(
     # Past the token's life (10 minutes) and the session's (30 minutes), with the dialog open.
     payoutkit.advance(45 * MINUTE)
     dialog.get_by_role("button", name="Confirm payout").click()
-    made = eventually(lambda: payouts(payoutkit, seeded.account))
+    made = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 10_000 - 1_234))
     assert [p["amount"] for p in made] == [1_234]
     # connect.js asked the platform for a new session to carry on.

@@ -1,0 +1,96 @@
+"""States and keyboard use of the components in Chromium: empty, error (and setOnLoadError), paging
+through payouts, and the Pay out dialog driven from the keyboard alone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Payoutkit, screenshot
+from tests.browser.host import Host
+from tests.browser.seed import connected_account, payout, payouts
+from tests.browser.ui import eventually, figure, money, mount, open_host
+
+
+def test_an_account_without_money_or_payouts_says_so(
+    payoutkit: Payoutkit, host: Host, page: Page, request: pytest.FixtureRequest
+) -> None:
+    seeded = connected_account(payoutkit, charges=())
+    open_host(page, host, seeded.account)
+    mount(page, "payouts")
+    expect(page.get_by_text("No payouts yet.")).to_be_visible()
+    balances = page.locator("stripe-connect-payouts")
+    # Either the empty state or zero figures, but never a Pay out button with nothing to pay out.
+    expect(balances.get_by_text(re.compile(r"No balance yet|\$0\.00")).first).to_be_visible()
+    assert page.get_by_role("button", name="Pay out", exact=True).count() == 0
+    screenshot(page, request, "empty")
+
+
+def test_a_platform_that_cannot_make_a_session_gets_an_error_state_and_on_load_error(
+    host: Host, page: Page, request: pytest.FixtureRequest
+) -> None:
+    # The platform's backend fails (no such account): fetchClientSecret rejects.
+    open_host(page, host, "acct_doesnotexist0000")
+    mount(page, "balances")
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_visible()
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    page.wait_for_function("host.errors.length > 0")
+    [event] = page.evaluate("host.errors")
+    assert event["elementTagName"] == "stripe-connect-balances"
+    assert event["error"]["type"] == "account_session_create_error"
+    screenshot(page, request, "error")
+
+
+def test_the_payouts_list_pages(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    seeded = connected_account(payoutkit, interval="manual", charges=(100_000,))
+    amounts = [100 * (i + 1) for i in range(12)]  # $1.00 ... $12.00, newest last
+    for amount in amounts:
+        payout(payoutkit, seeded.account, amount)
+    open_host(page, host, seeded.account)
+    mount(page, "payouts-list")
+    table = page.get_by_role("table", name="Payouts")
+    expect(table.get_by_text(money(page, 1_200), exact=True)).to_be_visible()
+    first_page = table.inner_text()
+    assert money(page, 100) not in first_page.split()  # the oldest is not on the first page
+    previous = page.get_by_role("button", name="Previous")
+    expect(previous).to_be_disabled()
+    page.get_by_role("button", name="Next").click()
+    expect(table.get_by_text(money(page, 100), exact=True)).to_be_visible()
+    expect(table.get_by_text(money(page, 1_200), exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    previous.click()
+    expect(table.get_by_text(money(page, 1_200), exact=True)).to_be_visible()
+
+
+def test_a_payout_from_the_keyboard_alone(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    pay_out = page.get_by_role("button", name="Pay out", exact=True)
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    pay_out.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Pay out")
+    expect(dialog).to_be_visible()
+    # Focus moved into the dialog, on the amount.
+    amount = dialog.get_by_role("textbox", name="Amount")
+    expect(amount).to_be_focused()
+    # Escape closes it and gives the focus back to the button that opened it.
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(pay_out).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(amount).to_be_focused()
+    page.keyboard.type("40.00")
+    confirm = dialog.get_by_role("button", name="Confirm payout")
+    expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 0))
+    expect(confirm).to_be_enabled()
+    page.keyboard.press("Enter")  # submits the form
+    eventually(page, lambda: payouts(payoutkit, seeded.account))
+    expect(dialog.get_by_role("status")).to_contain_text(money(page, 4_000))
+    expect(figure(element, "available")).to_have_text(money(page, 6_000))
+    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [4_000]
