@@ -94,3 +94,54 @@ def test_a_payout_from_the_keyboard_alone(payoutkit: Payoutkit, host: Host, page
     expect(dialog.get_by_role("status")).to_contain_text(money(page, 4_000))
     expect(figure(element, "available")).to_have_text(money(page, 6_000))
     assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [4_000]
+
+
+def test_the_component_says_why_a_payout_is_not_available(
+    payoutkit: Payoutkit, host: Host, page: Page, request: pytest.FixtureRequest
+) -> None:
+    # A debit card but no instant pricing on the platform (which pays this account's fees); a daily
+    # schedule, so standard payouts are the schedule's, not the account's to make.
+    seeded = connected_account(payoutkit, interval="daily", card=True, charges=(), pending=(5_000,))
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    expect(element.locator("[data-figure='schedule']")).to_have_text(re.compile(r"^Daily"))
+    standard = element.locator("[data-reason][data-method='standard']")
+    expect(standard).to_have_attribute("data-reason", "not_manual")
+    expect(standard).to_have_text(re.compile("Switch the schedule to Manual"))
+    reasons = element.locator("[data-reason]")
+    expect(reasons.first).to_be_visible()
+    codes = {reasons.nth(i).get_attribute("data-reason") for i in range(reasons.count())}
+    assert codes == {"not_manual", "no_pricing"}, codes
+    screenshot(page, request, "reasons")
+
+    # With pricing and money available on a manual schedule, the instant reason goes away.
+    payoutkit.set_instant_pricing(percent="1.5", minimum=50, maximum=1500)
+    manual = connected_account(payoutkit, interval="manual", card=True, charges=(5_000,))
+    page.evaluate("host.unmountAll()")
+    host.account = manual.account
+    page.reload()
+    page.evaluate("host.init({})")
+    element = mount(page, "balances")
+    expect(figure(element, "available")).to_have_text(money(page, 5_000))
+    expect(element.locator("[data-reason]")).to_have_count(0)
+    expect(figure(element, "instant_available")).to_have_text(money(page, 5_000))
+
+
+def test_a_zero_decimal_currency_is_shown_whole(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    seeded = connected_account(payoutkit, interval="manual", charges=())
+    charge = payoutkit.client.v1.charges.create(
+        {
+            "amount": 5_000,
+            "currency": "jpy",
+            "source": "tok_visa",
+            "transfer_data": {"destination": seeded.account},
+        }
+    )
+    assert charge.currency == "jpy"
+    payoutkit.advance(7 * 86_400)
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    expect(figure(element, "available", "jpy")).to_have_text(money(page, 5_000, "jpy"))
+    assert money(page, 5_000, "jpy") == "¥5,000"
+    page.evaluate("host.instance.update({locale: 'ja-JP'})")
+    expect(figure(element, "available", "jpy")).to_have_text(money(page, 5_000, "jpy", "ja-JP"))
