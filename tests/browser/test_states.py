@@ -145,3 +145,23 @@ def test_a_zero_decimal_currency_is_shown_whole(payoutkit: Payoutkit, host: Host
     assert money(page, 5_000, "jpy") == "¥5,000"
     page.evaluate("host.instance.update({locale: 'ja-JP'})")
     expect(figure(element, "available", "jpy")).to_have_text(money(page, 5_000, "jpy", "ja-JP"))
+
+
+def test_the_drawer_overlay_on_a_phone(
+    payoutkit: Payoutkit, host: Host, page: Page, request: pytest.FixtureRequest
+) -> None:
+    page.set_viewport_size({"width": 375, "height": 812})
+    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
+    open_host(page, host, seeded.account, appearance={"overlays": "drawer"})
+    element = mount(page, "balances")
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    page.get_by_role("button", name="Pay out", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Pay out")
+    expect(dialog).to_be_visible()
+    box = dialog.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0, box
+    assert box["x"] + box["width"] <= 375, box
+    expect(dialog.get_by_role("button", name="Confirm payout")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, request, "drawer")
