@@ -68,7 +68,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # A page stuck in a loop never answers page.evaluate (which has no timeout of its own): each browser
 # test gets this many seconds, then fails instead of hanging the suite.
-TEST_DEADLINE = 240
+TEST_DEADLINE = 600
 
 
 def _deadline(signum: int, frame: object) -> None:
