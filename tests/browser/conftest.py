@@ -163,8 +163,13 @@ def payoutkit(sqlite_template: Path, tmp_path: Path) -> Iterator[Payoutkit]:
     session.close()
 
 
+CONNECT_JS = REPO / "payoutkit" / "static" / "connect.js"
+
+
 @pytest.fixture
 def host(payoutkit: Payoutkit) -> Iterator[Host]:
+    if not CONNECT_JS.is_file():
+        pytest.fail(f"{CONNECT_JS} is missing: `make connect` (or `make test`) builds it from connect/")
     with serve_host(
         Host(payoutkit=payoutkit.url, secret_key=SECRET_KEY, publishable_key=PUBLISHABLE_KEY)
     ) as h:
