@@ -165,3 +165,20 @@ def test_the_drawer_overlay_on_a_phone(
     expect(dialog.get_by_role("button", name="Confirm payout")).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, request, "drawer")
+
+
+def test_logout_ends_the_components_session(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    page.evaluate("host.instance.logout()")
+    expect(figure(element, "available")).to_have_count(0)
+    assert page.get_by_role("button", name="Pay out", exact=True).count() == 0
+    secrets = page.evaluate("host.secrets")
+    # Nothing asks for a new session or reads the account after logout.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.wait_for_timeout(1_000)
+    assert [url for url in asked if "/embedded/" in url or url.endswith("/session")] == []
+    assert page.evaluate("host.secrets") == secrets
