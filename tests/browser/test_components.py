@@ -191,8 +191,15 @@ def test_the_payouts_list_opens_a_payouts_details(
     table.get_by_text(money(page, 2_000)).first.click()
     close = page.get_by_role("button", name="Close")
     expect(close).to_be_visible()
-    # The details: the payout's id or amount, its status history and what it settled.
-    expect(page.get_by_text(re.compile(r"pending|in transit", re.I)).first).to_be_visible()
+    # The details: the payout's amount and status, its history and what it settled.
+    details = page.locator("stripe-connect-payout-details")
+    expect(details.locator(f"[data-payout='{made[1]['id']}']")).to_be_visible()
+    expect(details.get_by_text(money(page, 2_000)).first).to_be_visible()
+    expect(details.locator("[data-section='history'] li").first).to_contain_text("Pending")
+    settled = details.get_by_role("table", name="Balance transactions")
+    expect(settled.locator(f"[data-transaction='{made[1]['balance_transaction']}']")).to_contain_text(
+        money(page, -2_000)
+    )
     screenshot(page, request, "details")
     close.click()
     expect(close).to_be_hidden()
@@ -217,13 +224,17 @@ def test_payouts_list_and_payout_details_on_their_own(
     assert page.get_by_role("button", name="Pay out", exact=True).count() == 0
     page.evaluate("host.unmountAll()")
 
-    mount(page, "payout-details", payout=first["id"])
-    expect(page.get_by_text(money(page, 1_500)).first).to_be_visible()
-    expect(page.get_by_text(re.compile("paid", re.I)).first).to_be_visible()
+    details = mount(page, "payout-details", payout=first["id"])
+    expect(details.locator(f"[data-payout='{first['id']}']")).to_contain_text(money(page, 1_500))
+    history = details.locator("[data-section='history'] li")
+    expect(history.last).to_contain_text("Paid")
+    assert history.count() >= 2  # pending ... paid
+    expect(details.locator("[data-figure='fee']")).to_have_text(money(page, 0))
+    assert second["id"] != first["id"]
+    expect(details.locator(f"[data-payout='{second['id']}']")).to_have_count(0)
     screenshot(page, request, "details")
     page.get_by_role("button", name="Close").click()
     page.wait_for_function("host.closed === 1")
-    assert second["id"] != first["id"]
 
 
 def test_features_off_hide_the_controls_and_the_embedded_api_refuses_them(
