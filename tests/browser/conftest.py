@@ -96,13 +96,15 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop is the thread's running
+# loop, and a later test's asyncio.run() (tests/api/test_embedded_api.py) would be refused.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright, chromium_path: Path) -> Iterator[Browser]:
     # launch() gives every run a fresh temporary profile, removed on close.
     launched = playwright.chromium.launch(
