@@ -59,13 +59,14 @@ postgresql:
 		$(APT) update && $(APT) install -y --no-install-recommends postgresql; \
 	fi
 
-# The browser tests (tests/browser) launch Debian's Chromium; installed only when it is missing.
+# The browser tests (tests/browser) launch Debian's Chromium; installed only when it is missing (with a
+# font, so the screenshots have text).
 chromium:
 	@if [ -x /usr/bin/chromium ]; then \
 		echo "Chromium: found /usr/bin/chromium"; \
 	else \
 		echo "Chromium: /usr/bin/chromium missing, installing Debian's chromium"; \
-		$(APT) update && $(APT) install -y --no-install-recommends chromium; \
+		$(APT) update && $(APT) install -y --no-install-recommends chromium fonts-dejavu-core; \
 	fi
 
 lint: install connect

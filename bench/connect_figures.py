@@ -87,8 +87,12 @@ window.measure = (expected) => new Promise((resolve, reject) => {
     if (done || !text(element).includes(expected)) return;
     done = true;
     const shown = performance.now();
-    requestAnimationFrame(() => setTimeout(() =>
-      resolve({shown: shown - t0, painted: performance.now() - t0})));
+    requestAnimationFrame(() => setTimeout(() => {
+      const requests = performance.getEntriesByType("resource")
+        .filter((e) => e.startTime >= t0 && e.responseEnd <= shown)
+        .map((e) => ({path: new URL(e.name).pathname, start: e.startTime - t0, end: e.responseEnd - t0}));
+      resolve({shown: shown - t0, painted: performance.now() - t0, requests});
+    }));
   };
   const observer = new MutationObserver(check);
   const watch = (root) => {
@@ -190,7 +194,34 @@ def host_page(payoutkit_url: str, account: str) -> Iterator[str]:
 # -- the measurement -------------------------------------------------------------------------------
 
 
-def measure_mounts(runs: int) -> list[dict[str, float]]:
+PHASE_LABELS = (
+    ("session", "the platform's backend creating the session (`fetchClientSecret`)"),
+    ("claim", "the claim (`POST /embedded/v1/claim`, with its CORS preflight)"),
+    ("reads", "the component's reads (`GET /embedded/v1/account` and `/balance`, in parallel)"),
+    ("render", "rendering, after the last answer"),
+)
+PHASES = (
+    ("session", ("/session",)),
+    ("claim", ("/embedded/v1/claim",)),
+    ("reads", ("/embedded/v1/account", "/embedded/v1/balance")),
+)
+
+
+def phases(run: dict[str, Any]) -> dict[str, float]:
+    """Where one mount's time went (ms): the platform's backend making the session, the claim, the
+    component's reads (each step from the end of the one before), then rendering until shown."""
+    out: dict[str, float] = {}
+    last = 0.0
+    for name, paths in PHASES:
+        ends = [r["end"] for r in run["requests"] if r["path"] in paths]
+        if ends:
+            out[name] = max(ends) - last
+            last = max(ends)
+    out["render"] = run["shown"] - last
+    return out
+
+
+def measure_mounts(runs: int) -> list[dict[str, Any]]:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
 
@@ -205,11 +236,13 @@ def measure_mounts(runs: int) -> list[dict[str, float]]:
             for i in range(runs + 1):
                 page = context.new_page()
                 page.goto(host)
-                got: dict[str, float] = page.evaluate("e => window.measure(e)", expected)
+                got: dict[str, Any] = page.evaluate("e => window.measure(e)", expected)
                 page.close()
+                got["phases"] = phases(got)
                 if i:  # the first run warms the browser's cache and the server
                     times.append(got)
-                    print(f"  run {i}/{runs}: shown {got['shown']:.1f} ms, painted {got['painted']:.1f} ms")
+                    steps = ", ".join(f"{k} {v:.0f}" for k, v in got["phases"].items())
+                    print(f"  run {i}/{runs}: painted {got['painted']:.1f} ms ({steps})")
             return times
         finally:
             browser.close()
@@ -226,11 +259,16 @@ def _commit() -> str:
     return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
 
 
+def _median_phase(times: list[dict[str, Any]], key: str) -> float:
+    """The median of one phase over the runs (the phases' medians need not add up to the total's)."""
+    return statistics.median(t["phases"].get(key, 0.0) for t in times)
+
+
 def _spread(values: list[float]) -> str:
     return f"{min(values):.0f}-{max(values):.0f}"
 
 
-def section(sizes: dict[str, int], times: list[dict[str, float]], machine: dict[str, str]) -> str:
+def section(sizes: dict[str, int], times: list[dict[str, Any]], machine: dict[str, str]) -> str:
     painted = [t["painted"] for t in times]
     shown = [t["shown"] for t in times]
     chromium = machine.get("Chromium", "?")
@@ -246,9 +284,11 @@ def section(sizes: dict[str, int], times: list[dict[str, float]], machine: dict[
         f"under {PAINT_TARGET_MS} ms |",
         f"| mount `balances` → balance in the DOM (median) | {statistics.median(shown):.0f} ms "
         f"(min-max {_spread(shown)} ms) | |",
+        *(f"| … of which {label} | {_median_phase(times, key):.0f} ms | |" for key, label in PHASE_LABELS),
         "",
         f"Measured {machine.get('Date', '?')} at commit {_commit()} on {machine.get('CPU', '?')} "
-        f"({machine.get('Cores', '?')}), {chromium}, headless, on loopback; " + METHOD,
+        f"({machine.get('Cores', '?')}; load average {machine.get('Load', '?')} while measuring, the machine "
+        f"being shared), {chromium}, headless, on loopback; " + METHOD,
     ]
     return "\n".join(lines)
 
@@ -285,8 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{BUNDLE} is missing: build connect/ first (make test or make run builds it)")
     sizes = bundle_sizes()
     print(f"connect.js: {sizes['raw']:,} bytes raw, {sizes['gzip6']:,} gzip -6, {sizes['gzip9']:,} gzip -9")
+    before = os.getloadavg()[0]
     times = measure_mounts(args.runs)
-    machine = {**describe(None), "Chromium": chromium_version()}
+    load = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
+    machine = {**describe(None), "Chromium": chromium_version(), "Load": load}
     body = section(sizes, times, machine)
     print(body)
     if not args.no_docs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+# A page stuck in a loop never answers page.evaluate (which has no timeout of its own): each browser
+# test gets this many seconds, then fails instead of hanging the suite.
+TEST_DEADLINE = 600
+
+
+def _deadline(signum: int, frame: object) -> None:
+    raise TimeoutError(f"the browser test ran past {TEST_DEADLINE}s (a page stuck in a loop?)")
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    previous = signal.signal(signal.SIGALRM, _deadline)
+    signal.alarm(TEST_DEADLINE)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 # -- the browser ------------------------------------------------------------------------------------
 
 
@@ -77,13 +96,15 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop is the thread's running
+# loop, and a later test's asyncio.run() (tests/api/test_embedded_api.py) would be refused.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright, chromium_path: Path) -> Iterator[Browser]:
     # launch() gives every run a fresh temporary profile, removed on close.
     launched = playwright.chromium.launch(
@@ -144,8 +165,13 @@ def payoutkit(sqlite_template: Path, tmp_path: Path) -> Iterator[Payoutkit]:
     session.close()
 
 
+CONNECT_JS = REPO / "payoutkit" / "static" / "connect.js"
+
+
 @pytest.fixture
 def host(payoutkit: Payoutkit) -> Iterator[Host]:
+    if not CONNECT_JS.is_file():
+        pytest.fail(f"{CONNECT_JS} is missing: `make connect` (or `make test`) builds it from connect/")
     with serve_host(
         Host(payoutkit=payoutkit.url, secret_key=SECRET_KEY, publishable_key=PUBLISHABLE_KEY)
     ) as h:

@@ -69,6 +69,13 @@ def test_no_serious_or_critical_axe_violation(
         screenshot(page, request, "dialog")
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
+    if component in ("payouts", "payouts-list"):
+        page.get_by_role("table", name="Payouts").get_by_text("$10.00").first.click()
+        close = page.get_by_role("button", name="Close")
+        expect(close).to_be_visible()
+        violations = axe_violations(page, host)
+        assert violations == [], json.dumps(violations, indent=1)
+        screenshot(page, request, "details")
     if component == "balances":
         page.get_by_role("button", name="Edit schedule").click()
         expect(page.get_by_role("dialog", name="Payout schedule")).to_be_visible()

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import PageLog, Payoutkit, screenshot
 from tests.browser.host import ALL_FEATURES, Host
@@ -66,13 +66,14 @@ def test_an_instant_payout_shows_its_fee_before_and_the_new_balance_after(
     expect(dialog.get_by_text("Fee", exact=True)).to_be_visible()
     expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 50))
     expect(dialog.get_by_text("You'll receive", exact=True)).to_be_visible()
-    expect(dialog.locator("[data-figure='net']")).to_have_text(re.compile(r"\$\d"))
+    # The fee comes on top: the card receives the amount, the balance pays amount + fee.
+    expect(dialog.locator("[data-figure='net']")).to_have_text(money(page, 2_000))
     screenshot(page, request, "preview")
     dialog.get_by_role("button", name="Confirm payout").click()
 
     # The payout, as the platform sees it through the SDK, and the new balance in the component.
     after = 10_000 - 2_000 - 50
-    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
+    [made] = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(dialog.get_by_role("status")).to_contain_text(money(page, 2_000))
     expect(figure(element, "available")).to_have_text(money(page, after))
     assert (made["method"], made["amount"], made["destination"]) == ("instant", 2_000, seeded.card)
@@ -96,7 +97,7 @@ def test_a_manual_payout_on_a_manual_schedule_pays_the_full_available_amount_by_
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Confirm payout").click()
 
-    [made] = eventually(lambda: payouts(payoutkit, seeded.account))
+    [made] = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 0))
     expect(figure(element, "in_transit")).to_have_text(money(page, 10_000))
     assert (made["method"], made["amount"], made["automatic"]) == ("standard", 10_000, False)
@@ -115,12 +116,44 @@ def test_a_double_submitted_payout_pays_once(payoutkit: Payoutkit, host: Host, p
     # And a third press while the first may still be in flight, if the button is still there.
     if confirm.is_visible() and confirm.is_enabled():
         confirm.click(timeout=1_000)
-    eventually(lambda: payouts(payoutkit, seeded.account))
+    eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 7_000))
     page.wait_for_timeout(1_000)  # any second request has had the time to arrive
     made = payouts(payoutkit, seeded.account)
     assert [(p["amount"], p["method"]) for p in made] == [(3_000, "standard")]
     assert available(payoutkit, seeded.account) == 7_000
+
+
+def test_a_retry_after_a_lost_answer_pays_once(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    """The payout reaches Payoutkit but its answer is lost on the way back; the user confirms again:
+    the same idempotency key makes the retry return the payout already made."""
+    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
+    open_host(page, host, seeded.account)
+    element = mount(page, "balances")
+    lost: list[int] = []
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            answer = route.fetch()  # Payoutkit makes the payout...
+            lost.append(answer.status)
+            route.abort("connectionreset")  # ...and the page never hears of it
+        else:
+            route.continue_()
+
+    page.route("**/embedded/v1/payouts", lose_the_answer)
+    dialog = pay_out_dialog(page)
+    dialog.get_by_role("textbox", name="Amount").fill("25.00")
+    confirm = dialog.get_by_role("button", name="Confirm payout")
+    confirm.click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    assert lost == [200]
+    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [2_500]
+
+    confirm.click()
+    expect(dialog.get_by_role("status")).to_contain_text(money(page, 2_500))
+    expect(figure(element, "available")).to_have_text(money(page, 7_500))
+    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [2_500]
+    assert available(payoutkit, seeded.account) == 7_500
 
 
 def test_editing_the_schedule_changes_the_accounts_schedule(
@@ -136,7 +169,7 @@ def test_editing_the_schedule_changes_the_accounts_schedule(
     screenshot(page, request, "dialog")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
-    eventually(lambda: schedule(payoutkit, seeded.account)["interval"] == "weekly")
+    eventually(page, lambda: schedule(payoutkit, seeded.account)["interval"] == "weekly")
     changed = schedule(payoutkit, seeded.account)
     assert changed["interval"] == "weekly"
     assert changed["weekly_anchor"] in {"monday", "tuesday", "wednesday", "thursday", "friday"}
@@ -158,8 +191,15 @@ def test_the_payouts_list_opens_a_payouts_details(
     table.get_by_text(money(page, 2_000)).first.click()
     close = page.get_by_role("button", name="Close")
     expect(close).to_be_visible()
-    # The details: the payout's id or amount, its status history and what it settled.
-    expect(page.get_by_text(re.compile(r"pending|in transit", re.I)).first).to_be_visible()
+    # The details: the payout's amount and status, its history and what it settled.
+    details = page.locator("stripe-connect-payout-details")
+    expect(details.locator(f"[data-payout='{made[1]['id']}']")).to_be_visible()
+    expect(details.get_by_text(money(page, 2_000)).first).to_be_visible()
+    expect(details.locator("[data-section='history'] li").first).to_contain_text("Pending")
+    settled = details.get_by_role("table", name="Balance transactions")
+    expect(settled.locator(f"[data-transaction='{made[1]['balance_transaction']}']")).to_contain_text(
+        money(page, -2_000)
+    )
     screenshot(page, request, "details")
     close.click()
     expect(close).to_be_hidden()
@@ -184,13 +224,17 @@ def test_payouts_list_and_payout_details_on_their_own(
     assert page.get_by_role("button", name="Pay out", exact=True).count() == 0
     page.evaluate("host.unmountAll()")
 
-    mount(page, "payout-details", payout=first["id"])
-    expect(page.get_by_text(money(page, 1_500)).first).to_be_visible()
-    expect(page.get_by_text(re.compile("paid", re.I)).first).to_be_visible()
+    details = mount(page, "payout-details", payout=first["id"])
+    expect(details.locator(f"[data-payout='{first['id']}']")).to_contain_text(money(page, 1_500))
+    history = details.locator("[data-section='history'] li")
+    expect(history.last).to_contain_text("Paid")
+    assert history.count() >= 2  # pending ... paid
+    expect(details.locator("[data-figure='fee']")).to_have_text(money(page, 0))
+    assert second["id"] != first["id"]
+    expect(details.locator(f"[data-payout='{second['id']}']")).to_have_count(0)
     screenshot(page, request, "details")
     page.get_by_role("button", name="Close").click()
     page.wait_for_function("host.closed === 1")
-    assert second["id"] != first["id"]
 
 
 def test_features_off_hide_the_controls_and_the_embedded_api_refuses_them(
@@ -241,7 +285,7 @@ def test_an_expired_session_is_refreshed_mid_flow_keeping_the_typed_amount(
     # Past the token's life (10 minutes) and the session's (30 minutes), with the dialog open.
     payoutkit.advance(45 * MINUTE)
     dialog.get_by_role("button", name="Confirm payout").click()
-    made = eventually(lambda: payouts(payoutkit, seeded.account))
+    made = eventually(page, lambda: payouts(payoutkit, seeded.account))
     expect(figure(element, "available")).to_have_text(money(page, 10_000 - 1_234))
     assert [p["amount"] for p in made] == [1_234]
     # connect.js asked the platform for a new session to carry on.
@@ -329,6 +373,14 @@ def test_the_stock_npm_loader_mounts_our_component(
     assert page_log.blocked == [], page_log
     assert page.evaluate("host.secrets") >= 1
     screenshot(page, request, "npm")
+    # The loader's own setters (setPayout, setOnClose, ...) reach the component too.
+    made = payout(payoutkit, seeded.account, 1_200)
+    page.evaluate("host.unmountAll()")
+    mount(page, "payout-details", payout=made["id"])
+    expect(page.get_by_text(money(page, 1_200)).first).to_be_visible()
+    page.get_by_role("button", name="Close").click()
+    page.wait_for_function("host.closed === 1")
+    assert page.evaluate("host.errors") == []
 
 
 def test_all_features_on_by_the_platform_resolve_in_the_session(host: Host, payoutkit: Payoutkit) -> None:

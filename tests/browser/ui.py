@@ -93,13 +93,15 @@ def embedded(
     )
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.1) -> T:
+def eventually(page: Page, check: Callable[[], T], *, timeout: float = 10.0) -> T:
     """`check()`'s first truthy answer within `timeout` seconds (what the page did reaches the server
-    asynchronously); fails with the last answer otherwise."""
+    asynchronously); fails with the last answer otherwise. It waits with `page.wait_for_timeout`, not
+    `time.sleep`: Playwright runs the page's routes (the loopback guard) only while the test is in one of
+    its calls, so a sleeping test would hold the page's requests back."""
     deadline = time.monotonic() + timeout
     while True:
         answer = check()
         if answer or time.monotonic() > deadline:
             assert answer, f"not so within {timeout}s: last answer {answer!r}"
             return answer
-        time.sleep(interval)
+        page.wait_for_timeout(100)

@@ -48,6 +48,7 @@ def serve_process(
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [*PAYOUTKIT, "serve", "--port", str(port), "--database-url", database_url, *args],
+            stdin=subprocess.DEVNULL,  # a server never reads the terminal (nor stops on SIGTTIN for it)
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env if env is not None else clean_env(),
