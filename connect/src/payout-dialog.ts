@@ -9,13 +9,13 @@ import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { asApiError, newIdempotencyKey, openDialog } from "./base.js";
 import { Format } from "./format.js";
-import type { BalancesElement } from "./balances.js";
+import type { DialogHost } from "./dialog-host.js";
 import type { CurrencyBalance, Destination, Method, Payout, Preview } from "./types.js";
 
 const PREVIEW_DELAY_MS = 250;
 
 export class PayoutDialog {
-  private readonly host: BalancesElement;
+  private readonly host: DialogHost;
   private balance: CurrencyBalance | null = null;
   private amountText = "";
   // The locale the amount was typed in: `update({locale})` with the dialog open re-writes it.
@@ -32,7 +32,7 @@ export class PayoutDialog {
   private key: string | null = null;
   private result: Payout | null = null;
 
-  constructor(host: BalancesElement) {
+  constructor(host: DialogHost) {
     this.host = host;
   }
 

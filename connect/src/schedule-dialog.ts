@@ -5,19 +5,19 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { asApiError, openDialog } from "./base.js";
-import type { BalancesElement } from "./balances.js";
+import type { DialogHost } from "./dialog-host.js";
 import type { Interval, Schedule } from "./types.js";
 
 const INTERVALS: Interval[] = ["manual", "daily", "weekly", "monthly"];
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
 export class ScheduleDialog {
-  private readonly host: BalancesElement;
+  private readonly host: DialogHost;
   private draft: Schedule | null = null;
   private saving = false;
   private error: string | null = null;
 
-  constructor(host: BalancesElement) {
+  constructor(host: DialogHost) {
     this.host = host;
   }
 
