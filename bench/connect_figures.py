@@ -39,12 +39,10 @@ import httpx
 
 from bench.machine import describe
 from bench.servers import HOST, REPO, SECRET_KEY, ServerProcess, _bin, free_port
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 BUNDLE = REPO / "payoutkit" / "static" / "connect.js"
 DOCS = REPO / "docs" / "benchmarks.md"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
 PUBLISHABLE_KEY = "pk_test_bench" + "0123456789abcdefghijklmn"
 SIZE_TARGET_KB = 30
 PAINT_TARGET_MS = 150

@@ -24,14 +24,6 @@ import httpx
 import pytest
 import requests
 import stripe
-
-from tests.browser.host import REPO, Host, serve_host
-from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
-from tests.support import databases
-from tests.support.process import clean_env, serve_process
-
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -44,14 +36,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.host import REPO, Host, serve_host
+from tests.conftest import PUBLISHABLE_KEY, SECRET_KEY
+from tests.support import databases
+from tests.support.process import clean_env, serve_process
+
 SCREENSHOTS = REPO / ".artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 # Two cores shared by the whole suite: give the page time (the components answer in well under a second

@@ -25,6 +25,7 @@ import pytest
 import requests
 import stripe
 
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.process import clean_env, free_port
 
 DEMO = [sys.executable, "-m", "payoutkit_demo"]
@@ -103,15 +104,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 # -- the browser: Debian's Chromium, as tests/browser launches it ------------------------------------
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
