@@ -78,11 +78,15 @@ test: lint postgresql chromium
 	$(BIN)/pytest
 	cd $(CONNECT) && npm test --silent
 
-# The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile.
+# The recorded figures use wrk (Debian) as the load generator and py-spy (PyPI) for the profile;
+# bench/peer.py compares with localstripe (PyPI), installed into .venv for the bench only (no test
+# or runtime dependency of Payoutkit).
 bench-tools: install
 	@command -v wrk >/dev/null 2>&1 || { $(APT) update && $(APT) install -y --no-install-recommends wrk; }
 	@[ -x $(BIN)/py-spy ] || $(BIN)/pip install py-spy
+	@[ -x $(BIN)/localstripe ] || $(BIN)/pip install 'localstripe>=1.15,<1.16'
 
 bench: install postgresql bench-tools connect chromium
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/peer.py
 	$(BIN)/python bench/connect_figures.py
