@@ -57,6 +57,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 DOCS = REPO / "docs" / "benchmarks.md"
 SERVERS = ("ceiling", "payoutkit", "localstripe")
+NAMES = {"ceiling": "ceiling", "payoutkit": "Payoutkit", "localstripe": "localstripe"}
 WORKLOADS = ("payout", "balance")
 CONCURRENCY = (1, 4)
 LS_KEY = "sk_test_localstripe_bench"
@@ -355,8 +356,9 @@ def table(figures: list[Figure]) -> list[str]:
             for conc in CONCURRENCY:
                 ce, pk, ls = (by.get((s, size, workload, conc)) for s in SERVERS)
                 stored = f"{size:,}"
-                if ls is not None and ls.stored < size:
-                    stored += f" (localstripe {ls.stored:,})"
+                short = [f for f in (pk, ls) if f is not None and f.stored < size]
+                if short:  # the seeding bound came first: say what each server held
+                    stored += " asked; held: " + ", ".join(f"{NAMES[f.server]} {f.stored:,}" for f in short)
                 lines.append(f"| {stored} | {workload} | {conc} | {_cell(ce)} | {_cell(pk)} | {_cell(ls)} "
                              f"| {_ratio(pk, ce)} | {_ratio(pk, ls)} |")  # fmt: skip
     return lines
