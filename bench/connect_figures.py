@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench.machine import describe
+from bench.results import replace_section
 from bench.servers import HOST, REPO, SECRET_KEY, ServerProcess, _bin, free_port
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
@@ -291,18 +292,6 @@ def section(sizes: dict[str, int], times: list[dict[str, Any]], machine: dict[st
     return "\n".join(lines)
 
 
-def update_docs(path: Path, body: str) -> None:
-    text = path.read_text()
-    begin, end = "<!-- bench:connect -->", "<!-- /bench:connect -->"
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + f"\n\n## connect.js: size and time to first balance\n\n{block}\n"
-    path.write_text(text)
-
-
 def chromium_version() -> str:
     try:
         out = subprocess.run(
@@ -330,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     body = section(sizes, times, machine)
     print(body)
     if not args.no_docs:
-        update_docs(args.docs_path, body)
+        replace_section(args.docs_path, "connect", body, "connect.js: size and time to first balance")
         print(f"updated {args.docs_path}")
     return 0
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import stripe
 
 from bench.machine import describe
+from bench.results import replace_section
 from bench.servers import (
     HOST,
     REPO,
@@ -398,21 +399,6 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
     return "\n".join(lines)
 
 
-def update_docs(path: Path, body: str) -> None:
-    text = path.read_text()
-    begin, end = "<!-- bench:peer -->", "<!-- /bench:peer -->"
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = (
-            text.rstrip()
-            + f"\n\n## Side by side: Payoutkit, localstripe and the client's ceiling\n\n{block}\n"
-        )
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="sizes 0 and 200, shorter runs; docs untouched")
@@ -436,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     body = section(figures, machine, notes, plan)
     print(body)
     if (args.docs or not args.quick) and not args.no_docs:
-        update_docs(DOCS, body)
+        replace_section(DOCS, "peer", body, "Side by side: Payoutkit, localstripe and the client's ceiling")
         print(f"updated {DOCS}")
     return 0
 

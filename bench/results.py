@@ -10,6 +10,7 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.load import LoadResult, SeqResult
@@ -195,3 +196,17 @@ def machine_line(res: Results, *, load_generator: bool = True) -> str:
     keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
     keys += ("Load generator",) if load_generator else ()
     return f"Measured {m.get('Date', '?')} on " + "; ".join(f"{k}: {m[k]}" for k in keys if k in m) + "."
+
+
+def replace_section(path: Path, name: str, body: str, heading: str) -> None:
+    """Rewrite the generated block of `path` between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`;
+    a page without it gets the block appended under `## heading`. The text around it is kept."""
+    text = path.read_text()
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## {heading}\n\n{block}\n"
+    path.write_text(text)
