@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from payoutkit.config import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Balances and payouts, Stripe-compatible.")
 console = Console()
@@ -21,40 +25,96 @@ DatabaseOpt = Annotated[
 ]
 
 
+# `serve --workers N`: what each of the N processes needs to build the same settings as the parent
+# (the rest comes from the environment they inherit), as JSON in this variable.
+SERVE_OPTIONS = "PAYOUTKIT_SERVE_OPTIONS"
+
+
 @app.command()
-def serve(
+def serve(  # noqa: PLR0913 (the command's options)
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless told otherwise.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 4242,
     database_url: DatabaseOpt = None,
     simulated_clock: Annotated[
         bool, typer.Option("--simulated-clock", help="Test mode runs on a clock you advance.")
     ] = False,
-    worker: Annotated[bool, typer.Option(help="Run the settlement worker in this process.")] = True,
+    worker: Annotated[bool, typer.Option(help="Run the settlement worker (in one process).")] = True,
     access_log: Annotated[bool, typer.Option(help="Log one line per request (never headers).")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="API processes (PostgreSQL only above 1); one database.")
+    ] = 1,
 ) -> None:
     """Start the API server (migrating the database first)."""
     import uvicorn
 
-    from payoutkit.api.app import create_app
     from payoutkit.runtime import open_runtime
     from payoutkit.store.migrations import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env(database_url=database_url, host=host, port=port)
-    settings = replace(settings, worker=worker, access_log=access_log,
-                       simulated_clock=simulated_clock or settings.simulated_clock)  # fmt: skip
+    options = {"database_url": database_url, "host": host, "port": port, "worker": worker,
+               "access_log": access_log, "simulated_clock": simulated_clock}  # fmt: skip
+    settings = _serve_settings(options)
+    if workers > 1 and _is_sqlite(settings.database_url):
+        raise typer.BadParameter(
+            "SQLite serializes writers, so one process is the design: serve it with --workers 1, "
+            "or use PostgreSQL (--database-url postgresql+psycopg://…) for several processes.",
+            param_hint="--workers",
+        )
     upgrade(settings.database_url)  # once, in this process, before any server process starts
     runtime, boot = open_runtime(settings)
-    _print_start(settings, boot.platform_id, boot.generated, boot.publishable)
-    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="warning",
-                access_log=False, lifespan="on")  # fmt: skip
+    _print_start(settings, boot.platform_id, boot.generated, boot.publishable, workers)
+    if workers == 1:
+        from payoutkit.api.app import create_app
+
+        uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="warning",
+                    access_log=False, lifespan="on")  # fmt: skip
+        return
+    # N processes (uvicorn's supervisor: one socket, a dead process is replaced), each opening its own
+    # runtime on the database this one has migrated and booted.
+    runtime.db.dispose()
+    os.environ[SERVE_OPTIONS] = json.dumps(options)
+    uvicorn.run("payoutkit.cli:process_app", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=False, lifespan="on")  # fmt: skip
+
+
+def _serve_settings(options: dict[str, Any]) -> Settings:
+    """The settings of `serve`'s options and the environment (the same in every process of it)."""
+    settings = Settings.from_env(
+        database_url=options["database_url"], host=options["host"], port=options["port"]
+    )
+    return replace(settings, worker=options["worker"], access_log=options["access_log"],
+                   simulated_clock=options["simulated_clock"] or settings.simulated_clock)  # fmt: skip
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def process_app() -> Starlette:
+    """The app of one process of `serve --workers N` (uvicorn calls it in each process it starts): its
+    own runtime and pool. The database is migrated and booted already; the worker runs in whichever
+    process leads (payoutkit/worker.py `lead`)."""
+    from payoutkit.api.app import create_app
+    from payoutkit.runtime import open_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _serve_settings(json.loads(os.environ[SERVE_OPTIONS]))
+    runtime, _ = open_runtime(settings, migrate_new=False)
+    return create_app(settings, runtime=runtime)
 
 
 def _print_start(
-    settings: Settings, platform: str, generated: dict[str, str], publishable: dict[bool, str | None]
+    settings: Settings,
+    platform: str,
+    generated: dict[str, str],
+    publishable: dict[bool, str | None],
+    processes: int = 1,
 ) -> None:
     table = Table(title="Payoutkit", show_header=False)
     table.add_row("API", f"http://{settings.host}:{settings.port}")
+    if processes > 1:
+        worker = "the worker runs in one of them" if settings.worker else "no worker"
+        table.add_row("Processes", f"{processes} ({worker})")
     table.add_row("Database", settings.database_url.split("@")[-1])
     table.add_row("Platform account", platform)
     table.add_row("Test publishable key", publishable.get(False) or "-")

@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as tg:
             if settings.worker:
-                tg.start_soon(worker.run, state)
+                tg.start_soon(worker.lead, state)
             yield
             tg.cancel_scope.cancel()
         state.db.dispose()

@@ -43,6 +43,7 @@ def serve_process(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     args: tuple[str, ...] = (),
+    startup_timeout: float = STARTUP_TIMEOUT,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     with log.open("ab") as out:
@@ -56,7 +57,7 @@ def serve_process(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+        deadline = time.monotonic() + startup_timeout
         while True:
             assert proc.poll() is None, log.read_text()
             try:
