@@ -13,6 +13,7 @@ Scenarios:
   settle      one settlement of 1,000,000 due pending balance transactions (and of 100,000), no server
   payouts     POST /v1/payouts at concurrency 32 on one connected account, and round-robin over 32
   autopayout  the worker's automatic payout run over 100,000 due accounts (and 10,000), no server
+  workers     PostgreSQL: `serve --workers N` for N = 1, 2, 4 (balance, charges, payouts; bench/workers.py)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import autopayout, payouts, report, settle
+from bench import autopayout, payouts, report, settle, workers
 from bench.load import Limits, LoadResult, Shape, have_wrk, is_error, run_load, sequential
 from bench.machine import describe, filesystem
 from bench.profile import py_spy, record, summarize
@@ -40,7 +41,7 @@ from bench.seed import history as seed_history
 from bench.servers import REPO, ServerProcess, auth_headers, ceiling_server, database, payoutkit_server
 from devtools.pg import PostgresCluster
 
-SCENARIOS = ("throughput", "history", "ceiling", "profile", "settle", "payouts", "autopayout")
+SCENARIOS = ("throughput", "history", "ceiling", "profile", "settle", "payouts", "autopayout", "workers")
 BACKENDS = ("sqlite", "postgresql")
 CHARGE_BODY = "amount=1000&currency=usd&source=tok_visa"
 # (name, method, path, body): the two endpoints the issue asks about.
@@ -248,6 +249,7 @@ PER_BACKEND: tuple[tuple[str, Scenario], ...] = (
     ("settle", settle.scenario),
     ("payouts", payouts.scenario),
     ("autopayout", autopayout.scenario),
+    ("workers", workers.scenario),
 )
 
 
@@ -309,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(report.as_json(res), indent=2))
     if write_docs:
         report.update_docs(args.docs_path, res)
+        workers.update_docs(args.docs_path, res)
         log(f"updated {args.docs_path}")
     if res.errors:
         log(f"FAILED: {res.errors} request errors (must be 0)")
