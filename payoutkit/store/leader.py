@@ -5,10 +5,14 @@ tries to take a session-level advisory lock, `pg_try_advisory_lock(WORKER_LOCK)`
 its own (outside the pool, in autocommit, named `payoutkit worker <pid>` in `pg_stat_activity`). The
 one that gets it leads, and keeps the lock for as long as that session lives: PostgreSQL releases a
 session-level lock only when asked to or when the session ends, and nothing here asks. If the leader
-dies (killed, crashed, its machine or network gone) its session ends, the lock is released, and the
-next process to try takes it. A leader checks its session every interval (`still_held`); a session
-that has gone (the server restarted, an administrator's `pg_terminate_backend`) means the lock went
-with it, and the process stops working and tries again like the others.
+process dies (killed, crashed) its socket closes, the server ends its session at once, the lock is
+released, and the next process to try takes it. A leader whose machine or network is gone leaves no
+closed socket behind: the server ends that session when its TCP keepalives give up (PostgreSQL's
+`tcp_keepalives_*` settings; the OS defaults are hours, so set them on a multi-machine deployment).
+
+A leader checks its session every interval (`still_held`); a session that has gone (the server
+restarted, an administrator's `pg_terminate_backend`, a dead link its keepalives found) means the lock
+went with it, and the process stops working and tries again like the others.
 
 Advisory locks are per database, so deployments on other databases of one cluster do not meet.
 
@@ -29,6 +33,10 @@ from payoutkit.store.db import normalize_url
 
 # The advisory lock's key (a bigint; the bytes of "payoutkt"): one lock per database.
 WORKER_LOCK = int.from_bytes(b"payoutkt", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+# libpq keepalives on the leadership connection: a leader cut off from the database notices within
+# about 20 s (its `still_held` check fails) instead of waiting on a dead connection.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
 
 _TRY_LOCK = select(func.pg_try_advisory_lock(bindparam("key")))
 _ALIVE = select(literal(1))
@@ -56,7 +64,7 @@ class WorkerLock:
                     self.url,
                     poolclass=NullPool,
                     isolation_level="AUTOCOMMIT",
-                    connect_args={"application_name": application_name(os.getpid())},
+                    connect_args={"application_name": application_name(os.getpid()), **_KEEPALIVES},
                 )
             self._conn = self._engine.connect()
         return self._conn
