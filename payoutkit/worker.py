@@ -81,7 +81,11 @@ async def lead(state: Runtime) -> None:
             if leads:
                 log.info("worker: process %d leads (PostgreSQL advisory lock %d); it runs the worker",
                          os.getpid(), WORKER_LOCK)  # fmt: skip
-                await _while_held(state, lock)
+                try:
+                    await _while_held(state, lock)
+                except Exception:
+                    log.exception("worker: checking the leader lock failed; letting it go")
+                    lock.release()
                 log.warning("worker: process %d lost the leader lock (its session ended); trying again "
                             "every %s s", os.getpid(), interval)  # fmt: skip
             await anyio.sleep(interval)

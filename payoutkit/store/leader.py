@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, func, literal, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from payoutkit.store.db import normalize_url
@@ -73,7 +73,7 @@ class WorkerLock:
         """Try once to lead; True when this process now holds the lock."""
         try:
             self.held = bool(self._connection().execute(_TRY_LOCK, {"key": WORKER_LOCK}).scalar_one())
-        except DBAPIError:
+        except SQLAlchemyError:
             self._drop()
             raise
         return self.held
@@ -84,7 +84,7 @@ class WorkerLock:
             return False
         try:
             self._conn.execute(_ALIVE).scalar_one()
-        except DBAPIError:
+        except SQLAlchemyError:  # the session is gone (or the connection unusable): so is the lock
             self._drop()
             return False
         return True
@@ -102,5 +102,5 @@ class WorkerLock:
         if conn is not None:
             try:
                 conn.close()
-            except DBAPIError:
+            except SQLAlchemyError:
                 conn.invalidate()
