@@ -4,8 +4,10 @@ The server runs as real processes on loopback (uvicorn's supervisor and its N pr
 official `stripe` SDK over many connections. Which process leads the worker is read where it is decided:
 the advisory lock in `pg_locks`, whose session names its process (`payoutkit worker <pid>`). The leader
 is killed by its pid with SIGKILL; another process must take the lock, and the worker's effects (webhook
-deliveries to a receiver on 127.0.0.1) must go on, each event delivered once. Everything started is
-stopped by its pid; every wait is bounded.
+deliveries to a receiver on 127.0.0.1) must go on, each event delivered once; a leader whose session is
+ended from outside must stop leading. A rotated key is refused by every process within seconds, and
+`--no-worker` runs no worker anywhere; SQLite refuses several processes. Everything started is stopped
+by its pid; every wait is bounded.
 """
 
 from __future__ import annotations
@@ -307,6 +309,20 @@ def test_several_processes_serve_one_database_and_one_of_them_runs_the_worker(
         assert set(in_parallel(dep.url, [lambda c: usd_available(c.v1.balance.retrieve())] * 8)) == {
             start + 50 * (CHARGE - card_fee(CHARGE)) - TRANSFER
         }
+
+        # The leader's session is ended from outside (an administrator, a database restart): the leader
+        # notices within an interval and stops, and a process (it, or another) leads again.
+        with pg_cluster.connect(pg_database) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = %s)",
+                (pg_database,),
+            ).fetchall()
+        assert ended == [(True,)]
+        wait_for(
+            "the leader to notice", lambda: f"process {successor} lost the leader lock" in dep.log.read_text()
+        )
+        wait_for("a leader again", dep.one_leader)
 
 
 def test_a_rotated_key_is_refused_by_every_process(
