@@ -50,6 +50,12 @@ class Received:
     body: bytes
 
 
+class _Listener(ThreadingHTTPServer):
+    # The worker posts a batch of deliveries at once: with the default backlog (5) a loaded machine
+    # drops connection attempts, which then fail as timeouts and wait a minute for their retry.
+    request_queue_size = 128
+
+
 class Receiver:
     """Answers 500 to its first `fail_first` requests and holds its first `hang_first` until released
     (`release`, or the end of the block); answers 200 to the rest."""
@@ -101,7 +107,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server = _Listener(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
