@@ -50,7 +50,7 @@ def serve(  # noqa: PLR0913 (the command's options)
     from payoutkit.runtime import open_runtime
     from payoutkit.store.migrations import upgrade
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _logging()
     options = {"database_url": database_url, "host": host, "port": port, "worker": worker,
                "access_log": access_log, "simulated_clock": simulated_clock}  # fmt: skip
     settings = _serve_settings(options)
@@ -86,6 +86,12 @@ def _serve_settings(options: dict[str, Any]) -> Settings:
                    simulated_clock=options["simulated_clock"] or settings.simulated_clock)  # fmt: skip
 
 
+def _logging(*, migrating: bool = True) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if not migrating:  # a process of --workers N only reads the revision: alembic's lines say nothing
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -97,7 +103,7 @@ def process_app() -> Starlette:
     from payoutkit.api.app import create_app
     from payoutkit.runtime import open_runtime
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _logging(migrating=False)
     settings = _serve_settings(json.loads(os.environ[SERVE_OPTIONS]))
     runtime, _ = open_runtime(settings, migrate_new=False)
     return create_app(settings, runtime=runtime)
