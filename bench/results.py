@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import LoadResult, SeqResult
+from bench.machine import measured
 from bench.profile import Profile
 
 
@@ -192,10 +193,9 @@ def loadavg() -> str:
 
 
 def machine_line(res: Results, *, load_generator: bool = True) -> str:
-    m = res.machine
     keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
     keys += ("Load generator",) if load_generator else ()
-    return f"Measured {m.get('Date', '?')} on " + "; ".join(f"{k}: {m[k]}" for k in keys if k in m) + "."
+    return measured(res.machine, keys=keys) + "."
 
 
 def replace_section(path: Path, name: str, body: str, heading: str) -> None:
