@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import autopayout_report, payouts
 from bench.profile import payoutkit_inclusive
-from bench.results import Results, Settle, Throughput, machine_line
+from bench.results import Results, Settle, Throughput, machine_line, short_machine_line
 from bench.settle import LABELS
 
 TEMPLATE = """# Benchmarks
@@ -109,7 +109,8 @@ def section_throughput(res: Results) -> str:
     rows = _throughput_rows(res.throughput)
     rows += ["", "Targets are what later issues design toward; they are reported here, not asserted. "
              "`POST /v1/charges` body: `amount=1000&currency=usd&source=tok_visa` (a new charge each time); "
-             "`GET /v1/balance` reads the platform's balance."]  # fmt: skip
+             "`GET /v1/balance` reads the platform's balance.", "",
+             short_machine_line(res, {t.backend for t in res.throughput})]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -119,7 +120,8 @@ def section_ceiling(res: Results) -> str:
     rows = _throughput_rows([res.ceiling])
     rows += ["", "`bench/ceiling_app.py`, started as its own process with `uvicorn` (uvloop, httptools): the "
              f"most any Starlette app on one uvicorn worker can answer here. The issue quotes "
-             f"~{res.ceiling.target:,} req/s for this machine (the target column)."]  # fmt: skip
+             f"~{res.ceiling.target:,} req/s for this machine (the target column).", "",
+             short_machine_line(res, [])]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -165,6 +167,9 @@ def section_profile(res: Results, top: int = 12) -> str:
         out.append("|---|---:|")
         out += [f"| `{k}` | {prof.share(v):.1f}% |" for k, v in payoutkit_inclusive(prof, top)]
         out.append("")
+    out.append(f"Each profile is one sample of {res.config.profile_seconds} s under load (a profile, not a "
+               "figure: its shares move by a few points from run to run). "
+               + short_machine_line(res, {b for b, _, _ in res.profiles}))  # fmt: skip
     return "\n".join(out).rstrip()
 
 

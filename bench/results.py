@@ -195,7 +195,21 @@ def loadavg() -> str:
 def machine_line(res: Results, *, load_generator: bool = True) -> str:
     keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
     keys += ("Load generator",) if load_generator else ()
-    return measured(res.machine, keys=keys) + "."
+    told = durability_line(res, res.storage)
+    return " ".join(x for x in (measured(res.machine, keys=keys) + ".", told) if x)
+
+
+def short_machine_line(res: Results, backends: set[str] | list[str] | None = None) -> str:
+    """For a section under the machine table: when, at which commit, on what CPU, and the stores'
+    durability (the rest of the machine is in its own section)."""
+    told = durability_line(res, res.storage if backends is None else backends)
+    return " ".join(x for x in (measured(res.machine, keys=("CPU",)) + " (see Machine).", told) if x)
+
+
+def durability_line(res: Results, backends: set[str] | list[str]) -> str:
+    """The stores' durability (bench/durability.py) for a section's figures: which settings each used."""
+    told = [res.storage[b] for b in ("sqlite", "postgresql") if b in backends and b in res.storage]
+    return ("Durability: " + "; ".join(told) + ".") if told else ""
 
 
 def replace_section(path: Path, name: str, body: str, heading: str) -> None:

@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import autopayout, payouts, report, settle
+from bench import autopayout, durability, payouts, report, settle
 from bench.load import Limits, LoadResult, Shape, have_wrk, is_error, run_load, sequential
-from bench.machine import describe, filesystem
+from bench.machine import describe
 from bench.profile import py_spy, record, summarize
 from bench.results import FULL, QUICK, Config, History, Results, Throughput, log
 from bench.seed import count_txns, platform_account
@@ -220,6 +220,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "100000,1000000; quick 100000)")  # fmt: skip
     ap.add_argument("--autopayout", type=_sizes, help="comma list of accounts due per automatic payout run "
                     "(default 10000,100000; quick 2000)")  # fmt: skip
+    ap.add_argument("--pg", choices=("durable", "fast"), default="durable",
+                    help="PostgreSQL profile (devtools/pg.py): durable (on disk; fsync, synchronous_commit, "
+                    "full_page_writes on: the default) or fast (the suite's tmpfs, all off)")  # fmt: skip
     ap.add_argument("--tool", choices=("auto", "wrk", "asyncio"), help="load generator (default: wrk)")
     ap.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                     help="update docs/benchmarks.md (default: yes, except with --quick)")  # fmt: skip
@@ -272,16 +275,17 @@ def steps_of(scenarios: list[str], backends: list[str], cluster: PostgresCluster
     return steps
 
 
-def run_steps(scenarios: list[str], backends: list[str], res: Results) -> None:
+def run_steps(scenarios: list[str], backends: list[str], res: Results, *, durable: bool = True) -> None:
     """The PostgreSQL cluster (if any backend needs it), every step, and the cluster stopped."""
     cluster: PostgresCluster | None = None
     try:
         if "postgresql" in backends and set(scenarios) - {"ceiling"}:
-            cluster = PostgresCluster()
+            cluster = PostgresCluster(durable=durable)
             cluster.start()
-            log(f"PostgreSQL cluster started: postmaster pid {cluster.pid}, port {cluster.port}")
+            log(f"PostgreSQL cluster started ({'durable' if durable else 'fast'} profile): postmaster pid "
+                f"{cluster.pid}, port {cluster.port}, {cluster.basedir}")  # fmt: skip
         res.machine = describe(cluster)
-        res.storage = _storage(cluster)
+        res.storage = _storage(backends, cluster)
         for name, step in steps_of(scenarios, backends, cluster, res.config, res):
             log(f"== {name}")
             step()
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     tool = "wrk" if cfg.tool == "wrk" or (cfg.tool == "auto" and have_wrk()) else "asyncio"
     log(f"load generator: {tool}; scenarios {scenarios}; backends {backends}")
     started = time.monotonic()
-    run_steps(scenarios, backends, res)
+    run_steps(scenarios, backends, res, durable=args.pg == "durable")
     log(f"done in {time.monotonic() - started:.0f} s")
     print()
     print(report.text_summary(res))
@@ -321,16 +325,11 @@ def _bind(fn: Scenario, backend: str,
     return lambda: fn(backend, cluster, cfg, res)
 
 
-def _storage(cluster: PostgresCluster | None) -> dict[str, str]:
-    tmp = tempfile.gettempdir()
-    out = {"sqlite": f"temp file under {tmp} ({filesystem(tmp)}); WAL, synchronous=NORMAL (the server's own"
-                     " settings)"}  # fmt: skip
-    if cluster is not None and cluster.basedir is not None:
-        out["postgresql"] = (
-            f"throwaway cluster under {cluster.basedir.parent} ({filesystem(str(cluster.basedir))}) with the"
-            " test suite's settings: fsync=off, synchronous_commit=off, full_page_writes=off;"
-            " server pool 16+16 connections"
-        )
+def _storage(backends: list[str], cluster: PostgresCluster | None) -> dict[str, str]:
+    """Each store's durability as read from it (bench/durability.py), for every figure that uses it."""
+    out = {b: durability.describe(b, cluster) for b in backends if b == "sqlite" or cluster is not None}
+    if "postgresql" in out:
+        out["postgresql"] += "; server pool 16+16 connections"
     return out
 
 

@@ -30,7 +30,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -43,7 +42,6 @@ if __name__ == "__main__":
 from sqlalchemy import Connection
 
 from bench import seed as seeds
-from bench.machine import filesystem
 from bench.results import Config, Results, Settle, log
 from bench.servers import REPO, database
 from bench.template import account, through_api
@@ -306,12 +304,9 @@ def scenario(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Re
 
 
 def _settle_storage(backend: str, cluster: PostgresCluster | None) -> str:
-    if backend == "sqlite":
-        tmp = tempfile.gettempdir()
-        return f"temp file under {tmp} ({filesystem(tmp)}), WAL, synchronous=NORMAL"
-    where = cluster.basedir.parent if cluster is not None and cluster.basedir is not None else "?"
-    return (f"throwaway cluster under {where} ({filesystem(str(where))}), fsync=off, synchronous_commit=off, "
-            "full_page_writes=off")  # fmt: skip
+    from bench import durability
+
+    return durability.describe(backend, cluster)
 
 
 def _run_settle(url: str, timeout: float) -> dict[str, Any]:
