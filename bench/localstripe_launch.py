@@ -3,7 +3,9 @@
 `localstripe --port N` binds `::` (every interface, IPv4 and IPv6); the bench reaches 127.0.0.1 only, so
 this runs the same aiohttp app (`localstripe.server.app`) with `host='127.0.0.1'`, from an empty store
 (as `--from-scratch`), without its access log. Everything else is localstripe's own, including that it
-pickles its whole store to /tmp/localstripe.pickle on every write.
+pickles its whole store to disk on every write; only the file differs: `--pickle PATH` instead of the
+hard-coded /tmp/localstripe.pickle, which any other localstripe on the machine would share (the same
+`pickle.dump` of the same store, so the same cost).
 
 `--seed N` first makes N payouts with localstripe's own model code, in this process, before it serves:
 `Payout._api_create(amount='100', currency='eur')` is exactly what its `POST /v1/payouts` handler calls
@@ -24,13 +26,20 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import time
 
 from aiohttp import web
 from localstripe import resources  # type: ignore[import-untyped]
 from localstripe.server import app  # type: ignore[import-untyped]
 
-PICKLE = "/tmp/localstripe.pickle"  # where localstripe's Store.dump_to_disk writes, hard-coded
+PICKLE = ["/tmp/localstripe.pickle"]  # where localstripe's Store.dump_to_disk writes (hard-coded there)
+
+
+def _dump_to_disk(self: resources.Store) -> None:
+    """localstripe's `Store.dump_to_disk`, line for line, to the file of this server."""
+    with open(PICKLE[0], "wb") as f:
+        pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 async def _seed(count: int) -> str:
@@ -61,7 +70,7 @@ def seed(count: int) -> dict[str, object]:
     return {
         "payouts": sum(1 for k in store if k.startswith("payout:")),
         "objects": len(store),
-        "bytes": os.path.getsize(PICKLE),
+        "bytes": os.path.getsize(PICKLE[0]),
         "seconds": round(time.perf_counter() - started, 2),
         "first": first,
     }
@@ -71,7 +80,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("--seed", type=int, default=0, help="payouts made in-process before serving")
+    ap.add_argument("--pickle", default=PICKLE[0], help="the file localstripe saves its store to")
     args = ap.parse_args()
+    PICKLE[0] = args.pickle
+    resources.Store.dump_to_disk = _dump_to_disk
     # Saved before serving even when empty, so the pickle is this server's store, never an older one.
     print("SEEDED " + json.dumps(seed(args.seed)), flush=True)
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)

@@ -44,6 +44,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -98,7 +99,8 @@ class Plan:
 FULL = Plan(sizes=(0, 2_000, 20_000), runs=5, duration=0.5, min_ops=4, max_ops=2_000, seed_seconds=600.0)
 QUICK = Plan(sizes=(0, 200), runs=3, duration=0.3, min_ops=2, max_ops=500, seed_seconds=60.0)
 SEED_CONCURRENCY = 16
-PICKLE = Path("/tmp/localstripe.pickle")  # localstripe's store, as it saves it after every request
+# localstripe's store, as it saves it after every request (a file of this run's, not the shared default)
+PICKLE = Path(tempfile.gettempdir()) / f"bench-localstripe-{os.getpid()}.pickle"
 
 
 # -- the servers -----------------------------------------------------------------------------------
@@ -106,7 +108,9 @@ PICKLE = Path("/tmp/localstripe.pickle")  # localstripe's store, as it saves it 
 
 def localstripe_server(seed: int = 0) -> ServerProcess:
     port = free_port(HOST)
-    argv = [_bin("python"), str(REPO / "bench" / "localstripe_launch.py"), str(port), "--seed", str(seed)]
+    PICKLE.unlink(missing_ok=True)
+    argv = [_bin("python"), str(REPO / "bench" / "localstripe_launch.py"), str(port), "--seed", str(seed),
+            "--pickle", str(PICKLE)]  # fmt: skip
     return ServerProcess("localstripe", argv, ready_path="/v1/balance", port=port,
                          headers={"Authorization": f"Bearer {LS_KEY}"})  # fmt: skip
 
@@ -430,7 +434,7 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
         "its payouts made in-process by its own `Payout._api_create` (what its `POST /v1/payouts` handler "
         "calls; each stores the payout and its `payout.created` event) and its store saved once before it "
         "serves, then checked: a seeded payout retrieved through the SDK, and the store counted. Served, "
-        "localstripe pickles its whole store to /tmp/localstripe.pickle on every write (about three times "
+        "localstripe pickles its whole store to a file on every write (about three times "
         "per `Payout.create`), which is what its payout rate pays at 20,000; its balance is a constant. "
         "Payoutkit: `payoutkit serve --simulated-clock` on SQLite (WAL, synchronous=NORMAL), paying out of "
         "the platform's own EUR balance. The ceiling: bench/ceiling_app.py answering the same calls with "
