@@ -13,9 +13,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import autopayout_report, payouts
+from bench import autopayout_report, payouts, rss
 from bench.profile import payoutkit_inclusive
-from bench.results import Results, Settle, Throughput, machine_line, short_machine_line
+from bench.results import Results, Settle, Throughput, machine_line, short_machine_line, spread
 from bench.settle import LABELS
 
 TEMPLATE = """# Benchmarks
@@ -70,6 +70,12 @@ _not measured yet_
 <!-- bench:autopayout -->
 _not measured yet_
 <!-- /bench:autopayout -->
+
+## Peak server RSS with 1,000,000 transactions
+
+<!-- bench:rss -->
+_not measured yet_
+<!-- /bench:rss -->
 """
 
 
@@ -127,21 +133,27 @@ def section_ceiling(res: Results) -> str:
 
 def section_history(res: Results) -> str:
     rows = [
-        "| Backend | txns on the account | `GET /v1/balance` p50 ms | p99 ms | mean ms | requests | errors "
-        "| `GET /v1/balance_transactions?limit=10` p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Backend | txns on the account | `GET /v1/balance` p50 ms | min-max p50 | p99 ms | mean ms "
+        "| requests | errors | `GET /v1/balance_transactions?limit=10` p50 ms | min-max p50 | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for h in res.history:
         b, lst = h.balance, h.listing
-        rows.append(f"| {h.backend} | {h.txns:,} | **{b.p50_ms:.2f}** | {b.p99_ms:.2f} | {b.mean_ms:.2f} | "
-                    f"{b.requests:,} | {b.errors + lst.errors} | {lst.p50_ms:.2f} | "
-                    f"{lst.p99_ms:.2f} |")  # fmt: skip
-    rows += ["", "Sequential requests on one keep-alive connection (after 200 warm-up requests). The first "
-             f"{res.config.history_small:,} transactions are charges made through the API; the rest are "
+        bal_p50s = [r.p50_ms for r in h.balance_runs] or [b.p50_ms]
+        lst_p50s = [r.p50_ms for r in h.listing_runs] or [lst.p50_ms]
+        rows.append(f"| {h.backend} | {h.txns:,} | **{b.p50_ms:.2f}** | {spread(bal_p50s)} | {b.p99_ms:.2f} "
+                    f"| {b.mean_ms:.2f} | {b.requests:,} | {h.errors} | {lst.p50_ms:.2f} "
+                    f"| {spread(lst_p50s)} | {lst.p99_ms:.2f} |")  # fmt: skip
+    c = res.config
+    rows += ["", f"Sequential requests on one keep-alive connection (after 200 warm-up requests), "
+             f"{c.history_runs} runs per figure: the run with the median p50 is shown, the p50s' min-max "
+             "beside it; errors are every run's. The first "
+             f"{c.history_small:,} transactions are charges made through the API; the rest are "
              "inserted set-based (bench/seed.py through `payoutkit.store.seeding`: +1000 on the "
              "platform's usd card bucket, -1000 on one of the 16 `sys_world_NN` buckets, interleaved, then "
              "every bucket set from its transactions; `check_ledger` passes). The list endpoint is shown for "
-             "contrast: its first page should not grow with history either."]  # fmt: skip
+             "contrast: its first page should not grow with history either.", "",
+             short_machine_line(res, {h.backend for h in res.history})]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -230,6 +242,9 @@ def section_settle(res: Results) -> str:
 _MACHINE_SCENARIOS = ("throughput", "ceiling", "history", "profiles")
 
 
+HEADINGS = {"rss": "Peak server RSS with 1,000,000 transactions"}
+
+
 def update_docs(path: Path, res: Results) -> None:
     text = path.read_text() if path.exists() else TEMPLATE
     sections = {}
@@ -249,6 +264,8 @@ def update_docs(path: Path, res: Results) -> None:
         sections["payouts"] = payouts.section(res)
     if res.autopayout:
         sections["autopayout"] = autopayout_report.section(res)
+    if res.rss:
+        sections["rss"] = rss.section(res)
     for name, body in sections.items():
         begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         block = f"{begin}\n{body}\n{end}"
@@ -256,7 +273,7 @@ def update_docs(path: Path, res: Results) -> None:
         if pattern.search(text):
             text = pattern.sub(lambda _m, b=block: b, text)  # type: ignore[misc]
         else:
-            text = text.rstrip() + f"\n\n## {name}\n\n{block}\n"
+            text = text.rstrip() + f"\n\n## {HEADINGS.get(name, name)}\n\n{block}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
@@ -277,6 +294,8 @@ def text_summary(res: Results) -> str:
         parts += ["", "PAYOUTS (POST /v1/payouts)", *payouts.summary_lines(res)]
     if res.autopayout:
         parts += ["", "AUTOPAYOUT", *autopayout_report.summary_lines(res)]
+    if res.rss:
+        parts += ["", "PEAK SERVER RSS", *rss.summary_lines(res)]
     return "\n".join(parts)
 
 
@@ -308,4 +327,5 @@ def as_json(res: Results) -> dict[str, Any]:
         "settle": [{**asdict(s), "rate": s.rate} for s in res.settle],
         "payouts": [{**asdict(p), "errors": p.errors} for p in res.payouts],
         "autopayout": [asdict(a) for a in res.autopayout],
+        "rss": [asdict(r) for r in res.rss],
     }

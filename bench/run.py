@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import autopayout, durability, payouts, report, settle
+from bench import autopayout, durability, payouts, report, rss, settle
 from bench.load import Limits, LoadResult, Shape, have_wrk, is_error, run_load, sequential
 from bench.machine import describe
 from bench.profile import py_spy, record, summarize
-from bench.results import FULL, QUICK, Config, History, Results, Throughput, log
+from bench.results import FULL, QUICK, Config, History, Results, Throughput, log, median_of, spread
 from bench.seed import count_txns, platform_account
 from bench.seed import history as seed_history
 from bench.servers import REPO, ServerProcess, auth_headers, ceiling_server, database, payoutkit_server
@@ -119,18 +119,22 @@ def sequential_post(srv: ServerProcess, path: str, body: str, count: int, max_se
 
 
 def _history_measure(srv: ServerProcess, backend: str, txns: int, cfg: Config) -> History:
+    """`cfg.history_runs` sequential measurements of both reads; the median run (by p50) shown."""
     headers = auth_headers()
     limit = cfg.seq_seconds
     sequential(srv.port, "/v1/balance", headers, count=min(200, cfg.seq_requests), max_seconds=limit)
-    bal = sequential(srv.port, "/v1/balance", headers, count=cfg.seq_requests, max_seconds=limit)
-    lst = sequential(srv.port, "/v1/balance_transactions?limit=10", headers,
-                     count=max(50, cfg.seq_requests // 4), max_seconds=cfg.seq_seconds)  # fmt: skip
+    bals, lsts = [], []
+    for _ in range(cfg.history_runs):
+        bals.append(sequential(srv.port, "/v1/balance", headers, count=cfg.seq_requests, max_seconds=limit))
+        lsts.append(sequential(srv.port, "/v1/balance_transactions?limit=10", headers,
+                               count=max(50, cfg.seq_requests // 4), max_seconds=limit))  # fmt: skip
+    bal, lst = median_of(bals, lambda r: r.p50_ms), median_of(lsts, lambda r: r.p50_ms)
     log(
         f"  {backend} history {txns:,} txns: GET /v1/balance p50 {bal.p50_ms:.2f} ms"
-        f" p99 {bal.p99_ms:.2f} ms ({bal.requests} requests, {bal.errors} errors);"
-        f" list p50 {lst.p50_ms:.2f} ms p99 {lst.p99_ms:.2f} ms"
+        f" ({spread([r.p50_ms for r in bals])}) p99 {bal.p99_ms:.2f} ms ({len(bals)} runs of {bal.requests}"
+        f" requests); list p50 {lst.p50_ms:.2f} ms p99 {lst.p99_ms:.2f} ms"
     )
-    return History(backend, txns, bal, lst)
+    return History(backend, txns, bal, lst, bals, lsts)
 
 
 def scenario_history(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Results) -> None:
@@ -150,6 +154,8 @@ def scenario_history(backend: str, cluster: PostgresCluster | None, cfg: Config,
         with payoutkit_server(url) as srv:
             log(f"payoutkit on {backend} restarted: pid {srv.pid}")
             res.history.append(_history_measure(srv, backend, large, cfg))
+            # 3. The server's peak RSS on this store, after a mixed load (bench/rss.py).
+            res.rss.append(rss.measure(srv, backend, large, cfg))
 
 
 def _txn_count(url: str) -> int:
