@@ -191,13 +191,15 @@ def _mib(kb: int | None) -> str:
 
 def section_settle(res: Results) -> str:
     rows = [
-        "| Backend | due pending txns | buckets | seconds | txns/s | `settle()` calls | first call moved "
+        "| Backend | due pending txns | buckets | seconds (median) | min-max s | txns/s | `settle()` calls "
+        "| first call moved "
         "| of which commit s | peak RSS MiB (settling process) | PostgreSQL backend peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in res.settle:
         grew = f" (+{(s.rss_peak_kb - s.rss_base_kb) / 1024:,.0f})" if s.rss_peak_kb and s.rss_base_kb else ""
-        rows.append(f"| {s.backend} | {s.txns:,} | {s.buckets:,} | **{s.seconds:,.2f}** | {s.rate:,.0f} | "
+        rows.append(f"| {s.backend} | {s.txns:,} | {s.buckets:,} | **{s.seconds:,.2f}** "
+                    f"| {spread(s.all_seconds)} | {s.rate:,.0f} | "
                     f"{len(s.calls)} | {s.calls[0]['moved']:,.0f} | {s.commit_seconds:.2f} | "
                     f"{_mib(s.rss_peak_kb)}{grew} | {_mib(s.backend_hwm_kb)} |")  # fmt: skip
     largest = max(s.txns for s in res.settle)
@@ -206,8 +208,9 @@ def section_settle(res: Results) -> str:
     labels = sorted({k for s in runs for k in s.statements}, key=lambda k: (order.index(k) if k in order
                                                                             else len(order), k))  # fmt: skip
     head = " | ".join(f"{s.backend} statements | {s.backend} s | share" for s in runs)
-    rows += ["", f"Where the time goes at {largest:,} txns (wall time from each statement's execute to "
-             "the next one's: fetching its rows and the Python in between included):", "",
+    rows += ["", f"Where the time goes at {largest:,} txns, in the median run (wall time from each "
+             "statement's execute to the next one's: fetching its rows and the Python in between "
+             "included):", "",
              f"| Step | {head} |", "|---|" + "---:|---:|---:|" * len(runs)]  # fmt: skip
 
     def cell(s: Settle, calls: float, secs: float) -> str:
@@ -230,7 +233,9 @@ def section_settle(res: Results) -> str:
              "before and after the settlement, and nothing is left pending. Timed: one unit of work "
              "through `Database.transaction` (as the worker's tick), in a process of its own: "
              "`settlement.settle(conn, now, livemode=False)`, called again while any bucket is still due "
-             "(one call should do: the calls column), then the commit. Peak RSS is the settling process's "
+             f"(one call should do: the calls column), then the commit; {res.config.settle_runs} runs per "
+             "size, each on a fresh seed, the median run shown (its row and breakdown) with every run's "
+             "min-max. Peak RSS is the settling process's "
              "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
              "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
              f"touched. Stores: {stores}.", "", machine_line(res, load_generator=False)]  # fmt: skip

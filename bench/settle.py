@@ -42,7 +42,7 @@ if __name__ == "__main__":
 from sqlalchemy import Connection
 
 from bench import seed as seeds
-from bench.results import Config, Results, Settle, log
+from bench.results import Config, Results, Settle, log, median_of, spread
 from bench.servers import REPO, database
 from bench.template import account, through_api
 from devtools.pg import PostgresCluster
@@ -273,34 +273,45 @@ def timed_settle(url: str, now: int) -> dict[str, Any]:
 
 
 def scenario(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Results) -> None:
+    """Per size, `cfg.settle_runs` settlements, each on a fresh seed; the median run is kept, with every
+    run's seconds."""
     for txns in cfg.settle_sizes:
-        with database(backend, cluster, f"bench_settle_{txns}") as url:
-            log(f"seeding {txns:,} due pending txns ({cfg.settle_per_bucket} per bucket) on {backend}")
-            t0 = time.monotonic()
-            buckets = seed(url, txns, cfg.settle_per_bucket)
-            seeded = time.monotonic() - t0
-            t0 = time.monotonic()
-            check(url, txns=txns, settled=False)
-            checked = time.monotonic() - t0
-            log(f"  seeded in {seeded:.1f} s ({buckets:,} buckets); check_ledger passes ({checked:.1f} s)")
-            out = _run_settle(url, cfg.settle_timeout)
-            t0 = time.monotonic()
-            check(url, txns=txns, settled=True)
-            checked += time.monotonic() - t0
-        if out["moved"] != txns:
-            raise AssertionError(f"settled {out['moved']:,} txns, not {txns:,}")
-        s = Settle(backend, txns, buckets, out["seconds"], out["commit_seconds"], out["calls"],
-                   out["statements"], out["rss_base_kb"], out["rss_peak_kb"], out["backend_hwm_kb"],
-                   out["db_cache"], _settle_storage(backend, cluster), seeded, checked)  # fmt: skip
+        runs = [_settle_once(backend, cluster, cfg, txns) for _ in range(cfg.settle_runs)]
+        s = median_of(runs, lambda r: r.seconds)
+        s.all_seconds = [r.seconds for r in runs]
         res.settle.append(s)
-        peak = f"{s.rss_peak_kb / 1024:,.0f} MiB" if s.rss_peak_kb else "?"
-        log(f"  {backend} settled {txns:,} txns in {s.seconds:.2f} s ({s.rate:,.0f} txns/s; commit "
-            f"{s.commit_seconds:.2f} s; {len(s.calls)} settle() calls; peak RSS {peak}); "
-            "check_ledger passes, nothing pending")  # fmt: skip
-        if len(s.calls) > 1:
-            first = s.calls[0]
-            log(f"  NOTE: one settle() call moved only {first['moved']:,.0f} of {txns:,} due txns "
-                f"({len(s.calls)} calls were needed in the unit of work)")  # fmt: skip
+        log(f"  {backend} {txns:,} txns: median {s.seconds:.2f} s over {len(runs)} runs "
+            f"({spread(s.all_seconds)} s)")  # fmt: skip
+
+
+def _settle_once(backend: str, cluster: PostgresCluster | None, cfg: Config, txns: int) -> Settle:
+    with database(backend, cluster, f"bench_settle_{txns}") as url:
+        log(f"seeding {txns:,} due pending txns ({cfg.settle_per_bucket} per bucket) on {backend}")
+        t0 = time.monotonic()
+        buckets = seed(url, txns, cfg.settle_per_bucket)
+        seeded = time.monotonic() - t0
+        t0 = time.monotonic()
+        check(url, txns=txns, settled=False)
+        checked = time.monotonic() - t0
+        log(f"  seeded in {seeded:.1f} s ({buckets:,} buckets); check_ledger passes ({checked:.1f} s)")
+        out = _run_settle(url, cfg.settle_timeout)
+        t0 = time.monotonic()
+        check(url, txns=txns, settled=True)
+        checked += time.monotonic() - t0
+    if out["moved"] != txns:
+        raise AssertionError(f"settled {out['moved']:,} txns, not {txns:,}")
+    s = Settle(backend, txns, buckets, out["seconds"], out["commit_seconds"], out["calls"],
+               out["statements"], out["rss_base_kb"], out["rss_peak_kb"], out["backend_hwm_kb"],
+               out["db_cache"], _settle_storage(backend, cluster), seeded, checked)  # fmt: skip
+    peak = f"{s.rss_peak_kb / 1024:,.0f} MiB" if s.rss_peak_kb else "?"
+    log(f"  {backend} settled {txns:,} txns in {s.seconds:.2f} s ({s.rate:,.0f} txns/s; commit "
+        f"{s.commit_seconds:.2f} s; {len(s.calls)} settle() calls; peak RSS {peak}); "
+        "check_ledger passes, nothing pending")  # fmt: skip
+    if len(s.calls) > 1:
+        first = s.calls[0]
+        log(f"  NOTE: one settle() call moved only {first['moved']:,.0f} of {txns:,} due txns "
+            f"({len(s.calls)} calls were needed in the unit of work)")  # fmt: skip
+    return s
 
 
 def _settle_storage(backend: str, cluster: PostgresCluster | None) -> str:
