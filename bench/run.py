@@ -292,9 +292,14 @@ def run_steps(scenarios: list[str], backends: list[str], res: Results, *, durabl
                 f"{cluster.pid}, port {cluster.port}, {cluster.basedir}")  # fmt: skip
         res.machine = describe(cluster)
         res.storage = _storage(backends, cluster)
+        took: list[str] = []
         for name, step in steps_of(scenarios, backends, cluster, res.config, res):
             log(f"== {name}")
+            t0 = time.monotonic()
             step()
+            took.append(f"{name} {time.monotonic() - t0:.0f} s")
+            log(f"== {name} took {time.monotonic() - t0:.0f} s")
+        log("step durations: " + ", ".join(took))
     finally:
         if cluster is not None:
             log(f"stopping PostgreSQL cluster (postmaster pid {cluster.pid})")
