@@ -34,31 +34,31 @@ from localstripe import resources  # type: ignore[import-untyped]
 from localstripe.server import app  # type: ignore[import-untyped]
 
 PICKLE = ["/tmp/localstripe.pickle"]  # where localstripe's Store.dump_to_disk writes (hard-coded there)
+SUSPENDED = [False]  # while seeding: the write-through is skipped, the store saved once at the end
 
 
 def _dump_to_disk(self: resources.Store) -> None:
     """localstripe's `Store.dump_to_disk`, line for line, to the file of this server."""
+    if SUSPENDED[0]:
+        return
     with open(PICKLE[0], "wb") as f:
         pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 async def _seed(count: int) -> str:
-    if not count:
-        resources.store.dump_to_disk()
-        return ""
     store = resources.store
-    dump = store.dump_to_disk
-    store.dump_to_disk = lambda: None  # the per-object write-through, suspended while seeding
     first = ""
+    SUSPENDED[0] = True
     try:
         for i in range(count):
             payout = resources.Payout._api_create(amount="100", currency="eur")
             first = first or payout.id
             if i % 1000 == 999:
                 await asyncio.sleep(0)  # let the scheduled webhook tasks start, as between requests
-        await asyncio.sleep(1.1)  # _send_webhook sleeps 1 s, then finds no webhook registered
+        if count:
+            await asyncio.sleep(1.1)  # _send_webhook sleeps 1 s, then finds no webhook registered
     finally:
-        store.dump_to_disk = dump
+        SUSPENDED[0] = False
     store.dump_to_disk()  # saved once, as after a request
     return first
 
@@ -83,7 +83,7 @@ if __name__ == "__main__":
     ap.add_argument("--pickle", default=PICKLE[0], help="the file localstripe saves its store to")
     args = ap.parse_args()
     PICKLE[0] = args.pickle
-    resources.Store.dump_to_disk = _dump_to_disk
+    resources.Store.dump_to_disk = _dump_to_disk  # the same code, to this server's file
     # Saved before serving even when empty, so the pickle is this server's store, never an older one.
     print("SEEDED " + json.dumps(seed(args.seed)), flush=True)
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
