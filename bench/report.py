@@ -234,8 +234,9 @@ def section_settle(res: Results) -> str:
              "through `Database.transaction` (as the worker's tick), in a process of its own: "
              "`settlement.settle(conn, now, livemode=False)`, called again while any bucket is still due "
              f"(one call should do: the calls column), then the commit; {res.config.settle_runs} runs per "
-             "size, each on a fresh seed, the median run shown (its row and breakdown) with every run's "
-             "min-max. Peak RSS is the settling process's "
+             "size, each on its own copy of one checked seed (the SQLite file copied; PostgreSQL `CREATE "
+             "DATABASE … TEMPLATE … STRATEGY FILE_COPY`), each checked after, the median run shown (its "
+             "row and breakdown) with every run's min-max. Peak RSS is the settling process's "
              "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
              "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
              f"touched. Stores: {stores}.", "", machine_line(res, load_generator=False)]  # fmt: skip

@@ -229,6 +229,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--pg", choices=("durable", "fast"), default="durable",
                     help="PostgreSQL profile (devtools/pg.py): durable (on disk; fsync, synchronous_commit, "
                     "full_page_writes on: the default) or fast (the suite's tmpfs, all off)")  # fmt: skip
+    ap.add_argument("--runs", type=int, help="runs per settle, autopayout and history figure (default 3; "
+                    "quick 1): the median is shown with the min-max")  # fmt: skip
     ap.add_argument("--tool", choices=("auto", "wrk", "asyncio"), help="load generator (default: wrk)")
     ap.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                     help="update docs/benchmarks.md (default: yes, except with --quick)")  # fmt: skip
@@ -265,7 +267,8 @@ def config_of(args: argparse.Namespace) -> Config:
     overrides = {k: v for k, v in (("duration", args.duration), ("repeat", args.repeat),
                                    ("concurrency", args.concurrency), ("history_large", args.history),
                                    ("tool", args.tool), ("settle_sizes", args.settle),
-                                   ("autopayout_sizes", args.autopayout))
+                                   ("autopayout_sizes", args.autopayout), ("settle_runs", args.runs),
+                                   ("autopayout_runs", args.runs), ("history_runs", args.runs))
                  if v is not None}  # fmt: skip
     return Config(**{**asdict(base), **overrides})
 
