@@ -222,7 +222,7 @@ def section_settle(res: Results) -> str:
         rows.append(f"| {label} | {' | '.join(cells)} |")
     rows.append(f"| commit | {' | '.join(cell(s, 1, s.commit_seconds) for s in runs)} |")
     per_bucket = res.settle[0].txns // res.settle[0].buckets
-    stores = "; ".join(f"{s.backend}: {s.storage}, {s.db_cache}"
+    stores = "; ".join(f"{s.backend}: {s.db_cache}"
                        for s in {s.backend: s for s in res.settle}.values())  # fmt: skip
     rows += ["", "Seeded set-based through `payoutkit.store.seeding` (bench/settle.py): connected accounts "
              "copied from one made through the API (the platform not liable for it), with one usd card "
@@ -239,7 +239,8 @@ def section_settle(res: Results) -> str:
              "row and breakdown) with every run's min-max. Peak RSS is the settling process's "
              "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
              "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
-             f"touched. Stores: {stores}.", "", machine_line(res, load_generator=False)]  # fmt: skip
+             f"touched. Caches: {stores} (each store's durability: the line below).", "",
+             machine_line(res, load_generator=False)]  # fmt: skip
     return "\n".join(rows)
 
 
