@@ -41,7 +41,7 @@ class Config:
     autopayout_sizes: tuple[int, ...] = (10_000, 100_000)  # accounts due per autopayout measurement
     autopayout_timeout: float = 1800  # seconds one automatic payout run may take
     autopayout_budget: float = 600  # skip a size whose run the previous size predicts to take longer
-    autopayout_profile: int = 10_000  # accounts in the extra, profiled run (0: none)
+    autopayout_profile: int = 2_000  # accounts in the extra, profiled run (0: none)
     autopayout_probe: tuple[int, ...] = (0, 1_000, 10_000)  # swept txns per account, history probe
     autopayout_runs: int = 3  # runs per size (median shown, min-max beside it)
     settle_runs: int = 3  # settlements per size, each on a fresh seed (median shown, min-max beside it)
