@@ -16,8 +16,8 @@ def section(res: Results) -> str:
     for a in res.autopayout:
         for r in a.runs:
             rows.append(
-                f"| {a.backend} | {r.accounts:,} | **{r.seconds:,.1f}** | {len(r.all_seconds) or 1}: "
-                f"{spread(r.all_seconds or [r.seconds], '{:,.1f}')} | {r.rate:,.0f} | "
+                f"| {a.backend} | {r.accounts:,} | **{r.seconds:,.1f}** | {_runs(r.all_seconds)} "
+                f"| {r.rate:,.0f} | "
                 f"{r.first_ms:.2f} / {r.last_ms:.2f} | {r.units:,} | {r.payouts:,} | "
                 f"{r.seed_seconds:.1f} | {r.check_seconds:.1f} |"
             )
@@ -48,6 +48,10 @@ def section(res: Results) -> str:
         machine_line(res),
     ]
     return "\n".join(rows + _statements(res) + _spied(res) + _probes(res))
+
+
+def _runs(seconds: list[float]) -> str:
+    return f"{len(seconds)}: {spread(seconds, '{:,.1f}')}" if len(seconds) > 1 else "1"
 
 
 def _statements(res: Results) -> list[str]:

@@ -295,8 +295,7 @@ def scenario(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Re
         s = median_of(runs, lambda r: r.seconds)
         s.all_seconds = [r.seconds for r in runs]
         res.settle.append(s)
-        log(f"  {backend} {txns:,} txns: median {s.seconds:.2f} s of {len(runs)} runs, "
-            f"min-max {spread(s.all_seconds)} s")  # fmt: skip
+        log(f"  {backend} {txns:,} txns: median {s.seconds:.2f} s of {len(runs)} ({spread(s.all_seconds)})")
 
 
 @contextlib.contextmanager
