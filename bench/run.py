@@ -4,10 +4,13 @@ Starts its own servers on 127.0.0.1 (`payoutkit serve --simulated-clock` on a fr
 fresh database of a throwaway PostgreSQL cluster; a bare Starlette app for the ceiling), loads them with
 wrk (or bench/load.py's asyncio client), stops every process it started by its pid, prints the figures
 and updates the generated sections of docs/benchmarks.md (not with --quick, unless --docs is given).
+PostgreSQL runs on devtools/pg.py's durable profile (on disk; fsync, synchronous_commit and
+full_page_writes on) unless `--pg fast`; every section states the durability it ran with.
 
 Scenarios:
   throughput  POST /v1/charges and GET /v1/balance at concurrency 32: req/s, p50/p99, errors
-  history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account
+  history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account,
+              then the server's peak RSS (VmHWM) after a mixed load on that store (bench/rss.py)
   ceiling     a bare Starlette app on uvicorn answering a trivial JSON endpoint at concurrency 32
   profile     py-spy on the server while POST /v1/charges (and GET /v1/balance) run under load
   settle      one settlement of 1,000,000 due pending balance transactions (and of 100,000), no server
