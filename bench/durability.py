@@ -73,3 +73,15 @@ def describe(backend: str, cluster: PostgresCluster | None) -> str:
     if cluster is None or cluster.pid is None:
         return "PostgreSQL: no cluster"
     return postgresql_line(cluster)
+
+
+def short(line: str) -> str:
+    """The settings and, in a few words, what they can lose: for a section's last line."""
+    settings = line.split(" (read from", 1)[0].split(" (SHOW on", 1)[0]
+    if "synchronous=NORMAL" in settings and "journal_mode=wal" in settings:
+        return settings + " (a power loss can lose the commits since the last checkpoint)"
+    if "NOT durable" in line:
+        return settings + " (NOT durable)"
+    if "survives a power loss" in line:
+        return settings + " (an acknowledged commit survives a power loss)"
+    return settings

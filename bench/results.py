@@ -252,7 +252,9 @@ def short_machine_line(res: Results, backends: Collection[str] | None = None) ->
 
 def durability_line(res: Results, backends: Collection[str]) -> str:
     """The stores' durability (bench/durability.py) for a section's figures: which settings each used."""
-    told = [res.storage[b] for b in ("sqlite", "postgresql") if b in backends and b in res.storage]
+    from bench.durability import short
+
+    told = [short(res.storage[b]) for b in ("sqlite", "postgresql") if b in backends and b in res.storage]
     return ("Durability: " + "; ".join(told) + ".") if told else ""
 
 
