@@ -112,8 +112,11 @@ def localstripe_server(seed: int = 0) -> ServerProcess:
     PICKLE.unlink(missing_ok=True)
     argv = [_bin("python"), str(REPO / "bench" / "localstripe_launch.py"), str(port), "--seed", str(seed),
             "--pickle", str(PICKLE)]  # fmt: skip
-    return ServerProcess("localstripe", argv, ready_path="/v1/balance", port=port,
-                         headers={"Authorization": f"Bearer {LS_KEY}"})  # fmt: skip
+    # It seeds before it serves: ~8 s for 20,000 on an idle machine, several times that on a busy one.
+    srv = ServerProcess("localstripe", argv, ready_path="/v1/balance", port=port,
+                        headers={"Authorization": f"Bearer {LS_KEY}"})  # fmt: skip
+    srv.ready_timeout = 60 + seed / 50
+    return srv
 
 
 def client(srv: ServerProcess, key: str) -> stripe.StripeClient:
