@@ -85,6 +85,8 @@ def measure(srv: ServerProcess, backend: str, txns: int, cfg: Config) -> Rss:
     loads = {label: (r.rps, r.requests, r.errors) for label, r in results.items()}
     rss = Rss(backend, txns, before.get("VmHWM", 0), after.get("VmHWM", 0), after.get("VmRSS", 0),
               sum(k.get("VmHWM", 0) for k in kids.values()), len(kids), cfg.rss_seconds, loads)  # fmt: skip
+    if any(v[2] for v in loads.values()):  # wrk counts timeouts (10 s) and non-2xx alike
+        log(f"  errors in the mixed load; the server's log ends with:\n{srv.log_tail(2000)}")
     log(f"  {backend} server pid {srv.pid} with {txns:,} txns: VmHWM {rss.peak_kb / 1024:,.0f} MiB after the "
         f"mixed load ({rss.before_kb / 1024:,.0f} MiB before it; VmRSS {rss.rss_kb / 1024:,.0f} MiB); "
         + ", ".join(f"{k} {v[0]:,.0f}/s ({v[2]} errors)" for k, v in loads.items()))  # fmt: skip
