@@ -260,7 +260,7 @@ def _pct(ordered: list[float], p: float) -> float:
 
 def seed_payoutkit(t: Target, size: int, seconds: float, log: Callable[[str], None]) -> str | None:
     """`POST /v1/payouts` through Payoutkit's HTTP API (wrk, concurrency 16) until its store holds `size`
-    payouts (counted) or `seconds` pass; returns a note when the bound came first."""
+    payouts (counted) or `seconds` pass; returns a note when the bound came first or requests failed."""
     shape = Shape(t.srv.url + "/v1/payouts", "POST", "amount=100&currency=eur", f"Bearer {t.key}")
     start = time.perf_counter()
     have = t.stored()
@@ -275,11 +275,12 @@ def seed_payoutkit(t: Target, size: int, seconds: float, log: Callable[[str], No
     if took > 0.5:
         log(f"seeded payoutkit to {have:,} payouts (counted) in {took:.1f} s through POST /v1/payouts "
             f"({errors} errors)")  # fmt: skip
-    if errors:
-        raise RuntimeError(f"seeding Payoutkit: {errors} requests failed")
+    notes = []
+    if errors:  # wrk counts a 10 s timeout as an error too; the store's count is what was made
+        notes.append(f"seeding Payoutkit to {size:,}, {errors} requests failed or timed out")
     if have < size:
-        return f"Payoutkit reached {have:,} stored payouts of {size:,} within the {seconds:.0f} s bound"
-    return None
+        notes.append(f"Payoutkit reached {have:,} stored payouts of {size:,} in the {seconds:.0f} s bound")
+    return "; ".join(notes) or None
 
 
 def verify_localstripe(t: Target, seeded: dict[str, Any], size: int) -> dict[str, int]:
