@@ -21,7 +21,7 @@ CONNECT_JS := payoutkit/static/connect.js
 # Playwright drives Debian's Chromium (/usr/bin/chromium); it never downloads a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: venv install connect run test lint bench bench-tools postgresql chromium
+.PHONY: venv install connect run test lint bench bench-quick bench-tools postgresql chromium
 
 venv: $(BIN)/python
 
@@ -84,9 +84,17 @@ test: lint postgresql chromium
 bench-tools: install
 	@command -v wrk >/dev/null 2>&1 || { $(APT) update && $(APT) install -y --no-install-recommends wrk; }
 	@[ -x $(BIN)/py-spy ] || $(BIN)/pip install py-spy
-	@[ -x $(BIN)/localstripe ] || $(BIN)/pip install 'localstripe>=1.15,<1.16'
+	@[ -x $(BIN)/localstripe ] || $(BIN)/pip install 'localstripe==1.15.10'
 
+# Every generated section of docs/benchmarks.md (about 30 minutes on an idle 2-core machine; each
+# step's time is logged). PostgreSQL figures use the durable profile (devtools/pg.py: on disk, fsync,
+# synchronous_commit and full_page_writes on); ARGS='--pg fast' measures on the test suite's instead.
 bench: install postgresql bench-tools connect chromium
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/peer.py
 	$(BIN)/python bench/connect_figures.py
+
+# A smoke run of every scenario (a few minutes): figures printed, docs/benchmarks.md untouched.
+bench-quick: install postgresql bench-tools
+	$(BIN)/python bench/run.py --quick $(ARGS)
+	$(BIN)/python bench/peer.py --quick

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from bench.autopayout import PROBE_ACCOUNTS
-from bench.results import Results, machine_line
+from bench.results import Results, machine_line, spread
 
 
 def section(res: Results) -> str:
     rows = [
-        "| Backend | accounts due | seconds | accounts/s | ms per account (first / last tenth of the units) "
-        "| units of work | payouts made | seeding s | checks s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Backend | accounts due | seconds (median) | runs: min-max s | accounts/s "
+        "| ms per account (first / last tenth of the units) | units of work | payouts made | seeding s "
+        "| checks s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for a in res.autopayout:
         for r in a.runs:
             rows.append(
-                f"| {a.backend} | {r.accounts:,} | **{r.seconds:,.1f}** | {r.rate:,.0f} | "
+                f"| {a.backend} | {r.accounts:,} | **{r.seconds:,.1f}** | {_runs(r.all_seconds)} "
+                f"| {r.rate:,.0f} | "
                 f"{r.first_ms:.2f} / {r.last_ms:.2f} | {r.units:,} | {r.payouts:,} | "
                 f"{r.seed_seconds:.1f} | {r.check_seconds:.1f} |"
             )
         for n, predicted in a.skipped:
-            rows.append(f"| {a.backend} | {n:,} | not run: ~{predicted:,.0f} s predicted | | | | | | |")
+            rows.append(f"| {a.backend} | {n:,} | not run: ~{predicted:,.0f} s predicted | | | | | | | |")
     loads = "; ".join(f"{a.backend} {r.accounts:,}: {r.loadavg}" for a in res.autopayout for r in a.runs)
     rows += [
         "",
@@ -30,17 +32,27 @@ def section(res: Results) -> str:
         "one usd card bucket holding one available transaction of 1,000..99,999 (booked against the "
         "16 `sys_world_NN` buckets) and a `payout_runs` row due now. Timed, in a process of its own: "
         "`run_automatic(conn, Moment.job(False, now), SimulatedRail(), limit=200)` in units of work "
-        "through `Database(url).transaction` until it returns 0, as the worker's tick does. Checked "
+        "through `Database(url).transaction` until it returns 0, as the worker's tick does; "
+        f"{res.config.autopayout_runs} runs of the largest size (one of a smaller one: it predicts the "
+        "largest), each on a fresh seed (fewer when the budget below "
+        "holds fewer: the runs column says how many), the median run shown (its row) with every run's "
+        "min-max. Checked "
         "before (`check_ledger`, every account holds its funds and is due) and after: one automatic "
         "payout and tracking row per account, every account's available is 0, every one of their "
         "transactions is swept by its payout, no run is still due, and `check_ledger` is clean. A size is "
         "not run when the previous one predicts (at its accounts/s: the cost per account is flat, see the "
-        f"tenths) that it would take over {res.config.autopayout_budget:,.0f} s. "
+        f"tenths) that one run would take over {res.config.autopayout_budget:,.0f} s, and gets as many runs "
+        "as fit in that budget. The statements, the py-spy profile and the history probe below are single "
+        "runs of their own (diagnostics, not figures). "
         f"Load average before / after each run: {loads}.",
         "",
         machine_line(res),
     ]
     return "\n".join(rows + _statements(res) + _spied(res) + _probes(res))
+
+
+def _runs(seconds: list[float]) -> str:
+    return f"{len(seconds)}: {spread(seconds, '{:,.1f}')}" if len(seconds) > 1 else "1"
 
 
 def _statements(res: Results) -> list[str]:

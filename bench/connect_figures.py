@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from bench.machine import describe
+from bench.machine import describe, measured
 from bench.results import replace_section
 from bench.servers import HOST, REPO, SECRET_KEY, ServerProcess, _bin, free_port
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -247,17 +247,6 @@ def measure_mounts(runs: int) -> list[dict[str, Any]]:
             browser.close()
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                             text=True, check=True, timeout=10)  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "payoutkit", "connect"], cwd=REPO,
-                           capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
-    return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-
-
 def _median_phase(times: list[dict[str, Any]], key: str) -> float:
     """The median of one phase over the runs (the phases' medians need not add up to the total's)."""
     return statistics.median(t["phases"].get(key, 0.0) for t in times)
@@ -285,9 +274,9 @@ def section(sizes: dict[str, int], times: list[dict[str, Any]], machine: dict[st
         f"(min-max {_spread(shown)} ms) | |",
         *(f"| … of which {label} | {_median_phase(times, key):.0f} ms | |" for key, label in PHASE_LABELS),
         "",
-        f"Measured {machine.get('Date', '?')} at commit {_commit()} on {machine.get('CPU', '?')} "
-        f"({machine.get('Cores', '?')}; load average {machine.get('Load', '?')} while measuring, the machine "
-        f"being shared), {chromium}, headless, on loopback; " + METHOD,
+        measured(machine, keys=("CPU",))
+        + f" ({machine.get('Cores', '?')}; load average {machine.get('Load', '?')} while measuring, "
+        f"the machine being shared), {chromium}, headless, on loopback; " + METHOD,
     ]
     return "\n".join(lines)
 

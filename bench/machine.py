@@ -69,10 +69,30 @@ def _version(dist: str) -> str:
         return "-"
 
 
+def commit() -> str:
+    """The commit measured: its short sha, plus "+ uncommitted changes" when the work tree differs from
+    it (any tracked file changed or an untracked file added; docs/benchmarks.md, which the bench itself
+    rewrites, does not count)."""
+    repo = Path(__file__).resolve().parent.parent
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
+                         check=False).stdout.strip() or "unknown"  # fmt: skip
+    status = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!docs/benchmarks.md"], cwd=repo,
+                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    return sha + (" + uncommitted changes" if status else "")
+
+
+def measured(machine: dict[str, str], *, keys: tuple[str, ...] = ("CPU", "Cores", "RAM")) -> str:
+    """The one opening of every generated section's last line: when, at which commit, on what."""
+    on = "; ".join(f"{k}: {machine[k]}" for k in keys if k in machine)
+    return (f"Measured {machine.get('Date', '?')} at commit {machine.get('Commit') or commit()}"
+            + (f" on {on}" if on else ""))  # fmt: skip
+
+
 def describe(cluster: PostgresCluster | None) -> dict[str, str]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "Date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Commit": commit(),
         "CPU": f"{_cpu_model()} ({_cpu_mhz()})",
         "Cores": f"{os.cpu_count()} logical, {affinity} usable by this process",
         "RAM": _ram(),

@@ -15,32 +15,51 @@ no retries), on the same workload:
 
 Workloads: `payout` = `Payout.create` (100 EUR cents) then `Payout.retrieve` of it (two requests);
 `balance` = `Balance.retrieve`. At concurrency 1 and 4 (threads, each with its own client), after 0,
-2,000 and 20,000 stored payouts (made through the SDK beforehand, 4 threads, bounded in time: the size
-reached is reported). Each figure is the median of several short runs (each bounded in count and time)
-with its spread (min-max); requests per second counts every SDK call.
+2,000 and 20,000 stored payouts. Each figure is the median of several short runs (each bounded in time
+and count, with a least count of operations) with its spread (min-max); requests per second counts
+every SDK call. The measuring is always through the SDK; the seeding is not, and differs per server:
+
+- Payoutkit is seeded through its own HTTP API, `POST /v1/payouts` (the SDK's request, form and all)
+  by bench/load.py's wrk at concurrency 16, in steps, until its store holds the size: one server
+  process, the same one measured before and after (its payouts accumulate: the measuring adds its own).
+- localstripe is started afresh for each size by bench/localstripe_launch.py, which makes the payouts
+  in-process with localstripe's own `Payout._api_create` (what its HTTP handler calls) and saves its
+  store once before serving (by HTTP, its store's pickle-on-every-write makes n payouts cost O(n²):
+  20,000 would take most of an hour). Verified before measuring: a seeded payout retrieved through
+  the SDK, and the store's pickle counted.
+
+What each server held when a figure was taken is counted, not assumed: Payoutkit's payouts by a
+read-only `SELECT count(*)` on its SQLite file, localstripe's by loading the pickle it writes after
+every request (the store as served).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import os
+import pickle
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import stripe
 
-from bench.machine import describe
+from bench.load import Limits, Shape, run_load
+from bench.machine import describe, measured
 from bench.results import replace_section
 from bench.servers import (
     HOST,
@@ -72,24 +91,32 @@ EUR_BANK = {
 class Plan:
     sizes: tuple[int, ...]
     runs: int  # measured runs per figure (after one warm-up)
-    duration: float  # seconds per run
-    max_ops: int  # operations per run, whichever comes first
-    seed_seconds: float  # time bound of each seeding step (the largest size gets SEED_LARGEST times it)
+    duration: float  # seconds per run, at least…
+    min_ops: int  # …and at least this many operations (localstripe at 20,000 takes ~1 s an operation)
+    max_ops: int  # operations per run at most
+    seed_seconds: float  # time bound of Payoutkit's seeding to one size (it is reported if it comes first)
 
 
-FULL = Plan(sizes=(0, 2_000, 20_000), runs=4, duration=0.3, max_ops=2_000, seed_seconds=30.0)
-SEED_LARGEST = 2.5  # the whole run stays under 3 minutes
-QUICK = Plan(sizes=(0, 200), runs=3, duration=0.3, max_ops=500, seed_seconds=15.0)
+FULL = Plan(sizes=(0, 2_000, 20_000), runs=5, duration=0.5, min_ops=4, max_ops=2_000, seed_seconds=600.0)
+QUICK = Plan(sizes=(0, 200), runs=3, duration=0.3, min_ops=2, max_ops=500, seed_seconds=60.0)
+SEED_CONCURRENCY = 16
+# localstripe's store, as it saves it after every request (a file of this run's, not the shared default)
+PICKLE = Path(tempfile.gettempdir()) / f"bench-localstripe-{os.getpid()}.pickle"
 
 
 # -- the servers -----------------------------------------------------------------------------------
 
 
-def localstripe_server() -> ServerProcess:
+def localstripe_server(seed: int = 0) -> ServerProcess:
     port = free_port(HOST)
-    argv = [_bin("python"), str(REPO / "bench" / "localstripe_launch.py"), str(port)]
-    return ServerProcess("localstripe", argv, ready_path="/v1/balance", port=port,
-                         headers={"Authorization": f"Bearer {LS_KEY}"})  # fmt: skip
+    PICKLE.unlink(missing_ok=True)
+    argv = [_bin("python"), str(REPO / "bench" / "localstripe_launch.py"), str(port), "--seed", str(seed),
+            "--pickle", str(PICKLE)]  # fmt: skip
+    # It seeds before it serves: ~8 s for 20,000 on an idle machine, several times that on a busy one.
+    srv = ServerProcess("localstripe", argv, ready_path="/v1/balance", port=port,
+                        headers={"Authorization": f"Bearer {LS_KEY}"})  # fmt: skip
+    srv.ready_timeout = 60 + seed / 50
+    return srv
 
 
 def client(srv: ServerProcess, key: str) -> stripe.StripeClient:
@@ -101,17 +128,46 @@ class Target:
     name: str
     srv: ServerProcess
     key: str
-    stored: int = 0  # payouts made through the SDK so far (seeding and measuring)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    db: str = ""  # Payoutkit: its SQLite file
 
     def client(self) -> stripe.StripeClient:
         return client(self.srv, self.key)
 
-    def count(self, n: int) -> None:
-        if self.name == "ceiling":
-            return  # it stores nothing
-        with self.lock:
-            self.stored += n
+    def stored(self) -> int:
+        """The payouts this server holds now, counted in its store (the ceiling stores nothing)."""
+        if self.name == "payoutkit":
+            return payoutkit_payouts(self.db)
+        if self.name == "localstripe":
+            return int(localstripe_store()["payouts"])
+        return 0
+
+
+def payoutkit_payouts(db: str) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(conn.execute("SELECT count(*) FROM resources WHERE object = 'payout'").fetchone()[0])
+    finally:
+        conn.close()
+
+
+class _StoreReader(pickle.Unpickler):
+    """Loads localstripe's pickled store as a plain dict: its `Store.__setitem__` would save the whole
+    store to /tmp/localstripe.pickle again for every item it reads back (O(n²), and a shared file)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("localstripe.resources", "Store"):
+            return dict
+        return super().find_class(module, name)
+
+
+def localstripe_store() -> dict[str, int]:
+    """localstripe's store as it last saved it (after every request): payouts, objects, bytes."""
+    with PICKLE.open("rb") as f:
+        store = _StoreReader(f).load()
+    payouts = sum(1 for k in store if k.startswith("payout:"))
+    return {"payouts": payouts, "objects": len(store), "bytes": PICKLE.stat().st_size}
 
 
 def prepare_payoutkit(t: Target) -> None:
@@ -157,27 +213,28 @@ class Run:
     errors: int
 
 
-def run_load(t: Target, op: Callable[[stripe.StripeClient, list[float]], int], conc: int,
-             duration: float, max_ops: int) -> Run:  # fmt: skip
-    """`conc` threads, each with its own client, until `duration` or `max_ops` operations in all."""
+def sdk_load(t: Target, op: Callable[[stripe.StripeClient, list[float]], int], conc: int,
+             duration: float, ops: tuple[int, int]) -> Run:  # fmt: skip
+    """`conc` threads, each with its own client, for `duration` and at least `ops[0]` operations in all,
+    at most `ops[1]`."""
+    least, most = ops
     clients = [t.client() for _ in range(conc)]
     lats: list[list[float]] = [[] for _ in range(conc)]
     errors = [0] * conc
-    made = [0] * conc
-    left = [max_ops]
+    started = [0]
     gate = threading.Lock()
     barrier = threading.Barrier(conc + 1)
     deadline = [0.0]
 
     def worker(i: int) -> None:
         barrier.wait()
-        while time.perf_counter() < deadline[0]:
+        while True:
             with gate:
-                if left[0] <= 0:
+                if started[0] >= most or (started[0] >= least and time.perf_counter() >= deadline[0]):
                     return
-                left[0] -= 1
+                started[0] += 1
             try:
-                made[i] += op(clients[i], lats[i])
+                op(clients[i], lats[i])
             except stripe.StripeError:
                 errors[i] += 1
 
@@ -188,9 +245,8 @@ def run_load(t: Target, op: Callable[[stripe.StripeClient, list[float]], int], c
     start = time.perf_counter()
     barrier.wait()
     for th in threads:
-        th.join(duration + 30)
+        th.join(duration + 300)
     elapsed = time.perf_counter() - start
-    t.count(sum(made))
     all_lat = sorted(x for lat in lats for x in lat)
     if not all_lat:
         return Run(0.0, 0.0, 0.0, sum(errors))
@@ -202,47 +258,51 @@ def _pct(ordered: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-def seed(t: Target, target: int, seconds: float) -> float:
-    """Payouts through the SDK (4 threads) until `target` are stored or `seconds` pass; returns the time."""
-    need = target - t.stored
-    if need <= 0:
-        return 0.0
+def seed_payoutkit(t: Target, size: int, seconds: float, log: Callable[[str], None]) -> str | None:
+    """`POST /v1/payouts` through Payoutkit's HTTP API (wrk, concurrency 16) until its store holds `size`
+    payouts (counted) or `seconds` pass; returns a note when the bound came first or requests failed."""
+    shape = Shape(t.srv.url + "/v1/payouts", "POST", "amount=100&currency=eur", f"Bearer {t.key}")
     start = time.perf_counter()
-    deadline = start + seconds
-    left = [need]
-    gate = threading.Lock()
-
-    def worker() -> None:
-        c = t.client()
-        while time.perf_counter() < deadline:
-            with gate:
-                if left[0] <= 0:
-                    return
-                left[0] -= 1
-            c.v1.payouts.create(params={"amount": 100, "currency": "eur"})
-            t.count(1)
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(seconds + 60)
-    return time.perf_counter() - start
+    have = t.stored()
+    errors = 0
+    while have < size and time.perf_counter() - start < seconds:
+        need = size - have
+        step = min(30.0, max(1.0, need / 300), seconds - (time.perf_counter() - start))
+        got = run_load(shape, Limits(SEED_CONCURRENCY, step, need, 2, "auto"))
+        errors += got.errors
+        have = t.stored()
+    took = time.perf_counter() - start
+    if took > 0.5:
+        log(f"seeded payoutkit to {have:,} payouts (counted) in {took:.1f} s through POST /v1/payouts "
+            f"({errors} errors)")  # fmt: skip
+    notes = []
+    if errors:  # wrk counts a 10 s timeout as an error too; the store's count is what was made
+        notes.append(f"seeding Payoutkit to {size:,}, {errors} requests failed or timed out")
+    if have < size:
+        notes.append(f"Payoutkit reached {have:,} stored payouts of {size:,} in the {seconds:.0f} s bound")
+    return "; ".join(notes) or None
 
 
-def seed_all(targets: list[Target], size: int, seconds: float, log: Callable[[str], None]) -> None:
-    """Seed the servers at once (each is bound by its own process, not by the other's), each bounded."""
+def verify_localstripe(t: Target, seeded: dict[str, Any], size: int) -> dict[str, int]:
+    """A seeded payout retrieved through the SDK as it was made, and the saved store counted."""
+    if size:
+        po = t.client().v1.payouts.retrieve(str(seeded["first"]))
+        if (po.id, po.amount, po.currency, po.status) != (seeded["first"], 100, "eur", "pending"):
+            raise AssertionError(f"localstripe's seeded payout is not what was made: {po}")
+    store = localstripe_store()
+    # Each payout stores itself and its `payout.created` event; the readiness probe's first
+    # `GET /v1/balance` stored the balance and its `balance.available` event.
+    if store["payouts"] != size or store["objects"] != 2 * size + 2:
+        raise AssertionError(f"localstripe's store holds {store}, not {size:,} payouts and their events")
+    return store
 
-    def one(t: Target) -> None:
-        took = seed(t, size, seconds)
-        if took:
-            log(f"seeded {t.name} to {t.stored:,} payouts in {took:.1f} s")
 
-    threads = [threading.Thread(target=one, args=(t,), daemon=True) for t in targets]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(seconds + 120)
+def _seeded_line(srv: ServerProcess) -> dict[str, Any]:
+    for line in srv.log_tail(100_000).splitlines():
+        if line.startswith("SEEDED "):
+            out: dict[str, Any] = json.loads(line.removeprefix("SEEDED "))
+            return out
+    return {"payouts": 0, "seconds": 0.0, "first": ""}
 
 
 # -- the figures -----------------------------------------------------------------------------------
@@ -273,11 +333,10 @@ def measure(t: Target, size: int, plan: Plan, log: Callable[[str], None]) -> lis
     out = []
     for workload in WORKLOADS:
         for conc in CONCURRENCY:
-            stored = t.stored
-            run_load(t, OPS[workload], conc, plan.duration / 2, plan.max_ops)  # warm-up
-            runs = tuple(
-                run_load(t, OPS[workload], conc, plan.duration, plan.max_ops) for _ in range(plan.runs)
-            )
+            ops = (plan.min_ops, plan.max_ops)
+            sdk_load(t, OPS[workload], conc, plan.duration / 2, (1, plan.max_ops))  # warm-up
+            stored = t.stored()
+            runs = tuple(sdk_load(t, OPS[workload], conc, plan.duration, ops) for _ in range(plan.runs))
             f = Figure(t.name, size, stored, workload, conc, runs)
             lo, hi = f.spread("rps")
             log(f"  {t.name:<11} {workload:<7} c={conc} stored={stored:>6,}: {f.med('rps'):7,.0f} req/s "
@@ -289,33 +348,41 @@ def measure(t: Target, size: int, plan: Plan, log: Callable[[str], None]) -> lis
 
 @contextlib.contextmanager
 def servers() -> Iterator[list[Target]]:
+    """The ceiling and Payoutkit, for the whole run (localstripe is started per size)."""
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(database("sqlite", None, "peer"))
         ceiling = stack.enter_context(ceiling_server())
         pk = stack.enter_context(payoutkit_server(url))
-        ls = stack.enter_context(localstripe_server())
-        yield [Target("ceiling", ceiling, SECRET_KEY), Target("payoutkit", pk, SECRET_KEY),
-               Target("localstripe", ls, LS_KEY)]  # fmt: skip
+        yield [Target("ceiling", ceiling, SECRET_KEY),
+               Target("payoutkit", pk, SECRET_KEY, db=url.removeprefix("sqlite:///"))]  # fmt: skip
 
 
 def bench(plan: Plan, log: Callable[[str], None]) -> tuple[list[Figure], dict[str, str], list[str]]:
     figures: list[Figure] = []
     notes: list[str] = []
     load_before = os.getloadavg()[0]
-    with servers() as targets:
-        log("servers: " + ", ".join(f"{t.name} pid {t.srv.pid} at {t.srv.url}" for t in targets))
-        prepare_payoutkit(targets[1])
+    started = time.perf_counter()
+    with servers() as (ceiling, pk):
+        log(f"servers: ceiling pid {ceiling.srv.pid} at {ceiling.srv.url}, payoutkit pid {pk.srv.pid} at "
+            f"{pk.srv.url}")  # fmt: skip
+        prepare_payoutkit(pk)
         for size in plan.sizes:
-            bound = plan.seed_seconds * (SEED_LARGEST if size == max(plan.sizes) else 1)
-            seed_all([t for t in targets if t.name != "ceiling"], size, bound, log)
-            for t in targets[1:]:
-                if t.stored < size:
-                    notes.append(f"{t.name} reached {t.stored:,} stored payouts of the {size:,} asked for "
-                                 f"within the {bound:.0f} s seeding bound")  # fmt: skip
-            for t in targets:
-                figures.extend(measure(t, size, plan, log))
+            note = seed_payoutkit(pk, size, plan.seed_seconds, log)
+            notes += [note] if note else []
+            t0 = time.perf_counter()
+            with localstripe_server(seed=size) as srv:
+                ls = Target("localstripe", srv, LS_KEY)
+                seeded = _seeded_line(srv)
+                store = verify_localstripe(ls, seeded, size)
+                log(f"localstripe pid {srv.pid} at {srv.url}: {store['payouts']:,} payouts seeded in-process "
+                    f"in {seeded['seconds']:.1f} s ({store['objects']:,} objects, a {store['bytes']:,}-byte "
+                    f"pickle; started and verified in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+                for t in (ceiling, pk, ls):
+                    figures.extend(measure(t, size, plan, log))
+            log(f"size {size:,} done at {time.perf_counter() - started:.0f} s")
     machine = describe(None)
     machine["Load"] = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
+    machine["Took"] = f"{time.perf_counter() - started:.0f} s"
     return figures, machine, notes
 
 
@@ -337,31 +404,22 @@ def _ratio(a: Figure | None, b: Figure | None) -> str:
     return f"{r:.0%}" if r < 1.995 else f"{r:.1f}x"
 
 
-def _commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "payoutkit"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
-    return out.stdout.strip() + (" (payoutkit/ modified)" if dirty else "")
-
-
 def table(figures: list[Figure]) -> list[str]:
     by = {(f.server, f.size, f.workload, f.conc): f for f in figures}
     lines = [
-        "| stored | workload | c | ceiling req/s (spread); p50 / p99 | Payoutkit | localstripe "
-        "| Payoutkit / ceiling | Payoutkit / localstripe |",
-        "|---:|---|---:|---|---|---|---:|---:|",
+        "| stored | held (counted): Payoutkit / localstripe | workload | c "
+        "| ceiling req/s (spread); p50 / p99 | Payoutkit | localstripe | Payoutkit / ceiling "
+        "| Payoutkit / localstripe |",
+        "|---:|---:|---|---:|---|---|---|---:|---:|",
     ]
     sizes = sorted({f.size for f in figures})
     for size in sizes:
         for workload in WORKLOADS:
             for conc in CONCURRENCY:
                 ce, pk, ls = (by.get((s, size, workload, conc)) for s in SERVERS)
-                stored = f"{size:,}"
-                short = [f for f in (pk, ls) if f is not None and f.stored < size]
-                if short:  # the seeding bound came first: say what each server held
-                    stored += " asked; held: " + ", ".join(f"{NAMES[f.server]} {f.stored:,}" for f in short)
-                lines.append(f"| {stored} | {workload} | {conc} | {_cell(ce)} | {_cell(pk)} | {_cell(ls)} "
-                             f"| {_ratio(pk, ce)} | {_ratio(pk, ls)} |")  # fmt: skip
+                held = " / ".join(f"{f.stored:,}" if f is not None else "—" for f in (pk, ls))
+                lines.append(f"| {size:,} | {held} | {workload} | {conc} | {_cell(ce)} | {_cell(pk)} "
+                             f"| {_cell(ls)} | {_ratio(pk, ce)} | {_ratio(pk, ls)} |")  # fmt: skip
     return lines
 
 
@@ -376,25 +434,30 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
         f"Workloads through the official `stripe` Python SDK {stripe.VERSION} (one `StripeClient` per "
         "thread, no retries): `payout` = `Payout.create` (100 EUR cents) then `Payout.retrieve` of it, both "
         "counted as requests; `balance` = `Balance.retrieve`. Each cell is the median of "
-        f"{plan.runs} runs of {plan.duration:g} s (or {plan.max_ops:,} operations) after a warm-up, the "
-        "spread min-max in brackets, then the median p50 / p99 latency per request. `stored` is the "
-        "number of payouts made through the SDK before the figure (seeded with 4 threads, at most "
-        f"{plan.seed_seconds:.0f} s per size, {plan.seed_seconds * SEED_LARGEST:.0f} s for the largest, both "
-        "servers at once; the measuring runs add their own). Payoutkit: "
-        "`payoutkit serve --simulated-clock` on SQLite (WAL), paying out of the platform's own EUR balance. "
-        f"localstripe {ls_version} (PyPI) on 127.0.0.1 via bench/localstripe_launch.py, from an empty store: "
-        "it pickles its whole store to /tmp/localstripe.pickle on every write, and its balance is a "
-        "constant. "
-        "The ceiling: bench/ceiling_app.py answering the same calls with canned JSON.",
+        f"{plan.runs} runs of at least {plan.duration:g} s and {plan.min_ops} operations (at most "
+        f"{plan.max_ops:,}) after a warm-up, the spread min-max in brackets, then the median p50 / p99 "
+        "latency per request. `held` is the number of payouts each server's store held when the figure's "
+        "runs began, counted in the store (Payoutkit: `SELECT count(*)` on its SQLite file; localstripe: the "
+        "pickle it saves after every request), the measuring runs adding their own. Seeding, not measured: "
+        f"Payoutkit through its HTTP API (`POST /v1/payouts` by wrk at concurrency {SEED_CONCURRENCY}, "
+        "the same server process throughout, so its payouts accumulate); localstripe "
+        f"{ls_version} (PyPI) started afresh for each size by bench/localstripe_launch.py on 127.0.0.1, "
+        "its payouts made in-process by its own `Payout._api_create` (what its `POST /v1/payouts` handler "
+        "calls; each stores the payout and its `payout.created` event) and its store saved once before it "
+        "serves, then checked: a seeded payout retrieved through the SDK, and the store counted. Served, "
+        "localstripe pickles its whole store to a file on every write (about three times "
+        "per `Payout.create`), which is what its payout rate pays at 20,000; its balance is a constant. "
+        "Payoutkit: `payoutkit serve --simulated-clock` on SQLite (WAL, synchronous=NORMAL), paying out of "
+        "the platform's own EUR balance. The ceiling: bench/ceiling_app.py answering the same calls with "
+        "canned JSON.",
         "",
         *([("Not reached: " + "; ".join(notes) + ".")] if notes else []),
         *([""] if notes else []),
-        f"Measured {machine.get('Date', '?')} at commit {_commit()} on {machine.get('CPU', '?')} "
-        f"({machine.get('Cores', '?')}; {machine.get('RAM', '?')} RAM; "
-        f"load average {machine.get('Load', '?')} "
-        "while measuring, the machine being shared with other work, so the figures are indicative); "
-        f"Python {machine.get('Python', '?')}. The three servers and the client share the machine's cores. "
-        "Produced by `bench/peer.py` (`make bench`).",
+        measured(machine, keys=("CPU",))
+        + f" ({machine.get('Cores', '?')}; {machine.get('RAM', '?')} RAM; "
+        f"load average {machine.get('Load', '?')} while measuring); Python {machine.get('Python', '?')}. "
+        "The three servers and the client share the machine's cores. The whole run took "
+        f"{machine.get('Took', '?')}, seeding included. Produced by `bench/peer.py` (`make bench`).",
     ]
     return "\n".join(lines)
 
@@ -404,14 +467,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="sizes 0 and 200, shorter runs; docs untouched")
     ap.add_argument("--docs", action="store_true", help="update docs/benchmarks.md even with --quick")
     ap.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    ap.add_argument("--seed-seconds", type=float, help="the time bound of each server's seeding step")
+    ap.add_argument("--seed-seconds", type=float, help="the time bound of Payoutkit's seeding to one size")
     ap.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), help="e.g. 0,2000,20000")
     args = ap.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.sizes:
-        plan = Plan(args.sizes, plan.runs, plan.duration, plan.max_ops, plan.seed_seconds)
+        plan = dataclasses.replace(plan, sizes=args.sizes)
     if args.seed_seconds:
-        plan = Plan(plan.sizes, plan.runs, plan.duration, plan.max_ops, args.seed_seconds)
+        plan = dataclasses.replace(plan, seed_seconds=args.seed_seconds)
 
     def log(msg: str) -> None:
         print(msg, flush=True)

@@ -13,9 +13,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import autopayout_report, payouts
+from bench import autopayout_report, payouts, rss
 from bench.profile import payoutkit_inclusive
-from bench.results import Results, Settle, Throughput, machine_line
+from bench.results import Results, Settle, Throughput, machine_line, short_machine_line, spread
 from bench.settle import LABELS
 
 TEMPLATE = """# Benchmarks
@@ -70,6 +70,12 @@ _not measured yet_
 <!-- bench:autopayout -->
 _not measured yet_
 <!-- /bench:autopayout -->
+
+## Peak server RSS with 1,000,000 transactions
+
+<!-- bench:rss -->
+_not measured yet_
+<!-- /bench:rss -->
 """
 
 
@@ -109,7 +115,8 @@ def section_throughput(res: Results) -> str:
     rows = _throughput_rows(res.throughput)
     rows += ["", "Targets are what later issues design toward; they are reported here, not asserted. "
              "`POST /v1/charges` body: `amount=1000&currency=usd&source=tok_visa` (a new charge each time); "
-             "`GET /v1/balance` reads the platform's balance."]  # fmt: skip
+             "`GET /v1/balance` reads the platform's balance.", "",
+             short_machine_line(res, {t.backend for t in res.throughput})]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -119,27 +126,34 @@ def section_ceiling(res: Results) -> str:
     rows = _throughput_rows([res.ceiling])
     rows += ["", "`bench/ceiling_app.py`, started as its own process with `uvicorn` (uvloop, httptools): the "
              f"most any Starlette app on one uvicorn worker can answer here. The issue quotes "
-             f"~{res.ceiling.target:,} req/s for this machine (the target column)."]  # fmt: skip
+             f"~{res.ceiling.target:,} req/s for this machine (the target column).", "",
+             short_machine_line(res, [])]  # fmt: skip
     return "\n".join(rows)
 
 
 def section_history(res: Results) -> str:
     rows = [
-        "| Backend | txns on the account | `GET /v1/balance` p50 ms | p99 ms | mean ms | requests | errors "
-        "| `GET /v1/balance_transactions?limit=10` p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Backend | txns on the account | `GET /v1/balance` p50 ms | min-max p50 | p99 ms | mean ms "
+        "| requests | errors | `GET /v1/balance_transactions?limit=10` p50 ms | min-max p50 | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for h in res.history:
         b, lst = h.balance, h.listing
-        rows.append(f"| {h.backend} | {h.txns:,} | **{b.p50_ms:.2f}** | {b.p99_ms:.2f} | {b.mean_ms:.2f} | "
-                    f"{b.requests:,} | {b.errors + lst.errors} | {lst.p50_ms:.2f} | "
-                    f"{lst.p99_ms:.2f} |")  # fmt: skip
-    rows += ["", "Sequential requests on one keep-alive connection (after 200 warm-up requests). The first "
-             f"{res.config.history_small:,} transactions are charges made through the API; the rest are "
+        bal_p50s = [r.p50_ms for r in h.balance_runs] or [b.p50_ms]
+        lst_p50s = [r.p50_ms for r in h.listing_runs] or [lst.p50_ms]
+        rows.append(f"| {h.backend} | {h.txns:,} | **{b.p50_ms:.2f}** | {spread(bal_p50s)} | {b.p99_ms:.2f} "
+                    f"| {b.mean_ms:.2f} | {b.requests:,} | {h.errors} | {lst.p50_ms:.2f} "
+                    f"| {spread(lst_p50s)} | {lst.p99_ms:.2f} |")  # fmt: skip
+    c = res.config
+    rows += ["", f"Sequential requests on one keep-alive connection (after 200 warm-up requests), "
+             f"{c.history_runs} runs per figure: the run with the median p50 is shown, the p50s' min-max "
+             "beside it; errors are every run's. The first "
+             f"{c.history_small:,} transactions are charges made through the API; the rest are "
              "inserted set-based (bench/seed.py through `payoutkit.store.seeding`: +1000 on the "
              "platform's usd card bucket, -1000 on one of the 16 `sys_world_NN` buckets, interleaved, then "
              "every bucket set from its transactions; `check_ledger` passes). The list endpoint is shown for "
-             "contrast: its first page should not grow with history either."]  # fmt: skip
+             "contrast: its first page should not grow with history either.", "",
+             short_machine_line(res, {h.backend for h in res.history})]  # fmt: skip
     return "\n".join(rows)
 
 
@@ -165,6 +179,9 @@ def section_profile(res: Results, top: int = 12) -> str:
         out.append("|---|---:|")
         out += [f"| `{k}` | {prof.share(v):.1f}% |" for k, v in payoutkit_inclusive(prof, top)]
         out.append("")
+    out.append(f"Each profile is one sample of {res.config.profile_seconds} s under load (a profile, not a "
+               "figure: its shares move by a few points from run to run). "
+               + short_machine_line(res, {b for b, _, _ in res.profiles}))  # fmt: skip
     return "\n".join(out).rstrip()
 
 
@@ -174,13 +191,15 @@ def _mib(kb: int | None) -> str:
 
 def section_settle(res: Results) -> str:
     rows = [
-        "| Backend | due pending txns | buckets | seconds | txns/s | `settle()` calls | first call moved "
+        "| Backend | due pending txns | buckets | seconds (median) | min-max s | txns/s | `settle()` calls "
+        "| first call moved "
         "| of which commit s | peak RSS MiB (settling process) | PostgreSQL backend peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in res.settle:
         grew = f" (+{(s.rss_peak_kb - s.rss_base_kb) / 1024:,.0f})" if s.rss_peak_kb and s.rss_base_kb else ""
-        rows.append(f"| {s.backend} | {s.txns:,} | {s.buckets:,} | **{s.seconds:,.2f}** | {s.rate:,.0f} | "
+        rows.append(f"| {s.backend} | {s.txns:,} | {s.buckets:,} | **{s.seconds:,.2f}** "
+                    f"| {spread(s.all_seconds)} | {s.rate:,.0f} | "
                     f"{len(s.calls)} | {s.calls[0]['moved']:,.0f} | {s.commit_seconds:.2f} | "
                     f"{_mib(s.rss_peak_kb)}{grew} | {_mib(s.backend_hwm_kb)} |")  # fmt: skip
     largest = max(s.txns for s in res.settle)
@@ -189,8 +208,9 @@ def section_settle(res: Results) -> str:
     labels = sorted({k for s in runs for k in s.statements}, key=lambda k: (order.index(k) if k in order
                                                                             else len(order), k))  # fmt: skip
     head = " | ".join(f"{s.backend} statements | {s.backend} s | share" for s in runs)
-    rows += ["", f"Where the time goes at {largest:,} txns (wall time from each statement's execute to "
-             "the next one's: fetching its rows and the Python in between included):", "",
+    rows += ["", f"Where the time goes at {largest:,} txns, in the median run (wall time from each "
+             "statement's execute to the next one's: fetching its rows and the Python in between "
+             "included):", "",
              f"| Step | {head} |", "|---|" + "---:|---:|---:|" * len(runs)]  # fmt: skip
 
     def cell(s: Settle, calls: float, secs: float) -> str:
@@ -202,7 +222,7 @@ def section_settle(res: Results) -> str:
         rows.append(f"| {label} | {' | '.join(cells)} |")
     rows.append(f"| commit | {' | '.join(cell(s, 1, s.commit_seconds) for s in runs)} |")
     per_bucket = res.settle[0].txns // res.settle[0].buckets
-    stores = "; ".join(f"{s.backend}: {s.storage}, {s.db_cache}"
+    stores = "; ".join(f"{s.backend}: {s.db_cache}"
                        for s in {s.backend: s for s in res.settle}.values())  # fmt: skip
     rows += ["", "Seeded set-based through `payoutkit.store.seeding` (bench/settle.py): connected accounts "
              "copied from one made through the API (the platform not liable for it), with one usd card "
@@ -213,16 +233,24 @@ def section_settle(res: Results) -> str:
              "before and after the settlement, and nothing is left pending. Timed: one unit of work "
              "through `Database.transaction` (as the worker's tick), in a process of its own: "
              "`settlement.settle(conn, now, livemode=False)`, called again while any bucket is still due "
-             "(one call should do: the calls column), then the commit. Peak RSS is the settling process's "
+             f"(one call should do: the calls column), then the commit; {res.config.settle_runs} runs of "
+             "the largest size (one of a smaller size: it shows the scaling), each on its own copy of "
+             "one checked seed (the SQLite file copied; PostgreSQL `CREATE "
+             "DATABASE … TEMPLATE … STRATEGY FILE_COPY`), each checked after, the median run shown (its "
+             "row and breakdown) with every run's min-max. Peak RSS is the settling process's "
              "VmHWM (Python and, on SQLite, the SQLite library and its page cache; in brackets: the growth "
              "during the settlement); the PostgreSQL backend's VmHWM includes the shared buffers it "
-             f"touched. Stores: {stores}.", "", machine_line(res, load_generator=False)]  # fmt: skip
+             f"touched. Caches: {stores} (each store's durability: the line below).", "",
+             machine_line(res, load_generator=False)]  # fmt: skip
     return "\n".join(rows)
 
 
 # The machine section describes the load scenarios' setup: only their runs rewrite it (a run of the
 # settle scenario alone carries its own machine line).
 _MACHINE_SCENARIOS = ("throughput", "ceiling", "history", "profiles")
+
+
+HEADINGS = {"rss": "Peak server RSS with 1,000,000 transactions"}
 
 
 def update_docs(path: Path, res: Results) -> None:
@@ -244,6 +272,8 @@ def update_docs(path: Path, res: Results) -> None:
         sections["payouts"] = payouts.section(res)
     if res.autopayout:
         sections["autopayout"] = autopayout_report.section(res)
+    if res.rss:
+        sections["rss"] = rss.section(res)
     for name, body in sections.items():
         begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
         block = f"{begin}\n{body}\n{end}"
@@ -251,7 +281,7 @@ def update_docs(path: Path, res: Results) -> None:
         if pattern.search(text):
             text = pattern.sub(lambda _m, b=block: b, text)  # type: ignore[misc]
         else:
-            text = text.rstrip() + f"\n\n## {name}\n\n{block}\n"
+            text = text.rstrip() + f"\n\n## {HEADINGS.get(name, name)}\n\n{block}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
@@ -272,6 +302,8 @@ def text_summary(res: Results) -> str:
         parts += ["", "PAYOUTS (POST /v1/payouts)", *payouts.summary_lines(res)]
     if res.autopayout:
         parts += ["", "AUTOPAYOUT", *autopayout_report.summary_lines(res)]
+    if res.rss:
+        parts += ["", "PEAK SERVER RSS", *rss.summary_lines(res)]
     return "\n".join(parts)
 
 
@@ -303,4 +335,5 @@ def as_json(res: Results) -> dict[str, Any]:
         "settle": [{**asdict(s), "rate": s.rate} for s in res.settle],
         "payouts": [{**asdict(p), "errors": p.errors} for p in res.payouts],
         "autopayout": [asdict(a) for a in res.autopayout],
+        "rss": [asdict(r) for r in res.rss],
     }

@@ -9,12 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.load import LoadResult, SeqResult
+from bench.machine import measured
 from bench.profile import Profile
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,13 @@ class Config:
     settle_timeout: float  # seconds one settlement may take before the scenario fails
     autopayout_sizes: tuple[int, ...] = (10_000, 100_000)  # accounts due per autopayout measurement
     autopayout_timeout: float = 1800  # seconds one automatic payout run may take
-    autopayout_budget: float = 600  # skip a size whose run the previous size predicts to take longer
-    autopayout_profile: int = 10_000  # accounts in the extra, profiled run (0: none)
+    autopayout_budget: float = 400  # a size gets the runs that fit (>= 1), or is skipped if one does not
+    autopayout_profile: int = 2_000  # accounts in the extra, profiled run (0: none)
     autopayout_probe: tuple[int, ...] = (0, 1_000, 10_000)  # swept txns per account, history probe
+    autopayout_runs: int = 3  # runs per size (median shown, min-max beside it)
+    settle_runs: int = 3  # settlements per size, each on a fresh seed (median shown, min-max beside it)
+    history_runs: int = 3  # sequential measurements per history size (median shown, min-max beside it)
+    rss_seconds: float = 15  # the mixed load before the server's peak RSS is read
 
 
 FULL = Config(duration=10, warmup=3, repeat=3, concurrency=32, max_requests=1_000_000, threads=2, tool="auto",
@@ -49,7 +57,8 @@ QUICK = Config(duration=2, warmup=1, repeat=1, concurrency=32, max_requests=200_
                history_small=200, history_large=20_000, seq_requests=300, seq_seconds=15,
                profile_seconds=4, settle_sizes=(100_000,), settle_per_bucket=100,
                settle_timeout=120, autopayout_sizes=(2_000,), autopayout_timeout=300,
-               autopayout_profile=1_000, autopayout_probe=(0, 1_000))  # fmt: skip
+               autopayout_profile=1_000, autopayout_probe=(0, 1_000), autopayout_runs=1, settle_runs=1,
+               history_runs=1, rss_seconds=3)  # fmt: skip
 
 
 class Measured:
@@ -81,8 +90,28 @@ class Throughput(Measured):
 class History:
     backend: str
     txns: int
-    balance: SeqResult
+    balance: SeqResult  # the median run (by p50)…
     listing: SeqResult
+    balance_runs: list[SeqResult] = field(default_factory=list)  # …of these
+    listing_runs: list[SeqResult] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        runs = (self.balance_runs + self.listing_runs) or [self.balance, self.listing]
+        return sum(r.errors for r in runs)
+
+
+@dataclass
+class Rss:
+    backend: str
+    txns: int  # balance transactions on the platform's account
+    before_kb: int  # the server's VmHWM before the mixed load…
+    peak_kb: int  # …and after it
+    rss_kb: int  # its VmRSS at the end
+    children_kb: int  # the summed VmHWM of its child processes, if any
+    children: int
+    seconds: float
+    loads: dict[str, tuple[float, int, int]]  # label -> req/s, requests, errors
 
 
 @dataclass
@@ -101,6 +130,7 @@ class Settle:
     storage: str
     seed_seconds: float
     check_seconds: float
+    all_seconds: list[float] = field(default_factory=list)  # every run's seconds; this record is the median's
 
     @property
     def rate(self) -> float:
@@ -136,6 +166,7 @@ class Run:
     seed_seconds: float
     check_seconds: float
     loadavg: str
+    all_seconds: list[float] = field(default_factory=list)  # every run's seconds; this record is the median's
 
     @property
     def rate(self) -> float:
@@ -172,12 +203,26 @@ class Results:
     settle: list[Settle] = field(default_factory=list)
     payouts: list[PayoutLoad] = field(default_factory=list)
     autopayout: list[Autopayout] = field(default_factory=list)
+    rss: list[Rss] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
         n = sum(t.errors for t in self.throughput) + (self.ceiling.errors if self.ceiling else 0)
-        n += sum(p.errors for p in self.payouts)
-        return n + sum(h.balance.errors + h.listing.errors for h in self.history)
+        n += sum(p.errors for p in self.payouts) + sum(v[2] for r in self.rss for v in r.loads.values())
+        return n + sum(h.errors for h in self.history)
+
+
+def median_of(records: list[T], key: Callable[[T], float]) -> T:
+    """The median record by `key` (the lower middle one of an even count: a record that was measured)."""
+    ordered = sorted(records, key=key)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def spread(values: list[float], fmt: str = "{:,.2f}") -> str:
+    """min-max of several runs, or "1 run" when there is only one."""
+    if len(values) < 2:
+        return "1 run"
+    return f"{fmt.format(min(values))}-{fmt.format(max(values))}"
 
 
 def log(msg: str) -> None:
@@ -192,10 +237,25 @@ def loadavg() -> str:
 
 
 def machine_line(res: Results, *, load_generator: bool = True) -> str:
-    m = res.machine
     keys = ("CPU", "Cores", "RAM", "Kernel", "Python", "SQLite", "PostgreSQL")
     keys += ("Load generator",) if load_generator else ()
-    return f"Measured {m.get('Date', '?')} on " + "; ".join(f"{k}: {m[k]}" for k in keys if k in m) + "."
+    told = durability_line(res, res.storage)
+    return " ".join(x for x in (measured(res.machine, keys=keys) + ".", told) if x)
+
+
+def short_machine_line(res: Results, backends: Collection[str] | None = None) -> str:
+    """For a section under the machine table: when, at which commit, on what CPU, and the stores'
+    durability (the rest of the machine is in its own section)."""
+    told = durability_line(res, res.storage if backends is None else backends)
+    return " ".join(x for x in (measured(res.machine, keys=("CPU",)) + " (see Machine).", told) if x)
+
+
+def durability_line(res: Results, backends: Collection[str]) -> str:
+    """The stores' durability (bench/durability.py) for a section's figures: which settings each used."""
+    from bench.durability import short
+
+    told = [short(res.storage[b]) for b in ("sqlite", "postgresql") if b in backends and b in res.storage]
+    return ("Durability: " + "; ".join(told) + ".") if told else ""
 
 
 def replace_section(path: Path, name: str, body: str, heading: str) -> None:

@@ -4,10 +4,13 @@ Starts its own servers on 127.0.0.1 (`payoutkit serve --simulated-clock` on a fr
 fresh database of a throwaway PostgreSQL cluster; a bare Starlette app for the ceiling), loads them with
 wrk (or bench/load.py's asyncio client), stops every process it started by its pid, prints the figures
 and updates the generated sections of docs/benchmarks.md (not with --quick, unless --docs is given).
+PostgreSQL runs on devtools/pg.py's durable profile (on disk; fsync, synchronous_commit and
+full_page_writes on) unless `--pg fast`; every section states the durability it ran with.
 
 Scenarios:
   throughput  POST /v1/charges and GET /v1/balance at concurrency 32: req/s, p50/p99, errors
-  history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account
+  history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account,
+              then the server's peak RSS (VmHWM) after a mixed load on that store (bench/rss.py)
   ceiling     a bare Starlette app on uvicorn answering a trivial JSON endpoint at concurrency 32
   profile     py-spy on the server while POST /v1/charges (and GET /v1/balance) run under load
   settle      one settlement of 1,000,000 due pending balance transactions (and of 100,000), no server
@@ -31,11 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import autopayout, payouts, report, settle, workers
+from bench import autopayout, durability, payouts, report, rss, settle, workers
 from bench.load import Limits, LoadResult, Shape, have_wrk, is_error, run_load, sequential
-from bench.machine import describe, filesystem
+from bench.machine import describe
 from bench.profile import py_spy, record, summarize
-from bench.results import FULL, QUICK, Config, History, Results, Throughput, log
+from bench.results import FULL, QUICK, Config, History, Results, Throughput, log, median_of, spread
 from bench.seed import count_txns, platform_account
 from bench.seed import history as seed_history
 from bench.servers import REPO, ServerProcess, auth_headers, ceiling_server, database, payoutkit_server
@@ -120,18 +123,22 @@ def sequential_post(srv: ServerProcess, path: str, body: str, count: int, max_se
 
 
 def _history_measure(srv: ServerProcess, backend: str, txns: int, cfg: Config) -> History:
+    """`cfg.history_runs` sequential measurements of both reads; the median run (by p50) shown."""
     headers = auth_headers()
     limit = cfg.seq_seconds
     sequential(srv.port, "/v1/balance", headers, count=min(200, cfg.seq_requests), max_seconds=limit)
-    bal = sequential(srv.port, "/v1/balance", headers, count=cfg.seq_requests, max_seconds=limit)
-    lst = sequential(srv.port, "/v1/balance_transactions?limit=10", headers,
-                     count=max(50, cfg.seq_requests // 4), max_seconds=cfg.seq_seconds)  # fmt: skip
+    bals, lsts = [], []
+    for _ in range(cfg.history_runs):
+        bals.append(sequential(srv.port, "/v1/balance", headers, count=cfg.seq_requests, max_seconds=limit))
+        lsts.append(sequential(srv.port, "/v1/balance_transactions?limit=10", headers,
+                               count=max(50, cfg.seq_requests // 4), max_seconds=limit))  # fmt: skip
+    bal, lst = median_of(bals, lambda r: r.p50_ms), median_of(lsts, lambda r: r.p50_ms)
     log(
         f"  {backend} history {txns:,} txns: GET /v1/balance p50 {bal.p50_ms:.2f} ms"
-        f" p99 {bal.p99_ms:.2f} ms ({bal.requests} requests, {bal.errors} errors);"
-        f" list p50 {lst.p50_ms:.2f} ms p99 {lst.p99_ms:.2f} ms"
+        f" ({spread([r.p50_ms for r in bals])}) p99 {bal.p99_ms:.2f} ms ({len(bals)} runs of {bal.requests}"
+        f" requests); list p50 {lst.p50_ms:.2f} ms p99 {lst.p99_ms:.2f} ms"
     )
-    return History(backend, txns, bal, lst)
+    return History(backend, txns, bal, lst, bals, lsts)
 
 
 def scenario_history(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Results) -> None:
@@ -151,6 +158,8 @@ def scenario_history(backend: str, cluster: PostgresCluster | None, cfg: Config,
         with payoutkit_server(url) as srv:
             log(f"payoutkit on {backend} restarted: pid {srv.pid}")
             res.history.append(_history_measure(srv, backend, large, cfg))
+            # 3. The server's peak RSS on this store, after a mixed load (bench/rss.py).
+            res.rss.append(rss.measure(srv, backend, large, cfg))
 
 
 def _txn_count(url: str) -> int:
@@ -221,6 +230,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "100000,1000000; quick 100000)")  # fmt: skip
     ap.add_argument("--autopayout", type=_sizes, help="comma list of accounts due per automatic payout run "
                     "(default 10000,100000; quick 2000)")  # fmt: skip
+    ap.add_argument("--pg", choices=("durable", "fast"), default="durable",
+                    help="PostgreSQL profile (devtools/pg.py): durable (on disk; fsync, synchronous_commit, "
+                    "full_page_writes on: the default) or fast (the suite's tmpfs, all off)")  # fmt: skip
+    ap.add_argument("--runs", type=int, help="runs per settle, autopayout and history figure (default 3; "
+                    "quick 1): the median is shown with the min-max")  # fmt: skip
     ap.add_argument("--tool", choices=("auto", "wrk", "asyncio"), help="load generator (default: wrk)")
     ap.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                     help="update docs/benchmarks.md (default: yes, except with --quick)")  # fmt: skip
@@ -258,7 +272,8 @@ def config_of(args: argparse.Namespace) -> Config:
     overrides = {k: v for k, v in (("duration", args.duration), ("repeat", args.repeat),
                                    ("concurrency", args.concurrency), ("history_large", args.history),
                                    ("tool", args.tool), ("settle_sizes", args.settle),
-                                   ("autopayout_sizes", args.autopayout))
+                                   ("autopayout_sizes", args.autopayout), ("settle_runs", args.runs),
+                                   ("autopayout_runs", args.runs), ("history_runs", args.runs))
                  if v is not None}  # fmt: skip
     return Config(**{**asdict(base), **overrides})
 
@@ -274,19 +289,25 @@ def steps_of(scenarios: list[str], backends: list[str], cluster: PostgresCluster
     return steps
 
 
-def run_steps(scenarios: list[str], backends: list[str], res: Results) -> None:
+def run_steps(scenarios: list[str], backends: list[str], res: Results, *, durable: bool = True) -> None:
     """The PostgreSQL cluster (if any backend needs it), every step, and the cluster stopped."""
     cluster: PostgresCluster | None = None
     try:
         if "postgresql" in backends and set(scenarios) - {"ceiling"}:
-            cluster = PostgresCluster()
+            cluster = PostgresCluster(durable=durable)
             cluster.start()
-            log(f"PostgreSQL cluster started: postmaster pid {cluster.pid}, port {cluster.port}")
+            log(f"PostgreSQL cluster started ({'durable' if durable else 'fast'} profile): postmaster pid "
+                f"{cluster.pid}, port {cluster.port}, {cluster.basedir}")  # fmt: skip
         res.machine = describe(cluster)
-        res.storage = _storage(cluster)
+        res.storage = _storage(backends, cluster)
+        took: list[str] = []
         for name, step in steps_of(scenarios, backends, cluster, res.config, res):
             log(f"== {name}")
+            t0 = time.monotonic()
             step()
+            took.append(f"{name} {time.monotonic() - t0:.0f} s")
+            log(f"== {name} took {time.monotonic() - t0:.0f} s")
+        log("step durations: " + ", ".join(took))
     finally:
         if cluster is not None:
             log(f"stopping PostgreSQL cluster (postmaster pid {cluster.pid})")
@@ -303,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     tool = "wrk" if cfg.tool == "wrk" or (cfg.tool == "auto" and have_wrk()) else "asyncio"
     log(f"load generator: {tool}; scenarios {scenarios}; backends {backends}")
     started = time.monotonic()
-    run_steps(scenarios, backends, res)
+    run_steps(scenarios, backends, res, durable=args.pg == "durable")
     log(f"done in {time.monotonic() - started:.0f} s")
     print()
     print(report.text_summary(res))
@@ -324,16 +345,11 @@ def _bind(fn: Scenario, backend: str,
     return lambda: fn(backend, cluster, cfg, res)
 
 
-def _storage(cluster: PostgresCluster | None) -> dict[str, str]:
-    tmp = tempfile.gettempdir()
-    out = {"sqlite": f"temp file under {tmp} ({filesystem(tmp)}); WAL, synchronous=NORMAL (the server's own"
-                     " settings)"}  # fmt: skip
-    if cluster is not None and cluster.basedir is not None:
-        out["postgresql"] = (
-            f"throwaway cluster under {cluster.basedir.parent} ({filesystem(str(cluster.basedir))}) with the"
-            " test suite's settings: fsync=off, synchronous_commit=off, full_page_writes=off;"
-            " server pool 16+16 connections"
-        )
+def _storage(backends: list[str], cluster: PostgresCluster | None) -> dict[str, str]:
+    """Each store's durability as read from it (bench/durability.py), for every figure that uses it."""
+    out = {b: durability.describe(b, cluster) for b in backends if b == "sqlite" or cluster is not None}
+    if "postgresql" in out:
+        out["postgresql"] += "; server pool 16+16 connections"
     return out
 
 

@@ -43,6 +43,7 @@ class ServerProcess:
     def __init__(self, name: str, argv: list[str], *, ready_path: str, env: dict[str, str] | None = None,
                  port: int, headers: dict[str, str] | None = None) -> None:  # fmt: skip
         self.name = name
+        self.ready_timeout = READY_TIMEOUT  # seconds start() waits for an answer (a caller may raise it)
         self.argv = argv
         self.ready_path = ready_path
         self.env = env
@@ -66,14 +67,14 @@ class ServerProcess:
                 self.argv, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )  # fmt: skip
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + self.ready_timeout
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             if self._answers():
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} not ready within {READY_TIMEOUT}s:\n{self.log_tail()}")
+                raise TimeoutError(f"{self.name} not ready within {self.ready_timeout}s:\n{self.log_tail()}")
             time.sleep(0.1)
 
     def _answers(self) -> bool:

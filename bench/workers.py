@@ -180,8 +180,8 @@ def section(res: Results) -> str:
     rows += [
         "",
         f"`payoutkit serve --workers N --simulated-clock` on a fresh PostgreSQL database per N (the bench's "
-        "throwaway cluster, with the test suite's settings: fsync=off, synchronous_commit=off, "
-        "full_page_writes=off), the worker running in one of the N processes. Closed loop at concurrency "
+        "cluster; its durability settings: the line below), the worker running in one of the N processes. "
+        "Closed loop at concurrency "
         f"{m.concurrency} ({m.threads} wrk threads), {m.warmup:.0f} s warm-up then {m.repeat} x "
         f"{m.duration:.0f} s per figure (median run shown, min-max of the runs beside it); errors are every "
         "non-2xx answer or socket error, warm-up included. Each server is set up through its API as for "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 
 from devtools.pg import PostgresCluster
@@ -44,3 +46,17 @@ def test_databases_copied_from_a_template_carry_its_schema(pg_cluster: PostgresC
 
 def test_url_is_a_sqlalchemy_psycopg_url(pg_cluster: PostgresCluster) -> None:
     assert pg_cluster.url("x") == f"postgresql+psycopg://postgres@127.0.0.1:{pg_cluster.port}/x"
+
+
+def test_the_durable_profile_runs_on_disk_with_durability_on() -> None:
+    """The benchmark's PostgreSQL (bench/run.py's default): its figures claim durability, so its cluster
+    must have it: fsync, synchronous_commit and full_page_writes on, its data on a disk, not a tmpfs."""
+    with PostgresCluster(durable=True) as cluster:
+        settings = cluster.settings_in_force()
+        assert cluster.basedir is not None
+        assert not str(cluster.basedir).startswith("/dev/shm")
+        mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+        where = max((m for m in mounts if str(cluster.basedir).startswith(m[1])), key=lambda m: len(m[1]))
+    assert where[2] not in {"tmpfs", "ramfs"}
+    durability = (settings["fsync"], settings["synchronous_commit"], settings["full_page_writes"])
+    assert durability == ("on", "on", "on")
