@@ -18,6 +18,12 @@ from payoutkit.store.schema import accounts
 
 _GET = select(accounts).where(accounts.c.id == bindparam("account_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
+# Every payout and every connected account's balance read asks (the account, and its platform).
+_GET_FAST = Query(
+    select(accounts.c.kind, accounts.c.data, accounts.c.platform_id, accounts.c.livemode).where(
+        accounts.c.id == bindparam("account_id")
+    )
+)
 _DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
 _OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
 # What a charge needs of its account: the payout schedule's delay, read in SQL from the document.
@@ -43,8 +49,13 @@ def _account(row: Row[Any]) -> Account:
 
 def get(tx: Connection, account_id: str, *, for_update: bool = False) -> Account | None:
     """The account (None for an unknown id or a system account). `for_update` locks its row (PostgreSQL)."""
-    stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
-    return _record(tx.execute(stmt, {"account_id": account_id}).first())
+    if for_update and tx.dialect.name == "postgresql":
+        return _record(tx.execute(_GET_FOR_UPDATE, {"account_id": account_id}).first())
+    rows = _GET_FAST.rows(tx, {"account_id": account_id})
+    if not rows or rows[0][0] == "system":
+        return None
+    kind, data, platform, livemode = rows[0]
+    return Account.from_doc(data, kind=kind, platform_id=platform, livemode=bool(livemode))
 
 
 def delay_days(tx: Connection, account_id: str) -> int | None:

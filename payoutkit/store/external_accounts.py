@@ -32,7 +32,7 @@ _FOR_ACCOUNT = (
 _FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
 _GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), _IS_EXTERNAL_ACCOUNT)
 _GET_FOR_UPDATE = _GET.with_for_update()
-_INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
+_INTERNAL = Query(select(resources.c.internal).where(resources.c.id == bindparam("ea_id")))  # every payout
 _INSERT = insert(resources)
 _SAVE = (
     update(resources)
@@ -67,8 +67,8 @@ def outcome(tx: Connection, ea_id: str) -> PayoutOutcome:
 
 def internal(tx: Connection, ea_id: str) -> dict[str, Any]:
     """The `internal` column as stored ({} when none)."""
-    row = tx.execute(_INTERNAL, {"ea_id": ea_id}).first()
-    return dict(row.internal or {}) if row else {}
+    rows = _INTERNAL.rows(tx, {"ea_id": ea_id})
+    return dict(rows[0][0] or {}) if rows else {}
 
 
 def insert_external_account(tx: Connection, ea: ExternalAccount, outcome: PayoutOutcome) -> None:
