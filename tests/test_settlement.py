@@ -177,8 +177,18 @@ def test_only_movements_of_available_funds_lock_a_liable_accounts_reserve(world:
     def exact_keys(conn: Any, ctx: Ctx, available: bool) -> set[BucketKey]:
         return Movement(conn, ctx).touch(card, available=available).exact
 
+    def touched_keys(conn: Any, ctx: Ctx, available: bool) -> set[BucketKey]:
+        return Movement(conn, ctx).touch(card, available=available).keys
+
     assert world.run(exact_keys, False) == set()
-    assert {card, reserved, BucketKey(world.platform, False, "usd")} <= world.run(exact_keys, True)
+    # The reserve follows the account's value: its buckets are locked. The platform's two buckets a
+    # reserve change moves are declared (moved by a relative update before the commit), never locked:
+    # nothing decides on their value (issue 11; tests/services/test_payouts.py shows a liable payout
+    # completing while they are locked elsewhere).
+    platform_keys = {reserved, BucketKey(world.platform, False, "usd")}
+    assert card in world.run(exact_keys, True)
+    assert platform_keys <= world.run(touched_keys, True)
+    assert not platform_keys & world.run(exact_keys, True)
 
 
 def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: World) -> None:

@@ -90,6 +90,19 @@ def get(tx: Tx, account_id: str) -> Account:
     return account
 
 
+def with_platform(tx: Tx, account_id: str, platform_id: str) -> tuple[Account, Account]:
+    """`get` of an account and of its platform (the same when it is the platform), in one read."""
+    if account_id == platform_id:
+        same = get(tx, account_id)
+        return same, same
+    found, platform = store_accounts.get_two(tx, account_id, platform_id)
+    if found is None:
+        raise ResourceMissing.for_id("account", account_id)
+    if platform is None:
+        raise ResourceMissing.for_id("account", platform_id)
+    return found, platform
+
+
 def delay_days(tx: Tx, account_id: str) -> int:
     """`get(tx, account_id).schedule.delay_days`, read alone (what each charge needs)."""
     delay = store_accounts.delay_days(tx, account_id)

@@ -281,8 +281,7 @@ def available_instantly(
     ]
     if not usable:
         return []
-    account = accounts.get(tx, actor.account_id)
-    platform = account if actor.is_platform else accounts.get(tx, actor.platform_id)
+    account, platform = accounts.with_platform(tx, actor.account_id, actor.platform_id)
     out = []
     for currency in sorted({d.currency for d in usable}):
         t = terms(tx, settings, Parties(account, platform), currency, actor)

@@ -66,8 +66,15 @@ class Movement:
     """The buckets one unit of work moves money in.
 
     `touch(*keys)` declares buckets; `touch(*keys, exact=True)` declares ones whose value the unit
-    checks (funds), which `lock()` locks and reads. A liable connected account's buckets, and its
-    platform's reserve buckets, are always exact: the reserve follows their value.
+    checks (funds), which `lock()` locks and reads. A liable connected account's buckets are always
+    exact: the reserve follows their value. Its platform's two buckets that a reserve change moves
+    (payments → `connect_reserved`, `book_reserve`) are declared but not locked: nothing reads them to
+    decide, so they are moved like any credited bucket, by a relative update just before the commit,
+    which locks them only from that update to the commit (and not at all when the reserve does not
+    change). A unit that checks the platform's funds (its own payout, a transfer) declares them exact
+    itself and locks them; a reserve change then waits for its commit, or it waits for the change's:
+    either way the outcome is that of one order of the two units. All a platform's liable accounts'
+    payouts used to queue on these two rows.
     """
 
     def __init__(self, conn: Tx, ctx: Moment) -> None:
@@ -99,16 +106,16 @@ class Movement:
                 liable, platform = is_liable(self.conn, k.account)
                 if liable and platform:
                     self.liable[(k.account, k.currency)] = platform
-                    reserve_keys = [
-                        *(
-                            BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st)
-                            for st in SourceType
-                        ),
-                        BucketKey(platform, k.livemode, k.currency),
-                        BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED),
+                    # The reserve follows the account's value: its buckets are exact. The platform's two
+                    # are only moved (`book_reserve`, never checked): by a relative update at the end.
+                    own = [
+                        BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st)
+                        for st in SourceType
                     ]
-                    self.keys.update(reserve_keys)
-                    self.exact.update(reserve_keys)
+                    self.keys.update(own)
+                    self.exact.update(own)
+                    self.keys.add(BucketKey(platform, k.livemode, k.currency))
+                    self.keys.add(BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED))
         return self
 
     def lock(self) -> Movement:

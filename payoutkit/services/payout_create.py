@@ -20,7 +20,7 @@ from payoutkit.ledger.postings import BucketKey, SourceType
 from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.accounts import Account
-from payoutkit.records.external_accounts import ExternalAccount
+from payoutkit.records.external_accounts import ExternalAccount, PayoutOutcome
 from payoutkit.services import accounts, balance
 from payoutkit.services import instant as instant_rules
 from payoutkit.services.actor import Actor
@@ -43,7 +43,10 @@ class CreatePayout:
     statement_descriptor: str | None = None
 
 
-def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> ExternalAccount:
+def _destination(
+    tx: Tx, actor: Actor, currency: str, given: str | None
+) -> tuple[ExternalAccount, PayoutOutcome | None]:
+    """The destination and, when it was read with it, what a payout to it does."""
     if given:
         check_id(given, ("ba", "card"), "destination", "external account")
         dest = store_external_accounts.get(tx, given)
@@ -55,10 +58,10 @@ def _destination(tx: Tx, actor: Actor, currency: str, given: str | None) -> Exte
                 param="currency",
                 code="invalid_currency",
             )
-        return dest
-    for dest in store_external_accounts.for_account(tx, actor.account_id, actor.livemode):
+        return dest, None
+    for dest, outcome in store_external_accounts.with_outcomes(tx, actor.account_id, actor.livemode):
         if dest.currency == currency and dest.default_for_currency:
-            return dest
+            return dest, outcome
     raise InvalidRequest(
         f"This account has no external account for {currency}: add one (default_for_currency) or pass "
         "destination.",
@@ -133,7 +136,7 @@ def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> Pay
     source = BucketKey(
         actor.account_id, actor.livemode, currency, source_type=SourceType(command.source_type or "card")
     )
-    dest = _destination(tx, actor, currency, command.destination)
+    dest, outcome = _destination(tx, actor, currency, command.destination)
     _check_destination(dest, method)
     return PayoutOrder(
         account_id=actor.account_id,
@@ -141,6 +144,7 @@ def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> Pay
         amount=amount,
         source=source,
         destination=dest,
+        outcome=outcome,
         method=method,
         description=command.description,
         statement_descriptor=command.statement_descriptor or account.payouts.statement_descriptor,

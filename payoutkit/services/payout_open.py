@@ -16,7 +16,7 @@ from payoutkit.ids import new_id
 from payoutkit.ledger.payout_record import NO_FEES, Payout, PayoutFees, PayoutInternal, PayoutStatus, TraceId
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
-from payoutkit.records.external_accounts import ExternalAccount
+from payoutkit.records.external_accounts import ExternalAccount, PayoutOutcome
 from payoutkit.records.payouts import PayoutTracking
 from payoutkit.services import events
 from payoutkit.services.actor import Moment
@@ -70,6 +70,7 @@ class PayoutOrder:
     amount: int
     source: BucketKey
     destination: ExternalAccount
+    outcome: PayoutOutcome | None = None  # the destination's, when read with it (else read on opening)
     method: str = "standard"
     automatic: bool = False
     fees: PayoutFees = NO_FEES
@@ -155,8 +156,11 @@ def open_payout(tx: Tx, moment: Moment, rail: Rail, mv: Movement, order: PayoutO
     mv.post(book_payout(booking, arrival=arrival, description=order.description))
     mv.sync_reserves()
     payout = replace(payout, balance_transaction=mv.txn_for(order.account_id, payout.id))
+    outcome = order.outcome
+    if outcome is None:
+        outcome = store_external_accounts.outcome(tx, order.destination.id)
     internal = PayoutInternal(
-        failure_code=store_external_accounts.outcome(tx, order.destination.id).failure_code or None,
+        failure_code=outcome.failure_code or None,
         fees=order.fees,
         txn_available_on=arrival if order.amount < 0 else moment.now,
     )

@@ -18,6 +18,18 @@ from payoutkit.store.schema import accounts
 
 _GET = select(accounts).where(accounts.c.id == bindparam("account_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
+# Every payout and every connected account's balance read asks (the account, and its platform).
+_GET_FAST = Query(
+    select(accounts.c.kind, accounts.c.data, accounts.c.platform_id, accounts.c.livemode).where(
+        accounts.c.id == bindparam("account_id")
+    )
+)
+# An account and its platform in one read (a connected account's balance: its instant payout terms).
+_GET_TWO_FAST = Query(
+    select(
+        accounts.c.id, accounts.c.kind, accounts.c.data, accounts.c.platform_id, accounts.c.livemode
+    ).where(accounts.c.id.in_([bindparam("first_id"), bindparam("second_id")]))
+)
 _DATA = select(accounts.c.data).where(accounts.c.id == bindparam("account_id"))
 _OWNER = select(accounts.c.platform_id, accounts.c.livemode).where(accounts.c.id == bindparam("account_id"))
 # What a charge needs of its account: the payout schedule's delay, read in SQL from the document.
@@ -43,8 +55,26 @@ def _account(row: Row[Any]) -> Account:
 
 def get(tx: Connection, account_id: str, *, for_update: bool = False) -> Account | None:
     """The account (None for an unknown id or a system account). `for_update` locks its row (PostgreSQL)."""
-    stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
-    return _record(tx.execute(stmt, {"account_id": account_id}).first())
+    if for_update and tx.dialect.name == "postgresql":
+        return _record(tx.execute(_GET_FOR_UPDATE, {"account_id": account_id}).first())
+    rows = _GET_FAST.rows(tx, {"account_id": account_id})
+    if not rows or rows[0][0] == "system":
+        return None
+    kind, data, platform, livemode = rows[0]
+    return Account.from_doc(data, kind=kind, platform_id=platform, livemode=bool(livemode))
+
+
+def get_two(tx: Connection, first_id: str, second_id: str) -> tuple[Account | None, Account | None]:
+    """`get` of two accounts (an account and its platform) in one statement."""
+    found: dict[str, Account] = {}
+    for account_id, kind, data, platform, livemode in _GET_TWO_FAST.rows(
+        tx, {"first_id": first_id, "second_id": second_id}
+    ):
+        if kind != "system":
+            found[account_id] = Account.from_doc(
+                data, kind=kind, platform_id=platform, livemode=bool(livemode)
+            )
+    return found.get(first_id), found.get(second_id)
 
 
 def delay_days(tx: Connection, account_id: str) -> int | None:

@@ -30,9 +30,11 @@ _FOR_ACCOUNT = (
     .order_by(resources.c.seq.desc())
 )
 _FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
+# A payout to the default destination: the destinations with their outcomes, in one read.
+_WITH_OUTCOMES = Query(_FOR_ACCOUNT.add_columns(resources.c.internal))
 _GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), _IS_EXTERNAL_ACCOUNT)
 _GET_FOR_UPDATE = _GET.with_for_update()
-_INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("ea_id"))
+_INTERNAL = Query(select(resources.c.internal).where(resources.c.id == bindparam("ea_id")))  # every payout
 _INSERT = insert(resources)
 _SAVE = (
     update(resources)
@@ -46,6 +48,14 @@ def for_account(tx: Connection, account_id: str, livemode: bool) -> list[Externa
     """An account's external accounts of one mode, newest first."""
     rows = _FOR_ACCOUNT_FAST.rows(tx, {"account_id": account_id, "livemode": livemode})
     return [ExternalAccount.from_doc(data) for (data,) in rows]
+
+
+def with_outcomes(
+    tx: Connection, account_id: str, livemode: bool
+) -> list[tuple[ExternalAccount, PayoutOutcome]]:
+    """`for_account`, each with what a payout to it does (`outcome`), in one statement."""
+    rows = _WITH_OUTCOMES.rows(tx, {"account_id": account_id, "livemode": livemode})
+    return [(ExternalAccount.from_doc(data), PayoutOutcome.from_doc(internal)) for data, internal in rows]
 
 
 def documents(tx: Connection, account_id: str, livemode: bool) -> list[dict[str, Any]]:
@@ -67,8 +77,8 @@ def outcome(tx: Connection, ea_id: str) -> PayoutOutcome:
 
 def internal(tx: Connection, ea_id: str) -> dict[str, Any]:
     """The `internal` column as stored ({} when none)."""
-    row = tx.execute(_INTERNAL, {"ea_id": ea_id}).first()
-    return dict(row.internal or {}) if row else {}
+    rows = _INTERNAL.rows(tx, {"ea_id": ea_id})
+    return dict(rows[0][0] or {}) if rows else {}
 
 
 def insert_external_account(tx: Connection, ea: ExternalAccount, outcome: PayoutOutcome) -> None:

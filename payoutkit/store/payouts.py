@@ -16,6 +16,7 @@ from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import resources as objects
 from payoutkit.store.balances import flush_moves
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
 from payoutkit.store.schema import (
     accounts,
@@ -29,7 +30,7 @@ from payoutkit.store.schema import (
 
 # ---- payouts --------------------------------------------------------------------------------------
 
-_TRACK = insert(payout_tracking)
+_TRACK = Write(insert(payout_tracking))  # every payout
 _TRACKING = select(payout_tracking).where(payout_tracking.c.payout_id == bindparam("payout_id"))
 _TRACKING_LOCKED = _TRACKING.with_for_update()
 _DOC = select(resources.c.data, resources.c.internal, resources.c.account_id).where(
@@ -61,16 +62,18 @@ def create(tx: Connection, payout: Payout, internal: PayoutInternal, *, account_
 
 
 def track(tx: Connection, tracking: PayoutTracking) -> None:
-    tx.execute(
-        _TRACK,
-        {
-            "payout_id": tracking.payout_id,
-            "account_id": tracking.account_id,
-            "livemode": tracking.livemode,
-            "status": tracking.status,
-            "arrival_date": tracking.arrival_date,
-            "next_action_at": tracking.next_action_at,
-        },
+    _TRACK.run(
+        tx,
+        [
+            {
+                "payout_id": tracking.payout_id,
+                "account_id": tracking.account_id,
+                "livemode": tracking.livemode,
+                "status": tracking.status,
+                "arrival_date": tracking.arrival_date,
+                "next_action_at": tracking.next_action_at,
+            }
+        ],
     )
 
 
@@ -333,23 +336,25 @@ _VOLUME_KEY = and_(
     instant_volume.c.currency == bindparam("v_currency"),
     instant_volume.c.day == bindparam("v_day"),
 )
-_VOLUME = select(instant_volume.c.amount).where(_VOLUME_KEY)
+_VOLUME = Query(select(instant_volume.c.amount).where(_VOLUME_KEY))  # connected balance reads ask
 _ADD_VOLUME = (
     update(instant_volume).where(_VOLUME_KEY).values(amount=instant_volume.c.amount + bindparam("v_amount"))
 )
 _NEW_VOLUME = insert(instant_volume)
-_PRICING = select(resources.c.data).where(
-    resources.c.account_id == bindparam("platform_id"),
-    resources.c.livemode == bindparam("livemode"),
-    resources.c.object == "instant_payout_pricing",
+_PRICING = Query(
+    select(resources.c.data).where(
+        resources.c.account_id == bindparam("platform_id"),
+        resources.c.livemode == bindparam("livemode"),
+        resources.c.object == "instant_payout_pricing",
+    )
 )
 
 
 def volume(tx: Connection, account_id: str, livemode: bool, currency: str, day: str) -> int:
     """The account's instant payout volume in `currency` on its local `day`."""
     key = {"v_account": account_id, "v_mode": livemode, "v_currency": currency, "v_day": day}
-    row = tx.execute(_VOLUME, key).first()
-    return int(row.amount) if row else 0
+    rows = _VOLUME.rows(tx, key)
+    return int(rows[0][0]) if rows else 0
 
 
 def add_volume(tx: Connection, key: Mapping[str, Any], amount: int) -> None:
@@ -361,8 +366,8 @@ def add_volume(tx: Connection, key: Mapping[str, Any], amount: int) -> None:
 
 
 def pricing(tx: Connection, platform_id: str, livemode: bool) -> InstantPricing | None:
-    row = tx.execute(_PRICING, {"platform_id": platform_id, "livemode": livemode}).first()
-    return InstantPricing.from_doc(row.data) if row else None
+    rows = _PRICING.rows(tx, {"platform_id": platform_id, "livemode": livemode})
+    return InstantPricing.from_doc(rows[0][0]) if rows else None
 
 
 def save_pricing(tx: Connection, pricing: InstantPricing, *, platform_id: str, new: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from payoutkit.store.fast import Query
 from payoutkit.store.schema import connect_reserves as r
 
 _ONE = (
@@ -13,7 +14,7 @@ _ONE = (
     r.c.livemode == bindparam("r_livemode"),
     r.c.currency == bindparam("r_currency"),
 )
-_READ = select(r.c.amount).where(*_ONE)
+_READ = Query(select(r.c.amount).where(*_ONE))  # every unit that moves a liable account's funds asks
 _CREATE = insert(r)
 _SET = update(r).where(*_ONE).values(amount=bindparam("r_amount"))
 _HELD = select(r.c.account_id, r.c.currency).where(r.c.livemode == bindparam("livemode"), r.c.amount > 0)
@@ -23,8 +24,8 @@ _HELD_FOR = _HELD.where(r.c.account_id == bindparam("account_id"))
 def reserved(conn: Connection, account_id: str, livemode: bool, currency: str) -> int | None:
     """What is reserved for this account and currency; None when it has no row yet."""
     where = {"r_account": account_id, "r_livemode": livemode, "r_currency": currency}
-    amount = conn.execute(_READ, where).scalar()
-    return None if amount is None else int(amount)
+    rows = _READ.rows(conn, where)
+    return int(rows[0][0]) if rows else None
 
 
 def set_reserved(

@@ -6,10 +6,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import resources
 
-_CREATE = insert(resources)
+_CREATE = Write(insert(resources))  # every payout
 _GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
+_GET_FAST = Query(_GET)  # every payout retrieved
+_GET_LOCKED = _GET.with_for_update()
 
 
 def create(
@@ -21,19 +24,21 @@ def create(
     status: str | None = None,
     internal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    conn.execute(
-        _CREATE,
-        {
-            "id": obj["id"],
-            "object": obj["object"],
-            "account_id": account_id,
-            "livemode": obj["livemode"],
-            "created": obj["created"],
-            "parent_id": parent_id,
-            "status": status,
-            "data": obj,
-            "internal": internal,
-        },
+    _CREATE.run(
+        conn,
+        [
+            {
+                "id": obj["id"],
+                "object": obj["object"],
+                "account_id": account_id,
+                "livemode": obj["livemode"],
+                "created": obj["created"],
+                "parent_id": parent_id,
+                "status": status,
+                "data": obj,
+                "internal": internal,
+            }
+        ],
     )
     return obj
 
@@ -48,11 +53,11 @@ def save(conn: Connection, obj: dict[str, Any], *, status: str | None = None) ->
 
 def get(conn: Connection, object_id: str, *, for_update: bool = False) -> tuple[dict[str, Any], str] | None:
     """The object and the account that owns it."""
-    stmt = _GET.with_for_update() if for_update and conn.dialect.name == "postgresql" else _GET
-    row = conn.execute(stmt, {"object_id": object_id}).first()
-    if row is None:
-        return None
-    return dict(row.data), row.account_id
+    if for_update and conn.dialect.name == "postgresql":
+        row = conn.execute(_GET_LOCKED, {"object_id": object_id}).first()
+        return None if row is None else (dict(row.data), row.account_id)
+    rows = _GET_FAST.rows(conn, {"object_id": object_id})
+    return (dict(rows[0][0]), rows[0][1]) if rows else None
 
 
 def internal(conn: Connection, object_id: str) -> dict[str, Any]:

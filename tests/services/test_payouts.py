@@ -100,3 +100,38 @@ def test_the_rail_advances_a_due_payout_to_paid(
     paid = db.transaction(payouts.retrieve, actor, made.id)
     assert paid.status is PayoutStatus.PAID
     assert paid.trace_id.status == "supported"
+
+
+def test_a_liable_account_s_payout_does_not_wait_for_its_platform_s_buckets(
+    server: RunningServer, http: httpx.Client, stripe_client: object, db: Database
+) -> None:
+    """The platform is liable for a custom account, but a payout that leaves the account's reserve as
+    it is never touches the platform's buckets: with both of them locked by another transaction (as
+    the platform's own payout or another liable account's reserve change would hold them), it still
+    completes at once. PostgreSQL only: SQLite units are serialized and take no row locks."""
+    if db.is_sqlite:
+        pytest.skip("row locks are PostgreSQL's")
+    from sqlalchemy import Connection, select
+
+    from payoutkit.store.schema import balances
+
+    account = manual_account(stripe_client)  # type: ignore[arg-type]
+    actor = _actor(http, account)
+    platform_rows = (
+        select(balances.c.seq)
+        .where(balances.c.account_id == actor.platform_id, balances.c.currency == "usd")
+        .with_for_update()
+    )
+    with db.engine.connect() as holder, holder.begin():
+        held = holder.execute(platform_rows).scalars().all()
+        assert len(held) >= 2  # the platform's payments and connect_reserved buckets (at least)
+
+        def payout_within_a_second(conn: Connection) -> Payout:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+            command = payout_create.CreatePayout(amount=700, currency="usd")
+            return payout_create.create(conn, actor, command, settings=server.settings, rail=SIMULATED)
+
+        made = db.transaction(payout_within_a_second)
+    assert (made.amount, made.status) == (700, PayoutStatus.PENDING)
+    balance = http.get("/v1/balance", headers={"Stripe-Account": account}).json()
+    assert balance["available"][0]["amount"] == 5000 - 700
