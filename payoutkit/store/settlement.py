@@ -104,11 +104,35 @@ _DUE_TXNS = and_(
     txns.c.available_on <= bindparam("now"),
     txns.c.status == _PENDING,
 )
-_FLIPPED = update(txns).where(_DUE_TXNS).values(status=_AVAILABLE).returning(txns.c.balance_seq, txns.c.net)
 # PostgreSQL: flip and sum in one statement.
-_FLIPPED_CTE = _FLIPPED.cte("moved")
+_FLIPPED_CTE = (
+    update(txns)
+    .where(_DUE_TXNS)
+    .values(status=_AVAILABLE)
+    .returning(txns.c.balance_seq, txns.c.net)
+    .cte("moved")
+)
 _FLIP_AND_SUM = select(_FLIPPED_CTE.c.balance_seq, func.sum(_FLIPPED_CTE.c.net), func.count()).group_by(
     _FLIPPED_CTE.c.balance_seq
+)
+# SQLite: the due rows' ids first (read from the index alone), then the flip in row-id order: a bucket's
+# transactions are spread over the table, and a flip in bucket order would write each table page once
+# per bucket on it, the page cache long spilled; in row-id order each page is written once.
+_due = txns.alias("due")
+_DUE_IDS = (
+    select(_due.c.seq)
+    .select_from(balances.join(_due, _due.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.seq.in_(bindparam("seqs", expanding=True)),
+        _due.c.available_on >= balances.c.next_settle_at,
+        _due.c.available_on <= bindparam("now"),
+    )
+)
+_FLIPPED = (
+    update(txns)
+    .where(txns.c.seq.in_(_DUE_IDS), txns.c.status == _PENDING)
+    .values(status=_AVAILABLE)
+    .returning(txns.c.balance_seq, txns.c.net)
 )
 _MOVE_DUE = (
     update(balances)
@@ -121,7 +145,7 @@ _NEXT_PENDING = (
     select(func.min(txns.c.available_on))
     .where(
         txns.c.balance_seq == balances.c.seq,
-        txns.c.available_on >= balances.c.next_settle_at,
+        txns.c.available_on > bindparam("now"),  # none due is left: the flip took them all
         txns.c.status == _PENDING,
     )
     .scalar_subquery()
