@@ -71,8 +71,8 @@ def settle_due(
 
     Works through due buckets `batch` at a time (by default the store's SETTLE_BATCH), in row-id
     order: per batch one statement locks the buckets, one flips their due transactions, one moves the
-    sums and one sets each bucket's next settlement time. Given `moved_accounts`, one more statement per batch adds the (account, livemode)
-    of every bucket that moved funds to it.
+    sums and one sets each bucket's next settlement time. Given `moved_accounts`, one more statement
+    per batch adds the (account, livemode) of every bucket that moved funds to it.
     """
     flush_moves(conn)
     lock = conn.dialect.name == "postgresql"
