@@ -10,8 +10,11 @@ a heap-only (HOT) update: every flip wrote a new entry in every one of the table
 indexes that held it keep their other columns: `(balance_seq, available_on)` finds a bucket's due
 transactions (bounded below by the bucket's `next_settle_at`, so it never reads the settled past) and
 `(balance_seq, payout)` a bucket's not yet swept ones. On PostgreSQL the table's pages are filled to
-FILLFACTOR percent, so that the flip's new row version finds room on its own page (a HOT update);
-it applies to pages written from now on.
+FILLFACTOR percent, so that the flip's new row version finds room on its own page (a HOT update):
+a charge books two transactions, one of them pending, so up to half of a page's rows flip, and in one
+settlement (the old versions are pruned only afterwards). Measured at 1,000,000 due transactions:
+fillfactor 70 left 15% of the flips without room (not HOT), 60 none. It applies to pages written
+from now on.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-FILLFACTOR = 70
+FILLFACTOR = 60
 _TABLE = "balance_transactions"
 
 
