@@ -206,3 +206,42 @@ def test_one_settlement_call_works_through_every_batch_of_due_buckets(world: Wor
             select(balance_transactions.c.id).where(balance_transactions.c.status == TxnStatus.PENDING.value)
         ).all()
     assert left == []
+
+
+def test_a_later_settlement_finds_new_due_funds_past_the_settled_ones(world: World) -> None:
+    """Settlement looks for a bucket's due transactions from its `next_settle_at` on (the settled past
+    is never read): funds charged after a settlement settle at their own time, and only then."""
+    _charge(world)
+    world.move_clock_without_settling(MONDAY)
+    assert anyio.run(worker.tick, world.state) >= 1
+    second = _charge(world, amount=2000)  # Monday: available Wednesday
+    world.move_clock_without_settling(MONDAY + 86400)
+    assert anyio.run(worker.tick, world.state) == 0
+    world.move_clock_without_settling(MONDAY + 2 * 86400)
+    assert anyio.run(worker.tick, world.state) >= 1
+    assert world.stored_available(world.platform) == (1000 - 59) + (2000 - 88)
+    with world.state.db.engine.connect() as conn:
+        row = conn.execute(
+            select(balance_transactions.c.status).where(
+                balance_transactions.c.id == second["balance_transaction"]
+            )
+        ).one()
+        next_settle = conn.execute(
+            select(balances.c.next_settle_at).where(balances.c.account_id == world.platform)
+        ).all()
+    assert row.status == TxnStatus.AVAILABLE.value
+    assert {r.next_settle_at for r in next_settle} == {None}
+
+
+def test_check_ledger_reports_a_pending_transaction_before_its_buckets_next_settle_at(world: World) -> None:
+    _charge(world)
+    with world.state.db.engine.connect() as conn:
+        conn.execute(
+            balances.update()
+            .where(balances.c.account_id == world.platform, balances.c.next_settle_at.is_not(None))
+            .values(next_settle_at=balances.c.next_settle_at + 1)
+        )
+        violations = check_ledger(conn)
+        conn.rollback()
+    assert len(violations) == 1
+    assert "before its bucket's next_settle_at" in violations[0]

@@ -314,8 +314,9 @@ _DUE_PENDING = (
         balances.c.account_id == bindparam("account_id"),
         balances.c.livemode == bindparam("livemode"),
         balances.c.next_settle_at <= bindparam("now"),
-        txns.c.status == TxnStatus.PENDING.value,
+        txns.c.available_on >= balances.c.next_settle_at,  # no pending transaction is due earlier
         txns.c.available_on <= bindparam("now"),
+        txns.c.status == TxnStatus.PENDING.value,
     )
     .group_by(balances.c.seq, *_KEY_COLUMNS)
 )

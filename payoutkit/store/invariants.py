@@ -24,6 +24,9 @@ its cost is a few scans however big the ledger grows. What is checked, per (mode
     what its refunds and disputes credited to `sys_world` is at most what the charge debited from it.
     A connected account's payment (`py_`) of a destination charge counts with that charge; a payment
     that came by a plain transfer took nothing from outside, so nothing may go out for it.
+(h) each bucket's `next_settle_at` is at most the `available_on` of every pending transaction of the
+    bucket (and set when one is pending): settlement and the reads of pending funds look for them from
+    there on only.
 """
 
 from __future__ import annotations
@@ -396,6 +399,26 @@ def _refunds_within_charges(conn: Connection) -> list[str]:
     ]
 
 
+_PENDING_BEFORE_NEXT_SETTLE = (
+    select(txns.c.id, txns.c.available_on, _B.c.next_settle_at)
+    .select_from(txns.join(_B, _B.c.seq == txns.c.balance_seq))
+    .where(
+        txns.c.status == "pending",
+        or_(_B.c.next_settle_at.is_(None), txns.c.available_on < _B.c.next_settle_at),
+    )
+    .order_by(txns.c.seq)
+)
+
+
+def _pending_from_next_settle(conn: Connection) -> list[str]:
+    rows = conn.execute(_PENDING_BEFORE_NEXT_SETTLE).all()
+    return [
+        f"pending transaction {r.id} is available on {r.available_on}, before its bucket's "
+        f"next_settle_at {r.next_settle_at}"
+        for r in rows
+    ]
+
+
 _CHECKS: tuple[Callable[[Connection], list[str]], ...] = (
     _conservation,
     _buckets_match_history,
@@ -404,6 +427,7 @@ _CHECKS: tuple[Callable[[Connection], list[str]], ...] = (
     _reserves_follow_negative_balances,
     _reserved_bucket_matches_reserves,
     _refunds_within_charges,
+    _pending_from_next_settle,
 )
 
 

@@ -192,10 +192,14 @@ _RELEASE = (
     .where(balance_transactions.c.payout == bindparam("b_payout"))
     .values(payout=None)
 )
+# A bucket's pending transactions are found from its `next_settle_at` on (none is available earlier;
+# NULL: none is pending), by the index on (balance_seq, available_on), never through its swept past.
 _ARRIVING = (
     select(balance_transactions.c.id)
+    .select_from(balances.join(balance_transactions, balance_transactions.c.balance_seq == balances.c.seq))
     .where(
-        balance_transactions.c.balance_seq == bindparam("seq"),
+        balances.c.seq == bindparam("seq"),
+        balance_transactions.c.available_on >= balances.c.next_settle_at,
         balance_transactions.c.status == "pending",
         balance_transactions.c.payout.is_not(None),
     )

@@ -19,7 +19,11 @@ from payoutkit.store.balances import flush_moves
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
-SETTLE_BATCH = 500
+# Buckets per batch: as many as one statement binds comfortably. Each batch passes once over what its
+# flip reads: on SQLite every table page holding one of its due transactions (a bucket's are spread over
+# the table), on PostgreSQL, when the batch's share of the table is large, the whole table. At 1,000,000
+# due transactions in 10,000 buckets one batch took a third less time (CPU) than twenty of 500 on both.
+SETTLE_BATCH = 10_000
 _PENDING, _AVAILABLE = TxnStatus.PENDING.value, TxnStatus.AVAILABLE.value
 
 
@@ -94,29 +98,46 @@ def settle_due(
             return moved_total
 
 
+# A bucket's due transactions, by the index on (balance_seq, available_on): from the bucket's
+# `next_settle_at` (no pending transaction of the bucket is available earlier) to now, so the bucket's
+# settled past is never read.
 _DUE_TXNS = and_(
-    txns.c.balance_seq.in_(bindparam("seqs", expanding=True)),
-    txns.c.status == _PENDING,
+    balances.c.seq.in_(bindparam("seqs", expanding=True)),
+    txns.c.balance_seq == balances.c.seq,
+    txns.c.available_on >= balances.c.next_settle_at,
     txns.c.available_on <= bindparam("now"),
+    txns.c.status == _PENDING,
 )
-_FLIPPED = (
+# PostgreSQL: flip and sum in one statement.
+_FLIPPED_CTE = (
     update(txns)
     .where(_DUE_TXNS)
     .values(status=_AVAILABLE)
     .returning(txns.c.balance_seq, txns.c.net)
     .cte("moved")
 )
-# PostgreSQL: flip and sum in one statement.
-_FLIP_AND_SUM = select(_FLIPPED.c.balance_seq, func.sum(_FLIPPED.c.net), func.count()).group_by(
-    _FLIPPED.c.balance_seq
+_FLIP_AND_SUM = select(_FLIPPED_CTE.c.balance_seq, func.sum(_FLIPPED_CTE.c.net), func.count()).group_by(
+    _FLIPPED_CTE.c.balance_seq
 )
-# SQLite units of work are serialized: read the sums, then flip.
-_SUM_DUE = (
-    select(txns.c.balance_seq, func.sum(txns.c.net), func.count())
-    .where(_DUE_TXNS)
-    .group_by(txns.c.balance_seq)
+# SQLite: the due rows' ids first (read from the index alone), then the flip in row-id order: a bucket's
+# transactions are spread over the table, and a flip in bucket order would write each table page once
+# per bucket on it, the page cache long spilled; in row-id order each page is written once.
+_due = txns.alias("due")
+_DUE_IDS = (
+    select(_due.c.seq)
+    .select_from(balances.join(_due, _due.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.seq.in_(bindparam("seqs", expanding=True)),
+        _due.c.available_on >= balances.c.next_settle_at,
+        _due.c.available_on <= bindparam("now"),
+    )
 )
-_FLIP = update(txns).where(_DUE_TXNS).values(status=_AVAILABLE)
+_FLIPPED = (
+    update(txns)
+    .where(txns.c.seq.in_(_DUE_IDS), txns.c.status == _PENDING)
+    .values(status=_AVAILABLE)
+    .returning(txns.c.balance_seq, txns.c.net)
+)
 _MOVE_DUE = (
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
@@ -126,7 +147,11 @@ _MOVE_DUE = (
 )
 _NEXT_PENDING = (
     select(func.min(txns.c.available_on))
-    .where(txns.c.balance_seq == balances.c.seq, txns.c.status == _PENDING)
+    .where(
+        txns.c.balance_seq == balances.c.seq,
+        txns.c.available_on > bindparam("now"),  # none due is left: the flip took them all
+        txns.c.status == _PENDING,
+    )
     .scalar_subquery()
 )
 # A concurrent unit may have just added a pending transaction this statement's snapshot cannot see; it
@@ -146,15 +171,20 @@ _NEXT_SETTLE = (
 def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> tuple[int, list[int]]:
     """Settle these (locked) buckets; returns how many transactions moved and the buckets they were in."""
     values = {"seqs": seqs, "now": now}
+    sums: list[tuple[int, int, int]]  # bucket, sum of net, how many
     if conn.dialect.name == "postgresql":
-        sums = conn.execute(_FLIP_AND_SUM, values).all()
-    else:
-        sums = conn.execute(_SUM_DUE, values).all()
-        conn.execute(_FLIP, values)
+        sums = [(int(s), int(total), int(n)) for s, total, n in conn.execute(_FLIP_AND_SUM, values)]
+    else:  # SQLite cannot read an UPDATE's RETURNING in a CTE: sum the flipped rows here
+        totals: dict[int, list[int]] = {}
+        for seq, net in conn.execute(_FLIPPED, values):
+            t = totals.setdefault(seq, [0, 0])
+            t[0] += net
+            t[1] += 1
+        sums = [(seq, total, n) for seq, (total, n) in totals.items()]
     if sums:
-        conn.execute(_MOVE_DUE, [{"b_seq": s, "b_due": int(total)} for s, total, _ in sums])
+        conn.execute(_MOVE_DUE, [{"b_seq": s, "b_due": total} for s, total, _ in sums])
     conn.execute(_NEXT_SETTLE, values)
-    return sum(int(n) for _, _, n in sums), [s for s, _, _ in sums]
+    return sum(n for _, _, n in sums), [s for s, _, _ in sums]
 
 
 _DUE_PAYMENTS = (
