@@ -215,12 +215,27 @@ def write_entries(
     ones whose exact value it checks); every other bucket is moved by `available + d` so that a busy
     row is locked only from that update to the commit.
     """
+    written = stage_entries(locked, seqs, entries)
+    append_entries(conn, seqs, written)
+    return written
+
+
+def stage_entries(locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequence[Entry]) -> list[Written]:
+    """`write_entries` without the writing: refuse unbalanced entries, give them their ids and move
+    the locked buckets' values in memory. `append_entries` writes them later in the unit (a batch of
+    automatic payouts decides one account after another, then writes them all at once)."""
     unknown = {e.key for e in entries} - seqs.keys()
     if unknown:
         raise RuntimeError(f"buckets written without their rows: {sorted(unknown)}")
     check_balanced(entries)
-    changed = apply(locked.buckets, [e for e in entries if e.key in locked.buckets])
-    written = [Written(e, new_id("txn")) for e in entries]
+    locked.buckets.update(apply(locked.buckets, [e for e in entries if e.key in locked.buckets]))
+    return [Written(e, new_id("txn")) for e in entries]
+
+
+def append_entries(conn: Connection, seqs: Mapping[BucketKey, int], written: Sequence[Written]) -> None:
+    """Append staged entries as balance transactions (one statement) and defer their bucket moves."""
+    if not written:
+        return
     _APPEND_TXN.run(
         conn,
         [
@@ -247,9 +262,7 @@ def write_entries(
             for w in written
         ],
     )
-    _defer_moves(conn, entries, seqs)
-    locked.buckets.update(changed)
-    return written
+    _defer_moves(conn, [w.entry for w in written], seqs)
 
 
 _READ_BUCKETS = select(
@@ -349,4 +362,29 @@ def pending_by_date(
     for r in conn.execute(_PENDING_BY_DATE, values):
         if r.amount:
             out.setdefault(r.currency, []).append((int(r.available_on), int(r.amount)))
+    return out
+
+
+_READ_BUCKETS_MANY = select(*_READ_BUCKETS.selected_columns).where(
+    balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
+)
+
+
+def read_buckets_many(
+    conn: Connection, account_ids: Iterable[str], livemode: bool
+) -> dict[str, tuple[list[Bucket], int | None]]:
+    """`read_buckets` of many accounts of one mode in one statement: each one's buckets (in key order)
+    and the earliest time any of them has funds due (accounts without buckets are left out)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    flush_moves(conn)
+    rows: dict[str, list[Any]] = {}
+    for r in conn.execute(_READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}):
+        rows.setdefault(r.account_id, []).append(r)
+    out: dict[str, tuple[list[Bucket], int | None]] = {}
+    for account, mine in rows.items():
+        due = [r.next_settle_at for r in mine if r.next_settle_at is not None]
+        buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in mine), key=lambda b: b.key)
+        out[account] = (buckets, min(due) if due else None)
     return out

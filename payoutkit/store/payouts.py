@@ -60,18 +60,38 @@ def create(tx: Connection, payout: Payout, internal: PayoutInternal, *, account_
     )
 
 
+def create_many(tx: Connection, made: Sequence[tuple[Payout, PayoutInternal, str]]) -> None:
+    """`create` of many payouts (payout, internal, account id) in one statement."""
+    objects.create_many(
+        tx,
+        [
+            {"obj": p.doc(), "account_id": a, "parent_id": p.destination, "status": p.status.value,
+             "internal": i.doc()}
+            for p, i, a in made
+        ],
+    )  # fmt: skip
+
+
 def track(tx: Connection, tracking: PayoutTracking) -> None:
-    tx.execute(
-        _TRACK,
+    track_many(tx, [tracking])
+
+
+def track_many(tx: Connection, trackings: Sequence[PayoutTracking]) -> None:
+    """Insert the payouts' tracking rows (one statement)."""
+    if not trackings:
+        return
+    rows = [
         {
-            "payout_id": tracking.payout_id,
-            "account_id": tracking.account_id,
-            "livemode": tracking.livemode,
-            "status": tracking.status,
-            "arrival_date": tracking.arrival_date,
-            "next_action_at": tracking.next_action_at,
-        },
-    )
+            "payout_id": t.payout_id,
+            "account_id": t.account_id,
+            "livemode": t.livemode,
+            "status": t.status,
+            "arrival_date": t.arrival_date,
+            "next_action_at": t.next_action_at,
+        }
+        for t in trackings
+    ]
+    tx.execute(_TRACK, rows[0] if len(rows) == 1 else rows)
 
 
 def get(tx: Connection, payout_id: str, *, for_update: bool = False) -> tuple[Payout, str] | None:
@@ -213,6 +233,14 @@ def sweep(tx: Connection, seq: int, payout_id: str, txn: str) -> None:
     tx.execute(_SWEEP_OWN, {"b_txn": txn, "b_payout": payout_id})
 
 
+def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str, str]]) -> None:
+    """`sweep` of many automatic payouts (bucket row, payout, its own transaction), each on a bucket
+    of its own: two statements for them all."""
+    if sweeps:
+        tx.execute(_SWEEP, [{"b_seq": seq, "b_payout": payout} for seq, payout, _ in sweeps])
+        tx.execute(_SWEEP_OWN, [{"b_txn": txn, "b_payout": payout} for _, payout, txn in sweeps])
+
+
 def release_sweeps(tx: Connection, payout_id: str) -> None:
     """What a failed or canceled payout swept is free to be swept again."""
     tx.execute(_RELEASE, {"b_payout": payout_id})
@@ -221,6 +249,25 @@ def release_sweeps(tx: Connection, payout_id: str) -> None:
 def debit_arriving(tx: Connection, seq: int) -> bool:
     """Whether a swept transaction of the bucket (row `seq`) is still pending: a debit on its way."""
     return tx.execute(_ARRIVING, {"seq": seq}).first() is not None
+
+
+_ARRIVING_OF = (
+    select(balance_transactions.c.balance_seq)
+    .where(
+        balance_transactions.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+        balance_transactions.c.status == "pending",
+        balance_transactions.c.payout.is_not(None),
+    )
+    .distinct()
+)
+
+
+def debits_arriving(tx: Connection, seqs: Sequence[int]) -> set[int]:
+    """`debit_arriving` of many buckets in one statement: the rows among `seqs` with a swept
+    transaction still pending."""
+    if not seqs:
+        return set()
+    return {row[0] for row in tx.execute(_ARRIVING_OF, {"seqs": sorted(set(seqs))})}
 
 
 def payouts_in_flight(tx: Connection, account_id: str, livemode: bool) -> list[Payout]:

@@ -38,6 +38,22 @@ def create(
     return obj
 
 
+def create_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """`create` of many documents in one statement; each row: `obj`, `account_id`, `parent_id`,
+    `status`, `internal`."""
+    if rows:
+        conn.execute(
+            _CREATE,
+            [
+                {"id": r["obj"]["id"], "object": r["obj"]["object"], "account_id": r["account_id"],
+                 "livemode": r["obj"]["livemode"], "created": r["obj"]["created"],
+                 "parent_id": r["parent_id"], "status": r["status"], "data": r["obj"],
+                 "internal": r["internal"]}
+                for r in rows
+            ],
+        )  # fmt: skip
+
+
 def save(conn: Connection, obj: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {"data": obj}
     if status is not None:
