@@ -91,6 +91,7 @@ class Movement:
         # A staging movement (`stage()`) posts in memory only and writes its transactions at `flush()`.
         self.staged: list[Written] | None = None
         self.reserved: dict[tuple[str, bool, str], int | None] | None = None
+        self._by_account: dict[str, list[tuple[tuple[str, str], str]]] | None = None
 
     def route(self, k: BucketKey) -> BucketKey:
         if k.account in (WORLD, PROCESSOR):
@@ -178,12 +179,19 @@ class Movement:
                 return w.id
         raise LookupError(f"no balance transaction written for {account}")
 
+    def _liable_of(self, accounts: Collection[str]) -> list[tuple[tuple[str, str], str]]:
+        by_account = self._by_account
+        if by_account is None or sum(map(len, by_account.values())) != len(self.liable):
+            by_account = self._by_account = {}
+            for pair, platform in self.liable.items():
+                by_account.setdefault(pair[0], []).append((pair, platform))
+        return [item for a in accounts for item in by_account.get(a, [])]
+
     def sync_reserves(self, accounts: Collection[str] | None = None) -> None:
         """Make each liable account's reserve follow its available balance (book the difference); of
         only `accounts`, if given."""
-        for (account, currency), platform in sorted(self.liable.items()):
-            if accounts is not None and account not in accounts:
-                continue
+        pairs = self.liable.items() if accounts is None else self._liable_of(accounts)
+        for (account, currency), platform in sorted(pairs):
             available = sum(
                 self.bucket(
                     BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)

@@ -41,13 +41,11 @@ from payoutkit.services.payout_run_rules import (
     needs_credits,
     order,
     payments_of,
-    platform_of,
     usable,
 )
 from payoutkit.services.payout_runs import next_run
 from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
-from payoutkit.store import accounts as store_accounts
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 from payoutkit.store.balances import read_buckets_many
@@ -64,23 +62,24 @@ class Plan:
 
 
 def plan(tx: Tx, moment: Moment, account_ids: Sequence[str]) -> dict[str, Plan]:
-    """The plain accounts among these (see the module docstring), read in four statements."""
+    """The plain accounts among these (see the module docstring), read in three statements. An account
+    `run_account` would refuse (unknown, no payout settings) is left to it."""
     if not account_ids:
         return {}
-    found = store_accounts.get_many(tx, account_ids)
-    buckets = read_buckets_many(tx, found, moment.livemode)
+    found = store.run_accounts(tx, account_ids)
     connected = [a for a in account_ids if a in found and found[a].kind != "platform"]
+    buckets = read_buckets_many(tx, connected, moment.livemode)
     destinations = store_external_accounts.for_accounts(tx, connected, moment.livemode)
     plans: dict[str, Plan] = {}
     for account_id in connected:
         account = found[account_id]
         mine, due = buckets.get(account_id, ([], None))
         payments = payments_of(mine)
-        if (due is not None and due <= moment.now) or needs_credits(account.payouts, payments):
+        if (due is not None and due <= moment.now) or needs_credits(account.settings, payments):
             continue  # settled first, or its debits in flight read: run one by one
         external = destinations[account_id]
         defaults = default_destinations(ea for ea, _ in external)
-        run = AccountRun(account_id, platform_of(account), account.payouts, defaults, {})
+        run = AccountRun(account_id, str(account.platform_id), account.settings, defaults, {})
         outcomes = {ea.id: outcome for ea, outcome in external}
         plans[account_id] = Plan(run, candidates(run, payments), outcomes)
     return plans

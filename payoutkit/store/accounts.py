@@ -6,7 +6,6 @@ kind are columns. System accounts (the world, the processor) have no document an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -46,18 +45,6 @@ def get(tx: Connection, account_id: str, *, for_update: bool = False) -> Account
     """The account (None for an unknown id or a system account). `for_update` locks its row (PostgreSQL)."""
     stmt = _GET_FOR_UPDATE if for_update and tx.dialect.name == "postgresql" else _GET
     return _record(tx.execute(stmt, {"account_id": account_id}).first())
-
-
-_GET_MANY = select(accounts).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
-
-
-def get_many(tx: Connection, account_ids: Iterable[str]) -> dict[str, Account]:
-    """`get` of many accounts in one statement: the ones that exist (and are not system accounts)."""
-    ids = sorted(set(account_ids))
-    if not ids:
-        return {}
-    found = (_record(row) for row in tx.execute(_GET_MANY, {"account_ids": ids}))
-    return {a.id: a for a in found if a is not None}
 
 
 def delay_days(tx: Connection, account_id: str) -> int | None:

@@ -141,8 +141,9 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     if not seqs:
         return locked
     stmt = _LOCK_FOR_UPDATE if conn.dialect.name == "postgresql" else _LOCK
-    for row in conn.execute(stmt, {"seqs": sorted(seqs.values())}):
-        key = _key_of(row)
+    keys = {seq: key for key, seq in seqs.items()}
+    for row in conn.execute(stmt, {"seqs": sorted(keys)}):
+        key = keys[row.seq]
         locked.buckets[key] = Bucket(key, row.available, row.pending)
         locked.next_settle[key] = row.next_settle_at
     return locked
@@ -224,7 +225,7 @@ def stage_entries(locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequen
     """`write_entries` without the writing: refuse unbalanced entries, give them their ids and move
     the locked buckets' values in memory. `append_entries` writes them later in the unit (a batch of
     automatic payouts decides one account after another, then writes them all at once)."""
-    unknown = {e.key for e in entries} - seqs.keys()
+    unknown = {e.key for e in entries if e.key not in seqs}
     if unknown:
         raise RuntimeError(f"buckets written without their rows: {sorted(unknown)}")
     check_balanced(entries)

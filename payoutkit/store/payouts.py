@@ -357,6 +357,33 @@ def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, Pay
     return {r.id: PayoutSettings.from_doc(r.payouts) for r in rows if r.payouts is not None}
 
 
+class RunAccount(NamedTuple):
+    kind: str
+    platform_id: str | None
+    settings: PayoutSettings
+
+
+_RUN_ACCOUNTS = select(
+    accounts.c.id,
+    accounts.c.kind,
+    accounts.c.platform_id,
+    accounts.c.data[("settings", "payouts")].label("payouts"),
+).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)), accounts.c.kind != "system")
+
+
+def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
+    """What a payout run needs of each account (not system ones, nor those without payout settings):
+    its kind, platform and payout settings, without reading its whole document."""
+    if not account_ids:
+        return {}
+    rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
+    return {
+        r.id: RunAccount(r.kind, r.platform_id, PayoutSettings.from_doc(r.payouts))
+        for r in rows
+        if r.payouts is not None
+    }
+
+
 class RunBalance(NamedTuple):
     account_id: str
     balance_type: str
