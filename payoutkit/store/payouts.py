@@ -16,6 +16,7 @@ from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import resources as objects
 from payoutkit.store.balances import flush_moves
+from payoutkit.store.fast import Write
 from payoutkit.store.paging import page, range_filter
 from payoutkit.store.schema import (
     accounts,
@@ -30,6 +31,7 @@ from payoutkit.store.schema import (
 # ---- payouts --------------------------------------------------------------------------------------
 
 _TRACK = insert(payout_tracking)
+_TRACK_FAST = Write(_TRACK)
 _TRACKING = select(payout_tracking).where(payout_tracking.c.payout_id == bindparam("payout_id"))
 _TRACKING_LOCKED = _TRACKING.with_for_update()
 _DOC = select(resources.c.data, resources.c.internal, resources.c.account_id).where(
@@ -91,7 +93,7 @@ def track_many(tx: Connection, trackings: Sequence[PayoutTracking]) -> None:
         }
         for t in trackings
     ]
-    tx.execute(_TRACK, rows[0] if len(rows) == 1 else rows)
+    _TRACK_FAST.run(tx, rows)
 
 
 def get(tx: Connection, payout_id: str, *, for_update: bool = False) -> tuple[Payout, str] | None:
@@ -204,6 +206,8 @@ _SWEEP_OWN = (
     .where(balance_transactions.c.id == bindparam("b_txn"))
     .values(payout=bindparam("b_payout"))
 )
+_SWEEP_FAST = Write(_SWEEP)
+_SWEEP_OWN_FAST = Write(_SWEEP_OWN)
 _RELEASE = (
     update(balance_transactions)
     .where(balance_transactions.c.payout == bindparam("b_payout"))
@@ -237,8 +241,8 @@ def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str, str]]) -> None:
     """`sweep` of many automatic payouts (bucket row, payout, its own transaction), each on a bucket
     of its own: two statements for them all."""
     if sweeps:
-        tx.execute(_SWEEP, [{"b_seq": seq, "b_payout": payout} for seq, payout, _ in sweeps])
-        tx.execute(_SWEEP_OWN, [{"b_txn": txn, "b_payout": payout} for _, payout, txn in sweeps])
+        _SWEEP_FAST.run(tx, [{"b_seq": seq, "b_payout": payout} for seq, payout, _ in sweeps])
+        _SWEEP_OWN_FAST.run(tx, [{"b_txn": txn, "b_payout": payout} for _, payout, txn in sweeps])
 
 
 def release_sweeps(tx: Connection, payout_id: str) -> None:
@@ -301,6 +305,7 @@ _SET_RUN = (
     )
     .values(next_run_at=bindparam("r_next"))
 )
+_SET_RUN_FAST = Write(_SET_RUN)
 _ADD_RUN = insert(payout_runs)
 _RUN_ROWS = select(payout_runs.c.account_id, payout_runs.c.livemode)
 _RUNNABLE = select(accounts.c.id, accounts.c.kind, accounts.c.livemode)
@@ -323,7 +328,7 @@ def due_runs(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
 def set_next_runs(tx: Connection, livemode: bool, at: Mapping[str, int]) -> None:
     """Each account's next run time (rows that exist)."""
     if at:
-        tx.execute(_SET_RUN, [{"r_account": a, "r_mode": livemode, "r_next": at[a]} for a in sorted(at)])
+        _SET_RUN_FAST.run(tx, [{"r_account": a, "r_mode": livemode, "r_next": at[a]} for a in sorted(at)])
 
 
 def put_next_run(tx: Connection, account_id: str, livemode: bool, at: int) -> None:

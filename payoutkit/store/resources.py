@@ -6,9 +6,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from payoutkit.store.fast import Write
 from payoutkit.store.schema import resources
 
 _CREATE = insert(resources)
+_CREATE_MANY = Write(_CREATE)
 _GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
 
 
@@ -42,8 +44,8 @@ def create_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """`create` of many documents in one statement; each row: `obj`, `account_id`, `parent_id`,
     `status`, `internal`."""
     if rows:
-        conn.execute(
-            _CREATE,
+        _CREATE_MANY.run(
+            conn,
             [
                 {"id": r["obj"]["id"], "object": r["obj"]["object"], "account_id": r["account_id"],
                  "livemode": r["obj"]["livemode"], "created": r["obj"]["created"],
