@@ -111,6 +111,7 @@ class Movement:
                 liable, platform = is_liable(self.conn, k.account)
                 if liable and platform:
                     self.liable[(k.account, k.currency)] = platform
+                    self._by_account = None
                     reserve_keys = [
                         *(
                             BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st)
@@ -181,7 +182,7 @@ class Movement:
 
     def _liable_of(self, accounts: Collection[str]) -> list[tuple[tuple[str, str], str]]:
         by_account = self._by_account
-        if by_account is None or sum(map(len, by_account.values())) != len(self.liable):
+        if by_account is None:
             by_account = self._by_account = {}
             for pair, platform in self.liable.items():
                 by_account.setdefault(pair[0], []).append((pair, platform))
