@@ -6,6 +6,9 @@ the currency's default external account, and marks the balance transactions it s
 bank when `debit_negative_balances` is set; the debit sweeps what it covers and its own credit,
 pending until it arrives, so the balance is paid out again only once it has (else the next payout's
 transactions would not add up to it). When runs are due: `payoutkit/services/payout_runs.py`.
+
+`run_automatic` runs the plain accounts of a unit in batches (`payout_batch.py`) and the others one by
+one (`run_account`); both apply the rules of `payout_run_rules.py`.
 """
 
 from __future__ import annotations
