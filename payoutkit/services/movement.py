@@ -9,7 +9,7 @@ accounts it is liable for.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 
 from payoutkit.clock import mode_time
@@ -18,7 +18,15 @@ from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, Bucket, Buc
 from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
 from payoutkit.store import Tx, holders, reserves
-from payoutkit.store.balances import Locked, Written, bucket_seqs, lock_buckets, write_entries
+from payoutkit.store.balances import (
+    Locked,
+    Written,
+    append_entries,
+    bucket_seqs,
+    lock_buckets,
+    stage_entries,
+    write_entries,
+)
 from payoutkit.store.db import engine_cache
 from payoutkit.store.settlement import Due, settle_due
 
@@ -87,6 +95,10 @@ class Movement:
         self.locked = Locked()
         self.written: list[Written] = []
         self.shard = random.randrange(SYSTEM_SHARDS)
+        # A staging movement (`stage()`) posts in memory only and writes its transactions at `flush()`.
+        self.staged: list[Written] | None = None
+        self.reserved: dict[tuple[str, bool, str], int | None] | None = None
+        self._by_account: dict[str, list[tuple[tuple[str, str], str]]] | None = None
 
     def route(self, k: BucketKey) -> BucketKey:
         if k.account in (WORLD, PROCESSOR):
@@ -106,6 +118,7 @@ class Movement:
                 liable, platform = is_liable(self.conn, k.account)
                 if liable and platform:
                     self.liable[(k.account, k.currency)] = platform
+                    self._by_account = None
                     # The reserve follows the account's value: its buckets are exact. The platform's two
                     # are only moved (`book_reserve`, never checked): by a relative update at the end.
                     own = [
@@ -146,9 +159,26 @@ class Movement:
 
     def post(self, entries: Sequence[Entry]) -> list[Written]:
         routed = [e if self.route(e.key) == e.key else replace(e, key=self.route(e.key)) for e in entries]
-        written = write_entries(self.conn, self.locked, self.seqs, routed)
+        if self.staged is not None:
+            written = stage_entries(self.locked, self.seqs, routed)
+            self.staged.extend(written)
+        else:
+            written = write_entries(self.conn, self.locked, self.seqs, routed)
         self.written.extend(written)
         return written
+
+    def stage(self) -> Movement:
+        """From now on, post in memory only (the locked values move at once) until `flush()`; and read
+        the reserves of its liable accounts once, here, for `sync_reserves` (a batch of accounts)."""
+        self.staged = []
+        self.reserved = reserves.reserved_many(self.conn, [(a, self.ctx.livemode, c) for a, c in self.liable])
+        return self
+
+    def flush(self) -> None:
+        """Write what was staged (one statement for every balance transaction)."""
+        if self.staged:
+            append_entries(self.conn, self.seqs, self.staged)
+            self.staged = []
 
     def txn_for(self, account: str, source: str | None = None) -> str:
         """The id of the first balance transaction written for `account` (and `source`)."""
@@ -157,9 +187,19 @@ class Movement:
                 return w.id
         raise LookupError(f"no balance transaction written for {account}")
 
-    def sync_reserves(self) -> None:
-        """Make each liable account's reserve follow its available balance (book the difference)."""
-        for (account, currency), platform in sorted(self.liable.items()):
+    def _liable_of(self, accounts: Collection[str]) -> list[tuple[tuple[str, str], str]]:
+        by_account = self._by_account
+        if by_account is None:
+            by_account = self._by_account = {}
+            for pair, platform in self.liable.items():
+                by_account.setdefault(pair[0], []).append((pair, platform))
+        return [item for a in accounts for item in by_account.get(a, [])]
+
+    def sync_reserves(self, accounts: Collection[str] | None = None) -> None:
+        """Make each liable account's reserve follow its available balance (book the difference); of
+        only `accounts`, if given."""
+        pairs = self.liable.items() if accounts is None else self._liable_of(accounts)
+        for (account, currency), platform in sorted(pairs):
             available = sum(
                 self.bucket(
                     BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)
@@ -167,7 +207,8 @@ class Movement:
                 for st in SourceType
             )
             row = (account, self.ctx.livemode, currency)
-            stored = reserves.reserved(self.conn, *row)
+            known = self.reserved if self.reserved is not None and row in self.reserved else None
+            stored = known[row] if known is not None else reserves.reserved(self.conn, *row)
             reserved = stored or 0
             delta = reserve_delta(reserved, available)
             if delta == 0:
@@ -182,6 +223,8 @@ class Movement:
                 )
             )
             reserves.set_reserved(self.conn, platform, row, reserved + delta, exists=stored is not None)
+            if self.reserved is not None:
+                self.reserved[row] = reserved + delta
 
 
 def movement(

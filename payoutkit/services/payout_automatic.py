@@ -6,22 +6,33 @@ the currency's default external account, and marks the balance transactions it s
 bank when `debit_negative_balances` is set; the debit sweeps what it covers and its own credit,
 pending until it arrives, so the balance is paid out again only once it has (else the next payout's
 transactions would not add up to it). When runs are due: `payoutkit/services/payout_runs.py`.
+
+`run_automatic` runs the plain accounts of a unit in batches (`payout_batch.py`) and the others one by
+one (`run_account`); both apply the rules of `payout_run_rules.py`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
-from payoutkit.ledger.payouts import payable, payout_limit
-from payoutkit.ledger.postings import BalanceType, BucketKey
+from payoutkit.ledger.postings import BucketKey
 from payoutkit.records.accounts import PayoutSettings
-from payoutkit.records.external_accounts import ExternalAccount
-from payoutkit.services import accounts
+from payoutkit.services import accounts, payout_batch
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement, movement
-from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys, siblings
+from payoutkit.services.payout_open import open_payout, payout_keys, siblings
+from payoutkit.services.payout_run_rules import (
+    AccountRun,
+    amount,
+    candidates,
+    default_destinations,
+    needs_credits,
+    order,
+    payments_of,
+    platform_of,
+    usable,
+)
 from payoutkit.services.payout_runs import next_run
 from payoutkit.services.rail import Rail
 from payoutkit.services.settlement import settle
@@ -67,12 +78,25 @@ def run_idle(
 
 
 def run_automatic(tx: Tx, moment: Moment, rail: Rail, *, limit: int = 200) -> int:
-    """Run the payout runs that are due (at most `limit`); return how many accounts were run."""
+    """Run the payout runs that are due (at most `limit`); return how many accounts were run.
+
+    The plain accounts' runs go in batches (`payout_batch`); an account that needs more (settling
+    first, debiting, a platform's own run) is run alone, in its place in the due order, between them.
+    """
     due = store.due_runs(tx, moment.livemode, moment.now, limit)
     idle = run_idle(tx, due, moment.livemode, moment.now)
-    for account_id in due:
-        if account_id not in idle:
-            run_account(tx, moment, rail, account_id)
+    busy = [a for a in due if a not in idle]
+    plans = payout_batch.plan(tx, moment, busy)
+    batch: list[payout_batch.Plan] = []
+    for account_id in busy:
+        found = plans.get(account_id)
+        if found is not None:
+            batch.append(found)
+            continue
+        payout_batch.run_batch(tx, moment, rail, batch)
+        batch = []
+        run_account(tx, moment, rail, account_id)
+    payout_batch.run_batch(tx, moment, rail, batch)
     return len(due)
 
 
@@ -86,98 +110,42 @@ def credits_in_flight(tx: Tx, account_id: str, livemode: bool) -> dict[tuple[str
     return out
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One account's run: who, what its settings say, its default destinations, the debits on their way."""
-
-    account_id: str
-    platform_id: str
-    settings: PayoutSettings
-    defaults: dict[str, ExternalAccount]
-    coming: dict[tuple[str, str], int]
-
-    def short(self, source: BucketKey, available: int) -> int:
-        """What is still short once the debits already on their way have arrived."""
-        return available + self.coming.get((source.currency, source.source_type.value), 0)
-
-
-def _candidates(tx: Tx, moment: Moment, run: _Run) -> tuple[list[BucketKey], _Run]:
+def _candidates(tx: Tx, moment: Moment, run: AccountRun) -> tuple[list[BucketKey], AccountRun]:
     """The buckets the run may pay out or debit (settling what is due first), and the run with the
     debits on their way."""
-    automatic, debit = run.settings.automatic, run.settings.debit_negative_balances
     buckets, due = read_buckets(tx, run.account_id, moment.livemode)
     if due is not None and due <= moment.now:
         settle(tx, moment.now, livemode=moment.livemode, account_id=run.account_id)
         buckets, _ = read_buckets(tx, run.account_id, moment.livemode)
-    payments = [b for b in buckets if b.key.balance_type is BalanceType.PAYMENTS]
-    negative = debit and any(b.available < 0 for b in payments)
+    payments = payments_of(buckets)
+    negative = needs_credits(run.settings, payments)
     coming = credits_in_flight(tx, run.account_id, moment.livemode) if negative else {}
-    run = _Run(run.account_id, run.platform_id, run.settings, run.defaults, coming)
-    keys = [
-        b.key
-        for b in payments
-        if (automatic and b.available > 0) or (debit and run.short(b.key, b.available) < 0)
-    ]
-    return keys, run
+    run = AccountRun(run.account_id, run.platform_id, run.settings, run.defaults, coming)
+    return candidates(run, payments), run
 
 
-def _amount(tx: Tx, run: _Run, mv: Movement, source: BucketKey) -> int | None:
-    """What the run pays out of `source` (negative: debits), or None to leave it."""
-    available = mv.bucket(source).available
-    if run.settings.automatic and available > 0:
-        # A positive balance is paid out whole (an automatic payout sweeps its bucket; in HUF and TWD
-        # all but what is short of a whole unit) and only while the currency's total covers it: an
-        # account that owes money in another source type is paid out once that is covered.
-        total = sum(mv.bucket(k).available for k in siblings(source))
-        amount = payable(available, source.currency)
-        if amount <= 0 or amount > payout_limit(available, total):
-            return None
-        if store.debit_arriving(tx, mv.seqs[mv.route(source)]):
-            return None  # the balance's debit has not arrived yet: pay out once it has
-        return amount
-    amount = payable(run.short(source, available), source.currency)
-    dest = run.defaults[source.currency]
-    if not (run.settings.debit_negative_balances and amount < 0 and dest.object == "bank_account"):
-        return None
-    return amount
-
-
-def _usable(run: _Run, source: BucketKey) -> bool:
-    dest = run.defaults.get(source.currency)
-    if dest is None or dest.errored:
-        return False  # no usable destination: automatic payouts stop until it is updated
-    # A debit needs a bank account.
-    return dest.object == "bank_account" or run.settings.automatic
+def _arriving(tx: Tx, mv: Movement) -> Callable[[BucketKey], bool]:
+    """Whether a debit of the bucket is still on its way (read when asked)."""
+    return lambda k: store.debit_arriving(tx, mv.seqs[mv.route(k)])
 
 
 def run_account(tx: Tx, moment: Moment, rail: Rail, account_id: str) -> int:
     """One account's payout run; returns how many payouts it made."""
     account = accounts.get(tx, account_id)
-    # The platform's own account is its own platform.
-    platform_id = account.id if account.kind == "platform" else str(account.platform_id)
+    platform_id = platform_of(account)
     settings = account.payouts
-    mine = store_external_accounts.for_account(tx, account_id, moment.livemode)
-    defaults = {d.currency: d for d in mine if d.default_for_currency}
-    sources, run = _candidates(tx, moment, _Run(account_id, platform_id, settings, {}, {}))
-    run = _Run(account_id, platform_id, settings, defaults, run.coming)
+    defaults = default_destinations(store_external_accounts.for_account(tx, account_id, moment.livemode))
+    sources, run = _candidates(tx, moment, AccountRun(account_id, platform_id, settings, {}, {}))
+    run = AccountRun(account_id, platform_id, settings, defaults, run.coming)
     made = 0
     for source in sources:
-        if not _usable(run, source):
+        if not usable(run, source):
             continue
         mv = movement(tx, moment, payout_keys(source, platform_id), exact=siblings(source))
-        amount = _amount(tx, run, mv, source)
-        if amount is None:
+        paid = amount(run, mv, source, _arriving(tx, mv))
+        if paid is None:
             continue
-        order = PayoutOrder(
-            account_id=account_id,
-            platform_id=platform_id,
-            amount=amount,
-            source=source,
-            destination=run.defaults[source.currency],
-            automatic=True,
-            statement_descriptor=settings.statement_descriptor,
-        )
-        open_payout(tx, moment, rail, order=order, mv=mv)
+        open_payout(tx, moment, rail, order=order(run, source, paid), mv=mv)
         made += 1
     store.set_next_runs(tx, moment.livemode, {account_id: next_run(settings.schedule, moment.now)})
     return made

@@ -8,7 +8,7 @@ locked: no interleaving can overdraw it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,49 +137,86 @@ def _fee_doc(payout: Payout, order: PayoutOrder, mv: Movement) -> dict[str, Any]
     }
 
 
-def _track(tx: Tx, payout: Payout, internal: PayoutInternal, order: PayoutOrder, rail: Rail) -> None:
+def _tracking(opened: Opened, rail: Rail) -> PayoutTracking:
+    payout, internal = opened.payout, opened.internal
     step = rail.advance(rail_payout(payout, internal), payout.created)
     next_at = step.next_at if step.status is PayoutStatus.PENDING else payout.created
-    tracking = PayoutTracking(
-        payout.id, order.account_id, payout.livemode, payout.status.value, payout.arrival_date, next_at
+    return PayoutTracking(
+        payout.id, opened.order.account_id, payout.livemode, payout.status.value, payout.arrival_date, next_at
     )
-    store.track(tx, tracking)
 
 
-def open_payout(tx: Tx, moment: Moment, rail: Rail, mv: Movement, order: PayoutOrder) -> Payout:
-    """Book and record a payout on a movement whose buckets are locked and whose funds were checked."""
+@dataclass(frozen=True)
+class Opened:
+    """A payout booked on its movement, not yet recorded: the payout, what it keeps to itself, its
+    order (fees with their ids) and, for an automatic payout, the row of the bucket it sweeps."""
+
+    payout: Payout
+    internal: PayoutInternal
+    order: PayoutOrder
+    swept_seq: int | None
+
+
+def book_order(
+    moment: Moment,
+    rail: Rail,
+    mv: Movement,
+    order: PayoutOrder,
+    outcome: PayoutOutcome,
+    reserves_of: Collection[str] | None = None,
+) -> Opened:
+    """Book a payout on a movement whose buckets are locked and whose funds were checked: its entries,
+    and the reserves that follow them (of `reserves_of` only, if given: a batch movement holds many
+    accounts). `outcome` is what the destination does with payouts (test mode)."""
     fee_id = new_id("fee") if order.fees.application_fee else None
     order = replace(order, fees=replace(order.fees, application_fee_id=fee_id))
     arrival = rail.arrival_date(moment.now, order.method)
     payout = _payout(order, moment, (new_id("po"), fee_id), arrival)
     booking = Booking(order.source, order.amount, payout.id, moment.now, order.platform_id, order.fees)
-    mv.post(book_payout(booking, arrival=arrival, description=order.description))
-    mv.sync_reserves()
-    payout = replace(payout, balance_transaction=mv.txn_for(order.account_id, payout.id))
-    outcome = order.outcome
-    if outcome is None:
-        outcome = store_external_accounts.outcome(tx, order.destination.id)
+    written = mv.post(book_payout(booking, arrival=arrival, description=order.description))
+    mv.sync_reserves(reserves_of)
+    mine = (w.id for w in written if w.entry.key.account == order.account_id and w.entry.source == payout.id)
+    txn = next(mine)
+    payout = replace(payout, balance_transaction=txn)
     internal = PayoutInternal(
         failure_code=outcome.failure_code or None,
         fees=order.fees,
         txn_available_on=arrival if order.amount < 0 else moment.now,
     )
-    store.create(tx, payout, internal, account_id=order.account_id)
-    _track(tx, payout, internal, order, rail)
-    if fee_id:
-        store.create_fee(tx, _fee_doc(payout, order, mv), platform_id=order.platform_id)
-    if order.automatic:
-        # The transactions this payout settles: every available one of the bucket not yet swept, and
-        # the payout's own.
-        store.sweep(tx, mv.seqs[mv.route(order.source)], payout.id, payout.balance_transaction)
-    events.emit(
-        tx,
-        moment,
-        "payout.created",
-        payout.doc(),
-        platform_id=order.platform_id,
-        account_id=order.account_id,
-        request_id=moment.request_id,
-        idempotency_key=moment.idempotency_key,
-    )
-    return payout
+    swept = mv.seqs[mv.route(order.source)] if order.automatic else None
+    return Opened(payout, internal, order, swept)
+
+
+def record_opened(tx: Tx, moment: Moment, rail: Rail, mv: Movement, opened: Sequence[Opened]) -> None:
+    """Record booked payouts: their documents, tracking rows, application fees, the sweeps of the
+    automatic ones, and their `payout.created` events (in order), a few statements for them all."""
+    store.create_many(tx, [(o.payout, o.internal, o.order.account_id) for o in opened])
+    store.track_many(tx, [_tracking(o, rail) for o in opened])
+    for o in opened:
+        if o.payout.application_fee:
+            store.create_fee(tx, _fee_doc(o.payout, o.order, mv), platform_id=o.order.platform_id)
+    # An automatic payout settles every available transaction of its bucket not yet swept, and its own.
+    sweeps = [(o.swept_seq, o.payout.id, o.payout.balance_transaction) for o in opened]
+    store.sweep_many(tx, [(seq, po, txn) for seq, po, txn in sweeps if seq is not None])
+    emissions = [
+        events.Emission(
+            "payout.created",
+            o.payout.doc(),
+            platform_id=o.order.platform_id,
+            account_id=o.order.account_id,
+            request_id=moment.request_id,
+            idempotency_key=moment.idempotency_key,
+        )
+        for o in opened
+    ]
+    events.emit_all(tx, moment, emissions)
+
+
+def open_payout(tx: Tx, moment: Moment, rail: Rail, mv: Movement, order: PayoutOrder) -> Payout:
+    """Book and record a payout on a movement whose buckets are locked and whose funds were checked."""
+    outcome = order.outcome
+    if outcome is None:  # not read with the destination
+        outcome = store_external_accounts.outcome(tx, order.destination.id)
+    opened = book_order(moment, rail, mv, order, outcome)
+    record_opened(tx, moment, rail, mv, [opened])
+    return opened.payout

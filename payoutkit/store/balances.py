@@ -156,17 +156,18 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     if not seqs:
         return locked
     for_update = conn.dialect.name == "postgresql"
-    ordered = sorted(seqs.values())
+    keys = {seq: key for key, seq in seqs.items()}
+    ordered = sorted(keys)
     fast = _LOCK_FAST.get((len(ordered), for_update))
-    if fast is None:
+    if fast is None:  # more than 8 buckets (a batch of automatic payouts): through Core
         stmt = _LOCK_FOR_UPDATE if for_update else _LOCK
         for row in conn.execute(stmt, {"seqs": ordered}):
-            key = _key_of(row)
+            key = keys[row.seq]
             locked.buckets[key] = Bucket(key, row.available, row.pending)
             locked.next_settle[key] = row.next_settle_at
         return locked
     for r in fast.rows(conn, {f"s{i}": seq for i, seq in enumerate(ordered)}):
-        key = BucketKey(r[1], bool(r[2]), r[3], BalanceType(r[4]), SourceType(r[5]))
+        key = keys[r[0]]
         locked.buckets[key] = Bucket(key, r[6], r[7])
         locked.next_settle[key] = r[8]
     return locked
@@ -239,12 +240,27 @@ def write_entries(
     ones whose exact value it checks); every other bucket is moved by `available + d` so that a busy
     row is locked only from that update to the commit.
     """
-    unknown = {e.key for e in entries} - seqs.keys()
+    written = stage_entries(locked, seqs, entries)
+    append_entries(conn, seqs, written)
+    return written
+
+
+def stage_entries(locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequence[Entry]) -> list[Written]:
+    """`write_entries` without the writing: refuse unbalanced entries, give them their ids and move
+    the locked buckets' values in memory. `append_entries` writes them later in the unit (a batch of
+    automatic payouts decides one account after another, then writes them all at once)."""
+    unknown = {e.key for e in entries if e.key not in seqs}
     if unknown:
         raise RuntimeError(f"buckets written without their rows: {sorted(unknown)}")
     check_balanced(entries)
-    changed = apply(locked.buckets, [e for e in entries if e.key in locked.buckets])
-    written = [Written(e, new_id("txn")) for e in entries]
+    locked.buckets.update(apply(locked.buckets, [e for e in entries if e.key in locked.buckets]))
+    return [Written(e, new_id("txn")) for e in entries]
+
+
+def append_entries(conn: Connection, seqs: Mapping[BucketKey, int], written: Sequence[Written]) -> None:
+    """Append staged entries as balance transactions (one statement) and defer their bucket moves."""
+    if not written:
+        return
     _APPEND_TXN.run(
         conn,
         [
@@ -271,9 +287,7 @@ def write_entries(
             for w in written
         ],
     )
-    _defer_moves(conn, entries, seqs)
-    locked.buckets.update(changed)
-    return written
+    _defer_moves(conn, [w.entry for w in written], seqs)
 
 
 _READ_BUCKETS = select(
@@ -374,4 +388,29 @@ def pending_by_date(
     for r in conn.execute(_PENDING_BY_DATE, values):
         if r.amount:
             out.setdefault(r.currency, []).append((int(r.available_on), int(r.amount)))
+    return out
+
+
+_READ_BUCKETS_MANY = select(*_READ_BUCKETS.selected_columns).where(
+    balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
+)
+
+
+def read_buckets_many(
+    conn: Connection, account_ids: Iterable[str], livemode: bool
+) -> dict[str, tuple[list[Bucket], int | None]]:
+    """`read_buckets` of many accounts of one mode in one statement: each one's buckets (in key order)
+    and the earliest time any of them has funds due (accounts without buckets are left out)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    flush_moves(conn)
+    rows: dict[str, list[Any]] = {}
+    for r in conn.execute(_READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}):
+        rows.setdefault(r.account_id, []).append(r)
+    out: dict[str, tuple[list[Bucket], int | None]] = {}
+    for account, mine in rows.items():
+        due = [r.next_settle_at for r in mine if r.next_settle_at is not None]
+        buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in mine), key=lambda b: b.key)
+        out[account] = (buckets, min(due) if due else None)
     return out

@@ -6,6 +6,7 @@ payouts is in the `internal` column (`PayoutOutcome`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, literal_column, select, update
@@ -120,3 +121,28 @@ def page(
 
 def _of_row(row: Row[Any]) -> ExternalAccount:
     return ExternalAccount.from_doc(row.data)
+
+
+_FOR_ACCOUNTS = (
+    select(resources.c.parent_id, resources.c.data, resources.c.internal)
+    .where(
+        resources.c.parent_id.in_(bindparam("account_ids", expanding=True)),
+        _IS_EXTERNAL_ACCOUNT,
+        resources.c.livemode == bindparam("livemode"),
+    )
+    .order_by(resources.c.seq.desc())
+)
+
+
+def for_accounts(
+    tx: Connection, account_ids: Iterable[str], livemode: bool
+) -> dict[str, list[tuple[ExternalAccount, PayoutOutcome]]]:
+    """`for_account` of many accounts in one statement, each external account with its `outcome`."""
+    found: dict[str, list[tuple[ExternalAccount, PayoutOutcome]]] = {a: [] for a in account_ids}
+    if not found:
+        return found
+    for row in tx.execute(_FOR_ACCOUNTS, {"account_ids": sorted(found), "livemode": livemode}):
+        found[row.parent_id].append(
+            (ExternalAccount.from_doc(row.data), PayoutOutcome.from_doc(dict(row.internal or {})))
+        )
+    return found

@@ -61,20 +61,38 @@ def create(tx: Connection, payout: Payout, internal: PayoutInternal, *, account_
     )
 
 
-def track(tx: Connection, tracking: PayoutTracking) -> None:
-    _TRACK.run(
+def create_many(tx: Connection, made: Sequence[tuple[Payout, PayoutInternal, str]]) -> None:
+    """`create` of many payouts (payout, internal, account id) in one statement."""
+    objects.create_many(
         tx,
         [
-            {
-                "payout_id": tracking.payout_id,
-                "account_id": tracking.account_id,
-                "livemode": tracking.livemode,
-                "status": tracking.status,
-                "arrival_date": tracking.arrival_date,
-                "next_action_at": tracking.next_action_at,
-            }
+            {"obj": p.doc(), "account_id": a, "parent_id": p.destination, "status": p.status.value,
+             "internal": i.doc()}
+            for p, i, a in made
         ],
-    )
+    )  # fmt: skip
+
+
+def track(tx: Connection, tracking: PayoutTracking) -> None:
+    track_many(tx, [tracking])
+
+
+def track_many(tx: Connection, trackings: Sequence[PayoutTracking]) -> None:
+    """Insert the payouts' tracking rows (one statement)."""
+    if not trackings:
+        return
+    rows = [
+        {
+            "payout_id": t.payout_id,
+            "account_id": t.account_id,
+            "livemode": t.livemode,
+            "status": t.status,
+            "arrival_date": t.arrival_date,
+            "next_action_at": t.next_action_at,
+        }
+        for t in trackings
+    ]
+    _TRACK.run(tx, rows)
 
 
 def get(tx: Connection, payout_id: str, *, for_update: bool = False) -> tuple[Payout, str] | None:
@@ -187,6 +205,8 @@ _SWEEP_OWN = (
     .where(balance_transactions.c.id == bindparam("b_txn"))
     .values(payout=bindparam("b_payout"))
 )
+_SWEEP_FAST = Write(_SWEEP)
+_SWEEP_OWN_FAST = Write(_SWEEP_OWN)
 _RELEASE = (
     update(balance_transactions)
     .where(balance_transactions.c.payout == bindparam("b_payout"))
@@ -220,6 +240,14 @@ def sweep(tx: Connection, seq: int, payout_id: str, txn: str) -> None:
     tx.execute(_SWEEP_OWN, {"b_txn": txn, "b_payout": payout_id})
 
 
+def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str, str]]) -> None:
+    """`sweep` of many automatic payouts (bucket row, payout, its own transaction), each on a bucket
+    of its own: two statements for them all."""
+    if sweeps:
+        _SWEEP_FAST.run(tx, [{"b_seq": seq, "b_payout": payout} for seq, payout, _ in sweeps])
+        _SWEEP_OWN_FAST.run(tx, [{"b_txn": txn, "b_payout": payout} for _, payout, txn in sweeps])
+
+
 def release_sweeps(tx: Connection, payout_id: str) -> None:
     """What a failed or canceled payout swept is free to be swept again."""
     tx.execute(_RELEASE, {"b_payout": payout_id})
@@ -228,6 +256,25 @@ def release_sweeps(tx: Connection, payout_id: str) -> None:
 def debit_arriving(tx: Connection, seq: int) -> bool:
     """Whether a swept transaction of the bucket (row `seq`) is still pending: a debit on its way."""
     return tx.execute(_ARRIVING, {"seq": seq}).first() is not None
+
+
+_ARRIVING_OF = (
+    select(balance_transactions.c.balance_seq)
+    .where(
+        balance_transactions.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+        balance_transactions.c.status == "pending",
+        balance_transactions.c.payout.is_not(None),
+    )
+    .distinct()
+)
+
+
+def debits_arriving(tx: Connection, seqs: Sequence[int]) -> set[int]:
+    """`debit_arriving` of many buckets in one statement: the rows among `seqs` with a swept
+    transaction still pending."""
+    if not seqs:
+        return set()
+    return {row[0] for row in tx.execute(_ARRIVING_OF, {"seqs": sorted(set(seqs))})}
 
 
 def payouts_in_flight(tx: Connection, account_id: str, livemode: bool) -> list[Payout]:
@@ -261,6 +308,7 @@ _SET_RUN = (
     )
     .values(next_run_at=bindparam("r_next"))
 )
+_SET_RUN_FAST = Write(_SET_RUN)
 _ADD_RUN = insert(payout_runs)
 _RUN_ROWS = select(payout_runs.c.account_id, payout_runs.c.livemode)
 _RUNNABLE = select(accounts.c.id, accounts.c.kind, accounts.c.livemode)
@@ -283,7 +331,7 @@ def due_runs(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
 def set_next_runs(tx: Connection, livemode: bool, at: Mapping[str, int]) -> None:
     """Each account's next run time (rows that exist)."""
     if at:
-        tx.execute(_SET_RUN, [{"r_account": a, "r_mode": livemode, "r_next": at[a]} for a in sorted(at)])
+        _SET_RUN_FAST.run(tx, [{"r_account": a, "r_mode": livemode, "r_next": at[a]} for a in sorted(at)])
 
 
 def put_next_run(tx: Connection, account_id: str, livemode: bool, at: int) -> None:
@@ -315,6 +363,33 @@ def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, Pay
     """Only the payout settings of each account (a JSON path), not its whole document."""
     rows = tx.execute(_PAYOUT_SETTINGS, {"account_ids": list(account_ids)})
     return {r.id: PayoutSettings.from_doc(r.payouts) for r in rows if r.payouts is not None}
+
+
+class RunAccount(NamedTuple):
+    kind: str
+    platform_id: str | None
+    settings: PayoutSettings
+
+
+_RUN_ACCOUNTS = select(
+    accounts.c.id,
+    accounts.c.kind,
+    accounts.c.platform_id,
+    accounts.c.data[("settings", "payouts")].label("payouts"),
+).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)), accounts.c.kind != "system")
+
+
+def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
+    """What a payout run needs of each account (not system ones, nor those without payout settings):
+    its kind, platform and payout settings, without reading its whole document."""
+    if not account_ids:
+        return {}
+    rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
+    return {
+        r.id: RunAccount(r.kind, r.platform_id, PayoutSettings.from_doc(r.payouts))
+        for r in rows
+        if r.payouts is not None
+    }
 
 
 class RunBalance(NamedTuple):

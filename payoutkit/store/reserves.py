@@ -4,6 +4,8 @@ re-syncs the accounts it has something reserved for."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.store.fast import Query
@@ -53,3 +55,23 @@ def held(conn: Connection, livemode: bool, account_id: str | None = None) -> lis
     else:
         rows = conn.execute(_HELD_FOR, {"livemode": livemode, "account_id": account_id})
     return [(row.account_id, row.currency) for row in rows]
+
+
+_READ_MANY = select(r.c.account_id, r.c.currency, r.c.amount).where(
+    r.c.account_id.in_(bindparam("r_accounts", expanding=True)), r.c.livemode == bindparam("r_livemode")
+)
+
+
+def reserved_many(
+    conn: Connection, rows: Iterable[tuple[str, bool, str]]
+) -> dict[tuple[str, bool, str], int | None]:
+    """`reserved` of many (account, livemode, currency) rows, one statement per mode."""
+    wanted = set(rows)
+    out: dict[tuple[str, bool, str], int | None] = dict.fromkeys(wanted)
+    for livemode in sorted({k[1] for k in wanted}):
+        accounts = sorted({k[0] for k in wanted if k[1] == livemode})
+        for row in conn.execute(_READ_MANY, {"r_accounts": accounts, "r_livemode": livemode}):
+            key = (row.account_id, livemode, row.currency)
+            if key in out:
+                out[key] = int(row.amount)
+    return out

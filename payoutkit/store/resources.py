@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import resources
 
-_CREATE = Write(insert(resources))  # every payout
+_CREATE = Write(insert(resources))  # every payout; many rows at once for a batch of them
 _GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
 _GET_FAST = Query(_GET)  # every payout retrieved
 _GET_LOCKED = _GET.with_for_update()
@@ -41,6 +41,22 @@ def create(
         ],
     )
     return obj
+
+
+def create_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """`create` of many documents in one statement; each row: `obj`, `account_id`, `parent_id`,
+    `status`, `internal`."""
+    if rows:
+        _CREATE.run(
+            conn,
+            [
+                {"id": r["obj"]["id"], "object": r["obj"]["object"], "account_id": r["account_id"],
+                 "livemode": r["obj"]["livemode"], "created": r["obj"]["created"],
+                 "parent_id": r["parent_id"], "status": r["status"], "data": r["obj"],
+                 "internal": r["internal"]}
+                for r in rows
+            ],
+        )  # fmt: skip
 
 
 def save(conn: Connection, obj: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:

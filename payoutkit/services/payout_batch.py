@@ -1,0 +1,122 @@
+"""Automatic payout runs in batches: many accounts' runs in a few statements, with the rules of
+`payout_run_rules` (the same as `payout_automatic.run_account`, one account at a time).
+
+`plan` reads the accounts of a unit's due runs at once — the accounts, their buckets, their external
+accounts (with what their payouts do) — and says which are *plain*: a connected account with nothing
+due to settle and no negative balance it may debit. The others (a platform, whose buckets its liable
+accounts' reserves move; an account to settle first, or to debit, which needs its debits in flight;
+an unknown one) are run one by one, by the caller, in their place in the due order; the plain ones
+between them form a batch (`run_batch`):
+
+1. one `Movement` declares every bucket each payout may move, and locks, in one statement and in
+   row-id order, those whose value the runs check (each source's currency; a liable account's
+   platform buckets only move, by a relative update before the commit) — the very set each account's
+   own movement would lock, settling what is due on them first;
+2. in due order, each account's sources are decided (`payout_run_rules.amount`) on the locked values,
+   and each payout booked in memory (`payout_open.book_order` on the staged movement): a source sees
+   what the account's earlier payouts in this run left, as it does one by one;
+3. then it is written: the balance transactions in one statement, the payouts, their tracking rows,
+   sweeps and `payout.created` events (in the same order) in a few more, and every account's next run.
+
+Plain accounts' runs are independent of each other: each moves only its own buckets, the world's, and
+its platform's reserve, which follows the account alone; a platform is never in a batch. So deciding
+them in one pass, then writing, leaves what running them one after another leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from payoutkit.ledger.postings import BucketKey
+from payoutkit.records.external_accounts import PayoutOutcome
+from payoutkit.services.actor import Moment
+from payoutkit.services.movement import Movement, prefetch_liability
+from payoutkit.services.payout_open import Opened, book_order, payout_keys, record_opened, siblings
+from payoutkit.services.payout_run_rules import (
+    AccountRun,
+    amount,
+    candidates,
+    default_destinations,
+    needs_credits,
+    order,
+    payments_of,
+    usable,
+)
+from payoutkit.services.payout_runs import next_run
+from payoutkit.services.rail import Rail
+from payoutkit.store import Tx
+from payoutkit.store import external_accounts as store_external_accounts
+from payoutkit.store import payouts as store
+from payoutkit.store.balances import read_buckets_many
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plain account's run as read before locking: the run, the buckets it may pay out (in key order),
+    and what each of its external accounts does with a payout."""
+
+    run: AccountRun
+    sources: list[BucketKey]
+    outcomes: dict[str, PayoutOutcome]
+
+
+def plan(tx: Tx, moment: Moment, account_ids: Sequence[str]) -> dict[str, Plan]:
+    """The plain accounts among these (see the module docstring), read in three statements. An account
+    `run_account` would refuse (unknown, no payout settings) is left to it."""
+    if not account_ids:
+        return {}
+    found = store.run_accounts(tx, account_ids)
+    connected = [a for a in account_ids if a in found and found[a].kind != "platform"]
+    buckets = read_buckets_many(tx, connected, moment.livemode)
+    destinations = store_external_accounts.for_accounts(tx, connected, moment.livemode)
+    plans: dict[str, Plan] = {}
+    for account_id in connected:
+        account = found[account_id]
+        mine, due = buckets.get(account_id, ([], None))
+        payments = payments_of(mine)
+        if (due is not None and due <= moment.now) or needs_credits(account.settings, payments):
+            continue  # settled first, or its debits in flight read: run one by one
+        external = destinations[account_id]
+        defaults = default_destinations(ea for ea, _ in external)
+        run = AccountRun(account_id, str(account.platform_id), account.settings, defaults, {})
+        outcomes = {ea.id: outcome for ea, outcome in external}
+        plans[account_id] = Plan(run, candidates(run, payments), outcomes)
+    return plans
+
+
+def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) -> Movement:
+    """One movement for the batch: every bucket each payout may move, those it checks locked."""
+    runs = [p.run for p, _ in work]
+    prefetch_liability(tx, {r.account_id for r in runs} | {r.platform_id for r in runs})
+    mv = Movement(tx, moment)
+    for p, sources in work:
+        for source in sources:
+            mv.touch(*payout_keys(source, p.run.platform_id)).touch(*siblings(source), exact=True)
+    return mv.lock().stage()
+
+
+def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
+    """Run these plain accounts' payout runs as one batch (see the module docstring); returns how many
+    payouts it made."""
+    if not plans:
+        return 0
+    work = [(p, [s for s in p.sources if usable(p.run, s)]) for p in plans]
+    work = [(p, sources) for p, sources in work if sources]
+    opened: list[Opened] = []
+    if work:
+        mv = _lock(tx, moment, work)
+        arriving = store.debits_arriving(tx, [mv.seqs[s] for _, sources in work for s in sources])
+        for p, sources in work:
+            for source in sources:
+                paid = amount(p.run, mv, source, lambda k: mv.seqs[k] in arriving)
+                if paid is None:
+                    continue
+                payout = order(p.run, source, paid)
+                outcome = p.outcomes.get(payout.destination.id, PayoutOutcome())
+                opened.append(book_order(moment, rail, mv, payout, outcome, reserves_of={p.run.account_id}))
+        mv.flush()
+        record_opened(tx, moment, rail, mv, opened)
+    at = {p.run.account_id: next_run(p.run.settings.schedule, moment.now) for p in plans}
+    store.set_next_runs(tx, moment.livemode, at)
+    return len(opened)
