@@ -28,6 +28,7 @@ from payoutkit.services.webhooks import retry_delay_ms, signature_header
 from payoutkit.store.db import READONLY, make_engine
 from payoutkit.store.schema import events, webhook_attempts, webhook_deliveries
 from tests.contract.helpers import as_dict, charge
+from tests.support import waiting
 from tests.support.server import RunningServer
 
 if TYPE_CHECKING:
@@ -171,14 +172,7 @@ def all_attempts(conn: Connection) -> list[Any]:
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
-        time.sleep(0.02)
+    return waiting.wait_for(what, check, timeout, poll=0.02)
 
 
 def new_endpoint(client: stripe.StripeClient, url: str, *events_: str) -> tuple[str, str]:

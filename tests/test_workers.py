@@ -35,7 +35,7 @@ from devtools.pg import PostgresCluster
 from payoutkit.store.leader import WorkerLock, application_name
 from tests.conftest import LIVE_SECRET_KEY, SECRET_KEY
 from tests.contract.helpers import as_dict, card_fee
-from tests.support import databases
+from tests.support import databases, waiting
 from tests.support.process import PAYOUTKIT, clean_env, serve_process
 
 T = TypeVar("T")
@@ -50,14 +50,7 @@ SESSIONS = "SELECT application_name FROM pg_stat_activity WHERE datname = %s AND
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
-        time.sleep(0.1)
+    return waiting.wait_for(what, check, timeout, poll=0.1)
 
 
 def _pid_of(name: str) -> int:
