@@ -258,10 +258,14 @@ def debit_arriving(tx: Connection, seq: int) -> bool:
     return tx.execute(_ARRIVING, {"seq": seq}).first() is not None
 
 
+# As `_ARRIVING`, bounded by each bucket's `next_settle_at` (no pending transaction is due earlier):
+# no index holds `status`, so without the bound this read every swept row of the buckets.
 _ARRIVING_OF = (
     select(balance_transactions.c.balance_seq)
+    .select_from(balances.join(balance_transactions, balance_transactions.c.balance_seq == balances.c.seq))
     .where(
-        balance_transactions.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+        balances.c.seq.in_(bindparam("seqs", expanding=True)),
+        balance_transactions.c.available_on >= balances.c.next_settle_at,
         balance_transactions.c.status == "pending",
         balance_transactions.c.payout.is_not(None),
     )
