@@ -4,8 +4,9 @@ Three servers, started here on 127.0.0.1 and stopped by their pids, driven side 
 through the official `stripe` Python SDK (`stripe.StripeClient(key, base_addresses={"api": url})`,
 no retries), on the same workload:
 
-- the ceiling: bench/ceiling_app.py on uvicorn, answering the same SDK calls at once with canned JSON
-  (the client's own ceiling);
+- the ceiling: bench/ceiling_app.py on uvicorn, answering the same SDK calls at once with the bytes
+  Payoutkit answered them with, captured at the start of the run (the client's own ceiling: the SDK's
+  work on an answer, building a `StripeObject` per nested object, is the same on both);
 - Payoutkit: `payoutkit serve --simulated-clock` on a fresh SQLite file; the payouts come from the
   platform's own EUR balance (EUR charges `tok_bypassPending`, available at once, and an EUR bank
   account on the platform, default for its currency);
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import http.client
 import json
 import os
 import pickle
@@ -97,7 +99,7 @@ class Plan:
     seed_seconds: float  # time bound of Payoutkit's seeding to one size (it is reported if it comes first)
 
 
-FULL = Plan(sizes=(0, 2_000, 20_000), runs=5, duration=0.5, min_ops=4, max_ops=2_000, seed_seconds=600.0)
+FULL = Plan(sizes=(0, 2_000, 20_000), runs=7, duration=0.8, min_ops=4, max_ops=2_000, seed_seconds=600.0)
 QUICK = Plan(sizes=(0, 200), runs=3, duration=0.3, min_ops=2, max_ops=500, seed_seconds=60.0)
 SEED_CONCURRENCY = 16
 # localstripe's store, as it saves it after every request (a file of this run's, not the shared default)
@@ -329,32 +331,76 @@ class Figure:
         return sum(r.errors for r in self.runs)
 
 
-def measure(t: Target, size: int, plan: Plan, log: Callable[[str], None]) -> list[Figure]:
+def measure(targets: tuple[Target, ...], size: int, plan: Plan, log: Callable[[str], None]) -> list[Figure]:
+    """Each workload at each concurrency on every server, their runs interleaved (ceiling, Payoutkit,
+    localstripe, ceiling, …): a drift of the machine during the figure weighs on all of them alike."""
     out = []
+    ops = (plan.min_ops, plan.max_ops)
     for workload in WORKLOADS:
         for conc in CONCURRENCY:
-            ops = (plan.min_ops, plan.max_ops)
-            sdk_load(t, OPS[workload], conc, plan.duration / 2, (1, plan.max_ops))  # warm-up
-            stored = t.stored()
-            runs = tuple(sdk_load(t, OPS[workload], conc, plan.duration, ops) for _ in range(plan.runs))
-            f = Figure(t.name, size, stored, workload, conc, runs)
-            lo, hi = f.spread("rps")
-            log(f"  {t.name:<11} {workload:<7} c={conc} stored={stored:>6,}: {f.med('rps'):7,.0f} req/s "
-                f"({lo:,.0f}-{hi:,.0f}), p50 {f.med('p50_ms'):.1f} ms, p99 {f.med('p99_ms'):.1f} ms, "
-                f"errors {f.errors}")  # fmt: skip
-            out.append(f)
+            stored, runs = {}, {}
+            for t in targets:
+                sdk_load(t, OPS[workload], conc, plan.duration / 2, (1, plan.max_ops))  # warm-up
+                stored[t.name] = t.stored()
+                runs[t.name] = []
+            for _ in range(plan.runs):
+                for t in targets:
+                    runs[t.name].append(sdk_load(t, OPS[workload], conc, plan.duration, ops))
+            for t in targets:
+                f = Figure(t.name, size, stored[t.name], workload, conc, tuple(runs[t.name]))
+                lo, hi = f.spread("rps")
+                log(f"  {t.name:<11} {workload:<7} c={conc} stored={f.stored:>6,}: "
+                    f"{f.med('rps'):7,.0f} req/s ({lo:,.0f}-{hi:,.0f}), p50 {f.med('p50_ms'):.1f} ms, "
+                    f"p99 {f.med('p99_ms'):.1f} ms, errors {f.errors}")  # fmt: skip
+                out.append(f)
     return out
+
+
+# Headers the ceiling does not copy from Payoutkit's answers: its own server sets them per response.
+OWN_HEADERS = {"date", "server", "content-length", "content-type", "connection", "transfer-encoding"}
+
+
+def capture_answers(t: Target, path: Path) -> None:
+    """Payoutkit's own answers to the workload's three calls (body and headers), for the ceiling to give:
+    the client's cost of a call includes converting its answer, so the ceiling answers the same bytes."""
+    conn = http.client.HTTPConnection(HOST, t.srv.port, timeout=30)
+    auth = {"Authorization": f"Bearer {t.key}"}
+    answers: dict[str, dict[str, Any]] = {}
+
+    def call(name: str, method: str, url: str, body: str | None = None) -> dict[str, Any]:
+        headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"} if body else auth
+        conn.request(method, url, body=body, headers=headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        if resp.status != 200:
+            raise RuntimeError(f"capturing {name}: {resp.status} {text[:300]}")
+        kept = {k: v for k, v in resp.getheaders() if k.lower() not in OWN_HEADERS}
+        answers[name] = {"body": text, "headers": kept}
+        return dict(json.loads(text))
+
+    try:
+        made = call("payout.create", "POST", "/v1/payouts", "amount=100&currency=eur")
+        call("payout.retrieve", "GET", f"/v1/payouts/{made['id']}")
+        call("balance", "GET", "/v1/balance")
+    finally:
+        conn.close()
+    path.write_text(json.dumps(answers))
 
 
 @contextlib.contextmanager
 def servers() -> Iterator[list[Target]]:
-    """The ceiling and Payoutkit, for the whole run (localstripe is started per size)."""
+    """Payoutkit and the ceiling, for the whole run (localstripe is started per size). Payoutkit first:
+    the ceiling answers with the bytes Payoutkit answered (`capture_answers`)."""
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(database("sqlite", None, "peer"))
-        ceiling = stack.enter_context(ceiling_server())
-        pk = stack.enter_context(payoutkit_server(url))
-        yield [Target("ceiling", ceiling, SECRET_KEY),
-               Target("payoutkit", pk, SECRET_KEY, db=url.removeprefix("sqlite:///"))]  # fmt: skip
+        pk = Target("payoutkit", stack.enter_context(payoutkit_server(url)), SECRET_KEY,
+                    db=url.removeprefix("sqlite:///"))  # fmt: skip
+        prepare_payoutkit(pk)
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-peer-"))
+        answers = Path(tmp) / "answers.json"
+        capture_answers(pk, answers)
+        ceiling = stack.enter_context(ceiling_server(answers))
+        yield [Target("ceiling", ceiling, SECRET_KEY), pk]
 
 
 def bench(plan: Plan, log: Callable[[str], None]) -> tuple[list[Figure], dict[str, str], list[str]]:
@@ -365,7 +411,6 @@ def bench(plan: Plan, log: Callable[[str], None]) -> tuple[list[Figure], dict[st
     with servers() as (ceiling, pk):
         log(f"servers: ceiling pid {ceiling.srv.pid} at {ceiling.srv.url}, payoutkit pid {pk.srv.pid} at "
             f"{pk.srv.url}")  # fmt: skip
-        prepare_payoutkit(pk)
         for size in plan.sizes:
             note = seed_payoutkit(pk, size, plan.seed_seconds, log)
             notes += [note] if note else []
@@ -377,8 +422,7 @@ def bench(plan: Plan, log: Callable[[str], None]) -> tuple[list[Figure], dict[st
                 log(f"localstripe pid {srv.pid} at {srv.url}: {store['payouts']:,} payouts seeded in-process "
                     f"in {seeded['seconds']:.1f} s ({store['objects']:,} objects, a {store['bytes']:,}-byte "
                     f"pickle; started and verified in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
-                for t in (ceiling, pk, ls):
-                    figures.extend(measure(t, size, plan, log))
+                figures.extend(measure((ceiling, pk, ls), size, plan, log))
             log(f"size {size:,} done at {time.perf_counter() - started:.0f} s")
     machine = describe(None)
     machine["Load"] = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
@@ -449,7 +493,9 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
         "per `Payout.create`), which is what its payout rate pays at 20,000; its balance is a constant. "
         "Payoutkit: `payoutkit serve --simulated-clock` on SQLite (WAL, synchronous=NORMAL), paying out of "
         "the platform's own EUR balance. The ceiling: bench/ceiling_app.py answering the same calls with "
-        "canned JSON.",
+        "the same bytes Payoutkit answered them with (body and headers, captured at the start of "
+        "the run), so that the client's own work on an answer counts the same on both. The three servers' "
+        "runs of a figure are interleaved (ceiling, Payoutkit, localstripe, ceiling, …).",
         "",
         *([("Not reached: " + "; ".join(notes) + ".")] if notes else []),
         *([""] if notes else []),

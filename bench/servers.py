@@ -136,11 +136,13 @@ def payoutkit_server(database_url: str) -> ServerProcess:
                          headers=auth_headers())  # fmt: skip
 
 
-def ceiling_server() -> ServerProcess:
+def ceiling_server(answers: Path | None = None) -> ServerProcess:
+    """bench/ceiling_app.py under uvicorn; `answers`: a file of the bytes it answers the SDK's calls with."""
     port = free_port(HOST)
     argv = [_bin("uvicorn"), "bench.ceiling_app:app", "--host", HOST, "--port", str(port),
             "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    return ServerProcess("ceiling", argv, ready_path="/", port=port)
+    env = {**os.environ, "BENCH_CEILING_ANSWERS": str(answers)} if answers else None
+    return ServerProcess("ceiling", argv, ready_path="/", port=port, env=env)
 
 
 @contextlib.contextmanager
