@@ -2,7 +2,7 @@
 // wire to the screen: the currency's fraction digits come from Intl (JPY 0, USD 2), and a typed amount is
 // parsed back to minor units with string arithmetic, never through a float.
 
-import { type MessageKey, translate } from "./messages.js";
+import { isMessageKey, type MessageKey, translate } from "./messages.js";
 import type { Destination, PayoutDestination, Schedule } from "./types.js";
 
 // Stripe counts ISK in hundredths although it has no decimals on screen (STRIPE_API.md §11).
@@ -133,6 +133,15 @@ export class Format {
     if (!d) return "—";
     const name = d.object === "card" ? (d.brand ?? this.t("card")) : (d.bank_name ?? this.t("bankAccount"));
     return `${name} •••• ${d.last4}`;
+  }
+
+  /** A balance transaction's `type` for reading, translated; a type without a message is humanized
+   * (`payout_failure` → "Payout failure") rather than shown raw. */
+  transactionType(type: string): string {
+    const key = `txn_${type}`;
+    if (isMessageKey(key)) return this.t(key);
+    const words = type.replace(/_/g, " ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
   }
 
   status(status: string): string {

@@ -86,13 +86,35 @@ const enUS = {
   reason_not_enabled_standard: "Standard payouts aren't available here.",
   reason_not_eligible: "This payout isn't available right now.",
   reason_no_funds: "There are no funds available to pay out.",
+  // Balance transaction types (`type` on the wire), as the payout details show them.
+  txn_charge: "Charge",
+  txn_payment: "Payment",
+  txn_payment_refund: "Payment refund",
+  txn_refund: "Refund",
+  txn_transfer: "Transfer",
+  txn_transfer_refund: "Transfer reversal",
+  txn_payout: "Payout",
+  txn_payout_failure: "Failed payout",
+  txn_payout_cancel: "Canceled payout",
+  txn_adjustment: "Adjustment",
+  txn_application_fee: "Platform fee",
+  txn_application_fee_refund: "Platform fee refund",
+  txn_stripe_fee: "Processing fee",
+  txn_topup: "Top-up",
+  txn_reserve_transaction: "Reserve",
 };
 
 export type MessageKey = keyof typeof enUS;
+
+/** Whether `key` names a message (for keys built from wire values, such as a transaction's type). */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.prototype.hasOwnProperty.call(enUS, key);
+}
 type Catalogue = Partial<Record<MessageKey, string>>;
 
 const enGB: Catalogue = {
   canceled: "Cancelled",
+  txn_payout_cancel: "Cancelled payout",
 };
 
 const frFR: Catalogue = {
@@ -180,6 +202,21 @@ const frFR: Catalogue = {
   reason_not_enabled_standard: "Les virements standard ne sont pas disponibles ici.",
   reason_not_eligible: "Ce virement n'est pas disponible pour le moment.",
   reason_no_funds: "Aucun fonds disponible à virer.",
+  txn_charge: "Paiement",
+  txn_payment: "Paiement",
+  txn_payment_refund: "Remboursement de paiement",
+  txn_refund: "Remboursement",
+  txn_transfer: "Transfert",
+  txn_transfer_refund: "Annulation de transfert",
+  txn_payout: "Virement",
+  txn_payout_failure: "Virement échoué",
+  txn_payout_cancel: "Virement annulé",
+  txn_adjustment: "Ajustement",
+  txn_application_fee: "Frais de plateforme",
+  txn_application_fee_refund: "Remboursement des frais de plateforme",
+  txn_stripe_fee: "Frais de traitement",
+  txn_topup: "Recharge",
+  txn_reserve_transaction: "Réserve",
 };
 
 const deDE: Catalogue = {
@@ -267,6 +304,21 @@ const deDE: Catalogue = {
   reason_not_enabled_standard: "Standardauszahlungen sind hier nicht verfügbar.",
   reason_not_eligible: "Diese Auszahlung ist gerade nicht möglich.",
   reason_no_funds: "Es ist kein Guthaben zum Auszahlen verfügbar.",
+  txn_charge: "Zahlung",
+  txn_payment: "Zahlung",
+  txn_payment_refund: "Zahlungsrückerstattung",
+  txn_refund: "Rückerstattung",
+  txn_transfer: "Transfer",
+  txn_transfer_refund: "Transfer-Rückbuchung",
+  txn_payout: "Auszahlung",
+  txn_payout_failure: "Fehlgeschlagene Auszahlung",
+  txn_payout_cancel: "Stornierte Auszahlung",
+  txn_adjustment: "Anpassung",
+  txn_application_fee: "Plattformgebühr",
+  txn_application_fee_refund: "Erstattung der Plattformgebühr",
+  txn_stripe_fee: "Bearbeitungsgebühr",
+  txn_topup: "Aufladung",
+  txn_reserve_transaction: "Reserve",
 };
 
 const jaJP: Catalogue = {
@@ -354,6 +406,21 @@ const jaJP: Catalogue = {
   reason_not_enabled_standard: "ここでは標準入金を利用できません。",
   reason_not_eligible: "現在この入金は利用できません。",
   reason_no_funds: "入金できる資金がありません。",
+  txn_charge: "支払い",
+  txn_payment: "支払い",
+  txn_payment_refund: "支払いの返金",
+  txn_refund: "返金",
+  txn_transfer: "送金",
+  txn_transfer_refund: "送金の取り消し",
+  txn_payout: "入金",
+  txn_payout_failure: "入金の失敗",
+  txn_payout_cancel: "入金のキャンセル",
+  txn_adjustment: "調整",
+  txn_application_fee: "プラットフォーム手数料",
+  txn_application_fee_refund: "プラットフォーム手数料の返金",
+  txn_stripe_fee: "処理手数料",
+  txn_topup: "チャージ",
+  txn_reserve_transaction: "準備金",
 };
 
 const catalogues: Record<string, Catalogue> = {

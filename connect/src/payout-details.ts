@@ -101,7 +101,7 @@ export class PayoutDetailsElement extends PkElement {
             <tbody>
               ${p.transactions.map(
                 (x) => html`<tr data-transaction=${x.id}>
-                  <td>${humanize(x.type)}</td>
+                  <td>${fmt.transactionType(x.type)}</td>
                   <td class="wide-only">${x.description ?? ""}</td>
                   <td class="num">${m(x.amount)}</td>
                   <td class="num wide-only">${m(x.fee)}</td>
@@ -114,8 +114,3 @@ export class PayoutDetailsElement extends PkElement {
   }
 }
 
-/** A balance transaction's type for reading: `payout_failure` → "Payout failure". */
-function humanize(type: string): string {
-  const words = type.replace(/_/g, " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}

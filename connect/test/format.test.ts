@@ -59,3 +59,15 @@ test("the schedule in plain words", () => {
   assert.equal(new Format("fr-FR").schedule({ interval: "weekly", delay_days: 2, weekly_anchor: "friday", monthly_anchor: null }), "Hebdomadaire, le vendredi");
   assert.equal(new Format("de-DE").schedule({ interval: "monthly", delay_days: 2, weekly_anchor: null, monthly_anchor: 1 }), "Monatlich am 1.");
 });
+
+test("a balance transaction's type is read in the locale, and an unknown one humanized", () => {
+  assert.equal(new Format("en-US").transactionType("payout_failure"), "Failed payout");
+  assert.equal(new Format("fr-FR").transactionType("payout"), "Virement");
+  assert.equal(new Format("de-DE").transactionType("stripe_fee"), "Bearbeitungsgebühr");
+  assert.equal(new Format("ja-JP").transactionType("refund"), "返金");
+  assert.equal(new Format("en-GB").transactionType("payout_cancel"), "Cancelled payout");
+  assert.equal(new Format("en-GB").transactionType("charge"), "Charge"); // falls back to en-US
+  assert.equal(new Format("fr-FR").transactionType("climate_order_purchase"), "Climate order purchase");
+  // A wire value is never taken for another message's key.
+  assert.equal(new Format("en-US").transactionType("constructor"), "Constructor");
+});

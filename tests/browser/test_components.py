@@ -200,10 +200,16 @@ def test_the_payouts_list_opens_a_payouts_details(
     expect(details.get_by_text(money(page, 2_000)).first).to_be_visible()
     expect(details.locator("[data-section='history'] li").first).to_contain_text("Pending")
     settled = details.get_by_role("table", name="Balance transactions")
-    expect(settled.locator(f"[data-transaction='{made[1]['balance_transaction']}']")).to_contain_text(
-        money(page, -2_000)
-    )
+    row_of_payout = f"[data-transaction='{made[1]['balance_transaction']}']"
+    expect(settled.locator(row_of_payout)).to_contain_text(money(page, -2_000))
+    row = details.locator(row_of_payout)
+    expect(row).to_contain_text("Payout")
     screenshot(page, request, "details")
+    # The transaction's type is read in the reader's language, like the rest.
+    page.evaluate("host.instance.update({locale: 'fr-FR'})")
+    expect(row).to_contain_text("Virement")
+    page.evaluate("host.instance.update({locale: 'en-US'})")
+    expect(row).to_contain_text("Payout")
     close.click()
     expect(close).to_be_hidden()
     expect(table).to_be_visible()
