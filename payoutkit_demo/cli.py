@@ -111,27 +111,79 @@ def run(
     from payoutkit_demo.app import create_app
 
     database_url = database_url or os.environ.get("DATABASE_URL") or "sqlite:///payoutkit.db"
-    env = dict(os.environ, PAYOUTKIT_SIMULATED_CLOCK_START=str(_history_start()))
-    with console.status("Starting Payoutkit"):
-        keys = _keys(database_url, env)
-    extra = [a for a in ctx.args if a != "--simulated-clock"]
-    payoutkit_url, demo_url = f"http://{host}:{port}", f"http://{host}:{demo_port}"
-    serve = [*PAYOUTKIT, "serve", "--host", host, "--port", str(port), "--database-url", database_url]
-    log = Path(tempfile.gettempdir()) / f"payoutkit-demo-{port}.log"  # Payoutkit's own output
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*serve, "--simulated-clock", *extra], env=env, stdout=out, stderr=out)
+    payoutkit = Payoutkit(database_url, host, port, [a for a in ctx.args if a != "--simulated-clock"])
     try:
-        _wait(payoutkit_url, proc, log)
-        platform = Platform(payoutkit_url, keys["secret"], keys["publishable"])
+        platform = payoutkit.start()
+        if seed and platform.seed_state() == "started":
+            platform = _start_over(payoutkit)
         if seed and not platform.accounts():
             _seed(platform)
-        _print(payoutkit_url, demo_url, database_url, keys)
-        console.print(f"Payoutkit's log: {log}. Ctrl-C stops both.")
+        demo_url = f"http://{host}:{demo_port}"
+        _print(payoutkit.url, demo_url, database_url, payoutkit.keys)
+        console.print(f"Payoutkit's log: {payoutkit.log}. Ctrl-C stops both.")
         uvicorn.run(create_app(platform, demo_url), host=host, port=demo_port, log_level="warning")
     finally:
+        payoutkit.stop()
+
+
+class Payoutkit:
+    """`payoutkit serve --simulated-clock` as the demo runs it: its own process, its output in a log."""
+
+    def __init__(self, database_url: str, host: str, port: int, extra: list[str]) -> None:
+        self.database_url = database_url
+        self.url = f"http://{host}:{port}"
+        self.serve = [*PAYOUTKIT, "serve", "--host", host, "--port", str(port),
+                      "--database-url", database_url, "--simulated-clock", *extra]  # fmt: skip
+        self.env = dict(os.environ, PAYOUTKIT_SIMULATED_CLOCK_START=str(_history_start()))
+        self.log = Path(tempfile.gettempdir()) / f"payoutkit-demo-{port}.log"  # Payoutkit's own output
+        self.keys: dict[str, str] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Platform:
+        """Start it (migrating a new database) and answer the platform, once Payoutkit answers."""
+        with console.status("Starting Payoutkit"):
+            self.keys = _keys(self.database_url, self.env)
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(self.serve, env=self.env, stdout=out, stderr=out)
+        _wait(self.url, self.proc, self.log)
+        return Platform(self.url, self.keys["secret"], self.keys["publishable"])
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _start_over(payoutkit: Payoutkit) -> Platform:
+    """The last seed of this database was interrupted, and a half-made marketplace would stay half made:
+    a SQLite database is set aside (renamed, with its WAL, not deleted) and the demo starts on a new
+    one; any other database is the operator's to drop."""
+    path = _sqlite_file(payoutkit.database_url)
+    if path is None:
+        console.print(
+            f"The demo's last seed of {payoutkit.database_url} was interrupted. Drop that database "
+            "(or pass another --database-url) to seed it again, or start with --no-seed."
+        )
+        raise typer.Exit(1)
+    payoutkit.stop()
+    aside = path.with_name(f"{path.name}.interrupted-{int(time.time())}")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            Path(f"{path}{suffix}").rename(f"{aside}{suffix}")
+    console.print(f"The last seed was interrupted: that database is kept as {aside}; starting over.")
+    return payoutkit.start()
+
+
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file of a `sqlite:///…` URL, or None for any other database (or SQLite in memory)."""
+    scheme, sep, rest = database_url.partition(":///")
+    path = rest.split("?", 1)[0]
+    if not sep or scheme.split("+", 1)[0] != "sqlite" or not path or path.startswith(":memory:"):
+        return None
+    return Path(path)
 
 
 def main() -> None:

@@ -36,6 +36,10 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return found
 
 
+# The platform account's metadata key where the seed marks that it started and that it completed.
+SEED_MARK = "payoutkit_demo_seed"
+
+
 class Platform:
     """The platform's calls to Payoutkit, each one SDK call (or a raw request for the test clock)."""
 
@@ -61,6 +65,18 @@ class Platform:
             account, {"external_account": external_account}  # type: ignore[typeddict-item]
         )
         return str(created.id)
+
+    # -- the seed's own mark, on the platform account --------------------------------------------
+
+    def seed_state(self) -> str | None:
+        """How far the demo's seed got on this database: "started", "complete", or None (never seeded by
+        a demo that marks its seed)."""
+        metadata: dict[str, str] = as_dict(self.client.v1.accounts.retrieve_current()).get("metadata") or {}
+        return metadata.get(SEED_MARK)
+
+    def mark_seed(self, state: str) -> None:
+        me = self.client.v1.accounts.retrieve_current().id
+        self.client.v1.accounts.update(me, {"metadata": {SEED_MARK: state}})
 
     # -- account sessions: what the browser's connect.js claims ----------------------------------
 

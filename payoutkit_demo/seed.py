@@ -147,7 +147,11 @@ def steps() -> int:
 
 
 def seed(platform: Platform, advance: Callable[[str], None], *, seed_value: int = 2026) -> dict[str, str]:
-    """Make the marketplace; `advance(description)` is called after each step. Answers name → account."""
+    """Make the marketplace; `advance(description)` is called after each step. Answers name → account.
+
+    The platform account is marked "started" before anything is made and "complete" at the end, so a
+    seed that was interrupted (Ctrl-C, a killed process) is known for one on the next start."""
+    platform.mark_seed("started")
     for currency, percent in (("usd", "1.5"), ("eur", "1"), ("gbp", "1")):
         platform.set_instant_pricing(currency, percent, 50)
     for currency, amount in (("usd", 500_000), ("eur", 200_000), ("gbp", 200_000), ("jpy", 2_000_000)):
@@ -161,5 +165,6 @@ def seed(platform: Platform, advance: Callable[[str], None], *, seed_value: int 
         history.day(index)
         platform.advance(DAY)
         advance(f"day {index + 1} of {HISTORY_DAYS}")
+    platform.mark_seed("complete")
     advance("done")
     return history.accounts

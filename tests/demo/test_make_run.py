@@ -4,8 +4,10 @@ the public API (read back here with the SDK), and a restart keeps the data and t
 from __future__ import annotations
 
 import html
+import os
 import re
 import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,9 @@ import httpx
 import pytest
 import stripe
 
-from tests.demo.conftest import start_demo
+from tests.demo.conftest import DEMO, STARTUP_TIMEOUT, Demo, _answers, start_demo
+from tests.support.process import clean_env, free_port
+from tests.support.waiting import wait_for
 
 
 def _seeded(client: stripe.StripeClient) -> dict[str, dict[str, Any]]:
@@ -99,3 +103,35 @@ def test_make_run_starts_payoutkit_and_the_seeded_demo_and_a_restart_keeps_them(
         client = again.client()
         assert {name: a["id"] for name, a in _seeded(client).items()} == first_start
         assert again.keys()["test_secret_keys"] == keys["test_secret_keys"]
+
+
+def test_an_interrupted_first_seed_is_set_aside_and_the_next_start_seeds_anew(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'run.db'}"
+    log = tmp_path / "run.log"
+    port, demo_port = free_port(), free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [*DEMO, "--port", str(port), "--demo-port", str(demo_port), "--database-url", database_url],
+            stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
+        )  # fmt: skip
+    first = Demo(f"http://127.0.0.1:{demo_port}", f"http://127.0.0.1:{port}", database_url, log, proc)
+    try:
+        # Ctrl-C once the seed has made some accounts: its 90 days of history take many seconds more.
+        wait_for("Payoutkit to answer", lambda: _answers(first.payoutkit + "/v1/balance"), STARTUP_TIMEOUT)
+        client = first.client()
+        wait_for("the seed to make two accounts", lambda: len(_seeded(client)) >= 2, STARTUP_TIMEOUT)
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    assert not list(tmp_path.glob("run.db.interrupted-*"))
+
+    with start_demo(database_url, log) as again:
+        printed = log.read_text()
+        assert "The last seed was interrupted" in printed
+        [aside] = tmp_path.glob("run.db.interrupted-*")
+        assert aside.stat().st_size > 0
+        client = again.client()
+        accounts = _seeded(client)
+        assert len(accounts) == 7  # the whole marketplace, made once: nothing left over from the first try
+        mark = client.v1.accounts.retrieve_current().to_dict()["metadata"]
+        assert mark == {"payoutkit_demo_seed": "complete"}
