@@ -79,11 +79,21 @@ export class Connector {
     this.emit("options");
   }
 
+  /** End the session on the server too (`POST /embedded/v1/logout`: its tokens stop working at once),
+   * then forget the token. The server's answer is not waited on for anything: a token that cannot be
+   * ended (a network error, already expired) is forgotten all the same. */
   async logout(): Promise<void> {
+    const held = this.tokenPromise;
     this.loggedOut = true;
     this.tokenPromise = null;
     this.accountPromise = null;
     this.emit("logout");
+    if (held === null) return;
+    try {
+      await this.send("POST", "/embedded/v1/logout", await held, {});
+    } catch {
+      // forgotten here whatever the server answered (see above)
+    }
   }
 
   /** The session's account (cached: every component of the instance shares it). */

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from payoutkit.errors import InvalidRequest, ResourceMissing, SessionRefused
+from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing, SessionRefused
 from payoutkit.ids import check_id, new_id, new_secret
 from payoutkit.records.account_sessions import AccountSession, ComponentConfig, EmbeddedToken, scope_features
 from payoutkit.records.accounts import Account, Controller
@@ -275,4 +275,14 @@ def token_in_force(tx: Tx, token: str, now_of: NowOf) -> tuple[EmbeddedToken, in
 
 def scope_of(token: EmbeddedToken) -> Scope:
     """What an actor of the token may reach: its account, and the session's enabled features."""
-    return Scope(account=token.account_id, features=token.features)
+    return Scope(account=token.account_id, features=token.features, session=token.session_id)
+
+
+def log_out(tx: Tx, actor: Actor) -> int:
+    """End the actor's account session (connect.js's `logout()`): every token claimed for it stops
+    working at once, as an expired one does not (401 `Invalid embedded token`, no new claim of the
+    spent client secret). Answers how many tokens ended."""
+    session = actor.scope.session
+    if not session:
+        raise PermissionDenied("Only an account session's token can log out.")
+    return store.revoke_tokens(tx, session)

@@ -33,10 +33,12 @@ class Moment:
 @dataclass(frozen=True)
 class Scope:
     """What an actor may reach. `account`: the one account (None: every account its key reaches);
-    `features`: the features it may use, e.g. `payouts.instant_payouts` (None: all of them)."""
+    `features`: the features it may use, e.g. `payouts.instant_payouts` (None: all of them);
+    `session`: the account session whose token the actor acts with (None: an API key)."""
 
     account: str | None = None
     features: frozenset[str] | None = None
+    session: str | None = None
 
     def allows(self, feature: str) -> bool:
         return self.features is None or feature in self.features

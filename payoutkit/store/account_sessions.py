@@ -29,6 +29,7 @@ _CLAIM = (
 )
 _INSERT_TOKEN = insert(tokens)
 _TOKEN = select(tokens).where(tokens.c.token_digest == bindparam("digest"))
+_REVOKE = delete(tokens).where(tokens.c.session_id == bindparam("session_id"))
 
 
 def _oldest(table: Table, key: str) -> tuple[Any, Any]:
@@ -117,6 +118,11 @@ def token(tx: Connection, digest: str) -> EmbeddedToken | None:
         features=frozenset(row.features),
         expires_at=int(row.expires_at),
     )
+
+
+def revoke_tokens(tx: Connection, session_id: str) -> int:
+    """Delete every token claimed for the session; answers how many there were."""
+    return int(tx.execute(_REVOKE, {"session_id": session_id}).rowcount)
 
 
 def prune(tx: Connection, livemode: bool, before: int, batch: int) -> int:

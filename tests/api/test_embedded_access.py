@@ -243,7 +243,10 @@ def test_the_token_acts_as_the_sessions_account_with_its_scope(
                 "payout_details",
             }
         ),
+        session=actor.scope.session,
     )
+    # ...and the session it acts for (the one its logout ends), the claimed session's own id.
+    assert (actor.scope.session or "").startswith("accs_")
 
 
 def test_api_keys_and_unknown_or_expired_tokens_are_refused(

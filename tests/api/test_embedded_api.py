@@ -20,7 +20,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.conftest import LIVE_PUBLISHABLE_KEY, LIVE_SECRET_KEY, PUBLISHABLE_KEY
+from tests.conftest import LIVE_PUBLISHABLE_KEY, LIVE_SECRET_KEY, PUBLISHABLE_KEY, SECRET_KEY
 from tests.contract.helpers import acting_as, advance, fund_platform, new_account_id
 from tests.contract.test_payouts import PAYS_OWN_FEES
 from tests.support.ledger import assert_ledger_ok
@@ -372,3 +372,44 @@ def test_a_live_session_sees_no_test_data(
         assert ok(ui.get("/embedded/v1/payouts"))["data"] == []
         entry = usd(ok(ui.get("/embedded/v1/balance")))
         assert (entry["available"], entry["pending"], entry["in_transit"]) == (0, 0, 0)
+
+
+# ---- logging out -------------------------------------------------------------------------------
+
+
+def test_logout_ends_the_session_at_once_and_no_other(
+    stripe_client: stripe.StripeClient, sessions: Any
+) -> None:
+    mine = account(stripe_client)
+    session, other = sessions(mine, {"payouts": ON}), sessions(mine, {"payouts": ON})
+    assert ok(session.get("/balance"))
+    ended = ok(session.post("/logout", {}))
+    assert ended == {"object": "embedded_session", "logged_out": True, "tokens_ended": 1}
+    # The token that logged out is refused from now on, with no code that would make connect.js claim
+    # again; nothing it could do is left: a payout is refused, and so is a second logout.
+    for refusal in (
+        session.get("/balance"),
+        session.post("/payouts", {"amount": 100, "currency": "usd"}, key="after-logout"),
+        session.post("/logout", {}),
+    ):
+        error = refused(refusal, 401, "authentication_error")
+        assert "code" not in error or error["code"] is None
+    assert stripe_client.v1.payouts.list(options=acting_as(mine)).data == []
+    # Another session of the same account goes on.
+    assert ok(other.get("/balance"))
+
+
+def test_a_logout_with_parameters_is_refused_and_ends_nothing(
+    stripe_client: stripe.StripeClient, sessions: Any
+) -> None:
+    session = sessions(account(stripe_client), {"payouts": ON})
+    for body in ({"everywhere": True}, {"session": "ekt_test_other"}, {"account": "acct_1"}):
+        error = refused(session.post("/logout", body), 400, "invalid_request_error")
+        assert error["param"] == next(iter(body)), error
+    assert ok(session.get("/balance"))
+
+
+def test_an_api_key_cannot_log_out(server: RunningServer) -> None:
+    answer = httpx.post(server.url + "/embedded/v1/logout", json={}, trust_env=False,
+                        headers={"Authorization": f"Bearer {SECRET_KEY}"})  # fmt: skip
+    refused(answer, 401, "authentication_error")

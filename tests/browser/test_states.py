@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.browser.conftest import Payoutkit, screenshot
 from tests.browser.host import Host
 from tests.browser.seed import connected_account, payout, payouts
-from tests.browser.ui import eventually, figure, money, mount, open_host
+from tests.browser.ui import embedded, eventually, figure, money, mount, open_host
 
 
 def test_an_account_without_money_or_payouts_says_so(
@@ -170,9 +170,23 @@ def test_the_drawer_overlay_on_a_phone(
 def test_logout_ends_the_components_session(payoutkit: Payoutkit, host: Host, page: Page) -> None:
     seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
     open_host(page, host, seeded.account)
+    tokens: list[str] = []  # the page's token, as its balance reads send it
+
+    def keep_token(r: Request) -> None:
+        if "/embedded/v1/balance" in r.url:
+            tokens.append(r.headers.get("authorization", ""))
+
+    page.on("request", keep_token)
     element = mount(page, "balances")
     expect(figure(element, "available")).to_have_text(money(page, 10_000))
-    page.evaluate("host.instance.logout()")
+    token = tokens[-1].removeprefix("Bearer ")
+    assert embedded(payoutkit.url, token, "GET", "/balance").status_code == 200
+    with page.expect_response("**/embedded/v1/logout") as ended:
+        page.evaluate("host.instance.logout()")
+    assert ended.value.status == 200
+    # The session ended on the server too: the page's token is refused there from now on.
+    refused = embedded(payoutkit.url, token, "GET", "/balance")
+    assert refused.status_code == 401, refused.text
     expect(figure(element, "available")).to_have_count(0)
     assert page.get_by_role("button", name="Pay out", exact=True).count() == 0
     secrets = page.evaluate("host.secrets")

@@ -653,6 +653,7 @@ EMBEDDED_NO_OBJECT = {
     ("GET", "/embedded/v1/account"),
     ("GET", "/embedded/v1/balance"),
     ("POST", "/embedded/v1/payout_schedule"),
+    ("POST", "/embedded/v1/logout"),
 }
 # Embedded creations that name an object in their body: a body valid but for it, and the param.
 EMBEDDED_BODY_IDS = {

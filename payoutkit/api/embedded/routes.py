@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from payoutkit.api.embedded import account, balance, claim, payouts
+from payoutkit.api.embedded import account, balance, claim, payouts, session
 from payoutkit.api.embedded.door import CLAIM, EMBEDDED
 from payoutkit.api.params import Empty
 from payoutkit.api.wire import endpoint
@@ -33,4 +33,5 @@ routes: list[BaseRoute] = [
     _r("/payouts/{payout}", "GET", payouts.retrieve, Empty, read_only=True),
     _r("/payouts", "POST", payouts.create, payouts.PayoutParams),
     _r("/payout_schedule", "POST", account.set_schedule, account.ScheduleParams),
+    _r("/logout", "POST", session.logout, Empty, idempotent=False),
 ]
