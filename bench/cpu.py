@@ -2,9 +2,11 @@
 
 What a request costs the server process, in CPU milliseconds, measured from the kernel's account of
 that process (`utime + stime` in /proc/<pid>/stat) around N sequential requests on one keep-alive
-connection. CPU time is what the server spends, whatever else runs on the machine, so this figure
-holds up on a shared or busy machine where a throughput figure does not: use it to compare a change
-before and after. The wall-clock p50 is printed beside it for reference (it does depend on the load).
+connection. CPU time is what the server spends, so it holds up better than a throughput figure on a
+shared machine, but not entirely: on the 2-vCPU VM of docs/benchmarks.md the ceiling app's CPU per
+request went from 0.13 to 0.28 ms at load average 9 (caches and cores shared with the load). So
+compare a change before and after back to back, with the ceiling's row as the control. The wall-clock
+p50 is printed beside it for reference (it depends on the load far more).
 
 It starts `payoutkit serve --simulated-clock` on a fresh SQLite file (or a fresh database of a
 throwaway PostgreSQL cluster, the fast profile) and the ceiling app (bench/ceiling_app.py), on
