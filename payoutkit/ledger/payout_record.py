@@ -9,7 +9,7 @@ them; every layer above (records, store, services, api) imports them from here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,15 @@ class PayoutFees:
 
     def charged_to_account(self) -> int:
         return self.application_fee + (0 if self.platform_pays_processing else self.processing_fee)
+
+    def doc(self) -> dict[str, Any]:
+        """`dataclasses.asdict` of it, spelled out (asdict recurses and deep-copies: ~6x slower)."""
+        return {
+            "application_fee": self.application_fee,
+            "application_fee_id": self.application_fee_id,
+            "processing_fee": self.processing_fee,
+            "platform_pays_processing": self.platform_pays_processing,
+        }
 
 
 NO_FEES = PayoutFees()
@@ -161,6 +170,6 @@ class PayoutInternal:
     def doc(self) -> dict[str, Any]:
         return {
             "failure_code": self.failure_code,
-            "fees": asdict(self.fees),
+            "fees": self.fees.doc(),
             "txn_available_on": self.txn_available_on,
         }

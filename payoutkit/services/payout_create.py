@@ -190,7 +190,9 @@ def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, r
     total = sum(mv.bucket(k).available for k in siblings(source))
     cost = order.amount + order.fees.charged_to_account()
     require_payout_funds(cost, mv.bucket(source).available, total, currency)
-    payout = open_payout(tx, actor, rail, mv, replace(order, metadata=merge_metadata({}, command.metadata)))
+    if command.metadata is not None:  # else the order's own: none
+        order = replace(order, metadata=merge_metadata({}, command.metadata))
+    payout = open_payout(tx, actor, rail, mv, order)
     if instant is not None:
         instant_rules.add_volume(tx, {**volume_key, "day": instant.terms.day}, order.amount)
     return payout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import NamedTuple
 
 import pytest
@@ -407,3 +408,16 @@ def test_a_payout_document_round_trips() -> None:
     payout = _payout(S.PAID, automatic=True)
     assert Payout.from_doc(payout.doc()) == payout
     assert PayoutInternal.from_doc(INTERNAL.doc(), payout) == INTERNAL
+
+
+
+@given(st.integers(0, 10**6), st.none() | st.just("fee_1"), st.integers(0, 10**6), st.booleans())
+def test_a_payouts_internal_document_keeps_its_fees_shape_and_reads_back(
+    application: int, fee_id: str | None, processing: int, platform_pays: bool
+) -> None:
+    """`PayoutFees.doc` spells out what `dataclasses.asdict` gave: the stored `internal.fees` shape."""
+    fees = PayoutFees(application, fee_id, processing, platform_pays)
+    assert fees.doc() == asdict(fees)
+    internal = PayoutInternal(failure_code="no_account", fees=fees, txn_available_on=THU_10H)
+    assert internal.doc()["fees"] == asdict(fees)
+    assert PayoutInternal.from_doc(internal.doc(), _payout()) == internal
