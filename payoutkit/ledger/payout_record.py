@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class PayoutStatus(StrEnum):
@@ -54,6 +54,20 @@ class TraceId:
     value: str | None = None
 
 
+PENDING_TRACE = TraceId()
+_STATUSES = {s.value: s for s in PayoutStatus}
+_T = TypeVar("_T")
+
+
+def made_whole(cls: type[_T], **fields: Any) -> _T:
+    """A frozen dataclass given every one of its fields, without its generated `__init__` (which sets
+    each field by `object.__setattr__`: 4x slower for the 27 of a payout). Its equality, hash and
+    immutability are the dataclass's own; a test builds each such record both ways and compares."""
+    made = object.__new__(cls)
+    made.__dict__.update(fields)
+    return made
+
+
 @dataclass(frozen=True, kw_only=True)
 class Payout:
     """A payout as Stripe shows it (and as it is stored)."""
@@ -88,7 +102,10 @@ class Payout:
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> Payout:
         trace = d.get("trace_id") or {}
-        return cls(
+        trace_status, trace_value = trace.get("status", "pending"), trace.get("value")
+        # Every field is set here, at once (`made_whole`): every payout read goes through this.
+        return made_whole(
+            cls,
             id=d["id"],
             amount=d["amount"],
             application_fee=d.get("application_fee"),
@@ -112,8 +129,10 @@ class Payout:
             reversed_by=d.get("reversed_by"),
             source_type=d["source_type"],
             statement_descriptor=d.get("statement_descriptor"),
-            status=PayoutStatus(d["status"]),
-            trace_id=TraceId(trace.get("status", "pending"), trace.get("value")),
+            status=_STATUSES[d["status"]],
+            trace_id=PENDING_TRACE
+            if trace_status == "pending" and trace_value is None
+            else TraceId(trace_status, trace_value),
             type=d["type"],
         )
 

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from payoutkit.ids import new_id
-from payoutkit.ledger.payout_record import NO_FEES, Payout, PayoutFees, PayoutInternal, PayoutStatus, TraceId
+from payoutkit.ledger.payout_record import (
+    NO_FEES,
+    PENDING_TRACE,
+    Payout,
+    PayoutFees,
+    PayoutInternal,
+    PayoutStatus,
+    made_whole,
+)
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
 from payoutkit.records.external_accounts import ExternalAccount, PayoutOutcome
@@ -94,7 +102,8 @@ class PayoutOrder:
 
 def _payout(order: PayoutOrder, moment: Moment, ids: tuple[str, str | None, str], arrival: int) -> Payout:
     po, fee_id, txn = ids
-    return Payout(
+    return made_whole(  # every field (see `made_whole`)
+        Payout,
         id=po,
         amount=order.amount,
         application_fee=fee_id,
@@ -106,20 +115,22 @@ def _payout(order: PayoutOrder, moment: Moment, ids: tuple[str, str | None, str]
         currency=order.source.currency,
         description=order.description,
         destination=order.destination.id,
+        failure_balance_transaction=None,
+        failure_code=None,
+        failure_message=None,
         livemode=moment.livemode,
         metadata=dict(order.metadata),
         method=order.method,
         original_payout=order.original_payout,
+        payout_method=None,
         reconciliation_status="in_progress" if order.automatic else "not_applicable",
+        reversed_by=None,
         source_type=order.source.source_type.value,
         statement_descriptor=order.statement_descriptor,
         status=PayoutStatus.PENDING,
-        trace_id=_PENDING_TRACE,
+        trace_id=PENDING_TRACE,
         type=order.destination.object,
     )
-
-
-_PENDING_TRACE = TraceId("pending", None)
 
 
 def _fee_doc(payout: Payout, order: PayoutOrder, mv: Movement) -> dict[str, Any]:
