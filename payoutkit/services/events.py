@@ -24,6 +24,7 @@ from typing import Any, Required, TypedDict, Unpack
 from payoutkit.clock import wall_ms
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
+from payoutkit.ledger.payout_record import made_whole
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import API_VERSION, Event
 from payoutkit.records.plain import json_copy
@@ -70,7 +71,8 @@ def _event(moment: Moment, e: Emission, pending: int) -> Event:
     if isinstance(moment, Actor):
         # Recorded while a request is served: the request caused it, whoever emitted it.
         request_id, idempotency_key = moment.request_id, moment.idempotency_key
-    return Event(
+    return made_whole(  # every field at once: one event per change of every request
+        Event,
         id=new_id("evt"),
         type=e.type,
         created=moment.now,
@@ -82,6 +84,7 @@ def _event(moment: Moment, e: Emission, pending: int) -> Event:
         pending_webhooks=pending,
         request_id=request_id,
         idempotency_key=idempotency_key,
+        api_version=API_VERSION,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass, fields, replace
 from typing import Any, TypeVar
 
 import pytest
@@ -77,6 +77,20 @@ def test_records_give_back_the_stored_documents(room: Room) -> None:
         assert room.run(store_external_accounts.get, ea.id) == ea
     for doc in room.run(store_external_accounts.documents, account.id, False):
         assert ExternalAccount.from_doc(doc).doc() == doc
+
+
+def test_an_account_read_is_a_whole_record_equal_to_one_built_by_its_init(room: Room) -> None:
+    """`Account.from_doc` sets every field at once (`made_whole`): the same record `__init__` builds."""
+    account = room.custom()
+    for a in (account, room.run(store_accounts.get, room.platform)):
+        assert a is not None
+        read = room.run(store_accounts.get, a.id)
+        assert read is not None
+        assert vars(read).keys() == {f.name for f in fields(Account)}
+        assert read == replace(read)
+        assert repr(read) == repr(replace(read))
+        with pytest.raises(FrozenInstanceError):
+            read.kind = "system"  # type: ignore[misc]
 
 
 def test_a_custom_account_makes_its_platform_liable(room: Room) -> None:
