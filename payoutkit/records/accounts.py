@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from payoutkit.ledger.payout_record import made_whole
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.schedule import Interval, Schedule, Weekday
 from payoutkit.records.external_accounts import ExternalAccount
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from payoutkit.ledger.payout_record import made_whole
+from payoutkit.ledger.frozen import made_whole
 
 KINDS = ("bank_account", "card")
 # Stored in the document for scoping, not part of Stripe's object.

@@ -24,7 +24,7 @@ from typing import Any, Required, TypedDict, Unpack
 from payoutkit.clock import wall_ms
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
-from payoutkit.ledger.payout_record import made_whole
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import API_VERSION, Event
 from payoutkit.records.plain import json_copy

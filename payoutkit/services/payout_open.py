@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from payoutkit.ids import new_id
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.payout_record import (
     NO_FEES,
     PENDING_TRACE,
@@ -21,7 +22,6 @@ from payoutkit.ledger.payout_record import (
     PayoutFees,
     PayoutInternal,
     PayoutStatus,
-    made_whole,
 )
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
