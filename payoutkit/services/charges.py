@@ -34,7 +34,7 @@ from payoutkit.services import application_fees, disputes
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
 from payoutkit.services.charge_checks import Checked, check
-from payoutkit.services.events import emit_request, previous_attributes
+from payoutkit.services.events import emit, emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.new_charges import ChargeCommand, declined, new_charge, payment_of
 from payoutkit.services.policy import may_reach
@@ -183,9 +183,10 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         bucket = payments_key(actor, actor.account_id, charge.currency, source_type_of(charge))
         charge, dispute = disputes.open_dispute(tx, actor, charge, mv, bucket=bucket, fee=pricing.dispute_fee)
     mv.sync_reserves()
-    doc = charge.doc()  # made once: stored, and the event's snapshot (emitting copies it)
+    doc = charge.doc()  # made once: stored, then the event's own snapshot
     store.add_charge(tx, charge, account_id=actor.account_id, doc=doc)
-    emit_request(tx, actor, "charge.succeeded", doc)
+    mine = actor.account_id
+    emit(tx, actor, "charge.succeeded", doc, platform_id=actor.platform_id, account_id=mine, handed_over=True)
     if transfer is not None:
         emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:

@@ -63,6 +63,8 @@ class Emission:
     previous_attributes: dict[str, Any] | None = None
     request_id: str | None = None
     idempotency_key: str | None = None
+    # The emitter made `obj` for this event (and its row) and keeps no hold on it: it is not copied.
+    handed_over: bool = False
 
 
 def _event(moment: Moment, e: Emission, pending: int) -> Event:
@@ -78,7 +80,7 @@ def _event(moment: Moment, e: Emission, pending: int) -> Event:
         created=moment.now,
         livemode=moment.livemode,
         account=connected,
-        object=json_copy(e.obj),
+        object=e.obj if e.handed_over else json_copy(e.obj),
         previous_attributes=e.previous_attributes,
         # Deliveries not yet successful; services/webhooks.py lowers it as they succeed.
         pending_webhooks=pending,
@@ -111,6 +113,7 @@ class EmitFields(TypedDict, total=False):
     previous_attributes: dict[str, Any] | None
     request_id: str | None
     idempotency_key: str | None
+    handed_over: bool
 
 
 def emit(tx: Tx, moment: Moment, type: str, obj: dict[str, Any], **fields: Unpack[EmitFields]) -> str:

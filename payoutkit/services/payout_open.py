@@ -236,6 +236,7 @@ def record_opened(tx: Tx, moment: Moment, rail: Rail, mv: Movement, opened: Sequ
             account_id=o.order.account_id,
             request_id=moment.request_id,
             idempotency_key=moment.idempotency_key,
+            handed_over=True,  # the document is the event's alone once stored
         )
         for doc, o in zip(docs, opened, strict=True)
     ]
