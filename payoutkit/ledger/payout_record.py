@@ -9,9 +9,11 @@ them; every layer above (records, store, services, api) imports them from here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from payoutkit.ledger.frozen import made_whole
 
 
 class PayoutStatus(StrEnum):
@@ -35,6 +37,15 @@ class PayoutFees:
     def charged_to_account(self) -> int:
         return self.application_fee + (0 if self.platform_pays_processing else self.processing_fee)
 
+    def doc(self) -> dict[str, Any]:
+        """`dataclasses.asdict` of it, spelled out (asdict recurses and deep-copies: ~6x slower)."""
+        return {
+            "application_fee": self.application_fee,
+            "application_fee_id": self.application_fee_id,
+            "processing_fee": self.processing_fee,
+            "platform_pays_processing": self.platform_pays_processing,
+        }
+
 
 NO_FEES = PayoutFees()
 
@@ -43,6 +54,10 @@ NO_FEES = PayoutFees()
 class TraceId:
     status: str = "pending"
     value: str | None = None
+
+
+PENDING_TRACE = TraceId()
+_STATUSES = {s.value: s for s in PayoutStatus}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,7 +94,10 @@ class Payout:
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> Payout:
         trace = d.get("trace_id") or {}
-        return cls(
+        trace_status, trace_value = trace.get("status", "pending"), trace.get("value")
+        # Every field is set here, at once (`made_whole`): every payout read goes through this.
+        return made_whole(
+            cls,
             id=d["id"],
             amount=d["amount"],
             application_fee=d.get("application_fee"),
@@ -103,8 +121,10 @@ class Payout:
             reversed_by=d.get("reversed_by"),
             source_type=d["source_type"],
             statement_descriptor=d.get("statement_descriptor"),
-            status=PayoutStatus(d["status"]),
-            trace_id=TraceId(trace.get("status", "pending"), trace.get("value")),
+            status=_STATUSES[d["status"]],
+            trace_id=PENDING_TRACE
+            if trace_status == "pending" and trace_value is None
+            else TraceId(trace_status, trace_value),
             type=d["type"],
         )
 
@@ -161,6 +181,6 @@ class PayoutInternal:
     def doc(self) -> dict[str, Any]:
         return {
             "failure_code": self.failure_code,
-            "fees": asdict(self.fees),
+            "fees": self.fees.doc(),
             "txn_available_on": self.txn_available_on,
         }

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.schedule import Interval, Schedule, Weekday
 from payoutkit.records.external_accounts import ExternalAccount
 
@@ -36,9 +37,13 @@ _KNOWN = frozenset(
 )
 
 
+_INTERVALS = {i.value: i for i in Interval}
+
+
 def schedule_from_doc(s: Mapping[str, Any]) -> Schedule:
+    interval = s["interval"]
     return Schedule(
-        interval=Interval(s["interval"]),
+        interval=_INTERVALS[interval] if interval in _INTERVALS else Interval(interval),
         delay_days=s["delay_days"],
         weekly_anchor=Weekday(s["weekly_anchor"]) if s.get("weekly_anchor") else None,
         monthly_anchor=s.get("monthly_anchor"),
@@ -171,7 +176,9 @@ class Account:
         livemode: bool = False,
     ) -> Account:
         ctrl = d.get("controller")
-        return cls(
+        # Every field at once (`made_whole`): each request that acts reads its account.
+        return made_whole(
+            cls,
             id=d["id"],
             country=d["country"],
             default_currency=d["default_currency"],

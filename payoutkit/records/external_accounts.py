@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from payoutkit.ledger.frozen import made_whole
+
 KINDS = ("bank_account", "card")
 # Stored in the document for scoping, not part of Stripe's object.
 STORED_ONLY = ("livemode", "created")
@@ -116,7 +118,9 @@ class ExternalAccount:
     def from_doc(cls, d: Mapping[str, Any]) -> ExternalAccount:
         kind = d["object"]
         own = _BANK if kind == "bank_account" else _CARD
-        return cls(
+        # Every field at once (`made_whole`): each payout reads its destination.
+        return made_whole(
+            cls,
             id=d["id"],
             object=kind,
             account=d["account"],

@@ -22,6 +22,7 @@ from payoutkit.errors import CardError, ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.ledger import booking, calendar
 from payoutkit.ledger.booking import book_charge
+from payoutkit.ledger.frozen import altered
 from payoutkit.ledger.postings import SourceType, TxnStatus
 from payoutkit.lists import Page, Window
 from payoutkit.metadata import MetadataChange
@@ -33,7 +34,7 @@ from payoutkit.services import application_fees, disputes
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
 from payoutkit.services.charge_checks import Checked, check
-from payoutkit.services.events import emit_request, previous_attributes
+from payoutkit.services.events import emit, emit_request, previous_attributes
 from payoutkit.services.movement import Movement, movement
 from payoutkit.services.new_charges import ChargeCommand, declined, new_charge, payment_of
 from payoutkit.services.policy import may_reach
@@ -165,7 +166,7 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         emit_request(tx, actor, "charge.failed", failed.doc())
         return ChargeResult(failed, decline)
     booked, mv = _book(tx, actor, checked, charge, src, pricing)
-    charge = replace(
+    charge = altered(
         charge,
         balance_transaction=mv.txn_for(actor.account_id, charge.id),
         application_fee=_take_fee(tx, actor, booked, mv),
@@ -173,7 +174,7 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
     transfer = None
     if booked.destination and booked.transfer_id:
         amount = command.transfer_data.amount if command.transfer_data else None
-        charge = replace(
+        charge = altered(
             charge, transfer=booked.transfer_id, transfer_data=TransferData(booked.destination, amount)
         )
         transfer = _pay_destination(tx, actor, charge, booked, mv, src)
@@ -182,8 +183,10 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         bucket = payments_key(actor, actor.account_id, charge.currency, source_type_of(charge))
         charge, dispute = disputes.open_dispute(tx, actor, charge, mv, bucket=bucket, fee=pricing.dispute_fee)
     mv.sync_reserves()
-    store.add_charge(tx, charge, account_id=actor.account_id)
-    emit_request(tx, actor, "charge.succeeded", charge.doc())
+    doc = charge.doc()  # made once: stored, then the event's own snapshot
+    store.add_charge(tx, charge, account_id=actor.account_id, doc=doc)
+    mine = actor.account_id
+    emit(tx, actor, "charge.succeeded", doc, platform_id=actor.platform_id, account_id=mine, handed_over=True)
     if transfer is not None:
         emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:

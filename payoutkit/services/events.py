@@ -24,6 +24,7 @@ from typing import Any, Required, TypedDict, Unpack
 from payoutkit.clock import wall_ms
 from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import check_id, new_id
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import API_VERSION, Event
 from payoutkit.records.plain import json_copy
@@ -62,6 +63,8 @@ class Emission:
     previous_attributes: dict[str, Any] | None = None
     request_id: str | None = None
     idempotency_key: str | None = None
+    # The emitter made `obj` for this event (and its row) and keeps no hold on it: it is not copied.
+    handed_over: bool = False
 
 
 def _event(moment: Moment, e: Emission, pending: int) -> Event:
@@ -70,18 +73,20 @@ def _event(moment: Moment, e: Emission, pending: int) -> Event:
     if isinstance(moment, Actor):
         # Recorded while a request is served: the request caused it, whoever emitted it.
         request_id, idempotency_key = moment.request_id, moment.idempotency_key
-    return Event(
+    return made_whole(  # every field at once: one event per change of every request
+        Event,
         id=new_id("evt"),
         type=e.type,
         created=moment.now,
         livemode=moment.livemode,
         account=connected,
-        object=json_copy(e.obj),
+        object=e.obj if e.handed_over else json_copy(e.obj),
         previous_attributes=e.previous_attributes,
         # Deliveries not yet successful; services/webhooks.py lowers it as they succeed.
         pending_webhooks=pending,
         request_id=request_id,
         idempotency_key=idempotency_key,
+        api_version=API_VERSION,
     )
 
 
@@ -108,6 +113,7 @@ class EmitFields(TypedDict, total=False):
     previous_attributes: dict[str, Any] | None
     request_id: str | None
     idempotency_key: str | None
+    handed_over: bool
 
 
 def emit(tx: Tx, moment: Moment, type: str, obj: dict[str, Any], **fields: Unpack[EmitFields]) -> str:

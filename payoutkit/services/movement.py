@@ -8,6 +8,7 @@ accounts it is liable for.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
@@ -65,6 +66,12 @@ def prefetch_liability(conn: Tx, account_ids: Iterable[str]) -> None:
         cache[account_id] = found.liability
 
 
+@functools.lru_cache(maxsize=1024)
+def _shard_of(k: BucketKey, shard: int) -> BucketKey:
+    """A system account's bucket on one of its shards (a few keys, asked for by every unit)."""
+    return k.with_account(f"{k.account}_{shard:02d}")
+
+
 # The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
 # rows (`sys_world_00` …) keeps concurrent units from queueing on one row. Balances sum over them.
 SYSTEM_SHARDS = 16
@@ -102,7 +109,7 @@ class Movement:
 
     def route(self, k: BucketKey) -> BucketKey:
         if k.account in (WORLD, PROCESSOR):
-            return k.with_account(f"{k.account}_{self.shard:02d}")
+            return _shard_of(k, self.shard)
         return k
 
     def touch(self, *keys: BucketKey, exact: bool = False, available: bool = True) -> Movement:
@@ -158,7 +165,10 @@ class Movement:
         return self.locked.get(self.route(k))
 
     def post(self, entries: Sequence[Entry]) -> list[Written]:
-        routed = [e if self.route(e.key) == e.key else replace(e, key=self.route(e.key)) for e in entries]
+        routed = []
+        for e in entries:
+            to = self.route(e.key)
+            routed.append(e if to is e.key else replace(e, key=to))
         if self.staged is not None:
             written = stage_entries(self.locked, self.seqs, routed)
             self.staged.extend(written)

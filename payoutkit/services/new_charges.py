@@ -10,6 +10,7 @@ from typing import Any
 from payoutkit.errors import CardError
 from payoutkit.ids import new_id
 from payoutkit.ledger import booking
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.postings import SourceType
 from payoutkit.records.charges import Charge, embedded_list
 from payoutkit.services.actor import Actor
@@ -81,7 +82,8 @@ def new_charge(
     actor: Actor, charge_id: str, command: ChargeCommand, src: TestSource, currency: str
 ) -> Charge:
     """The charge `command` makes, succeeded, before its booking."""
-    return Charge(
+    return made_whole(  # every field at once (payoutkit/ledger/frozen.py): every charge request
+        Charge,
         id=charge_id,
         amount=command.amount,
         amount_captured=command.amount,
@@ -119,6 +121,7 @@ def new_charge(
         status="succeeded",
         transfer_data=None,
         transfer_group=command.transfer_group,
+        transfer=None,
     )
 
 

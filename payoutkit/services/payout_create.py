@@ -29,6 +29,7 @@ from payoutkit.services.payout_open import PayoutOrder, open_payout, payout_keys
 from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
+from payoutkit.store import payers as store_payers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,13 +44,18 @@ class CreatePayout:
     statement_descriptor: str | None = None
 
 
+Destinations = list[tuple[ExternalAccount, PayoutOutcome]]
+
+
 def _destination(
-    tx: Tx, actor: Actor, currency: str, given: str | None
+    tx: Tx, actor: Actor, currency: str, given: str | None, destinations: Destinations
 ) -> tuple[ExternalAccount, PayoutOutcome | None]:
-    """The destination and, when it was read with it, what a payout to it does."""
+    """The destination and, when it was read with it, what a payout to it does. `destinations`: the
+    account's external accounts of the mode, with their outcomes (read with the account)."""
     if given:
         check_id(given, ("ba", "card"), "destination", "external account")
-        dest = store_external_accounts.get(tx, given)
+        known = [(d, outcome) for d, outcome in destinations if d.id == given]
+        dest, read = known[0] if known else (store_external_accounts.get(tx, given), None)
         if dest is None or dest.account != actor.account_id or dest.livemode != actor.livemode:
             raise ResourceMissing(f"No such external account: '{given}'", param="destination")
         if dest.currency != currency:
@@ -58,8 +64,8 @@ def _destination(
                 param="currency",
                 code="invalid_currency",
             )
-        return dest, None
-    for dest, outcome in store_external_accounts.with_outcomes(tx, actor.account_id, actor.livemode):
+        return dest, read
+    for dest, outcome in destinations:
         if dest.currency == currency and dest.default_for_currency:
             return dest, outcome
     raise InvalidRequest(
@@ -128,7 +134,9 @@ def _instant(tx: Tx, actor: Actor, settings: Settings, account: Account, order: 
     return _Instant(terms, fees)
 
 
-def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> PayoutOrder:
+def _order(
+    tx: Tx, actor: Actor, command: CreatePayout, account: Account, destinations: Destinations
+) -> PayoutOrder:
     currency = check_currency(command.currency)
     amount = check_payout_amount(check_amount(command.amount, currency), currency)
     method = command.method or "standard"
@@ -136,7 +144,7 @@ def _order(tx: Tx, actor: Actor, command: CreatePayout, account: Account) -> Pay
     source = BucketKey(
         actor.account_id, actor.livemode, currency, source_type=SourceType(command.source_type or "card")
     )
-    dest, outcome = _destination(tx, actor, currency, command.destination)
+    dest, outcome = _destination(tx, actor, currency, command.destination, destinations)
     _check_destination(dest, method)
     return PayoutOrder(
         account_id=actor.account_id,
@@ -163,8 +171,11 @@ class Checked:
 def check(tx: Tx, actor: Actor, command: CreatePayout, settings: Settings) -> Checked:
     """Every check of the request that needs no lock: amount, destination, schedule, and for an instant
     payout its rules 2-4 and its fees (services/instant.py)."""
-    account = accounts.get(tx, actor.account_id)
-    order = _order(tx, actor, command, account)
+    # The account and its destinations in one read (store/payers.py).
+    account, destinations = store_payers.payer(tx, actor.account_id, actor.livemode)
+    if account is None:
+        raise ResourceMissing.for_id("account", actor.account_id)
+    order = _order(tx, actor, command, account, destinations)
     instant = _instant(tx, actor, settings, account, order) if order.method == "instant" else None
     if instant is not None:
         order = replace(order, fees=instant.fees)
@@ -190,7 +201,9 @@ def create(tx: Tx, actor: Actor, command: CreatePayout, *, settings: Settings, r
     total = sum(mv.bucket(k).available for k in siblings(source))
     cost = order.amount + order.fees.charged_to_account()
     require_payout_funds(cost, mv.bucket(source).available, total, currency)
-    payout = open_payout(tx, actor, rail, mv, replace(order, metadata=merge_metadata({}, command.metadata)))
+    if command.metadata is not None:  # else the order's own: none
+        order = replace(order, metadata=merge_metadata({}, command.metadata))
+    payout = open_payout(tx, actor, rail, mv, order)
     if instant is not None:
         instant_rules.add_volume(tx, {**volume_key, "day": instant.terms.day}, order.amount)
     return payout

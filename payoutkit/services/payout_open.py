@@ -8,12 +8,21 @@ locked: no interleaving can overdraw it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from payoutkit.ids import new_id
-from payoutkit.ledger.payout_record import NO_FEES, Payout, PayoutFees, PayoutInternal, PayoutStatus, TraceId
+from payoutkit.ledger.frozen import made_whole
+from payoutkit.ledger.payout_record import (
+    NO_FEES,
+    PENDING_TRACE,
+    Payout,
+    PayoutFees,
+    PayoutInternal,
+    PayoutStatus,
+)
 from payoutkit.ledger.payouts import Booking, book_payout
 from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
 from payoutkit.records.external_accounts import ExternalAccount, PayoutOutcome
@@ -30,17 +39,28 @@ from payoutkit.store import payouts as store
 def payout_keys(source: BucketKey, platform_id: str) -> list[BucketKey]:
     """Every bucket a payout on `source` may move: its own, the world's, and for fees the processor's
     and the platform's."""
-    return [
+    return list(_payout_keys(source, platform_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _payout_keys(source: BucketKey, platform_id: str) -> tuple[BucketKey, ...]:
+    return (
         source,
         source.with_account(WORLD),
         source.with_account(PROCESSOR),
         source.with_account(platform_id),
-    ]
+    )
 
 
 def siblings(source: BucketKey) -> list[BucketKey]:
     """Every source type's bucket of the source's currency (a payout never takes their total below 0)."""
-    return [replace(source, source_type=st) for st in SourceType]
+    return list(_siblings(source))
+
+
+@functools.lru_cache(maxsize=4096)
+def _siblings(source: BucketKey) -> tuple[BucketKey, ...]:
+    # Keys are frozen values: every payout asks this of its source up to three times.
+    return tuple(replace(source, source_type=st) for st in SourceType)
 
 
 def rail_payout(payout: Payout, internal: PayoutInternal) -> RailPayout:
@@ -80,29 +100,35 @@ class PayoutOrder:
     original_payout: str | None = None
 
 
-def _payout(order: PayoutOrder, moment: Moment, ids: tuple[str, str | None], arrival: int) -> Payout:
-    po, fee_id = ids
-    return Payout(
+def _payout(order: PayoutOrder, moment: Moment, ids: tuple[str, str | None, str], arrival: int) -> Payout:
+    po, fee_id, txn = ids
+    return made_whole(  # every field (see `made_whole`)
+        Payout,
         id=po,
         amount=order.amount,
         application_fee=fee_id,
         application_fee_amount=order.fees.application_fee if fee_id else None,
         arrival_date=arrival,
         automatic=order.automatic,
-        balance_transaction="",
+        balance_transaction=txn,
         created=moment.now,
         currency=order.source.currency,
         description=order.description,
         destination=order.destination.id,
+        failure_balance_transaction=None,
+        failure_code=None,
+        failure_message=None,
         livemode=moment.livemode,
         metadata=dict(order.metadata),
         method=order.method,
         original_payout=order.original_payout,
+        payout_method=None,
         reconciliation_status="in_progress" if order.automatic else "not_applicable",
+        reversed_by=None,
         source_type=order.source.source_type.value,
         statement_descriptor=order.statement_descriptor,
         status=PayoutStatus.PENDING,
-        trace_id=TraceId("pending", None),
+        trace_id=PENDING_TRACE,
         type=order.destination.object,
     )
 
@@ -169,15 +195,16 @@ def book_order(
     and the reserves that follow them (of `reserves_of` only, if given: a batch movement holds many
     accounts). `outcome` is what the destination does with payouts (test mode)."""
     fee_id = new_id("fee") if order.fees.application_fee else None
-    order = replace(order, fees=replace(order.fees, application_fee_id=fee_id))
+    if order.fees.application_fee_id != fee_id:  # only an instant payout's fee has an id to set
+        order = replace(order, fees=replace(order.fees, application_fee_id=fee_id))
     arrival = rail.arrival_date(moment.now, order.method)
-    payout = _payout(order, moment, (new_id("po"), fee_id), arrival)
-    booking = Booking(order.source, order.amount, payout.id, moment.now, order.platform_id, order.fees)
+    po_id = new_id("po")
+    booking = Booking(order.source, order.amount, po_id, moment.now, order.platform_id, order.fees)
     written = mv.post(book_payout(booking, arrival=arrival, description=order.description))
     mv.sync_reserves(reserves_of)
-    mine = (w.id for w in written if w.entry.key.account == order.account_id and w.entry.source == payout.id)
-    txn = next(mine)
-    payout = replace(payout, balance_transaction=txn)
+    # The payout is built once, naming its own `payout` transaction (no copy of a half-made one).
+    txn = next(w.id for w in written if w.entry.key.account == order.account_id and w.entry.source == po_id)
+    payout = _payout(order, moment, (po_id, fee_id, txn), arrival)
     internal = PayoutInternal(
         failure_code=outcome.failure_code or None,
         fees=order.fees,
@@ -190,7 +217,10 @@ def book_order(
 def record_opened(tx: Tx, moment: Moment, rail: Rail, mv: Movement, opened: Sequence[Opened]) -> None:
     """Record booked payouts: their documents, tracking rows, application fees, the sweeps of the
     automatic ones, and their `payout.created` events (in order), a few statements for them all."""
-    store.create_many(tx, [(o.payout, o.internal, o.order.account_id) for o in opened])
+    # Each payout's document is made once: stored, and the `payout.created` event's snapshot.
+    docs = [o.payout.doc() for o in opened]
+    made = [(doc, o.internal, o.order.account_id) for doc, o in zip(docs, opened, strict=True)]
+    store.create_many(tx, made)
     store.track_many(tx, [_tracking(o, rail) for o in opened])
     for o in opened:
         if o.payout.application_fee:
@@ -201,13 +231,14 @@ def record_opened(tx: Tx, moment: Moment, rail: Rail, mv: Movement, opened: Sequ
     emissions = [
         events.Emission(
             "payout.created",
-            o.payout.doc(),
+            doc,
             platform_id=o.order.platform_id,
             account_id=o.order.account_id,
             request_id=moment.request_id,
             idempotency_key=moment.idempotency_key,
+            handed_over=True,  # the document is the event's alone once stored
         )
-        for o in opened
+        for doc, o in zip(docs, opened, strict=True)
     ]
     events.emit_all(tx, moment, emissions)
 

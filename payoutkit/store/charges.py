@@ -63,8 +63,17 @@ def _insert(conn: Connection, doc: Mapping[str, Any], **columns: Any) -> None:
     _INSERT.run(conn, [{"parent_id": None, "status": None, "internal": None, **values, **columns}])
 
 
-def add_charge(conn: Connection, c: Charge, *, account_id: str, parent_id: str | None = None) -> None:
-    _insert(conn, c.doc(), account_id=account_id, livemode=c.livemode, parent_id=parent_id, status=c.status)
+def add_charge(
+    conn: Connection,
+    c: Charge,
+    *,
+    account_id: str,
+    parent_id: str | None = None,
+    doc: Mapping[str, Any] | None = None,
+) -> None:
+    """Store a new charge; `doc`: its `c.doc()`, when the caller has made it already."""
+    d = c.doc() if doc is None else doc
+    _insert(conn, d, account_id=account_id, livemode=c.livemode, parent_id=parent_id, status=c.status)
 
 
 def save_charge(conn: Connection, c: Charge) -> None:

@@ -61,14 +61,14 @@ def create(tx: Connection, payout: Payout, internal: PayoutInternal, *, account_
     )
 
 
-def create_many(tx: Connection, made: Sequence[tuple[Payout, PayoutInternal, str]]) -> None:
-    """`create` of many payouts (payout, internal, account id) in one statement."""
+def create_many(tx: Connection, made: Sequence[tuple[dict[str, Any], PayoutInternal, str]]) -> None:
+    """`create` of many payouts (its document `Payout.doc()`, internal, account id) in one statement."""
     objects.create_many(
         tx,
         [
-            {"obj": p.doc(), "account_id": a, "parent_id": p.destination, "status": p.status.value,
+            {"obj": doc, "account_id": a, "parent_id": doc["destination"], "status": doc["status"],
              "internal": i.doc()}
-            for p, i, a in made
+            for doc, i, a in made
         ],
     )  # fmt: skip
 

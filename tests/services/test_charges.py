@@ -285,3 +285,22 @@ def test_a_disputed_charge_withdraws_the_amount_and_the_fee(
     connected = replace(platform, account_id=_connected(runtime, platform))
     with pytest.raises(ResourceMissing):
         runtime.db.transaction(disputes.retrieve, connected, dispute.id)
+
+
+def test_a_charge_made_and_read_is_the_whole_record_init_builds(runtime: Runtime, platform: Actor) -> None:
+    """A charge made (`new_charge`, `altered`) and read (`Charge.from_doc`) sets every field at once
+    (payoutkit/ledger/frozen.py): each is the record `__init__` builds, and reads back as stored."""
+    from dataclasses import fields
+
+    destination = _connected(runtime, platform)
+    for transfer_data in (None, ChargeTransfer(destination)):
+        command = ChargeCommand(
+            amount=1000, currency="usd", source="tok_visa", metadata={"k": "v"}, transfer_data=transfer_data
+        )
+        made = _paid_with(runtime, platform, command)
+        read = runtime.db.transaction(charges.retrieve, platform, made.id)
+        for charge in (made, read):
+            assert vars(charge).keys() == {f.name for f in fields(Charge)}
+            assert replace(charge) == charge
+        assert read == made
+        assert Charge.from_doc(made.doc()).doc() == made.doc()

@@ -144,3 +144,27 @@ def test_the_records_give_back_the_documents_they_were_read_from() -> None:
         "url": "https://example.com",
     }
     assert WebhookEndpoint.from_doc(endpoint, {"connect": True, "secret": "s"}).doc() == endpoint
+
+
+def test_an_emitted_event_is_a_whole_record_equal_to_one_built_by_its_init() -> None:
+    """`_event` sets every field at once (`made_whole`): the record `Event(...)` would build."""
+    from dataclasses import fields, replace
+
+    from payoutkit.records.events import Event
+
+    made = events._event(_actor(), events.Emission("payout.created", {"id": "po_1"}, PLATFORM, CONNECTED), 2)
+    assert vars(made).keys() == {f.name for f in fields(Event)}
+    assert made == replace(made) == Event.from_doc(made.doc())
+    assert (made.account, made.pending_webhooks, made.request_id) == (CONNECTED, 2, "req_1")
+
+
+def test_an_emitted_object_is_copied_unless_it_is_handed_over() -> None:
+    obj = {"id": "po_1", "metadata": {"k": "v"}}
+    kept = events._event(_actor(), events.Emission("payout.created", obj, PLATFORM, None), 0)
+    assert kept.object == obj
+    assert kept.object is not obj
+    assert kept.object["metadata"] is not obj["metadata"]
+    given = events._event(
+        _actor(), events.Emission("payout.created", obj, PLATFORM, None, handed_over=True), 0
+    )
+    assert given.object is obj

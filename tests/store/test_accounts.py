@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass, fields, replace
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import event
 
 from payoutkit.config import Settings
 from payoutkit.errors import InvalidRequest, PermissionDenied, ResourceMissing
@@ -23,6 +24,7 @@ from payoutkit.services.platform import key_digest, rotate_secret_key
 from payoutkit.store import accounts as store_accounts
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import keys as store_keys
+from payoutkit.store import payers as store_payers
 from tests.conftest import CLOCK_START, SECRET_KEY
 
 T = TypeVar("T")
@@ -77,6 +79,20 @@ def test_records_give_back_the_stored_documents(room: Room) -> None:
         assert room.run(store_external_accounts.get, ea.id) == ea
     for doc in room.run(store_external_accounts.documents, account.id, False):
         assert ExternalAccount.from_doc(doc).doc() == doc
+
+
+def test_an_account_read_is_a_whole_record_equal_to_one_built_by_its_init(room: Room) -> None:
+    """`Account.from_doc` sets every field at once (`made_whole`): the same record `__init__` builds."""
+    account = room.custom()
+    for a in (account, room.run(store_accounts.get, room.platform)):
+        assert a is not None
+        read = room.run(store_accounts.get, a.id)
+        assert read is not None
+        assert vars(read).keys() == {f.name for f in fields(Account)}
+        assert read == replace(read)
+        assert repr(read) == repr(replace(read))
+        with pytest.raises(FrozenInstanceError):
+            read.kind = "system"  # type: ignore[misc]
 
 
 def test_a_custom_account_makes_its_platform_liable(room: Room) -> None:
@@ -147,6 +163,37 @@ def test_external_accounts_keep_one_default_per_currency(room: Room) -> None:
     room.run(external_accounts.delete, actor, account.id, first.id)
     with pytest.raises(ResourceMissing):
         room.run(external_accounts.retrieve, actor, account.id, first.id)
+
+
+def test_a_payer_is_read_in_one_statement_as_the_two_reads_give_it(room: Room) -> None:
+    """`store/payers.payer`: the account and its external accounts of the mode with their outcomes, in
+    one statement, equal to `store/accounts.get` and `store/external_accounts.with_outcomes`."""
+    account, actor = room.custom(), room.actor()
+    for source in ("btok_us", "tok_visa_debit"):
+        room.run(external_accounts.create, actor, external_accounts.CreateExternalAccount(account.id, source))
+    failing = BankAccountGiven("000111111116", "US", routing_number="110000000")
+    room.run(external_accounts.create, actor, external_accounts.CreateExternalAccount(account.id, failing))
+    statements: list[str] = []
+    engine = room.runtime.db.engine
+
+    def listen(*args: Any) -> None:
+        statements.append(args[2])
+
+    for who, livemode, count in ((account.id, False, 3), (room.platform, False, 0), (account.id, True, 0)):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            found, destinations = room.run(store_payers.payer, who, livemode)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+        assert found == room.run(store_accounts.get, who)
+        assert destinations == room.run(store_external_accounts.with_outcomes, who, livemode)
+        assert len(destinations) == count
+    [failed] = [o for _, o in room.run(store_payers.payer, account.id, False)[1] if o.fails]
+    assert failed.failure_code == "no_account"
+    assert room.run(store_payers.payer, "acct_unknown000000000000", False) == (None, [])
+    assert room.run(store_payers.payer, "sys_world_00", False) == (None, [])
 
 
 def test_a_rotated_key_is_no_longer_active(room: Room) -> None:

@@ -1,0 +1,58 @@
+"""What a payout request reads of the account that pays: the account and its external accounts, in one
+statement (a `UNION ALL` of the two reads `store/accounts.get` and `store/external_accounts.
+with_outcomes` make, ordered so the account comes first). Every `POST /v1/payouts` asks, before it
+locks anything; an instant payout reads its platform and terms after it (services/instant.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
+
+from payoutkit.records.accounts import Account
+from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.fast import Query
+from payoutkit.store.schema import accounts, resources
+
+# What a payout request reads of its account, in one statement: the account (`part` 0: its columns and
+# document) and its external accounts of the mode with their outcomes (`part` 1, newest first), as the
+# two reads `store/accounts.get` and `store/external_accounts.with_outcomes` give them.
+_PAYER_ACCOUNT = select(
+    literal_column("0").label("part"),
+    accounts.c.kind,
+    accounts.c.data,
+    accounts.c.platform_id,
+    accounts.c.livemode,
+    cast(null(), resources.c.internal.type).label("internal"),
+    literal_column("0").label("seq"),
+).where(accounts.c.id == bindparam("account_id"))
+_PAYER_DESTINATIONS = select(
+    literal_column("1"), null(), resources.c.data, null(), null(), resources.c.internal, resources.c.seq
+).where(
+    resources.c.parent_id == bindparam("account_id"),
+    resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS]),  # fixed SQL, as theirs
+    resources.c.livemode == bindparam("livemode"),
+)
+_PAYER_ROWS = union_all(_PAYER_ACCOUNT, _PAYER_DESTINATIONS).subquery()
+_PAYER = Query(
+    select(*_PAYER_ROWS.c["part", "kind", "data", "platform_id", "livemode", "internal"]).order_by(
+        _PAYER_ROWS.c.part, _PAYER_ROWS.c.seq.desc()
+    )
+)
+
+
+def payer(
+    tx: Connection, account_id: str, livemode: bool
+) -> tuple[Account | None, list[tuple[ExternalAccount, PayoutOutcome]]]:
+    """The account (None for an unknown id or a system account) and its external accounts of the
+    mode, newest first, each with what a payout to it does: in one statement."""
+    account: Account | None = None
+    destinations: list[tuple[ExternalAccount, PayoutOutcome]] = []
+    for part, kind, data, platform_id, mode, internal in _PAYER.rows(
+        tx, {"account_id": account_id, "livemode": livemode}
+    ):
+        if part == 0:
+            if kind != "system":
+                account = Account.from_doc(data, kind=kind, platform_id=platform_id, livemode=bool(mode))
+        else:
+            destinations.append((ExternalAccount.from_doc(data), PayoutOutcome.from_doc(internal)))
+    return account, destinations
