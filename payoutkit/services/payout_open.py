@@ -40,7 +40,7 @@ def payout_keys(source: BucketKey, platform_id: str) -> list[BucketKey]:
 
 def siblings(source: BucketKey) -> list[BucketKey]:
     """Every source type's bucket of the source's currency (a payout never takes their total below 0)."""
-    return [replace(source, source_type=st) for st in SourceType]
+    return [source.with_source_type(st) for st in SourceType]
 
 
 def rail_payout(payout: Payout, internal: PayoutInternal) -> RailPayout:

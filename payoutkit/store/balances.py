@@ -70,9 +70,10 @@ class Locked:
 
     def get(self, key: BucketKey) -> Bucket:
         """The locked value of a bucket; asking for one not locked is a bug (its value is unknown)."""
-        if key not in self.buckets:
-            raise KeyError(f"bucket {key} was not locked by this unit of work")
-        return self.buckets[key]
+        try:
+            return self.buckets[key]
+        except KeyError:
+            raise KeyError(f"bucket {key} was not locked by this unit of work") from None
 
 
 # Create bucket rows when money first lands in them; a row another unit created meanwhile is left as it is.
