@@ -148,8 +148,11 @@ def bucket_seqs(conn: Connection, keys: Iterable[BucketKey]) -> dict[BucketKey, 
             seqs[key] = seq
     if not missing:
         return seqs
-    _insert_ignoring_conflicts(conn, _rows([k for k in missing if k.source_type is SourceType.CARD]))
     found = _find(conn, missing)
+    new = [k for k in missing if k not in found and k.source_type is SourceType.CARD]
+    if new:  # read first: nearly every bucket asked for has its row, only not yet in this process's cache
+        _insert_ignoring_conflicts(conn, _rows(new))
+        found |= _find(conn, new)
     after_commit(conn, lambda: cache.update(found))
     provisional = (k for k in sorted(missing) if k not in found)
     return seqs | found | {k: -i for i, k in enumerate(provisional, start=1)}
