@@ -99,10 +99,11 @@ def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = Fals
         with _counting(db.engine, statements) as stmts:
             started = time.perf_counter()
             while True:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 n = db.transaction(run_automatic, moment, rail, limit=200)
                 stmts.stop()
-                units.append({"accounts": n, "seconds": time.perf_counter() - t0})
+                cpu = time.process_time() - c0  # this process's CPU: holds on a busy machine
+                units.append({"accounts": n, "seconds": time.perf_counter() - t0, "cpu": cpu})
                 if n == 0:
                     break
             seconds = time.perf_counter() - started

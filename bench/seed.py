@@ -2,7 +2,7 @@
 
 `load(url, fill)` runs `fill(conn)` in one transaction on the database at `url` (SQLite: unsynced,
 with a large page cache, while loading), then refreshes the planner's statistics. `world_buckets`
-makes the 16 `sys_world_NN` buckets through `store.balances.bucket_seqs`, as a first booking does.
+makes the 16 `sys_world_NN` buckets through `store.balances.create_buckets`, as a first booking does.
 
 `history(url, count)` is the history scenario's seed: `count` balance transactions of +1000 (available,
 type `adjustment`) on the platform's (test mode, usd, payments, card) bucket and `count` of -1000 on the
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, select
 from payoutkit.ledger.postings import WORLD, BucketKey
 from payoutkit.services.movement import SYSTEM_SHARDS
 from payoutkit.store import seeding
-from payoutkit.store.balances import bucket_seqs
+from payoutkit.store.balances import create_buckets
 from payoutkit.store.db import make_engine
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import accounts, balance_transactions, clock
@@ -46,7 +46,7 @@ def load(url: str, fill: Callable[[Connection], T]) -> T:
 
 
 def world_buckets(conn: Connection) -> None:
-    bucket_seqs(conn, [KEY.with_account(f"{WORLD}_{i:02d}") for i in range(SYSTEM_SHARDS)])
+    create_buckets(conn, [KEY.with_account(f"{WORLD}_{i:02d}") for i in range(SYSTEM_SHARDS)])
 
 
 def platform_account(conn: Connection) -> str:
@@ -71,7 +71,7 @@ def _history(conn: Connection, count: int) -> tuple[str, int]:
     now = conn.execute(select(func.max(clock.c.now))).scalar()
     created = (int(now) if now is not None else int(time.time())) - 86_400  # yesterday: nothing to settle
     world_buckets(conn)
-    bucket_seqs(conn, [KEY.with_account(account)])
+    create_buckets(conn, [KEY.with_account(account)])
     pairs = seeding.Pairs(KEY, count, account, least=AMOUNT, first=created, kind="adjustment",
                           category="other_adjustment", description="bench seed")  # fmt: skip
     seeding.book_pairs(conn, pairs)

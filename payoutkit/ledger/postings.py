@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from payoutkit.ledger.errors import InsufficientFunds, LedgerError
@@ -54,7 +54,8 @@ class UnbalancedBooking(LedgerError):
     """Entries of one operation do not sum to zero: a bug in a booking function, never user input."""
 
 
-@dataclass(frozen=True, order=True)
+# Keys are made, hashed and compared by the thousand in a batch of payouts: slots halve a hash's cost.
+@dataclass(frozen=True, order=True, slots=True)
 class BucketKey:
     account: str
     livemode: bool
@@ -63,10 +64,13 @@ class BucketKey:
     source_type: SourceType = SourceType.CARD
 
     def with_account(self, account: str) -> BucketKey:
-        return replace(self, account=account)
+        return BucketKey(account, self.livemode, self.currency, self.balance_type, self.source_type)
+
+    def with_source_type(self, source_type: SourceType) -> BucketKey:
+        return BucketKey(self.account, self.livemode, self.currency, self.balance_type, source_type)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bucket:
     key: BucketKey
     available: int = 0
@@ -95,7 +99,7 @@ class FeeDetail:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One balance transaction to write."""
 
@@ -119,7 +123,7 @@ class Entry:
 
     @property
     def fee(self) -> int:
-        return sum(f.amount for f in self.fee_details)
+        return sum(f.amount for f in self.fee_details) if self.fee_details else 0
 
     @property
     def net(self) -> int:
@@ -145,9 +149,9 @@ def apply(buckets: Mapping[BucketKey, Bucket], entries: Iterable[Entry]) -> dict
     for entry in entries:
         bucket = changed.get(entry.key) or buckets.get(entry.key) or Bucket(entry.key)
         if entry.status is TxnStatus.PENDING:
-            bucket = replace(bucket, pending=bucket.pending + entry.net)
+            bucket = Bucket(bucket.key, bucket.available, bucket.pending + entry.net)
         else:
-            bucket = replace(bucket, available=bucket.available + entry.net)
+            bucket = Bucket(bucket.key, bucket.available + entry.net, bucket.pending)
         changed[entry.key] = bucket
     return changed
 

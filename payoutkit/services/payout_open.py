@@ -60,7 +60,7 @@ def siblings(source: BucketKey) -> list[BucketKey]:
 @functools.lru_cache(maxsize=4096)
 def _siblings(source: BucketKey) -> tuple[BucketKey, ...]:
     # Keys are frozen values: every payout asks this of its source up to three times.
-    return tuple(replace(source, source_type=st) for st in SourceType)
+    return tuple(source.with_source_type(st) for st in SourceType)
 
 
 def rail_payout(payout: Payout, internal: PayoutInternal) -> RailPayout:

@@ -1,11 +1,13 @@
 """The one write path that moves money.
 
-A unit of work finds the row ids of every bucket it touches (`bucket_seqs`, creating rows on first
-use), locks with `lock_buckets` the ones whose exact value it must know — a bucket it checks funds in,
-a liable account's — in one fixed order (row id), decides in pure code, and calls `write_entries`, which
-refuses unbalanced entries, appends the balance transactions and moves every bucket by a relative
-update, all in the caller's transaction. A bucket only credited or debited without a check (the
-system accounts, a charge's platform bucket) is thus locked only from its update to the commit.
+A unit of work finds the row ids of every bucket it touches (`bucket_seqs`), locks with
+`lock_buckets` the ones whose exact value it must know — a bucket it checks funds in, a liable
+account's — in one fixed order (row id), decides in pure code, and calls `write_entries`, which refuses
+unbalanced entries, appends the balance transactions and moves every bucket by a relative update, all
+in the caller's transaction. A bucket only credited or debited without a check (the system accounts, a
+charge's platform bucket) is thus locked only from its update to the commit. A bucket of a source type
+other than `card` gets its row only when money first lands in it (`bucket_seqs`): one without a row
+holds nothing, and reads as empty everywhere.
 
 Settlement (`settle_due`, the set-based step that makes due pending funds available) is in
 store/settlement.py. The reads here take no lock: an account's buckets, and what of them is due.
@@ -16,7 +18,7 @@ On PostgreSQL a unit that still meets a deadlock or a serialization failure is r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,13 +51,18 @@ _KEY_COLUMNS = (
 )
 
 
+# The enums by their stored values: a dict lookup, where calling the enum costs ten times as much.
+_BALANCE_TYPES = {t.value: t for t in BalanceType}
+_SOURCE_TYPES = {t.value: t for t in SourceType}
+
+
 def _key_of(row: object) -> BucketKey:
     return BucketKey(
         row.account_id,  # type: ignore[attr-defined]
         bool(row.livemode),  # type: ignore[attr-defined]
         row.currency,  # type: ignore[attr-defined]
-        BalanceType(row.balance_type),  # type: ignore[attr-defined]
-        SourceType(row.source_type),  # type: ignore[attr-defined]
+        _BALANCE_TYPES[row.balance_type],  # type: ignore[attr-defined]
+        _SOURCE_TYPES[row.source_type],  # type: ignore[attr-defined]
     )
 
 
@@ -68,12 +75,13 @@ class Locked:
 
     def get(self, key: BucketKey) -> Bucket:
         """The locked value of a bucket; asking for one not locked is a bug (its value is unknown)."""
-        if key not in self.buckets:
-            raise KeyError(f"bucket {key} was not locked by this unit of work")
-        return self.buckets[key]
+        try:
+            return self.buckets[key]
+        except KeyError:
+            raise KeyError(f"bucket {key} was not locked by this unit of work") from None
 
 
-# Create bucket rows on first use; a row another unit created meanwhile is left as it is.
+# Create bucket rows when money first lands in them; a row another unit created meanwhile is left as it is.
 _CREATE_BUCKETS = {
     "postgresql": pg_insert(balances).on_conflict_do_nothing(),
     "sqlite": sqlite_insert(balances).on_conflict_do_nothing(),
@@ -81,7 +89,17 @@ _CREATE_BUCKETS = {
 
 
 def _insert_ignoring_conflicts(conn: Connection, values: list[dict[str, Any]]) -> None:
-    conn.execute(_CREATE_BUCKETS[conn.dialect.name], values)
+    if values:
+        conn.execute(_CREATE_BUCKETS[conn.dialect.name], values)
+
+
+def _rows(keys: Iterable[BucketKey]) -> list[dict[str, Any]]:
+    """New bucket rows for these keys, in key order (the order concurrent creators take their locks)."""
+    return [
+        {"account_id": k.account, "livemode": k.livemode, "currency": k.currency,
+         "balance_type": k.balance_type.value, "source_type": k.source_type.value}
+        for k in sorted(set(keys))
+    ]  # fmt: skip
 
 
 _FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
@@ -91,8 +109,35 @@ _FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
 )
 
 
+def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]:
+    """The row ids of those of `keys` that have a row (one statement per mode and currency)."""
+    wanted = set(keys)
+    found: dict[BucketKey, int] = {}
+    for livemode, currency in sorted({(k.livemode, k.currency) for k in wanted}):
+        accounts = sorted({k.account for k in wanted if k.livemode == livemode and k.currency == currency})
+        for seq, account, live, cur, balance, source in conn.execute(
+            _FIND_BUCKETS, {"accounts": accounts, "livemode": livemode, "currency": currency}
+        ):
+            key = BucketKey(account, bool(live), cur, _BALANCE_TYPES[balance], _SOURCE_TYPES[source])
+            if key in wanted:
+                found[key] = seq
+    return found
+
+
+def is_provisional(seq: int) -> bool:
+    """Whether a row id from `bucket_seqs` stands for a bucket without a row (it holds nothing yet)."""
+    return seq < 0
+
+
 def bucket_seqs(conn: Connection, keys: Iterable[BucketKey]) -> dict[BucketKey, int]:
-    """The row ids of the buckets for `keys`, creating missing rows (without locking any).
+    """The row ids of the buckets for `keys` (without locking any).
+
+    A `card` bucket (every account's usual one) is given its row here, on first use. A bucket of
+    another source type (`bank_account`, `fpx`) is given its row only when money first lands in it
+    (`append_entries`): every payout reads its currency's buckets of all source types to check their
+    total, and most of them stay empty forever. Until then it holds nothing, and gets a *provisional*
+    row id here, negative (`is_provisional`), which `lock_buckets` reads as an empty bucket and
+    `append_entries` replaces by the row it creates.
 
     A bucket's row id never changes and rows are never deleted, so ids are cached per database once
     the transaction that saw them has committed.
@@ -108,26 +153,34 @@ def bucket_seqs(conn: Connection, keys: Iterable[BucketKey]) -> dict[BucketKey, 
             seqs[key] = seq
     if not missing:
         return seqs
-    _insert_ignoring_conflicts(
-        conn,
-        [
-            {"account_id": k.account, "livemode": k.livemode, "currency": k.currency,
-             "balance_type": k.balance_type.value, "source_type": k.source_type.value}
-            for k in sorted(missing)
-        ],
-    )  # fmt: skip
-    wanted = set(missing)
-    found: dict[BucketKey, int] = {}
-    for livemode, currency in sorted({(k.livemode, k.currency) for k in missing}):
-        accounts = sorted({k.account for k in missing if (k.livemode, k.currency) == (livemode, currency)})
-        for row in conn.execute(
-            _FIND_BUCKETS, {"accounts": accounts, "livemode": livemode, "currency": currency}
-        ):
-            key = _key_of(row)
-            if key in wanted:
-                found[key] = row.seq
+    found = _find(conn, missing)
+    new = [k for k in missing if k not in found and k.source_type is SourceType.CARD]
+    if new:  # read first: nearly every bucket asked for has its row, only not yet in this process's cache
+        _insert_ignoring_conflicts(conn, _rows(new))
+        found |= _find(conn, new)
     after_commit(conn, lambda: cache.update(found))
-    return seqs | found
+    provisional = (k for k in missing if k not in found)
+    return seqs | found | {k: -i for i, k in enumerate(provisional, start=1)}
+
+
+def create_buckets(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]:
+    """Give these buckets their rows (in key order; an existing row is left as it is) and return the
+    row ids of all of them."""
+    if not keys:
+        return {}
+    _insert_ignoring_conflicts(conn, _rows(keys))
+    found = _find(conn, keys)
+    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+    after_commit(conn, lambda: cache.update(found))
+    return found
+
+
+def _land(conn: Connection, seqs: dict[BucketKey, int], keys: Iterable[BucketKey]) -> None:
+    """Replace, in `seqs`, the provisional row ids of these buckets by rows created now: money lands in
+    them. Concurrent units creating the same row both use the one that wins (its move is relative)."""
+    new = {k for k in keys if is_provisional(seqs[k])}
+    if new:
+        seqs.update(create_buckets(conn, new))
 
 
 _LOCK = select(balances).where(balances.c.seq.in_(bindparam("seqs", expanding=True))).order_by(balances.c.seq)
@@ -153,10 +206,16 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     """Lock these bucket rows (by row id: the one lock order of every unit of work) and read them."""
     flush_moves(conn)  # a value read under lock must include what this unit already moved
     locked = Locked()
-    if not seqs:
+    keys: dict[int, BucketKey] = {}
+    for key, seq in seqs.items():
+        if is_provisional(seq):  # no row: it holds nothing (see `bucket_seqs`)
+            locked.buckets[key] = Bucket(key)
+            locked.next_settle[key] = None
+        else:
+            keys[seq] = key
+    if not keys:
         return locked
     for_update = conn.dialect.name == "postgresql"
-    keys = {seq: key for key, seq in seqs.items()}
     ordered = sorted(keys)
     fast = _LOCK_FAST.get((len(ordered), for_update))
     if fast is None:  # more than 8 buckets (a batch of automatic payouts): through Core
@@ -232,7 +291,7 @@ class Written:
 
 
 def write_entries(
-    conn: Connection, locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequence[Entry]
+    conn: Connection, locked: Locked, seqs: dict[BucketKey, int], entries: Sequence[Entry]
 ) -> list[Written]:
     """Append `entries` as balance transactions and move their buckets by relative updates.
 
@@ -257,10 +316,12 @@ def stage_entries(locked: Locked, seqs: Mapping[BucketKey, int], entries: Sequen
     return [Written(e, new_id("txn")) for e in entries]
 
 
-def append_entries(conn: Connection, seqs: Mapping[BucketKey, int], written: Sequence[Written]) -> None:
-    """Append staged entries as balance transactions (one statement) and defer their bucket moves."""
+def append_entries(conn: Connection, seqs: dict[BucketKey, int], written: Sequence[Written]) -> None:
+    """Append staged entries as balance transactions (one statement) and defer their bucket moves; a
+    bucket still without a row gets it now, and `seqs` its row id."""
     if not written:
         return
+    _land(conn, seqs, {w.entry.key for w in written})
     _APPEND_TXN.run(
         conn,
         [

@@ -202,7 +202,7 @@ _SWEEP = (
 )
 _SWEEP_OWN = (
     update(balance_transactions)
-    .where(balance_transactions.c.id == bindparam("b_txn"))
+    .where(balance_transactions.c.id == bindparam("b_txn"), balance_transactions.c.payout.is_(None))
     .values(payout=bindparam("b_payout"))
 )
 _SWEEP_FAST = Write(_SWEEP)
