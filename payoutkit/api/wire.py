@@ -124,7 +124,7 @@ async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     for name, value in request.path_params.items():
         if "\x00" in str(value):
             raise InvalidRequest(f"Invalid {name}: it cannot contain NUL characters.", param=name)
-    query = list(request.query_params.multi_items())
+    query = list(request.query_params.multi_items()) if request.scope.get("query_string") else []
     if request.method in ("POST", "DELETE"):
         body = (await _body(request, max_body_bytes)).decode("utf-8", errors="replace")
         ctype = request.headers.get("content-type", "")
@@ -135,7 +135,7 @@ async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
             if len(query) + len(fields) > form.MAX_PARAMS:
                 raise form.too_many()
             return form.decode_pairs(query) | form.decode_pairs(fields)
-    return form.decode_pairs(query)
+    return form.decode_pairs(query) if query else {}
 
 
 def _expand_list(raw: Any) -> list[str]:
@@ -175,6 +175,9 @@ def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: 
     keys.remember(conn, actor.account_id, actor.livemode, key, actor.now, response)
 
 
+_EMPTY = Empty()
+
+
 @dataclass(frozen=True)
 class _Request:
     """One request being answered: what each of its units of work needs."""
@@ -204,7 +207,8 @@ async def _prepare(
     """Decode and validate the request (refusals here are never stored under a key)."""
     raw = await endpoint.decode(request, rt.settings.max_body_bytes)
     expand = _expand_list(raw.pop("expand", None))
-    model = parse(endpoint.params, raw)
+    # No parameters for an endpoint that takes none: its one (frozen, empty) instance.
+    model = _EMPTY if not raw and endpoint.params is Empty else parse(endpoint.params, raw)
     idem = request.headers.get("idempotency-key") if request.method == "POST" else None
     if idem is not None and not 0 < len(idem) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")

@@ -306,18 +306,22 @@ _READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
 )
 
 
+_BALANCE_TYPES = {t.value: t for t in BalanceType}
+_SOURCE_TYPES = {t.value: t for t in SourceType}
+
+
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
     """All buckets of an account (in key order) and the earliest time any of them has funds due."""
     flush_moves(conn)
     rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
     due = [r[7] for r in rows if r[7] is not None]
-    buckets = sorted(
-        (
-            Bucket(BucketKey(r[0], bool(r[1]), r[2], BalanceType(r[3]), SourceType(r[4])), r[5], r[6])
-            for r in rows
-        ),
-        key=lambda b: b.key,
-    )
+    # One account and mode: key order is (currency, balance type, source type), the values' order.
+    rows.sort(key=lambda r: (r[2], r[3], r[4]))
+    mode = bool(livemode)
+    buckets = [
+        Bucket(BucketKey(r[0], mode, r[2], _BALANCE_TYPES[r[3]], _SOURCE_TYPES[r[4]]), r[5], r[6])
+        for r in rows
+    ]
     return buckets, (min(due) if due else None)
 
 
