@@ -33,12 +33,13 @@ DEFAULT_VERSION = API_VERSION.encode("latin-1")
 
 @dataclass(frozen=True)
 class Entry:
-    """A route of the table: its place in the router's list, its segments (None: a parameter's)."""
+    """A route of the table: its segments (None: a parameter's) and endpoint."""
 
-    index: int
     segments: tuple[str | None, ...]
     names: tuple[str, ...]  # the parameters' names, in order
     endpoint: Endpoint
+    # The routes the table leaves out that come before this one: if one of them matches, it wins.
+    earlier: tuple[BaseRoute, ...]
 
     def params(self, parts: list[str]) -> dict[str, str] | None:
         """The path parameters of `parts` (the path's segments), or None when it does not match."""
@@ -78,14 +79,13 @@ class RouteTable:
 
     def __init__(self, routes: list[BaseRoute]) -> None:
         self.table: dict[tuple[str, int], list[Entry]] = {}
-        # Routes the table leaves out, each with its place: an earlier one that matches wins.
-        self.others: list[tuple[int, BaseRoute]] = []
-        for index, route in enumerate(routes):
+        others: list[BaseRoute] = []  # the routes the table leaves out, so far
+        for route in routes:
             shape = _segments(route) if isinstance(route, Route) else None
             if shape is None or not isinstance(route, Route) or not isinstance(route.app, Endpoint):
-                self.others.append((index, route))
+                others.append(route)
                 continue
-            entry = Entry(index, shape[0], shape[1], route.app)
+            entry = Entry(shape[0], shape[1], route.app, tuple(others))
             for method in route.methods or ():
                 self.table.setdefault((method, len(shape[0])), []).append(entry)
 
@@ -96,8 +96,9 @@ class RouteTable:
         for entry in self.table.get((scope["method"], len(parts)), ()):
             params = entry.params(parts)
             if params is not None:
-                if any(i < entry.index and r.matches(scope)[0] is Match.FULL for i, r in self.others):
-                    return None
+                for route in entry.earlier:
+                    if route.matches(scope)[0] is Match.FULL:
+                        return None
                 return entry.endpoint, params
         return None
 
