@@ -8,6 +8,7 @@ has ever held money; `card` always shows, as in Stripe's Balance.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -141,9 +142,19 @@ def _amounts(per: _Grouped | None, which: int, *, with_source_types: bool = True
         return ()
     out = []
     for currency in sorted(per):
-        split = {st: (v[0] + v[1] if which == TOTAL else v[which]) for st, v in per[currency].items()}
+        if which == TOTAL:
+            split = {st: v[0] + v[1] for st, v in per[currency].items()}
+        else:
+            split = {st: v[which] for st, v in per[currency].items()}
         out.append(Amount(sum(split.values()), currency, split if with_source_types else None))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _zeros(currency: str) -> tuple[Amounts, Amounts]:
+    """The entries of a balance that holds nothing in `currency`: with a `card` split, and without
+    (records are frozen, and `Amount.doc` copies its split: they are shared)."""
+    return (Amount(0, currency, {"card": 0}),), (Amount(0, currency),)
 
 
 def balance_of(
@@ -153,8 +164,7 @@ def balance_of(
     held = tuple(buckets)
     by_type = _grouped(held)
     payments = by_type.get(BalanceType.PAYMENTS)
-    empty = (Amount(0, default_currency, {"card": 0}),)
-    zero = (Amount(0, default_currency),)
+    empty, zero = _zeros(default_currency)
     prefunding = by_type.get(BalanceType.REFUND_AND_DISPUTE_PREFUNDING)
     reserved = _amounts(by_type.get(BalanceType.CONNECT_RESERVED), TOTAL, with_source_types=False) or zero
     return Balance(
