@@ -11,15 +11,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from payoutkit import worker
 from payoutkit.api.embedded.cors import EmbeddedCors
 from payoutkit.api.embedded.routes import routes as embedded_routes
 from payoutkit.api.errors import render
+from payoutkit.api.front import PREFIX, RouteTable, version_of
 from payoutkit.api.routes import routes
 from payoutkit.api.static import routes as static_routes
 from payoutkit.api.version import StripeVersion
-from payoutkit.api.wire import json_response
+from payoutkit.api.wire import VERSION_KEY, json_response
 from payoutkit.config import Settings
 from payoutkit.errors import MethodNotAllowed, UnknownUrl
 from payoutkit.ids import new_id
@@ -38,6 +40,26 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     return json_response(status, body, new_id("req", 14))
 
 
+class App(Starlette):
+    """The Starlette application, whose v1 requests the front door (api/front.py) routes by its table
+    when it can: straight to the endpoint, past the router's list and the middleware."""
+
+    table: RouteTable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX) and not scope.get("root_path"):
+            found = self.table.match(scope)
+            version = version_of(scope) if found is not None else None
+            if found is not None and version is not None:
+                endpoint, params = found
+                scope["app"] = self
+                scope["path_params"] = params
+                scope[VERSION_KEY] = version
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlette:
     if runtime is None:
         runtime, _ = open_runtime(settings)
@@ -52,7 +74,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
             tg.cancel_scope.cancel()
         state.db.dispose()
 
-    app = Starlette(
+    app = App(
         routes=[*routes, *embedded_routes, *static_routes],
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
@@ -60,5 +82,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
     )
     # `/v1/charges/` is an unknown URL (a JSON 404 like any other), not a redirect to `/v1/charges`.
     app.router.redirect_slashes = False
+    app.table = RouteTable(app.router.routes)
     app.state.payoutkit = runtime
     return app

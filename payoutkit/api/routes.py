@@ -24,14 +24,14 @@ from payoutkit.api.v1 import (
 from payoutkit.api.v1 import events as v1_events
 from payoutkit.api.v1 import webhook_endpoints as v1_endpoints
 from payoutkit.api.v1.account_params import AccountCreate, AccountList, AccountUpdate
-from payoutkit.api.wire import endpoint
+from payoutkit.api.wire import route
 
 
 def _h(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
     """A route to a handler `(call, params, **path)` of `payoutkit/api/v1/`. Every GET only reads: its
     unit takes no write lock (on PostgreSQL it is a READ ONLY transaction, which refuses a write)."""
     kwargs.setdefault("read_only", method == "GET")
-    return Route(path, endpoint(handler, *args, **kwargs), methods=[method])  # type: ignore[arg-type]
+    return route(path, method, handler, *args, **kwargs)  # type: ignore[arg-type]
 
 
 TXNS = balance.BalanceTransactionList

@@ -11,6 +11,7 @@ Stripe's message, and changes nothing.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,7 @@ from payoutkit.services.events import API_VERSION
 _VERSION = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\.[a-z]+)?(?:; *[a-z][a-z0-9_]*=v\d+)*")
 
 
+@functools.lru_cache(maxsize=64)
 def is_valid(version: str) -> bool:
     match = _VERSION.fullmatch(version)
     if match is None:

@@ -31,6 +31,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from payoutkit.api import expand as expansion
 from payoutkit.api import form
@@ -122,7 +124,7 @@ async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     for name, value in request.path_params.items():
         if "\x00" in str(value):
             raise InvalidRequest(f"Invalid {name}: it cannot contain NUL characters.", param=name)
-    query = list(request.query_params.multi_items())
+    query = list(request.query_params.multi_items()) if request.scope.get("query_string") else []
     if request.method in ("POST", "DELETE"):
         body = (await _body(request, max_body_bytes)).decode("utf-8", errors="replace")
         ctype = request.headers.get("content-type", "")
@@ -133,7 +135,7 @@ async def _params(request: Request, max_body_bytes: int) -> dict[str, Any]:
             if len(query) + len(fields) > form.MAX_PARAMS:
                 raise form.too_many()
             return form.decode_pairs(query) | form.decode_pairs(fields)
-    return form.decode_pairs(query)
+    return form.decode_pairs(query) if query else {}
 
 
 def _expand_list(raw: Any) -> list[str]:
@@ -173,6 +175,9 @@ def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: 
     keys.remember(conn, actor.account_id, actor.livemode, key, actor.now, response)
 
 
+_EMPTY = Empty()
+
+
 @dataclass(frozen=True)
 class _Request:
     """One request being answered: what each of its units of work needs."""
@@ -202,7 +207,8 @@ async def _prepare(
     """Decode and validate the request (refusals here are never stored under a key)."""
     raw = await endpoint.decode(request, rt.settings.max_body_bytes)
     expand = _expand_list(raw.pop("expand", None))
-    model = parse(endpoint.params, raw)
+    # No parameters for an endpoint that takes none: its one (frozen, empty) instance.
+    model = _EMPTY if not raw and endpoint.params is Empty else parse(endpoint.params, raw)
     idem = request.headers.get("idempotency-key") if request.method == "POST" else None
     if idem is not None and not 0 < len(idem) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1 to 255 characters.", param="Idempotency-Key")
@@ -286,42 +292,112 @@ class _Endpoint:
         return self.door.decode
 
 
+# The scope key under which the front door (api/app.py) leaves the `Stripe-Version` to answer with, when
+# it has checked the header itself (the `StripeVersion` middleware is then not on the request's way).
+VERSION_KEY = "payoutkit.stripe_version"
+_JSON = (b"content-type", b"application/json")
+_REPLAYED = (b"idempotent-replayed", b"true")
+
+
+def response_start(status: int, payload: bytes, request_id: str, scope: Scope, *, replayed: bool) -> Message:
+    """The `http.response.start` of a JSON answer: the headers `json_response` writes, in its order,
+    and the `Stripe-Version` the front door checked (if it did)."""
+    headers = [(b"request-id", request_id.encode())]
+    if replayed:
+        headers.append(_REPLAYED)
+    headers += [(b"content-length", b"%d" % len(payload)), _JSON]
+    version = scope.get(VERSION_KEY)
+    if version is not None:
+        headers.append((b"stripe-version", version))
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+class Endpoint:
+    """An endpoint of the wire (an ASGI app, routed by Starlette's router or the front door's table):
+    `handler(call, params, **path)` answered as one unit of work, the JSON written as two ASGI messages
+    with its length known. See `endpoint`."""
+
+    def __init__(self, ep: _Endpoint, then: Then | None, read_only: bool) -> None:
+        self.ep = ep
+        self.then = then
+        self.read_only = read_only
+
+    async def answer(self, request: Request, rt: Runtime) -> tuple[int, Any, str, bool]:
+        """The status and body of the answer, its request id, and whether it is a replay."""
+        return await _respond(self.ep, self.then, self.read_only, request, rt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rt: Runtime = scope["app"].state.payoutkit
+        status, body, request_id, replayed = await self.answer(Request(scope, receive), rt)
+        payload = dumps(body)
+        await send(response_start(status, payload, request_id, scope, replayed=replayed))
+        await send({"type": "http.response.body", "body": payload})
+
+
+Then = Callable[[Runtime, Any], Awaitable[None]]
+
+
+async def _respond(
+    ep: _Endpoint, then: Then | None, read_only: bool, request: Request, rt: Runtime
+) -> tuple[int, Any, str, bool]:
+    """The status and body of the answer, its request id, and whether it is a replay."""
+    request_id = new_id("req", 14)
+    replayed = False
+    try:
+        req, op = await _prepare(request, rt, request_id, ep)
+        status, body, replayed = await _answer(req, op, read_only)
+        if then is not None and status == 200:
+            await then(rt, body)
+    except Refusal as exc:
+        status, body = render(exc)
+    except Exception:
+        log.exception("unhandled error in request %s", request_id)
+        status, body = server_error(request_id)
+    if rt.settings.access_log:
+        log.info("%s %s %s %s", request.method, request.url.path, status, request_id)
+    return status, body, request_id, replayed
+
+
 def endpoint(
     handler: Handler,
     params: type[Params] = Empty,
     *,
     idempotent: bool = True,
-    then: Callable[[Runtime, Any], Awaitable[None]] | None = None,
+    then: Then | None = None,
     read_only: bool = False,
     door: Door = V1,
-) -> Callable[[Request], Any]:
+) -> Callable[[Request], Awaitable[Response]]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
     units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
     unit takes no write lock (`Database.read`). `door`: who acts and how parameters are read (the v1
-    API's secret key and form encoding by default; the embedded API's session token and JSON)."""
+    API's secret key and form encoding by default; the embedded API's session token and JSON).
+
+    A Starlette endpoint (request → response); `route` builds a route that runs its ASGI app
+    (`Endpoint`), which answers the same without a `Response` object."""
     ep = _Endpoint(handler, params, idempotent, door)
+    app = Endpoint(ep, then, read_only)
 
     async def handle(request: Request) -> Response:
-        rt: Runtime = request.app.state.payoutkit
-        request_id = new_id("req", 14)
-        replayed = False
-        try:
-            req, op = await _prepare(request, rt, request_id, ep)
-            status, body, replayed = await _answer(req, op, read_only)
-            if then is not None and status == 200:
-                await then(rt, body)
-        except Refusal as exc:
-            status, body = render(exc)
-        except Exception:
-            log.exception("unhandled error in request %s", request_id)
-            status, body = server_error(request_id)
-        if rt.settings.access_log:
-            log.info("%s %s %s %s", request.method, request.url.path, status, request_id)
+        rt = request.app.state.payoutkit
+        status, body, request_id, replayed = await _respond(ep, then, read_only, request, rt)
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return json_response(status, body, request_id, **extra)
 
+    _APPS[handle] = app
     return handle
+
+
+# Each endpoint's ASGI app, by the Starlette endpoint `endpoint` made.
+_APPS: dict[Callable[[Request], Awaitable[Response]], Endpoint] = {}
+
+
+def route(path: str, method: str, handler: Handler, *args: Any, **kwargs: Any) -> Route:
+    """A route to `endpoint(handler, *args, **kwargs)` that runs its ASGI app (`Endpoint`)."""
+    handle = endpoint(handler, *args, **kwargs)
+    found = Route(path, handle, methods=[method])
+    found.app = _APPS[handle]
+    return found
 
 
 def _store_failure(conn: Tx, req: _Request, error: Refusal) -> tuple[int, Any, bool]:

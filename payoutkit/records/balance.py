@@ -8,7 +8,7 @@ has ever held money; `card` always shows, as in Stripe's Balance.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -114,13 +114,47 @@ def _docs(amounts: Amounts) -> list[dict[str, Any]]:
     return [a.doc() for a in amounts]
 
 
-def _amounts(buckets: Iterable[Bucket], field: str, *, with_source_types: bool = True) -> Amounts:
-    per: dict[str, dict[str, int]] = defaultdict(dict)
+# Per currency, per source type shown: [available, pending] (see `_grouped`).
+_Grouped = dict[str, dict[str, list[int]]]
+AVAILABLE, PENDING, TOTAL = 0, 1, 2
+
+
+def _grouped(buckets: Iterable[Bucket]) -> dict[BalanceType, _Grouped]:
+    """Per balance type and currency, the amounts per source type: a source type shows when its bucket
+    holds money, and `card` always does (a currency shows once it has a bucket)."""
+    out: dict[BalanceType, _Grouped] = {}
     for b in buckets:
-        st = per[b.key.currency]
-        if b.available or b.pending or b.key.source_type.value == "card" or b.key.source_type.value in st:
-            st[b.key.source_type.value] = st.get(b.key.source_type.value, 0) + getattr(b, field)
-    return tuple(Amount(sum(per[c].values()), c, per[c] if with_source_types else None) for c in sorted(per))
+        key = b.key
+        per = out.setdefault(key.balance_type, {}).setdefault(key.currency, {})
+        st = key.source_type.value
+        if b.available or b.pending or st == "card" or st in per:
+            found = per.get(st)
+            if found is None:
+                per[st] = [b.available, b.pending]
+            else:
+                found[0] += b.available
+                found[1] += b.pending
+    return out
+
+
+def _amounts(per: _Grouped | None, which: int, *, with_source_types: bool = True) -> Amounts:
+    if not per:
+        return ()
+    out = []
+    for currency in sorted(per):
+        if which == TOTAL:
+            split = {st: v[0] + v[1] for st, v in per[currency].items()}
+        else:
+            split = {st: v[which] for st, v in per[currency].items()}
+        out.append(Amount(sum(split.values()), currency, split if with_source_types else None))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _zeros(currency: str) -> tuple[Amounts, Amounts]:
+    """The entries of a balance that holds nothing in `currency`: with a `card` split, and without
+    (records are frozen, and `Amount.doc` copies its split: they are shared)."""
+    return (Amount(0, currency, {"card": 0}),), (Amount(0, currency),)
 
 
 def balance_of(
@@ -128,22 +162,19 @@ def balance_of(
 ) -> Balance:
     """The Balance of an account from its buckets; `default_currency` names the zero entries."""
     held = tuple(buckets)
-    by_type: dict[BalanceType, list[Bucket]] = defaultdict(list)
-    for b in held:
-        by_type[b.key.balance_type].append(b)
-    payments = by_type[BalanceType.PAYMENTS]
-    empty = (Amount(0, default_currency, {"card": 0}),)
-    zero = (Amount(0, default_currency),)
-    prefunding = by_type[BalanceType.REFUND_AND_DISPUTE_PREFUNDING]
-    reserved = _amounts(by_type[BalanceType.CONNECT_RESERVED], "total", with_source_types=False) or zero
+    by_type = _grouped(held)
+    payments = by_type.get(BalanceType.PAYMENTS)
+    empty, zero = _zeros(default_currency)
+    prefunding = by_type.get(BalanceType.REFUND_AND_DISPUTE_PREFUNDING)
+    reserved = _amounts(by_type.get(BalanceType.CONNECT_RESERVED), TOTAL, with_source_types=False) or zero
     return Balance(
         livemode=livemode,
-        available=_amounts(payments, "available") or empty,
-        pending=_amounts(payments, "pending") or empty,
+        available=_amounts(payments, AVAILABLE) or empty,
+        pending=_amounts(payments, PENDING) or empty,
         connect_reserved=reserved if is_platform else None,
-        issuing_available=_amounts(by_type[BalanceType.ISSUING], "available") or empty,
-        prefunding_available=_amounts(prefunding, "available", with_source_types=False) or zero,
-        prefunding_pending=_amounts(prefunding, "pending", with_source_types=False) or zero,
+        issuing_available=_amounts(by_type.get(BalanceType.ISSUING), AVAILABLE) or empty,
+        prefunding_available=_amounts(prefunding, AVAILABLE, with_source_types=False) or zero,
+        prefunding_pending=_amounts(prefunding, PENDING, with_source_types=False) or zero,
         buckets=held,
     )
 

@@ -361,24 +361,33 @@ _READ_BUCKETS = select(
     balances.c.pending,
     balances.c.next_settle_at,
 ).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
-_READ_BUCKETS_FAST = Query(_READ_BUCKETS)
+# One account's: what the caller knows (account, mode) is not read back.
+_READ_BUCKETS_FAST = Query(
+    select(*_READ_BUCKETS.selected_columns[2:]).where(
+        balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode")
+    )
+)
 _READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
     balances.c.account_id.in_(bindparam("ids", expanding=True))
 )
+
+
+_BALANCE_TYPES = {t.value: t for t in BalanceType}
+_SOURCE_TYPES = {t.value: t for t in SourceType}
 
 
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
     """All buckets of an account (in key order) and the earliest time any of them has funds due."""
     flush_moves(conn)
     rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
-    due = [r[7] for r in rows if r[7] is not None]
-    buckets = sorted(
-        (
-            Bucket(BucketKey(r[0], bool(r[1]), r[2], BalanceType(r[3]), SourceType(r[4])), r[5], r[6])
-            for r in rows
-        ),
-        key=lambda b: b.key,
-    )
+    due = [r[5] for r in rows if r[5] is not None]
+    # One account and mode: key order is (currency, balance type, source type), the values' order.
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    mode = bool(livemode)
+    buckets = [
+        Bucket(BucketKey(account_id, mode, r[0], _BALANCE_TYPES[r[1]], _SOURCE_TYPES[r[2]]), r[3], r[4])
+        for r in rows
+    ]
     return buckets, (min(due) if due else None)
 
 

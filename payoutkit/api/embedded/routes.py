@@ -12,20 +12,15 @@ from starlette.routing import BaseRoute, Route
 from payoutkit.api.embedded import account, balance, claim, payouts, session
 from payoutkit.api.embedded.door import CLAIM, EMBEDDED
 from payoutkit.api.params import Empty
-from payoutkit.api.wire import endpoint
+from payoutkit.api.wire import route
 
 
 def _r(path: str, method: str, handler: object, *args: object, **kwargs: object) -> Route:
-    ep = endpoint(handler, *args, door=EMBEDDED, **kwargs)  # type: ignore[arg-type]
-    return Route(f"/embedded/v1{path}", ep, methods=[method])
+    return route(f"/embedded/v1{path}", method, handler, *args, door=EMBEDDED, **kwargs)  # type: ignore[arg-type]
 
 
 routes: list[BaseRoute] = [
-    Route(
-        "/embedded/v1/claim",
-        endpoint(claim.claim, claim.ClaimParams, door=CLAIM, idempotent=False),
-        methods=["POST"],
-    ),
+    route("/embedded/v1/claim", "POST", claim.claim, claim.ClaimParams, door=CLAIM, idempotent=False),
     _r("/account", "GET", account.retrieve, Empty, read_only=True),
     _r("/balance", "GET", balance.retrieve, balance.BalanceParams, read_only=True),
     _r("/payouts", "GET", payouts.list_payouts, payouts.PayoutListParams, read_only=True),
