@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # 64-bit keys on PostgreSQL; on SQLite the key must be spelled INTEGER to be the rowid.
@@ -166,6 +167,15 @@ resources = Table(
     Column("internal", JSON, nullable=True),
     Index(None, "account_id", "livemode", "object", "seq"),
     Index(None, "parent_id", "object", "seq"),
+    # An account's external accounts, read on every balance read and payout (migration 0007 says why).
+    Index(
+        "ix_resources_external_accounts",
+        "parent_id",
+        "livemode",
+        "seq",
+        sqlite_where=text("object IN ('bank_account', 'card')"),
+        postgresql_where=text("object IN ('bank_account', 'card')"),
+    ),
 )
 
 idempotency_keys = Table(
