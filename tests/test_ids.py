@@ -1,7 +1,9 @@
-"""Ids: Stripe's prefix and random base62 characters, every character equally likely."""
+"""Ids: Stripe's prefix, the time, then random base62 characters, every one equally likely; secrets are
+random throughout."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from payoutkit.ids import ID_PATTERN, new_id, new_secret
@@ -16,12 +18,27 @@ def test_an_id_has_its_prefix_and_length_and_matches_the_id_pattern() -> None:
     assert len(new_secret("whsec")) == len("whsec_") + 32
 
 
-def test_every_character_of_the_alphabet_is_drawn_about_equally_often() -> None:
-    # 240,000 characters over 62 symbols: 3,871 expected each, a standard deviation of about 62; a
+def test_every_random_character_is_drawn_about_equally_often() -> None:
+    # 160,000 characters over 62 symbols: 2,581 expected each, a standard deviation of about 50; a
     # modulo bias of the kind `byte % 62` over all 256 bytes would give 5 symbols 25% more.
-    counts = Counter("".join(new_id("x", 24)[2:] for _ in range(10_000)))
+    counts = Counter("".join(new_id("x", 24)[2 + 8 :] for _ in range(10_000)))
     assert len(counts) == 62
-    assert all(3_500 < n < 4_250 for n in counts.values()), counts.most_common(3)
+    assert all(2_300 < n < 2_900 for n in counts.values()), counts.most_common(3)
+    # A secret is random in every character.
+    counts = Counter("".join(new_secret("x", 16)[2:] for _ in range(10_000)))
+    assert len(counts) == 62
+    assert all(2_300 < n < 2_900 for n in counts.values()), counts.most_common(3)
+
+
+def test_ids_made_later_sort_after_earlier_ones_and_secrets_do_not() -> None:
+    # Ids begin with the time (milliseconds), so a new row's id lands at the end of an index.
+    first = new_id("po")
+    time.sleep(0.002)
+    later = [new_id("po") for _ in range(100)]
+    assert all(first < made for made in later)
+    assert all(made[3:11] == later[0][3:11] or made[3:11] > later[0][3:11] for made in later)
+    secrets = [new_secret("sk_test") for _ in range(200)]
+    assert secrets != sorted(secrets)
 
 
 def test_ids_do_not_repeat() -> None:
