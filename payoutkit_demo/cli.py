@@ -149,12 +149,17 @@ class Payoutkit:
         return Platform(self.url, self.keys["secret"], self.keys["publishable"])
 
     def stop(self) -> None:
+        """SIGTERM (Payoutkit finishes what it is doing), then SIGKILL if it is still there 30 s on."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def _start_over(payoutkit: Payoutkit) -> Platform:

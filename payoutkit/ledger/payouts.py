@@ -377,8 +377,7 @@ def _return_entries(
 
 
 def trace_value(payout_id: str) -> str:
-    """The bank's reference of a paid payout: from the id's random tail (its head is the time)."""
-    return "PKT" + payout_id[-16:].upper()
+    return "PKT" + payout_id[3:19].upper()
 
 
 @dataclass(frozen=True)

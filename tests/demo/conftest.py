@@ -73,11 +73,12 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def start_demo(database_url: str, log: Path) -> Iterator[Demo]:
+def start_demo(database_url: str, log: Path, *extra: str) -> Iterator[Demo]:
     port, demo_port = free_port(), free_port()
     with log.open("ab") as out:
+        argv = [*DEMO, "--port", str(port), "--demo-port", str(demo_port), "--database-url", database_url]
         proc = subprocess.Popen(
-            [*DEMO, "--port", str(port), "--demo-port", str(demo_port), "--database-url", database_url],
+            [*argv, *extra],
             stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
         )  # fmt: skip
     demo = Demo(f"http://127.0.0.1:{demo_port}", f"http://127.0.0.1:{port}", database_url, log, proc)
