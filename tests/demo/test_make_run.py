@@ -114,7 +114,8 @@ def test_an_interrupted_first_seed_is_set_aside_and_the_next_start_seeds_anew(tm
         assert isinstance(secrets, list)
         platform = Platform(first.payoutkit, str(secrets[-1]), str(keys["test_publishable_key"]))
         platform.mark_seed("started")
-        platform.create_account({"type": "custom", "country": "US", "business_profile": {"name": "Half made"}})
+        half_made = {"type": "custom", "country": "US", "business_profile": {"name": "Half made"}}
+        platform.create_account(half_made)
         first.proc.send_signal(signal.SIGINT)
         assert first.proc.wait(timeout=60) == 0
     assert not list(tmp_path.glob("run.db.interrupted-*"))
