@@ -12,7 +12,8 @@ Scenarios:
   history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account,
               then the server's peak RSS (VmHWM) after a mixed load on that store (bench/rss.py)
   ceiling     a bare Starlette app on uvicorn answering a trivial JSON endpoint at concurrency 32
-  profile     py-spy on the server while POST /v1/charges (and GET /v1/balance) run under load
+  profile     py-spy on the server while POST /v1/charges, GET /v1/balance and POST /v1/payouts
+              (round-robin over 32 connected accounts) run under load
   settle      one settlement of 1,000,000 due pending balance transactions (and of 100,000), no server
   payouts     POST /v1/payouts at concurrency 32 on one connected account, and round-robin over 32
   autopayout  the worker's automatic payout run over 100,000 due accounts (and 10,000), no server
@@ -52,6 +53,8 @@ ENDPOINTS = (
     ("POST /v1/charges", "POST", "/v1/charges", CHARGE_BODY),
     ("GET /v1/balance", "GET", "/v1/balance", ""),
 )
+# The profile scenario also samples the payouts scenario's round-robin load (32 liable connected accounts).
+PROFILED_PAYOUTS = ("POST /v1/payouts", "POST", "/v1/payouts", payouts.PAYOUT_BODY)
 # What later issues design toward; reported beside the figures, never asserted.
 TARGETS = {
     ("sqlite", "POST /v1/charges"): 2000,
@@ -186,12 +189,14 @@ def scenario_profile(backend: str, cluster: PostgresCluster | None, cfg: Config,
         log("profile skipped: py-spy is not installed (.venv/bin/pip install py-spy)")
         return
     auth = auth_headers()["Authorization"]
-    for name, method, path, body in ENDPOINTS:
+    for name, method, path, body in (*ENDPOINTS, PROFILED_PAYOUTS):
         slug = path.strip("/").replace("/", "_")
         with server_for(backend, cluster, f"bench_prof_{slug}") as srv, tempfile.TemporaryDirectory() as tmp:
+            shape = Shape(srv.url + path, method, body, auth)
             if method == "GET":
                 sequential_post(srv, "/v1/charges", CHARGE_BODY, 1)
-            shape = Shape(srv.url + path, method, body, auth)
+            elif path == "/v1/payouts":  # the payouts scenario's round-robin over funded connected accounts
+                shape = Shape(srv.url + path, method, body, auth, tuple(payouts.prepare(srv, payouts.SPREAD)))
             run_load(shape, limits(cfg, cfg.warmup))
             out = Path(tmp) / "profile.txt"
             result: list[LoadResult] = []
