@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from payoutkit.ledger.frozen import made_whole
+from payoutkit.records.balance import BalanceTransaction
 from payoutkit.records.plain import plain
 
 EMBEDDED = 10  # the refunds an object's embedded `refunds` list shows, newest first
@@ -190,6 +191,18 @@ class Dispute:
         for name in _DISPUTE_FIELDS[1:]:
             out[name] = _plain(getattr(self, name))
         return out
+
+
+@dataclass(frozen=True)
+class DisputeShown:
+    """A dispute with its balance transactions in full, as Stripe shows it (the stored dispute keeps
+    only their ids: they settle over time)."""
+
+    dispute: Dispute
+    balance_transactions: tuple[BalanceTransaction, ...]
+
+    def doc(self) -> dict[str, Any]:
+        return {**self.dispute.doc(), "balance_transactions": [t.doc() for t in self.balance_transactions]}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -190,7 +190,7 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
     if transfer is not None:
         emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:
-        emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute))
+        emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute).doc())
     return ChargeResult(charge)
 
 

@@ -4,14 +4,13 @@ fee are withdrawn from its owner), and the dispute can be read and listed."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from payoutkit.errors import ResourceMissing
 from payoutkit.ids import check_id, new_id
 from payoutkit.ledger.booking import book_dispute
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.lists import Page, Window
-from payoutkit.records.charges import Charge, Dispute
+from payoutkit.records.charges import Charge, Dispute, DisputeShown
 from payoutkit.services.actor import Actor
 from payoutkit.services.movement import Movement
 from payoutkit.services.policy import may_reach
@@ -53,12 +52,11 @@ def open_dispute(
     return replace(charge, disputed=True), dispute
 
 
-def shown(tx: Tx, dispute: Dispute) -> dict[str, Any]:
-    """The dispute as Stripe shows it (and an event's snapshot): its balance transactions in full
-    (they settle over time, so the stored document keeps their ids)."""
+def shown(tx: Tx, dispute: Dispute) -> DisputeShown:
+    """The dispute as Stripe shows it: its balance transactions in full, read now (they settle over
+    time, so the stored dispute keeps their ids)."""
     found = transactions.by_ids(tx, dispute.balance_transactions)
-    txns = [found[i].doc() for i in dispute.balance_transactions if i in found]
-    return {**dispute.doc(), "balance_transactions": txns}
+    return DisputeShown(dispute, tuple(found[i] for i in dispute.balance_transactions if i in found))
 
 
 def retrieve(tx: Tx, actor: Actor, dispute_id: str) -> Dispute:

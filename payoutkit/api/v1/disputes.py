@@ -14,17 +14,17 @@ from payoutkit.store import Tx
 
 
 def retrieve(call: Call, p: Params, dispute: str) -> dict[str, Any]:
-    return disputes.shown(call.conn, disputes.retrieve(call.conn, call.actor, dispute))
+    return disputes.shown(call.conn, disputes.retrieve(call.conn, call.actor, dispute)).doc()
 
 
 def list_disputes(call: Call, p: ListParams) -> dict[str, Any]:
     found = disputes.list_disputes(call.conn, call.actor, window_of(p))
-    return render_page(found, "/v1/disputes", lambda d: disputes.shown(call.conn, d))
+    return render_page(found, "/v1/disputes", lambda d: disputes.shown(call.conn, d).doc())
 
 
 def _load(conn: Tx, actor: Actor, dispute_id: str) -> dict[str, Any] | None:
     found = disputes.load(conn, dispute_id)
-    return None if found is None else disputes.shown(conn, found)
+    return None if found is None else disputes.shown(conn, found).doc()
 
 
 expand.register("dp", _load)
