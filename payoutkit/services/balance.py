@@ -22,7 +22,7 @@ from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey
 from payoutkit.lists import Page, Window
 from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, held_currencies
 from payoutkit.services.actor import Actor
-from payoutkit.services.instant import available_instantly
+from payoutkit.services.instant import balance_instantly
 from payoutkit.store import Tx, holders, transactions, visibility
 from payoutkit.store.balances import due_pending, read_buckets
 
@@ -53,7 +53,7 @@ def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
     instantly (`instant_available`, services/instant.py)."""
     found = read_balance(tx, actor)
-    instantly = available_instantly(tx, actor, settings, list(found.buckets))
+    instantly = balance_instantly(tx, actor, settings, list(found.buckets))
     if not instantly:
         return found
     return replace(found, instant_available=tuple(instantly))

@@ -173,9 +173,9 @@ class Parties:
         return self.account.id != self.platform.id
 
 
-def _refusal(parties: Parties, currency: str, application: PercentFee | None) -> InvalidRequest | None:
-    account, platform = parties.account, parties.platform
-    country = account.country
+def _unsupported(parties: Parties, currency: str) -> InvalidRequest | None:
+    """Rule 2: the account's country and local currency (what no read can change)."""
+    country = parties.account.country
     local = COUNTRY_CURRENCY.get(country)
     if country not in INSTANT_COUNTRIES:
         return InvalidRequest(
@@ -188,21 +188,37 @@ def _refusal(parties: Parties, currency: str, application: PercentFee | None) ->
             param="currency",
             code="instant_payouts_currency_disabled",
         )
-    if parties.connected and account.platform_pays_fees and application is None:
-        return InvalidRequest(
-            "Instant payouts for this account need the platform's instant payout pricing for "
-            f"{currency}: the platform pays this account's fees (controller.fees.payer). Set it with "
-            "POST /v1/payoutkit/instant_payout_pricing.",
-            code="instant_payouts_config_disabled",
-        )
-    home = platform.country
-    if parties.connected and account.liable and (country != home or currency != COUNTRY_CURRENCY.get(home)):
+    return None
+
+
+def _not_home(parties: Parties, currency: str) -> InvalidRequest | None:
+    """Rule 4: the country and currency of an account the platform is liable for."""
+    account, home = parties.account, parties.platform.country
+    if (
+        parties.connected
+        and account.liable
+        and (account.country != home or currency != COUNTRY_CURRENCY.get(home))
+    ):
         return InvalidRequest(
             "Instant payouts for an account whose negative balances the platform is liable for need the "
             f"account to be in the platform's country ({home}) and to pay out in its local currency.",
             code="instant_payouts_unsupported",
         )
     return None
+
+
+def _refusal(parties: Parties, currency: str, application: PercentFee | None) -> InvalidRequest | None:
+    unsupported = _unsupported(parties, currency)
+    if unsupported is not None:
+        return unsupported
+    if parties.connected and parties.account.platform_pays_fees and application is None:
+        return InvalidRequest(
+            "Instant payouts for this account need the platform's instant payout pricing for "
+            f"{currency}: the platform pays this account's fees (controller.fees.payer). Set it with "
+            "POST /v1/payoutkit/instant_payout_pricing.",
+            code="instant_payouts_config_disabled",
+        )
+    return _not_home(parties, currency)
 
 
 def terms(tx: Tx, settings: Settings, parties: Parties, currency: str, moment: Moment) -> Terms:
@@ -276,6 +292,49 @@ def _standing(tx: Tx, actor: Actor) -> Parties:
     if platform is None:
         raise ResourceMissing.for_id("account", actor.platform_id)
     return Parties(account, platform)
+
+
+def _figures(
+    tx: Tx, settings: Settings, parties: Parties, currency: str, moment: Moment, funds: int
+) -> tuple[int, int]:
+    """The Balance's figures (`amount`, `net`) of `currency` with `funds` card funds available: `terms`
+    with each part read only once nothing before it has made them 0 (no funds, a refusal)."""
+    if funds <= 0 or _unsupported(parties, currency) or _not_home(parties, currency):
+        return 0, 0
+    connected = parties.connected
+    pays = connected and parties.account.platform_pays_fees
+    application = (
+        platform_pricing(tx, settings, parties.platform.id, moment.livemode).get(currency)
+        if connected
+        else None
+    )
+    if pays and application is None:  # rule 3
+        return 0, 0
+    day = local_day(moment.now, parties.account.country)
+    used = store.volume(tx, parties.account.id, moment.livemode, currency, day)
+    amount = max(0, min(funds, daily_limit(settings, currency) - used))
+    net = largest_payout(
+        amount,
+        application=application,
+        processing=settings.pricing.instant_payout,
+        platform_pays_processing=pays,
+    )
+    return amount, net
+
+
+def balance_instantly(tx: Tx, actor: Actor, settings: Settings, buckets: list[Bucket]) -> list[InstantAmount]:
+    """`available_instantly` as the Balance shows it (the figures, not the terms), reading only what
+    can change them (`_figures`): a currency refused by rule 2 or 4, or without card funds, shows 0
+    without the platform's pricing or today's volume being read."""
+    usable = store_external_accounts.instant_capable(tx, actor.account_id, actor.livemode)
+    if not usable:
+        return []
+    parties = _standing(tx, actor)
+    out: list[InstantAmount] = []
+    for currency in sorted({c for _, c in usable}):
+        amount, net = _figures(tx, settings, parties, currency, actor, _card_funds(buckets, currency))
+        out.append(InstantAmount(currency, amount, net, tuple(i for i, c in usable if c == currency)))
+    return out
 
 
 def available_instantly(
