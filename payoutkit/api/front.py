@@ -74,6 +74,14 @@ def _segments(route: Route) -> tuple[tuple[str | None, ...], tuple[str, ...]] | 
     return tuple(segments), tuple(names)
 
 
+def _earlier_matches(route: BaseRoute, scope: Scope) -> bool:
+    """Whether the router would run `route` for this request: its path's regular expression first
+    (a path it does not match is `Match.NONE` for a `Route`), then the router's own test."""
+    if isinstance(route, Route) and route.path_regex.match(scope["path"]) is None:
+        return False
+    return route.matches(scope)[0] is Match.FULL
+
+
 class RouteTable:
     """The table of `routes` (a router's list, in its order) that `Front` routes by."""
 
@@ -88,16 +96,30 @@ class RouteTable:
             entry = Entry(shape[0], shape[1], route.app, tuple(others))
             for method in route.methods or ():
                 self.table.setdefault((method, len(shape[0])), []).append(entry)
+        # The same entries by method, number of segments and second segment (the collection: `payouts`
+        # of `/v1/payouts/{id}`), each list in the table's order with the entries whose second segment
+        # is a parameter; `others`: those alone, for a second segment no entry names.
+        self.by_name: dict[tuple[str, int, str], list[Entry]] = {}
+        self.others: dict[tuple[str, int], list[Entry]] = {}
+        for (method, n), entries in self.table.items():
+            if n < 2:
+                self.others[method, n] = entries
+                continue
+            for name in {e.segments[1] for e in entries if e.segments[1] is not None}:
+                self.by_name[method, n, name] = [e for e in entries if e.segments[1] in (name, None)]
+            self.others[method, n] = [e for e in entries if e.segments[1] is None]
 
     def match(self, scope: Scope) -> tuple[Endpoint, dict[str, str]] | None:
         """The endpoint and path parameters the router would run for this request, if the table
         knows it; None: ask the router."""
         parts = scope["path"].split("/")[1:]
-        for entry in self.table.get((scope["method"], len(parts)), ()):
+        method, n = scope["method"], len(parts)
+        entries = self.by_name.get((method, n, parts[1])) if n > 1 else None
+        for entry in self.others.get((method, n), ()) if entries is None else entries:
             params = entry.params(parts)
             if params is not None:
                 for route in entry.earlier:
-                    if route.matches(scope)[0] is Match.FULL:
+                    if _earlier_matches(route, scope):
                         return None
                 return entry.endpoint, params
         return None

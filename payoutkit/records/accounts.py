@@ -254,3 +254,19 @@ def stripe_object(account: Account, external_accounts: Sequence[ExternalAccount]
         **obj["settings"],
     }
     return obj
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What never changes about an account once created: its country, kind and controller (who pays
+    its fees, who is liable for its losses). No update path changes them (services/account_rules.py
+    `apply_changes`), so a process may keep them as long as it lives."""
+
+    id: str
+    country: str
+    platform_pays_fees: bool
+    liable: bool
+
+    @classmethod
+    def of(cls, account: Account) -> Standing:
+        return cls(account.id, account.country, account.platform_pays_fees, account.liable)

@@ -81,6 +81,28 @@ class Amount:
 Amounts = tuple[Amount, ...]
 
 
+@dataclass(frozen=True)
+class InstantAmount:
+    """`instant_available` in one currency: the amount, and per destination the largest payout whose
+    amount plus fees fits (`net`)."""
+
+    currency: str
+    amount: int
+    net: int
+    destinations: tuple[str, ...]
+
+    def doc(self) -> dict[str, Any]:
+        return {
+            "amount": self.amount,
+            "currency": self.currency,
+            "net_available": [
+                {"amount": self.net, "destination": d, "source_types": {"card": self.net}}
+                for d in self.destinations
+            ],
+            "source_types": {"card": self.amount},
+        }
+
+
 @dataclass(frozen=True, kw_only=True)
 class Balance:
     livemode: bool
@@ -92,6 +114,8 @@ class Balance:
     prefunding_pending: Amounts
     # The buckets it was built from (the instant payout terms are computed from them).
     buckets: tuple[Bucket, ...] = ()
+    # Per currency with an instant-capable destination (services/balance.py `retrieve`); shown when any.
+    instant_available: tuple[InstantAmount, ...] = ()
 
     def doc(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -107,6 +131,8 @@ class Balance:
             "available": _docs(self.prefunding_available),
             "pending": _docs(self.prefunding_pending),
         }
+        if self.instant_available:
+            obj["instant_available"] = [a.doc() for a in self.instant_available]
         return obj
 
 

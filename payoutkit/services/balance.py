@@ -15,12 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from payoutkit.clock import mode_time
+from payoutkit.config import Settings
 from payoutkit.errors import ResourceMissing
 from payoutkit.ids import check_id
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey
 from payoutkit.lists import Page, Window
 from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, held_currencies
 from payoutkit.services.actor import Actor
+from payoutkit.services.instant import balance_instantly
 from payoutkit.store import Tx, holders, transactions, visibility
 from payoutkit.store.balances import due_pending, read_buckets
 
@@ -45,6 +47,16 @@ def read_balance(tx: Tx, actor: Actor) -> Balance:
     return balance_of(
         buckets, livemode=actor.livemode, default_currency=default_currency, is_platform=actor.is_platform
     )
+
+
+def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
+    """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
+    instantly (`instant_available`, services/instant.py)."""
+    found = read_balance(tx, actor)
+    instantly = balance_instantly(tx, actor, settings, list(found.buckets))
+    if not instantly:
+        return found
+    return replace(found, instant_available=tuple(instantly))
 
 
 def _default_currency(tx: Tx, account_id: str) -> str:

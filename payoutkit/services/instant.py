@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from payoutkit.config import Settings
-from payoutkit.errors import InvalidRequest
+from payoutkit.errors import InvalidRequest, ResourceMissing
 from payoutkit.ids import new_id
 from payoutkit.ledger.fees import PercentFee
 from payoutkit.ledger.instant import INSTANT_COUNTRIES, largest_payout, local_day
@@ -30,12 +30,13 @@ from payoutkit.ledger.money import check_currency
 from payoutkit.ledger.payouts import payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, SourceType
 from payoutkit.records.accounts import Account
+from payoutkit.records.balance import InstantAmount
 from payoutkit.records.payouts import CurrencyPrice, InstantPricing, PricedCurrency
-from payoutkit.services import accounts
 from payoutkit.services.account_rules import COUNTRY_CURRENCY
 from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.policy import require_platform
 from payoutkit.store import Tx
+from payoutkit.store import accounts as store_accounts
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 
@@ -147,21 +148,34 @@ class Terms:
     day: str
 
 
+class Party(Protocol):
+    """What the rules read of an account: an `Account`, or its `Standing` (what never changes)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def platform_pays_fees(self) -> bool: ...
+    @property
+    def liable(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Parties:
     """The account paying out instantly, and its platform (the same account for the platform)."""
 
-    account: Account
-    platform: Account
+    account: Account | Party
+    platform: Account | Party
 
     @property
     def connected(self) -> bool:
         return self.account.id != self.platform.id
 
 
-def _refusal(parties: Parties, currency: str, application: PercentFee | None) -> InvalidRequest | None:
-    account, platform = parties.account, parties.platform
-    country = account.country
+def _unsupported(parties: Parties, currency: str) -> InvalidRequest | None:
+    """Rule 2: the account's country and local currency (what no read can change)."""
+    country = parties.account.country
     local = COUNTRY_CURRENCY.get(country)
     if country not in INSTANT_COUNTRIES:
         return InvalidRequest(
@@ -174,21 +188,37 @@ def _refusal(parties: Parties, currency: str, application: PercentFee | None) ->
             param="currency",
             code="instant_payouts_currency_disabled",
         )
-    if parties.connected and account.platform_pays_fees and application is None:
-        return InvalidRequest(
-            "Instant payouts for this account need the platform's instant payout pricing for "
-            f"{currency}: the platform pays this account's fees (controller.fees.payer). Set it with "
-            "POST /v1/payoutkit/instant_payout_pricing.",
-            code="instant_payouts_config_disabled",
-        )
-    home = platform.country
-    if parties.connected and account.liable and (country != home or currency != COUNTRY_CURRENCY.get(home)):
+    return None
+
+
+def _not_home(parties: Parties, currency: str) -> InvalidRequest | None:
+    """Rule 4: the country and currency of an account the platform is liable for."""
+    account, home = parties.account, parties.platform.country
+    if (
+        parties.connected
+        and account.liable
+        and (account.country != home or currency != COUNTRY_CURRENCY.get(home))
+    ):
         return InvalidRequest(
             "Instant payouts for an account whose negative balances the platform is liable for need the "
             f"account to be in the platform's country ({home}) and to pay out in its local currency.",
             code="instant_payouts_unsupported",
         )
     return None
+
+
+def _refusal(parties: Parties, currency: str, application: PercentFee | None) -> InvalidRequest | None:
+    unsupported = _unsupported(parties, currency)
+    if unsupported is not None:
+        return unsupported
+    if parties.connected and parties.account.platform_pays_fees and application is None:
+        return InvalidRequest(
+            "Instant payouts for this account need the platform's instant payout pricing for "
+            f"{currency}: the platform pays this account's fees (controller.fees.payer). Set it with "
+            "POST /v1/payoutkit/instant_payout_pricing.",
+            code="instant_payouts_config_disabled",
+        )
+    return _not_home(parties, currency)
 
 
 def terms(tx: Tx, settings: Settings, parties: Parties, currency: str, moment: Moment) -> Terms:
@@ -237,26 +267,11 @@ def add_volume(tx: Tx, key: Mapping[str, Any], amount: int) -> None:
 
 
 @dataclass(frozen=True)
-class InstantAvailable:
-    """`instant_available` in one currency: the amount, and per destination the largest payout whose
-    amount plus fees fits (`net`); and the terms it was computed from (why it is 0, when it is)."""
+class InstantAvailable(InstantAmount):
+    """`instant_available` in one currency (`InstantAmount`), and the terms it was computed from (why
+    it is 0, when it is)."""
 
-    currency: str
-    amount: int
-    net: int
-    destinations: tuple[str, ...]
     terms: Terms | None = None
-
-    def doc(self) -> dict[str, Any]:
-        return {
-            "amount": self.amount,
-            "currency": self.currency,
-            "net_available": [
-                {"amount": self.net, "destination": d, "source_types": {"card": self.net}}
-                for d in self.destinations
-            ],
-            "source_types": {"card": self.amount},
-        }
 
 
 def _card_funds(buckets: list[Bucket], currency: str) -> int:
@@ -268,23 +283,73 @@ def _card_funds(buckets: list[Bucket], currency: str) -> int:
     return payout_limit(card, sum(b.available for b in payments))
 
 
+def _standing(tx: Tx, actor: Actor) -> Parties:
+    """The acting account and its platform, as the rules read them (kept per process: they never
+    change)."""
+    account, platform = store_accounts.standings(tx, actor.account_id, actor.platform_id)
+    if account is None:
+        raise ResourceMissing.for_id("account", actor.account_id)
+    if platform is None:
+        raise ResourceMissing.for_id("account", actor.platform_id)
+    return Parties(account, platform)
+
+
+def _figures(
+    tx: Tx, settings: Settings, parties: Parties, currency: str, moment: Moment, funds: int
+) -> tuple[int, int]:
+    """The Balance's figures (`amount`, `net`) of `currency` with `funds` card funds available: `terms`
+    with each part read only once nothing before it has made them 0 (no funds, a refusal)."""
+    if funds <= 0 or _unsupported(parties, currency) or _not_home(parties, currency):
+        return 0, 0
+    connected = parties.connected
+    pays = connected and parties.account.platform_pays_fees
+    application = (
+        platform_pricing(tx, settings, parties.platform.id, moment.livemode).get(currency)
+        if connected
+        else None
+    )
+    if pays and application is None:  # rule 3
+        return 0, 0
+    day = local_day(moment.now, parties.account.country)
+    used = store.volume(tx, parties.account.id, moment.livemode, currency, day)
+    amount = max(0, min(funds, daily_limit(settings, currency) - used))
+    net = largest_payout(
+        amount,
+        application=application,
+        processing=settings.pricing.instant_payout,
+        platform_pays_processing=pays,
+    )
+    return amount, net
+
+
+def balance_instantly(tx: Tx, actor: Actor, settings: Settings, buckets: list[Bucket]) -> list[InstantAmount]:
+    """`available_instantly` as the Balance shows it (the figures, not the terms), reading only what
+    can change them (`_figures`): a currency refused by rule 2 or 4, or without card funds, shows 0
+    without the platform's pricing or today's volume being read."""
+    usable = store_external_accounts.instant_capable(tx, actor.account_id, actor.livemode)
+    if not usable:
+        return []
+    parties = _standing(tx, actor)
+    out: list[InstantAmount] = []
+    for currency in sorted({c for _, c in usable}):
+        amount, net = _figures(tx, settings, parties, currency, actor, _card_funds(buckets, currency))
+        out.append(InstantAmount(currency, amount, net, tuple(i for i, c in usable if c == currency)))
+    return out
+
+
 def available_instantly(
     tx: Tx, actor: Actor, settings: Settings, buckets: list[Bucket]
 ) -> list[InstantAvailable]:
     """Per currency with an instant-capable destination: the card funds available now (never more
     than the currency's available total across source types), capped by what is left of today's
     limit (0 when a rule refuses instant payouts), and the largest payout that fits."""
-    usable = [
-        d
-        for d in store_external_accounts.for_account(tx, actor.account_id, actor.livemode)
-        if d.takes("instant") and not d.errored
-    ]
+    usable = store_external_accounts.instant_capable(tx, actor.account_id, actor.livemode)
     if not usable:
         return []
-    account, platform = accounts.with_platform(tx, actor.account_id, actor.platform_id)
+    parties = _standing(tx, actor)
     out = []
-    for currency in sorted({d.currency for d in usable}):
-        t = terms(tx, settings, Parties(account, platform), currency, actor)
+    for currency in sorted({c for _, c in usable}):
+        t = terms(tx, settings, parties, currency, actor)
         amount = (
             0 if t.refusal is not None else max(0, min(_card_funds(buckets, currency), t.remaining_today))
         )
@@ -294,6 +359,6 @@ def available_instantly(
             processing=t.processing,
             platform_pays_processing=t.platform_pays_processing,
         )
-        ids = tuple(d.id for d in usable if d.currency == currency)
+        ids = tuple(i for i, c in usable if c == currency)
         out.append(InstantAvailable(currency, amount, net, ids, t))
     return out

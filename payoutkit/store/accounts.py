@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from payoutkit.lists import Page, Window
-from payoutkit.records.accounts import Account
+from payoutkit.records.accounts import Account, Standing
+from payoutkit.store.db import engine_cache
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import accounts
@@ -75,6 +76,20 @@ def get_two(tx: Connection, first_id: str, second_id: str) -> tuple[Account | No
                 data, kind=kind, platform_id=platform, livemode=bool(livemode)
             )
     return found.get(first_id), found.get(second_id)
+
+
+def standings(tx: Connection, account_id: str, platform_id: str) -> tuple[Standing | None, Standing | None]:
+    """The `Standing` of an account and of its platform (None for an unknown or system account): read
+    with `get_two` the first time, then kept for as long as this database's engine lives (it never
+    changes)."""
+    known: dict[str, Standing] = engine_cache(tx, "account_standing")
+    first, second = known.get(account_id), known.get(platform_id)
+    if first is None or second is None:
+        for found in get_two(tx, account_id, platform_id):
+            if found is not None:
+                known[found.id] = Standing.of(found)
+        first, second = known.get(account_id), known.get(platform_id)
+    return first, second
 
 
 def delay_days(tx: Connection, account_id: str) -> int | None:

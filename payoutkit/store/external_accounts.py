@@ -51,6 +51,18 @@ def for_account(tx: Connection, account_id: str, livemode: bool) -> list[Externa
     return [ExternalAccount.from_doc(data) for (data,) in rows]
 
 
+def instant_capable(tx: Connection, account_id: str, livemode: bool) -> list[tuple[str, str]]:
+    """The id and currency of each of an account's external accounts of one mode that takes instant
+    payouts and has not errored (`ExternalAccount.takes("instant")`, `.errored`), newest first: what
+    the Balance's `instant_available` needs, without building the records."""
+    rows = _FOR_ACCOUNT_FAST.rows(tx, {"account_id": account_id, "livemode": livemode})
+    return [
+        (d["id"], d["currency"])
+        for (d,) in rows
+        if "instant" in d.get("available_payout_methods", ()) and d.get("status", "new") != "errored"
+    ]
+
+
 def with_outcomes(
     tx: Connection, account_id: str, livemode: bool
 ) -> list[tuple[ExternalAccount, PayoutOutcome]]:

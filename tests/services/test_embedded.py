@@ -437,3 +437,43 @@ def test_a_failed_payouts_details_show_its_failure_and_the_funds_returned(
     assert sum(t.net for t in details.transactions) == 0
     assert world.summary(replace(actor, now=po.created + 86_400)).available == 5000
     ledger_ok()
+
+
+# ---- the Balance's instant_available: the same figures as the terms give -------------------------
+
+
+def _both(
+    world: World, actor: Actor, **given: Any
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """(currency, amount, net) per currency: as `GET /v1/balance` shows them, and from the terms."""
+    settings = replace(world.runtime.settings, **given)
+    shown = world.read(balance.retrieve, actor, settings).instant_available
+    found = world.read(balance.read_balance, actor)
+    termed = world.read(instant.available_instantly, actor, settings, list(found.buckets))
+    return [(a.currency, a.amount, a.net) for a in shown], [(a.currency, a.amount, a.net) for a in termed]
+
+
+def test_the_balance_shows_the_instant_figures_the_terms_give(world: World) -> None:
+    """`balance.retrieve` reads the pricing and volume only when they can change the figures
+    (services/instant.balance_instantly): the figures are those of `available_instantly` throughout."""
+    custom = world.session(world.account())  # the platform pays its fees: no pricing, refused
+    own = world.session(world.account(own_fees=True))
+    empty = world.session(world.account(own_fees=True, fund=0))
+    seen = {}
+    for name, actor in (("custom", custom), ("own", own), ("empty", empty), ("platform", world.platform)):
+        shown, termed = _both(world, actor)
+        assert shown == termed, name
+        seen[name] = shown
+    assert seen["custom"] == [("usd", 0, 0)]
+    assert seen["own"] == [("usd", 5000, 4950)]
+    assert seen["empty"] == [("usd", 0, 0)]
+    world.set_pricing()
+    shown, termed = _both(world, custom)
+    assert shown == termed == [("usd", 5000, 4926)]
+    # Today's instant volume counts against the daily limit: 1000 paid of a 3000 limit leaves 2000.
+    world.pay(own, _request(1000, method="instant"))
+    for actor in (own, custom):
+        shown, termed = _both(world, actor, instant_daily_limits={"*": 3000})
+        assert shown == termed
+    shown, _ = _both(world, own, instant_daily_limits={"*": 3000})
+    assert [(c, a) for c, a, _ in shown] == [("usd", 2000)]

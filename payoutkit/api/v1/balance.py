@@ -14,7 +14,7 @@ from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.records.balance import BalanceTransaction
-from payoutkit.services import balance, instant
+from payoutkit.services import balance
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 
@@ -29,15 +29,7 @@ class BalanceTransactionList(ListParams):
 
 
 def retrieve(call: Call, params: Params) -> dict[str, Any]:
-    found = balance.read_balance(call.conn, call.actor)
-    obj = found.doc()
-    buckets = list(found.buckets)
-    instant_available = [
-        a.doc() for a in instant.available_instantly(call.conn, call.actor, call.runtime.settings, buckets)
-    ]
-    if instant_available:
-        obj["instant_available"] = instant_available
-    return obj
+    return balance.retrieve(call.conn, call.actor, call.runtime.settings).doc()
 
 
 def render_transaction(txn: BalanceTransaction) -> dict[str, Any]:
