@@ -106,7 +106,8 @@ def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
     opened: list[Opened] = []
     if work:
         mv = _lock(tx, moment, work)
-        arriving = store.debits_arriving(tx, [mv.seqs[s] for _, sources in work for s in sources])
+        settles = mv.locked.next_settle  # read under lock: a bucket with a debit on its way has a time
+        arriving = store.debits_arriving(tx, {mv.seqs[s]: settles[s] for _, sources in work for s in sources})
         for p, sources in work:
             for source in sources:
                 paid = amount(p.run, mv, source, lambda k: mv.seqs[k] in arriving)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
@@ -258,27 +258,34 @@ def debit_arriving(tx: Connection, seq: int) -> bool:
     return tx.execute(_ARRIVING, {"seq": seq}).first() is not None
 
 
-# As `_ARRIVING`, bounded by each bucket's `next_settle_at` (no pending transaction is due earlier):
-# no index holds `status`, so without the bound this read every swept row of the buckets.
+# As `_ARRIVING` for many buckets, bounded by the earliest of their `next_settle_at` (no pending
+# transaction is due earlier) as a bind parameter, and without a join: the statement then reads the
+# buckets' rows from that time on through the index on (balance_seq, available_on). Joined to
+# `balances` (the bound a column), SQLite drove the read from `balance_transactions` through the index
+# on (balance_seq, payout) with `payout IS NOT NULL` as its range: every transaction the bucket's
+# earlier payouts swept, 5 ms per account with 1,000 of them (the autopayout probe). `payout` is
+# tested through `coalesce` so that no index on it can be chosen (a payout id is never empty).
 _ARRIVING_OF = (
     select(balance_transactions.c.balance_seq)
-    .select_from(balances.join(balance_transactions, balance_transactions.c.balance_seq == balances.c.seq))
     .where(
-        balances.c.seq.in_(bindparam("seqs", expanding=True)),
-        balance_transactions.c.available_on >= balances.c.next_settle_at,
+        balance_transactions.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+        balance_transactions.c.available_on >= bindparam("since"),
         balance_transactions.c.status == "pending",
-        balance_transactions.c.payout.is_not(None),
+        func.coalesce(balance_transactions.c.payout, "") != "",
     )
     .distinct()
 )
 
 
-def debits_arriving(tx: Connection, seqs: Sequence[int]) -> set[int]:
-    """`debit_arriving` of many buckets in one statement: the rows among `seqs` with a swept
-    transaction still pending."""
-    if not seqs:
+def debits_arriving(tx: Connection, next_settle: Mapping[int, int | None]) -> set[int]:
+    """`debit_arriving` of many buckets in one statement: of these rows (each with its
+    `next_settle_at`, as read under lock in this unit), those with a swept transaction still pending.
+    A bucket whose `next_settle_at` is NULL has nothing pending, and is not read."""
+    pending = {seq: at for seq, at in next_settle.items() if at is not None}
+    if not pending:
         return set()
-    return {row[0] for row in tx.execute(_ARRIVING_OF, {"seqs": sorted(set(seqs))})}
+    values = {"seqs": sorted(pending), "since": min(pending.values())}
+    return {row[0] for row in tx.execute(_ARRIVING_OF, values)}
 
 
 def payouts_in_flight(tx: Connection, account_id: str, livemode: bool) -> list[Payout]:
