@@ -15,7 +15,6 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import resources as objects
-from payoutkit.store.balances import flush_moves
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
 from payoutkit.store.schema import (
@@ -323,15 +322,6 @@ _SET_RUN_FAST = Write(_SET_RUN)
 _ADD_RUN = insert(payout_runs)
 _RUN_ROWS = select(payout_runs.c.account_id, payout_runs.c.livemode)
 _RUNNABLE = select(accounts.c.id, accounts.c.kind, accounts.c.livemode)
-_PAYOUT_SETTINGS = select(accounts.c.id, accounts.c.data[("settings", "payouts")].label("payouts")).where(
-    accounts.c.id.in_(bindparam("account_ids", expanding=True))
-)
-_RUN_BALANCES = select(
-    balances.c.account_id, balances.c.balance_type, balances.c.available, balances.c.next_settle_at
-).where(
-    balances.c.account_id.in_(bindparam("account_ids", expanding=True)),
-    balances.c.livemode == bindparam("livemode"),
-)
 
 
 def due_runs(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
@@ -370,12 +360,6 @@ def add_missing_runs(tx: Connection, now: int) -> int:
     return len(missing)
 
 
-def payout_settings(tx: Connection, account_ids: Sequence[str]) -> dict[str, PayoutSettings]:
-    """Only the payout settings of each account (a JSON path), not its whole document."""
-    rows = tx.execute(_PAYOUT_SETTINGS, {"account_ids": list(account_ids)})
-    return {r.id: PayoutSettings.from_doc(r.payouts) for r in rows if r.payouts is not None}
-
-
 class RunAccount(NamedTuple):
     kind: str
     platform_id: str | None
@@ -387,12 +371,12 @@ _RUN_ACCOUNTS = select(
     accounts.c.kind,
     accounts.c.platform_id,
     accounts.c.data[("settings", "payouts")].label("payouts"),
-).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)), accounts.c.kind != "system")
+).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
 
 
 def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
-    """What a payout run needs of each account (not system ones, nor those without payout settings):
-    its kind, platform and payout settings, without reading its whole document."""
+    """What a payout run needs of each account (not those without payout settings): its kind,
+    platform and payout settings, without reading its whole document."""
     if not account_ids:
         return {}
     rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
@@ -401,21 +385,6 @@ def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAcc
         for r in rows
         if r.payouts is not None
     }
-
-
-class RunBalance(NamedTuple):
-    account_id: str
-    balance_type: str
-    available: int
-    next_settle_at: int | None
-
-
-def run_balances(tx: Connection, account_ids: Sequence[str], livemode: bool) -> list[RunBalance]:
-    """The accounts' buckets as this unit has moved them (its deferred moves applied first): account,
-    balance type, available, and when they next settle."""
-    flush_moves(tx)
-    rows = tx.execute(_RUN_BALANCES, {"account_ids": list(account_ids), "livemode": livemode})
-    return [RunBalance(r.account_id, r.balance_type, r.available, r.next_settle_at) for r in rows]
 
 
 # ---- instant payouts: the daily volume and the platform's pricing ----------------------------------
