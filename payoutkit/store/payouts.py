@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
@@ -204,8 +204,17 @@ _SWEEP_OWN = (
     .where(balance_transactions.c.id == bindparam("b_txn"), balance_transactions.c.payout.is_(None))
     .values(payout=bindparam("b_payout"))
 )
-_SWEEP_FAST = Write(_SWEEP)
-_SWEEP_OWN_FAST = Write(_SWEEP_OWN)
+# Both in one: the bucket's available transactions not yet swept, and the payout's own transaction
+# (in that bucket; pending when the payout is a debit), found by the index on (balance_seq, payout).
+_SWEEP_BOTH = Write(
+    update(balance_transactions)
+    .where(
+        balance_transactions.c.balance_seq == bindparam("b_seq"),
+        balance_transactions.c.payout.is_(None),
+        or_(balance_transactions.c.status == "available", balance_transactions.c.id == bindparam("b_txn")),
+    )
+    .values(payout=bindparam("b_payout"))
+)
 _RELEASE = (
     update(balance_transactions)
     .where(balance_transactions.c.payout == bindparam("b_payout"))
@@ -240,11 +249,10 @@ def sweep(tx: Connection, seq: int, payout_id: str, txn: str) -> None:
 
 
 def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str, str]]) -> None:
-    """`sweep` of many automatic payouts (bucket row, payout, its own transaction), each on a bucket
-    of its own: two statements for them all."""
+    """`sweep` of many automatic payouts (bucket row, payout, its own transaction, which is in that
+    bucket), each on a bucket of its own: one statement for them all, one row update per swept row."""
     if sweeps:
-        _SWEEP_FAST.run(tx, [{"b_seq": seq, "b_payout": payout} for seq, payout, _ in sweeps])
-        _SWEEP_OWN_FAST.run(tx, [{"b_txn": txn, "b_payout": payout} for _, payout, txn in sweeps])
+        _SWEEP_BOTH.run(tx, [{"b_seq": seq, "b_payout": payout, "b_txn": txn} for seq, payout, txn in sweeps])
 
 
 def release_sweeps(tx: Connection, payout_id: str) -> None:
