@@ -106,11 +106,14 @@ def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) 
     """One movement for the batch: every bucket each payout may move, those it checks locked."""
     runs = [p.run for p, _ in work]
     prefetch_liability(tx, {r.account_id for r in runs} | {r.platform_id for r in runs})
-    mv = Movement(tx, moment)
+    # Declared once each: the world's, the processor's and a platform's buckets are every payout's.
+    moved: set[BucketKey] = set()
+    checked: set[BucketKey] = set()
     for p, sources in work:
         for source in sources:
-            mv.touch(*payout_keys(source, p.run.platform_id)).touch(*siblings(source), exact=True)
-    return mv.lock().stage()
+            moved.update(payout_keys(source, p.run.platform_id))
+            checked.update(siblings(source))
+    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock().stage()
 
 
 def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
