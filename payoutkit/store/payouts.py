@@ -5,9 +5,11 @@ payouts' volume and the platform's pricing. Statements are built once, at import
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
@@ -374,12 +376,19 @@ class RunAccount(NamedTuple):
     settings: PayoutSettings
 
 
+# The payout settings as their JSON text: most accounts share a few (a platform's defaults), and each
+# text is parsed once per process (`PayoutSettings` is a frozen value).
 _RUN_ACCOUNTS = select(
     accounts.c.id,
     accounts.c.kind,
     accounts.c.platform_id,
-    accounts.c.data[("settings", "payouts")].label("payouts"),
+    accounts.c.data[("settings", "payouts")].as_string().label("payouts"),
 ).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _settings(text: str) -> PayoutSettings:
+    return PayoutSettings.from_doc(orjson.loads(text))
 
 
 def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
@@ -389,9 +398,9 @@ def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAcc
         return {}
     rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
     return {
-        r.id: RunAccount(r.kind, r.platform_id, PayoutSettings.from_doc(r.payouts))
-        for r in rows
-        if r.payouts is not None
+        account_id: RunAccount(kind, platform_id, _settings(payouts))
+        for account_id, kind, platform_id, payouts in rows
+        if payouts is not None
     }
 
 
