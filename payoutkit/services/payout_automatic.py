@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from payoutkit.ledger.postings import BucketKey
+from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey
 from payoutkit.records.accounts import PayoutSettings
 from payoutkit.services import accounts, payout_batch
 from payoutkit.services.actor import Moment
@@ -40,15 +40,18 @@ from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
 from payoutkit.store.balances import read_buckets
-from payoutkit.store.payouts import RunBalance
 
 
-def _busy(r: RunBalance, settings: PayoutSettings | None, now: int) -> bool:
-    if r.next_settle_at is not None and r.next_settle_at <= now:
-        return True
-    if r.balance_type != "payments" or r.available == 0 or settings is None:
+def _busy(buckets: list[Bucket], due: int | None, settings: PayoutSettings | None, now: int) -> bool:
+    if due is not None and due <= now:
+        return True  # funds to settle first
+    if settings is None:
         return False
-    return (settings.automatic and r.available > 0) or (settings.debit_negative_balances and r.available < 0)
+    return any(
+        (settings.automatic and b.available > 0) or (settings.debit_negative_balances and b.available < 0)
+        for b in buckets
+        if b.key.balance_type is BalanceType.PAYMENTS
+    )
 
 
 def run_idle(
@@ -56,22 +59,26 @@ def run_idle(
     account_ids: Sequence[str],
     livemode: bool,
     now: int,
+    known: payout_batch.Read | None = None,
 ) -> set[str]:
     """Of these accounts whose payout run is due, the ones a run would leave as they are — nothing to
     settle, no positive balance to pay out automatically, no negative one to debit — get their next run
-    time in two reads and one write for the lot, and are returned; the caller runs the others one by
-    one. A long simulated advance meets every account on every schedule day, and most have nothing
-    to do: this keeps each of its steps cheap."""
+    time in two reads and one write for the lot (no read, given what the unit has read of them already:
+    `known`), and are returned; the caller runs the others one by one. A long simulated advance meets
+    every account on every schedule day, and most have nothing to do: this keeps each of its steps
+    cheap."""
     if not account_ids:
         return set()
-    settings = store.payout_settings(conn, account_ids)
-    busy: set[str] = set()
     # The buckets as this unit has moved them: a payout that failed at this same moment has returned
     # its funds by a move deferred to the unit's end, and those funds are to be paid out now.
-    for r in store.run_balances(conn, account_ids, livemode):
+    if known is None:
+        known = payout_batch.read(conn, livemode, account_ids)
+    settings = {a: found.settings for a, found in known.accounts.items()}
+    busy: set[str] = set()
+    for account_id, (buckets, due) in known.buckets.items():
         # An account without payout settings is not idle either: it is run one by one.
-        if _busy(r, settings.get(r.account_id), now):
-            busy.add(r.account_id)
+        if _busy(buckets, due, settings.get(account_id), now):
+            busy.add(account_id)
     idle = {a for a in account_ids if a in settings and a not in busy}
     store.set_next_runs(conn, livemode, {a: next_run(settings[a].schedule, now) for a in idle})
     return idle
@@ -82,11 +89,13 @@ def run_automatic(tx: Tx, moment: Moment, rail: Rail, *, limit: int = 200) -> in
 
     The plain accounts' runs go in batches (`payout_batch`); an account that needs more (settling
     first, debiting, a platform's own run) is run alone, in its place in the due order, between them.
+    The due accounts are read once, for the idle pass and the plan.
     """
     due = store.due_runs(tx, moment.livemode, moment.now, limit)
-    idle = run_idle(tx, due, moment.livemode, moment.now)
+    known = payout_batch.read(tx, moment.livemode, due)
+    idle = run_idle(tx, due, moment.livemode, moment.now, known)
     busy = [a for a in due if a not in idle]
-    plans = payout_batch.plan(tx, moment, busy)
+    plans = payout_batch.plan(tx, moment, busy, known)
     batch: list[payout_batch.Plan] = []
     for account_id in busy:
         found = plans.get(account_id)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from payoutkit.ledger.postings import BucketKey
+from payoutkit.ledger.postings import Bucket, BucketKey
 from payoutkit.records.external_accounts import PayoutOutcome
 from payoutkit.services.actor import Moment
 from payoutkit.services.movement import Movement, prefetch_liability
@@ -61,19 +61,36 @@ class Plan:
     outcomes: dict[str, PayoutOutcome]
 
 
-def plan(tx: Tx, moment: Moment, account_ids: Sequence[str]) -> dict[str, Plan]:
-    """The plain accounts among these (see the module docstring), read in three statements. An account
-    `run_account` would refuse (unknown, no payout settings) is left to it."""
+@dataclass(frozen=True)
+class Read:
+    """What a unit reads of its due accounts before anything moves, once for the idle pass
+    (`payout_automatic.run_idle`) and the plan: each account's kind, platform and payout settings
+    (those with settings), and its buckets (in key order) with the earliest time any has funds due."""
+
+    accounts: dict[str, store.RunAccount]
+    buckets: dict[str, tuple[list[Bucket], int | None]]
+
+
+def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
+    """`Read` of these accounts, in two statements (the buckets as this unit has moved them)."""
+    return Read(store.run_accounts(tx, account_ids), read_buckets_many(tx, account_ids, livemode))
+
+
+def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None = None) -> dict[str, Plan]:
+    """The plain accounts among these (see the module docstring), read in three statements (one, given
+    what the unit has read of them already: `known`). An account `run_account` would refuse (unknown,
+    no payout settings) is left to it."""
     if not account_ids:
         return {}
-    found = store.run_accounts(tx, account_ids)
-    connected = [a for a in account_ids if a in found and found[a].kind != "platform"]
-    buckets = read_buckets_many(tx, connected, moment.livemode)
+    if known is None:
+        known = read(tx, moment.livemode, account_ids)
+    found = known.accounts
+    connected = [a for a in account_ids if a in found and found[a].kind not in ("platform", "system")]
     destinations = store_external_accounts.for_accounts(tx, connected, moment.livemode)
     plans: dict[str, Plan] = {}
     for account_id in connected:
         account = found[account_id]
-        mine, due = buckets.get(account_id, ([], None))
+        mine, due = known.buckets.get(account_id, ([], None))
         payments = payments_of(mine)
         if (due is not None and due <= moment.now) or needs_credits(account.settings, payments):
             continue  # settled first, or its debits in flight read: run one by one
@@ -89,11 +106,14 @@ def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) 
     """One movement for the batch: every bucket each payout may move, those it checks locked."""
     runs = [p.run for p, _ in work]
     prefetch_liability(tx, {r.account_id for r in runs} | {r.platform_id for r in runs})
-    mv = Movement(tx, moment)
+    # Declared once each: the world's, the processor's and a platform's buckets are every payout's.
+    moved: set[BucketKey] = set()
+    checked: set[BucketKey] = set()
     for p, sources in work:
         for source in sources:
-            mv.touch(*payout_keys(source, p.run.platform_id)).touch(*siblings(source), exact=True)
-    return mv.lock().stage()
+            moved.update(payout_keys(source, p.run.platform_id))
+            checked.update(siblings(source))
+    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock().stage()
 
 
 def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
@@ -106,7 +126,8 @@ def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
     opened: list[Opened] = []
     if work:
         mv = _lock(tx, moment, work)
-        arriving = store.debits_arriving(tx, [mv.seqs[s] for _, sources in work for s in sources])
+        settles = mv.locked.next_settle  # read under lock: a bucket with a debit on its way has a time
+        arriving = store.debits_arriving(tx, {mv.seqs[s]: settles[s] for _, sources in work for s in sources})
         for p, sources in work:
             for source in sources:
                 paid = amount(p.run, mv, source, lambda k: mv.seqs[k] in arriving)

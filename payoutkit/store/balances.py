@@ -475,12 +475,20 @@ def read_buckets_many(
     if not ids:
         return {}
     flush_moves(conn)
-    rows: dict[str, list[Any]] = {}
-    for r in conn.execute(_READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}):
-        rows.setdefault(r.account_id, []).append(r)
     out: dict[str, tuple[list[Bucket], int | None]] = {}
-    for account, mine in rows.items():
-        due = [r.next_settle_at for r in mine if r.next_settle_at is not None]
-        buckets = sorted((Bucket(_key_of(r), r.available, r.pending) for r in mine), key=lambda b: b.key)
-        out[account] = (buckets, min(due) if due else None)
+    mode = bool(livemode)
+    for account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
+        _READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}
+    ):
+        key = BucketKey(account, mode, currency, _BALANCE_TYPES[balance_type], _SOURCE_TYPES[source_type])
+        found = out.get(account)
+        if found is None:
+            out[account] = ([Bucket(key, available, pending)], settles)
+            continue
+        found[0].append(Bucket(key, available, pending))
+        if settles is not None and (found[1] is None or settles < found[1]):
+            out[account] = (found[0], settles)
+    for buckets, _ in out.values():
+        if len(buckets) > 1:
+            buckets.sort(key=lambda b: b.key)
     return out
