@@ -29,7 +29,6 @@ from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, TransferData
 from payoutkit.records.transfers import Transfer
-from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees, disputes
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
@@ -71,7 +70,10 @@ def source_type_of(charge: Charge) -> SourceType:
 def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
     if src.bypass_pending:
         return actor.now
-    delay = accounts_service.delay_days(tx, actor.account_id)
+    # The account's delay, read with its platform's webhook endpoints for the charge's events.
+    delay = store.delay_days(tx, actor.account_id, livemode=actor.livemode, endpoints_of=actor.platform_id)
+    if delay is None:
+        raise ResourceMissing.for_id("account", actor.account_id)
     delay = max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
     return calendar.available_on(actor.now, delay)
 

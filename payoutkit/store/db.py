@@ -41,9 +41,12 @@ AFTER_COMMIT = "payoutkit_after_commit"
 BEFORE_COMMIT = "payoutkit_before_commit"
 # Connection.info key: bucket moves the unit has deferred to its end (store.ledger).
 DEFERRED_MOVES = "payoutkit_deferred_moves"
+# Connection.info key: webhook endpoints a statement of the unit read along with something else
+# (store/events.py `prime_endpoints`), for its events.
+ENDPOINTS_READ = "payoutkit_endpoints_read"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
-UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES)
+UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES, ENDPOINTS_READ)
 
 
 def forget_unit(conn: Connection) -> None:
