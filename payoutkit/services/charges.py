@@ -16,6 +16,7 @@ destination's payment and transfer, a dispute), then the charge itself and its e
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from payoutkit.config import Pricing
 from payoutkit.errors import CardError, ResourceMissing
@@ -61,6 +62,8 @@ class ChargeResult:
 
     charge: Charge
     declined: CardError | None = None
+    # The charge's document as stored (made once, in `create`): what the API answers with.
+    doc: dict[str, Any] | None = None
 
 
 def source_type_of(charge: Charge) -> SourceType:
@@ -193,7 +196,8 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:
         emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute))
-    return ChargeResult(charge)
+    # The stored and emitted document is serialized by now: the answer may be the same dict.
+    return ChargeResult(charge, doc=doc)
 
 
 def owned_charge(tx: Tx, actor: Actor, charge_id: str, *, for_update: bool = False) -> Charge:
