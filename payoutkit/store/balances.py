@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -102,34 +102,18 @@ def _rows(keys: Iterable[BucketKey]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-_FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
-    balances.c.account_id.in_(bindparam("accounts", expanding=True)),
-    balances.c.livemode == bindparam("livemode"),
-    balances.c.currency == bindparam("currency"),
-)
-
-
-def _find_query(n: int) -> Query:
-    """`_FIND_BUCKETS` for exactly `n` accounts (`a0` … `aN-1`): a `Query` takes no expanding parameter."""
-    return Query(
-        select(balances.c.seq, *_KEY_COLUMNS).where(
-            balances.c.account_id.in_([bindparam(f"a{i}") for i in range(n)]),
-            balances.c.livemode == bindparam("livemode"),
-            balances.c.currency == bindparam("currency"),
-        )
+def _find_query(accounts: Any) -> Select[Any]:
+    return select(balances.c.seq, *_KEY_COLUMNS).where(
+        balances.c.account_id.in_(accounts),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.currency == bindparam("currency"),
     )
 
 
-# A payout asks for the rows of its account's other source types (most never get one) on every call.
-_FIND_FAST = {n: _find_query(n) for n in range(1, 5)}
-
-
-def _find_rows(conn: Connection, accounts: list[str], livemode: bool, currency: str) -> Iterable[Any]:
-    fast = _FIND_FAST.get(len(accounts))
-    if fast is None:
-        return conn.execute(_FIND_BUCKETS, {"accounts": accounts, "livemode": livemode, "currency": currency})
-    params: dict[str, Any] = {f"a{i}": a for i, a in enumerate(accounts)}
-    return fast.rows(conn, {**params, "livemode": livemode, "currency": currency})
+_FIND_BUCKETS = _find_query(bindparam("accounts", expanding=True))
+# A payout asks for the rows of its other source types' buckets (most never get one) on every call: on
+# the driver for up to 4 accounts (`a0` …; a `Query` takes no expanding parameter).
+_FIND_FAST = {n: Query(_find_query([bindparam(f"a{i}") for i in range(n)])) for n in range(1, 5)}
 
 
 def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]:
@@ -138,7 +122,14 @@ def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]
     found: dict[BucketKey, int] = {}
     for livemode, currency in sorted({(k.livemode, k.currency) for k in wanted}):
         accounts = sorted({k.account for k in wanted if k.livemode == livemode and k.currency == currency})
-        for seq, account, live, cur, balance, source in _find_rows(conn, accounts, livemode, currency):
+        values: dict[str, Any] = {"livemode": livemode, "currency": currency}
+        fast = _FIND_FAST.get(len(accounts))
+        rows: Iterable[Any] = (
+            fast.rows(conn, values | {f"a{i}": a for i, a in enumerate(accounts)})
+            if fast is not None
+            else conn.execute(_FIND_BUCKETS, values | {"accounts": accounts})
+        )
+        for seq, account, live, cur, balance, source in rows:
             key = BucketKey(account, bool(live), cur, _BALANCE_TYPES[balance], _SOURCE_TYPES[source])
             if key in wanted:
                 found[key] = seq
