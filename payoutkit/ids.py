@@ -46,13 +46,24 @@ _TIME_CHARS = 8  # 62**8 ms is about 6,900 years
 _EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 
 
+# The last millisecond's time part: a request makes several ids (a payout four) within one.
+_last_time: tuple[int, str] = (-1, "")
+
+
 def _time_part() -> str:
-    n = time.time_ns() // 1_000_000 - _EPOCH_MS
+    global _last_time
+    ms = time.time_ns() // 1_000_000
+    last = _last_time
+    if last[0] == ms:
+        return last[1]
+    n = ms - _EPOCH_MS
     out = []
     for _ in range(_TIME_CHARS):
         n, r = divmod(n, 62)
         out.append(_SORTED[r])
-    return "".join(reversed(out))
+    part = "".join(reversed(out))
+    _last_time = (ms, part)
+    return part
 
 
 def new_id(prefix: str, length: int = 24) -> str:

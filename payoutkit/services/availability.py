@@ -13,7 +13,7 @@ from payoutkit.records.balance import balance_of, held_currencies
 from payoutkit.services.actor import Moment
 from payoutkit.services.events import Emission, emit_all
 from payoutkit.store import Tx, holders
-from payoutkit.store.balances import read_buckets_of
+from payoutkit.store.bucket_reads import read_buckets_of
 
 # Accounts announced per round of statements (a bound on the size of each IN list).
 CHUNK = 1000

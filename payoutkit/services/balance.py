@@ -24,7 +24,7 @@ from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, h
 from payoutkit.services.actor import Actor
 from payoutkit.services.instant import balance_instantly
 from payoutkit.store import Tx, holders, transactions, visibility
-from payoutkit.store.balances import due_pending, read_buckets
+from payoutkit.store.bucket_reads import due_pending, read_buckets
 
 
 def settled(buckets: Iterable[Bucket], due: Mapping[BucketKey, int]) -> list[Bucket]:

@@ -16,6 +16,7 @@ destination's payment and transfer, a dispute), then the charge itself and its e
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from payoutkit.config import Pricing
 from payoutkit.errors import CardError, ResourceMissing
@@ -29,7 +30,6 @@ from payoutkit.metadata import MetadataChange
 from payoutkit.metadata import merge as merge_metadata
 from payoutkit.records.charges import Charge, TransferData
 from payoutkit.records.transfers import Transfer
-from payoutkit.services import accounts as accounts_service
 from payoutkit.services import application_fees, disputes
 from payoutkit.services.actor import Actor
 from payoutkit.services.application_fees import NewFee, payments_key
@@ -62,6 +62,8 @@ class ChargeResult:
 
     charge: Charge
     declined: CardError | None = None
+    # The charge's document as stored (made once, in `create`): what the API answers with.
+    doc: dict[str, Any] | None = None
 
 
 def source_type_of(charge: Charge) -> SourceType:
@@ -71,7 +73,10 @@ def source_type_of(charge: Charge) -> SourceType:
 def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
     if src.bypass_pending:
         return actor.now
-    delay = accounts_service.delay_days(tx, actor.account_id)
+    # The account's delay, read with its platform's webhook endpoints for the charge's events.
+    delay = store.delay_days(tx, actor.account_id, livemode=actor.livemode, endpoints_of=actor.platform_id)
+    if delay is None:
+        raise ResourceMissing.for_id("account", actor.account_id)
     delay = max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
     return calendar.available_on(actor.now, delay)
 
@@ -191,7 +196,8 @@ def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) ->
         emit_request(tx, actor, "transfer.created", transfer.doc())
     if dispute is not None:
         emit_request(tx, actor, "charge.dispute.created", disputes.shown(tx, dispute).doc())
-    return ChargeResult(charge)
+    # The stored and emitted document is serialized by now: the answer may be the same dict.
+    return ChargeResult(charge, doc=doc)
 
 
 def owned_charge(tx: Tx, actor: Actor, charge_id: str, *, for_update: bool = False) -> Charge:

@@ -36,8 +36,7 @@ from payoutkit.records.external_accounts import ExternalAccount
 from payoutkit.services import accounts, balance, instant
 from payoutkit.services.actor import Actor
 from payoutkit.services.embedded import feature_enabled, paying_component
-from payoutkit.store import Tx
-from payoutkit.store import balances as store_balances
+from payoutkit.store import Tx, bucket_reads
 from payoutkit.store import payouts as store_payouts
 
 
@@ -157,7 +156,7 @@ def read_summary(tx: Tx, actor: Actor, component: str | None, settings: Settings
     pending = {a.currency: a.amount for a in found.pending}
     transit = _in_transit(tx, actor)
     now = mode_time(actor.now, actor.livemode)
-    by_date = store_balances.pending_by_date(tx, actor.account_id, actor.livemode, now)
+    by_date = bucket_reads.pending_by_date(tx, actor.account_id, actor.livemode, now)
     out = []
     for currency in _currencies(ctx.account, held_currencies(buckets), list(transit)):
         instant_found = instantly.get(currency)

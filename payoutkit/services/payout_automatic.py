@@ -39,7 +39,7 @@ from payoutkit.services.settlement import settle
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
-from payoutkit.store.balances import read_buckets
+from payoutkit.store.bucket_reads import read_buckets
 
 
 def _busy(buckets: list[Bucket], due: int | None, settings: PayoutSettings | None, now: int) -> bool:

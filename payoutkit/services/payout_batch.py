@@ -48,7 +48,7 @@ from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
-from payoutkit.store.balances import read_buckets_many
+from payoutkit.store.bucket_reads import read_buckets_many
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,11 @@ class Checked:
 def check(tx: Tx, actor: Actor, command: CreatePayout, settings: Settings) -> Checked:
     """Every check of the request that needs no lock: amount, destination, schedule, and for an instant
     payout its rules 2-4 and its fees (services/instant.py)."""
-    # The account and its destinations in one read (store/payers.py).
-    account, destinations = store_payers.payer(tx, actor.account_id, actor.livemode)
+    # The account, its destinations and its platform's webhook endpoints (for `payout.created`) in one read
+    # (store/payers.py).
+    account, destinations = store_payers.payer(
+        tx, actor.account_id, actor.livemode, endpoints_of=actor.platform_id
+    )
     if account is None:
         raise ResourceMissing.for_id("account", actor.account_id)
     order = _order(tx, actor, command, account, destinations)

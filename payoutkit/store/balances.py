@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,7 +42,7 @@ from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
-_KEY_COLUMNS = (
+KEY_COLUMNS = (
     balances.c.account_id,
     balances.c.livemode,
     balances.c.currency,
@@ -56,7 +56,8 @@ _BALANCE_TYPES = {t.value: t for t in BalanceType}
 _SOURCE_TYPES = {t.value: t for t in SourceType}
 
 
-def _key_of(row: object) -> BucketKey:
+def key_of(row: object) -> BucketKey:
+    """The bucket key of a row of `balances` (or of a select with its key columns)."""
     return BucketKey(
         row.account_id,  # type: ignore[attr-defined]
         bool(row.livemode),  # type: ignore[attr-defined]
@@ -102,11 +103,18 @@ def _rows(keys: Iterable[BucketKey]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-_FIND_BUCKETS = select(balances.c.seq, *_KEY_COLUMNS).where(
-    balances.c.account_id.in_(bindparam("accounts", expanding=True)),
-    balances.c.livemode == bindparam("livemode"),
-    balances.c.currency == bindparam("currency"),
-)
+def _find_query(accounts: Any) -> Select[Any]:
+    return select(balances.c.seq, *KEY_COLUMNS).where(
+        balances.c.account_id.in_(accounts),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.currency == bindparam("currency"),
+    )
+
+
+_FIND_BUCKETS = _find_query(bindparam("accounts", expanding=True))
+# A payout asks for the rows of its other source types' buckets (most never get one) on every call: on
+# the driver for up to 4 accounts (`a0` …; a `Query` takes no expanding parameter).
+_FIND_FAST = {n: Query(_find_query([bindparam(f"a{i}") for i in range(n)])) for n in range(1, 5)}
 
 
 def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]:
@@ -115,9 +123,14 @@ def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]
     found: dict[BucketKey, int] = {}
     for livemode, currency in sorted({(k.livemode, k.currency) for k in wanted}):
         accounts = sorted({k.account for k in wanted if k.livemode == livemode and k.currency == currency})
-        for seq, account, live, cur, balance, source in conn.execute(
-            _FIND_BUCKETS, {"accounts": accounts, "livemode": livemode, "currency": currency}
-        ):
+        values: dict[str, Any] = {"livemode": livemode, "currency": currency}
+        fast = _FIND_FAST.get(len(accounts))
+        rows: Iterable[Any] = (
+            fast.rows(conn, values | {f"a{i}": a for i, a in enumerate(accounts)})
+            if fast is not None
+            else conn.execute(_FIND_BUCKETS, values | {"accounts": accounts})
+        )
+        for seq, account, live, cur, balance, source in rows:
             key = BucketKey(account, bool(live), cur, _BALANCE_TYPES[balance], _SOURCE_TYPES[source])
             if key in wanted:
                 found[key] = seq
@@ -190,7 +203,7 @@ _LOCK_FOR_UPDATE = _LOCK.with_for_update()
 def _lock_query(n: int, *, for_update: bool) -> Query:
     """`_LOCK` for exactly `n` row ids (`s0` … `sN-1`): a `Query` takes no expanding parameter."""
     stmt = (
-        select(balances.c.seq, *_KEY_COLUMNS, balances.c.available, balances.c.pending)
+        select(balances.c.seq, *KEY_COLUMNS, balances.c.available, balances.c.pending)
         .add_columns(balances.c.next_settle_at)
         .where(balances.c.seq.in_([bindparam(f"s{i}") for i in range(n)]))
         .order_by(balances.c.seq)
@@ -349,146 +362,3 @@ def append_entries(conn: Connection, seqs: dict[BucketKey, int], written: Sequen
         ],
     )
     _defer_moves(conn, [w.entry for w in written], seqs)
-
-
-_READ_BUCKETS = select(
-    balances.c.account_id,
-    balances.c.livemode,
-    balances.c.currency,
-    balances.c.balance_type,
-    balances.c.source_type,
-    balances.c.available,
-    balances.c.pending,
-    balances.c.next_settle_at,
-).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
-# One account's: what the caller knows (account, mode) is not read back.
-_READ_BUCKETS_FAST = Query(
-    select(*_READ_BUCKETS.selected_columns[2:]).where(
-        balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode")
-    )
-)
-_READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
-    balances.c.account_id.in_(bindparam("ids", expanding=True))
-)
-
-
-_BALANCE_TYPES = {t.value: t for t in BalanceType}
-_SOURCE_TYPES = {t.value: t for t in SourceType}
-
-
-def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
-    """All buckets of an account (in key order) and the earliest time any of them has funds due."""
-    flush_moves(conn)
-    rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
-    due = [r[5] for r in rows if r[5] is not None]
-    # One account and mode: key order is (currency, balance type, source type), the values' order.
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    mode = bool(livemode)
-    buckets = [
-        Bucket(BucketKey(account_id, mode, r[0], _BALANCE_TYPES[r[1]], _SOURCE_TYPES[r[2]]), r[3], r[4])
-        for r in rows
-    ]
-    return buckets, (min(due) if due else None)
-
-
-_DUE_PENDING = (
-    select(*_KEY_COLUMNS, func.sum(txns.c.net).label("due"))
-    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
-    .where(
-        balances.c.account_id == bindparam("account_id"),
-        balances.c.livemode == bindparam("livemode"),
-        balances.c.next_settle_at <= bindparam("now"),
-        txns.c.available_on >= balances.c.next_settle_at,  # no pending transaction is due earlier
-        txns.c.available_on <= bindparam("now"),
-        txns.c.status == TxnStatus.PENDING.value,
-    )
-    .group_by(balances.c.seq, *_KEY_COLUMNS)
-)
-
-
-def due_pending(conn: Connection, account_id: str, livemode: bool, now: int) -> dict[BucketKey, int]:
-    """Per bucket of the account, the pending funds that settlement would make available by `now`
-    (read without settling: the buckets due are found by `next_settle_at`, their due transactions by
-    the settlement index)."""
-    values = {"account_id": account_id, "livemode": livemode, "now": now}
-    return {_key_of(r): int(r.due) for r in conn.execute(_DUE_PENDING, values)}
-
-
-def read_buckets_of(
-    conn: Connection, accounts: Iterable[tuple[str, bool]]
-) -> dict[tuple[str, bool], list[Bucket]]:
-    """The buckets (in key order) of each (account, livemode), read in one statement."""
-    wanted = set(accounts)
-    if not wanted:
-        return {}
-    flush_moves(conn)
-    ids = sorted({account for account, _ in wanted})
-    rows = conn.execute(_READ_BUCKETS_OF, {"ids": ids}).all()
-    found: dict[tuple[str, bool], list[Bucket]] = {key: [] for key in wanted}
-    for r in rows:
-        key = (r.account_id, bool(r.livemode))
-        if key in found:
-            found[key].append(Bucket(_key_of(r), r.available, r.pending))
-    return {key: sorted(buckets, key=lambda b: b.key) for key, buckets in found.items()}
-
-
-_PENDING_BY_DATE = (
-    select(balances.c.currency, txns.c.available_on, func.sum(txns.c.net).label("amount"))
-    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
-    .where(
-        balances.c.account_id == bindparam("account_id"),
-        balances.c.livemode == bindparam("livemode"),
-        balances.c.balance_type == BalanceType.PAYMENTS.value,
-        txns.c.status == TxnStatus.PENDING.value,
-        txns.c.available_on > bindparam("now"),
-    )
-    .group_by(balances.c.currency, txns.c.available_on)
-    .order_by(balances.c.currency, txns.c.available_on)
-)
-
-
-def pending_by_date(
-    conn: Connection, account_id: str, livemode: bool, now: int
-) -> dict[str, list[tuple[int, int]]]:
-    """Per currency, the account's pending `payments` funds not yet due by `now`, summed by the time
-    they become available: `[(available_on, amount), ...]` in time order (read through the settlement
-    index, bucket by bucket; what is due by `now` shows as available and is left out)."""
-    out: dict[str, list[tuple[int, int]]] = {}
-    values = {"account_id": account_id, "livemode": livemode, "now": now}
-    for r in conn.execute(_PENDING_BY_DATE, values):
-        if r.amount:
-            out.setdefault(r.currency, []).append((int(r.available_on), int(r.amount)))
-    return out
-
-
-_READ_BUCKETS_MANY = select(*_READ_BUCKETS.selected_columns).where(
-    balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
-)
-
-
-def read_buckets_many(
-    conn: Connection, account_ids: Iterable[str], livemode: bool
-) -> dict[str, tuple[list[Bucket], int | None]]:
-    """`read_buckets` of many accounts of one mode in one statement: each one's buckets (in key order)
-    and the earliest time any of them has funds due (accounts without buckets are left out)."""
-    ids = sorted(set(account_ids))
-    if not ids:
-        return {}
-    flush_moves(conn)
-    out: dict[str, tuple[list[Bucket], int | None]] = {}
-    mode = bool(livemode)
-    for account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
-        _READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}
-    ):
-        key = BucketKey(account, mode, currency, _BALANCE_TYPES[balance_type], _SOURCE_TYPES[source_type])
-        found = out.get(account)
-        if found is None:
-            out[account] = ([Bucket(key, available, pending)], settles)
-            continue
-        found[0].append(Bucket(key, available, pending))
-        if settles is not None and (found[1] is None or settles < found[1]):
-            out[account] = (found[0], settles)
-    for buckets, _ in out.values():
-        if len(buckets) > 1:
-            buckets.sort(key=lambda b: b.key)
-    return out

@@ -10,13 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund, Refund
-from payoutkit.store.fast import Write
+from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page
-from payoutkit.store.schema import resources
+from payoutkit.store.schema import accounts, resources
 
 _GET = select(resources.c.data, resources.c.account_id).where(
     resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
@@ -29,6 +42,45 @@ _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("obje
 _SAVE_INTERNAL = (
     update(resources).where(resources.c.id == bindparam("object_id")).values(internal=bindparam("state"))
 )
+
+
+# What a charge reads of its account, in one statement: the payout schedule's delay (`part` 0, read in
+# SQL from the document) and its platform's enabled webhook endpoints (`part` 1, oldest first), which
+# the charge's events are delivered to (store/events.py `prime_endpoints`).
+_DELAY_ROWS = union_all(
+    select(
+        literal_column("0").label("part"),
+        accounts.c.kind,
+        accounts.c.data[("settings", "payouts", "schedule", "delay_days")].as_integer().label("delay"),
+        cast(null(), resources.c.data.type).label("data"),
+        cast(null(), resources.c.internal.type).label("internal"),
+        literal_column("0").label("seq"),
+    ).where(accounts.c.id == bindparam("account_id")),
+    select(
+        literal_column("1"), null(), null(), resources.c.data, resources.c.internal, resources.c.seq
+    ).where(*ENDPOINTS_PART),
+).subquery()
+_DELAY_AND_ENDPOINTS = Query(
+    select(*_DELAY_ROWS.c["part", "kind", "delay", "data", "internal"]).order_by(
+        _DELAY_ROWS.c.part, _DELAY_ROWS.c.seq
+    )
+)
+
+
+def delay_days(conn: Connection, account_id: str, *, livemode: bool, endpoints_of: str) -> int | None:
+    """The account's payout delay in days (None for an unknown or system account), read with the
+    enabled webhook endpoints of the platform `endpoints_of` in the mode, which the unit keeps for the
+    charge's events."""
+    params = {"account_id": account_id, "platform_id": endpoints_of, "livemode": livemode}
+    delay: int | None = None
+    endpoints = []
+    for part, kind, days, data, internal in _DELAY_AND_ENDPOINTS.rows(conn, params):
+        if part == 0:
+            delay = None if kind == "system" else int(days)
+        else:
+            endpoints.append((data, internal))
+    prime_endpoints(conn, endpoints_of, livemode, endpoints)
+    return delay
 
 
 def _get(conn: Connection, object_id: str, kind: str, *, for_update: bool) -> Row[Any] | None:

@@ -41,9 +41,15 @@ AFTER_COMMIT = "payoutkit_after_commit"
 BEFORE_COMMIT = "payoutkit_before_commit"
 # Connection.info key: bucket moves the unit has deferred to its end (store.ledger).
 DEFERRED_MOVES = "payoutkit_deferred_moves"
+# Connection.info key: webhook endpoints a statement of the unit read along with something else
+# (store/events.py `prime_endpoints`), for its events.
+ENDPOINTS_READ = "payoutkit_endpoints_read"
+# Connection.info key: the units of work on this connection begin and end on the driver (`Database.
+# _inline`); SQLAlchemy's transaction on it stays open and sends no BEGIN.
+DRIVER_UNITS = "payoutkit_driver_units"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
-UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES)
+UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES, ENDPOINTS_READ)
 
 
 def forget_unit(conn: Connection) -> None:
@@ -99,6 +105,8 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
+            if conn.info.get(DRIVER_UNITS):
+                return  # its units send their own BEGIN (Database._inline)
             readonly = conn.get_execution_options().get(READONLY, False) or conn.info.pop(READ_UNIT, False)
             driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
@@ -160,21 +168,45 @@ class Database:
                 return result
         raise AssertionError("unreachable")
 
-    def _inline(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
-        """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile)."""
-        if self._conn is None or self._conn.closed:
-            self._conn = self.engine.connect()
+    def _inline_conn(self) -> Connection:
+        """The event loop's long-lived connection. SQLAlchemy's transaction on it is begun once and held
+        open, sending nothing: each unit sends its own BEGIN and COMMIT on the driver (`_inline`), which
+        saves SQLAlchemy's transaction machinery, about 60 µs a unit, on every request."""
         conn = self._conn
-        forget_unit(conn)
-        _read_only(conn, read_only)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn
+        if conn is not None:
+            conn.close()
+        conn = self._conn = self.engine.connect()
+        conn.info[DRIVER_UNITS] = True
+        conn.begin()  # no BEGIN sent (`_on_begin`): Core and store/fast.py see a transaction, as in a unit
+        return conn
+
+    def _inline(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
+        """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile).
+
+        It begins as any SQLite unit does (`BEGIN IMMEDIATE`, the write lock up front; a read: a deferred
+        `BEGIN`) and commits or rolls back on the driver; the engine's begin, commit and rollback events
+        are still fired (statement counts stay honest) and a driver error is handled by Core's handler."""
+        conn = self._inline_conn()
+        info = conn.info
+        for key in UNIT_STATE:
+            info.pop(key, None)
+        dispatch = conn.dispatch
+        driver = conn.connection.driver_connection
         try:
-            with conn.begin():
-                result = fn(conn, *args)
-                run_before_commit(conn)
+            driver_sql(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if dispatch.begin:
+                dispatch.begin(conn)
+            result = fn(conn, *args)
+            run_before_commit(conn)
+            _driver_end(conn, driver, "COMMIT")
         except BaseException:
             forget_unit(conn)
+            if not conn.invalidated and driver.in_transaction:  # type: ignore[union-attr]
+                _driver_end(conn, driver, "ROLLBACK")
             raise
-        for hook in conn.info.pop(AFTER_COMMIT, []):
+        for hook in info.pop(AFTER_COMMIT, []):
             hook()
         return result
 
@@ -194,6 +226,21 @@ class Database:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+
+
+def _driver_end(conn: Connection, driver: Any, how: str) -> None:
+    """COMMIT or ROLLBACK the unit on the driver, as Core would: an error handled by Core's handler
+    (wrapped as DBAPIError; the connection invalidated if the database went away), then the event."""
+    try:
+        if how == "COMMIT":
+            driver.commit()
+        else:
+            driver.rollback()
+    except BaseException as exc:
+        conn._handle_dbapi_exception(exc, how, (), None, None)
+    listeners = conn.dispatch.commit if how == "COMMIT" else conn.dispatch.rollback
+    if listeners:
+        listeners(conn)
 
 
 def _read_only(conn: Connection, read_only: bool) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exist
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
+from payoutkit.store.db import ENDPOINTS_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import events, resources, webhook_deliveries
 
@@ -39,16 +40,41 @@ _ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platfo
 _INSERT_EVENTS = Write(insert(events))
 _INSERT_DELIVERIES = Write(insert(webhook_deliveries))
 
+# For a statement that reads one platform's enabled endpoints along with something else (a `UNION ALL`
+# part: store/payers.py): the rows' `data` and `internal`, by `seq`, of `platform_id` and `livemode`.
+ENDPOINTS_PART = (
+    resources.c.account_id == bindparam("platform_id"),
+    resources.c.livemode == bindparam("livemode"),
+    resources.c.object == "webhook_endpoint",
+    resources.c.status == "enabled",
+)
+
+
+def prime_endpoints(
+    conn: Connection, platform_id: str, livemode: bool, rows: Iterable[Sequence[Any]]
+) -> None:
+    """Keep, for the rest of the unit of work, a platform's enabled endpoints (`(data, internal)` rows,
+    oldest first) that a statement of the unit read along with something else: its events are then
+    recorded without reading them again. Dropped when the unit ends (store/db.py UNIT_STATE)."""
+    read = conn.info.setdefault(ENDPOINTS_READ, {})
+    endpoints = [WebhookEndpoint.from_doc(data, internal) for data, internal in rows]
+    read[(platform_id, bool(livemode))] = endpoints
+
 
 def enabled_endpoints(
     conn: Connection, platform_ids: Iterable[str], livemode: bool
 ) -> dict[str, list[WebhookEndpoint]]:
-    """The enabled endpoints of each platform in this mode, oldest first, in one query."""
+    """The enabled endpoints of each platform in this mode, oldest first, in one query (none when the
+    unit has read them already: `prime_endpoints`)."""
     found: dict[str, list[WebhookEndpoint]] = {p: [] for p in platform_ids}
     if not found:
         return found
     if len(found) == 1:
         [platform] = found
+        primed = conn.info.get(ENDPOINTS_READ)
+        if primed is not None and (platform, bool(livemode)) in primed:
+            found[platform] = list(primed[(platform, bool(livemode))])
+            return found
         one = {"platform": platform, "livemode": livemode}
         rows: Iterable[Sequence[Any]] = _ENDPOINTS_OF_ONE.rows(conn, one)
     else:

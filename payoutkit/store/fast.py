@@ -19,6 +19,7 @@ Only for plain SELECTs whose parameters are all named bind parameters (no expand
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class _Compiled:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
     results: tuple[Callable[[Any], Any] | None, ...]
     any_result: bool
+    # The parameters in `positional` order, as a tuple, from a mapping holding them.
+    ordered: Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
 
 def _compile(
@@ -53,14 +56,28 @@ def _compile(
     positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
     if compiled.positional and positional is None:
         positional = ()
-    return _Compiled(compiled.string, positional, defaults, binds, results, any(results))
+    return _Compiled(
+        compiled.string, positional, defaults, binds, results, any(results), _ordered(positional or ())
+    )
+
+
+def _ordered(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    if len(names) > 1:
+        return cast(Callable[[Mapping[str, Any]], tuple[Any, ...]], operator.itemgetter(*names))
+    if names:
+        [name] = names
+        return lambda values: (values[name],)
+    return lambda values: ()
 
 
 def _bound(c: _Compiled, params: Mapping[str, Any] | None) -> Sequence[Any] | Mapping[str, Any]:
-    values = {**c.defaults, **params} if params else dict(c.defaults)
-    for name, process in c.binds:
-        values[name] = process(values[name])
-    return values if c.positional is None else tuple(values[name] for name in c.positional)
+    if c.defaults or c.binds or not params:
+        values = {**c.defaults, **params} if params else dict(c.defaults)
+        for name, process in c.binds:
+            values[name] = process(values[name])
+    else:  # nothing to add or convert: the caller's own mapping, read only
+        values = params  # type: ignore[assignment]
+    return values if c.positional is None else c.ordered(values)
 
 
 def driver_sql(
@@ -69,23 +86,26 @@ def driver_sql(
     """Run `sql` on the driver's cursor of `conn` (as `conn.exec_driver_sql` does, without its
     per-call machinery): the engine's cursor listeners are called, a driver error is wrapped.
     `many`: `params` is a list of parameter sets, run as one `executemany`."""
-    dispatch = conn.dispatch
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # The engine's listeners (Core joins them to each connection's; we never listen on one connection):
+    # asking the engine's own collection is a third of the cost, on every statement.
+    listeners = conn.engine.dispatch
+    # A synchronous driver's own connection (what `driver_connection` gives, through one more call).
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if dispatch.before_cursor_execute:
-            for fn in dispatch.before_cursor_execute:
+        if listeners.before_cursor_execute:
+            for fn in listeners.before_cursor_execute:
                 fn(conn, cursor, sql, params, None, many)
         try:
             if many:
                 cursor.executemany(sql, params)
             else:
                 cursor.execute(sql, params)
-            fetched: list[Any] = cursor.fetchall() if fetch else []
+            fetched: list[Any] = cursor.fetchall() if fetch else []  # type: ignore[assignment]
         except BaseException as exc:
             # Core's own handling: wrapped as DBAPIError, the connection invalidated on a disconnect.
             conn._handle_dbapi_exception(exc, sql, params, cursor, None)
-        if dispatch.after_cursor_execute:
-            for fn in dispatch.after_cursor_execute:
+        if listeners.after_cursor_execute:
+            for fn in listeners.after_cursor_execute:
                 fn(conn, cursor, sql, params, None, many)
     finally:
         cursor.close()
@@ -99,11 +119,16 @@ class Query:
         self.stmt = stmt
         # Per engine's dialect, for as long as it lives (tests make many engines).
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._last: tuple[weakref.ref[Dialect], _Compiled] | None = None
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0]() is dialect:  # the usual case: one database per process
+            return last[1]
         found = self._by_dialect.get(dialect)
         if found is None:
             found = self._by_dialect[dialect] = _compile(self.stmt, dialect)
+        self._last = (weakref.ref(dialect), found)
         return found
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -128,6 +153,7 @@ class Write:
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Compiled]] = (
             weakref.WeakKeyDictionary()
         )
+        self._last: tuple[weakref.ref[Dialect], dict[tuple[str, ...], _Compiled]] | None = None
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -136,9 +162,13 @@ class Write:
         if any(tuple(r) != keys for r in rows[1:]):
             raise ValueError("every row of one write names the same columns")
         dialect = conn.dialect
-        per_keys = self._by_dialect.get(dialect)
-        if per_keys is None:
-            per_keys = self._by_dialect[dialect] = {}
+        last = self._last
+        if last is not None and last[0]() is dialect:  # the usual case: one database per process
+            per_keys = last[1]
+        else:
+            found = self._by_dialect.get(dialect)
+            per_keys = found if found is not None else self._by_dialect.setdefault(dialect, {})
+            self._last = (weakref.ref(dialect), per_keys)
         c = per_keys.get(keys)
         if c is None:
             _no_python_defaults(self.stmt, keys)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from payoutkit.store.db import Database
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import idempotency_keys as keys
 
 T = TypeVar("T")
@@ -39,13 +40,16 @@ class Stored:
     created: int
 
 
-_FIND = select(keys).where(
-    keys.c.account_id == bindparam("account_id"),
-    keys.c.livemode == bindparam("livemode"),
-    keys.c.key == bindparam("idem_key"),
+# Every POST the SDK makes carries a key: the lookup and the insert run on the driver (store/fast.py).
+_FIND = Query(
+    select(*keys.c["seq", "key", "request_hash", "status_code", "body", "created"]).where(
+        keys.c.account_id == bindparam("account_id"),
+        keys.c.livemode == bindparam("livemode"),
+        keys.c.key == bindparam("idem_key"),
+    )
 )
 _FORGET = delete(keys).where(keys.c.seq == bindparam("row_seq"))
-_REMEMBER = insert(keys)
+_REMEMBER = Write(insert(keys))
 _OLDEST = (
     select(keys.c.seq)
     .where(keys.c.livemode == bindparam("livemode"), keys.c.created <= bindparam("before"))
@@ -57,13 +61,14 @@ _PRUNE = delete(keys).where(keys.c.seq.in_(bindparam("seqs", expanding=True)))
 
 def find(conn: Connection, account_id: str, livemode: bool, key: str, now: int) -> Stored | None:
     """The live record of this key, if any; an expired one is deleted and the key is new again."""
-    row = conn.execute(_FIND, {"account_id": account_id, "livemode": livemode, "idem_key": key}).first()
-    if row is None:
+    rows = _FIND.rows(conn, {"account_id": account_id, "livemode": livemode, "idem_key": key})
+    if not rows:
         return None
-    if row.created <= now - TTL:
-        conn.execute(_FORGET, {"row_seq": row.seq})
+    seq, found_key, request_hash, status_code, body, created = rows[0]
+    if created <= now - TTL:
+        conn.execute(_FORGET, {"row_seq": seq})
         return None
-    return Stored(row.key, row.request_hash, row.status_code, row.body, row.created)
+    return Stored(found_key, request_hash, status_code, body, created)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def remember(
         "created": now,
     }
     try:
-        conn.execute(_REMEMBER, values)
+        _REMEMBER.run(conn, [values])
     except IntegrityError as exc:
         if _taken(exc):
             raise KeyTaken(str(exc.orig)) from exc

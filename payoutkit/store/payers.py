@@ -6,10 +6,13 @@ locks anything; an instant payout reads its platform and terms after it (service
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, cast, literal_column, null, select, union_all
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, cast, literal_column, null, select, union_all
 
 from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import accounts, resources
 
@@ -32,27 +35,49 @@ _PAYER_DESTINATIONS = select(
     resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS]),  # fixed SQL, as theirs
     resources.c.livemode == bindparam("livemode"),
 )
-_PAYER_ROWS = union_all(_PAYER_ACCOUNT, _PAYER_DESTINATIONS).subquery()
-_PAYER = Query(
-    select(*_PAYER_ROWS.c["part", "kind", "data", "platform_id", "livemode", "internal"]).order_by(
-        _PAYER_ROWS.c.part, _PAYER_ROWS.c.seq.desc()
+# Part 2: the enabled webhook endpoints of the platform, which the payout's event is delivered to
+# (store/events.py `prime_endpoints`): one statement fewer per payout.
+_PAYER_ENDPOINTS = select(
+    literal_column("2"), null(), resources.c.data, null(), null(), resources.c.internal, resources.c.seq
+).where(*ENDPOINTS_PART)
+
+
+def _payer_query(*parts: Select[Any]) -> Query:
+    rows = union_all(*parts).subquery()
+    return Query(
+        select(*rows.c["part", "kind", "data", "platform_id", "livemode", "internal"]).order_by(
+            rows.c.part, rows.c.seq.desc()
+        )
     )
-)
+
+
+_PAYER = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS)
+_PAYER_AND_ENDPOINTS = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS, _PAYER_ENDPOINTS)
 
 
 def payer(
-    tx: Connection, account_id: str, livemode: bool
+    tx: Connection, account_id: str, livemode: bool, *, endpoints_of: str | None = None
 ) -> tuple[Account | None, list[tuple[ExternalAccount, PayoutOutcome]]]:
     """The account (None for an unknown id or a system account) and its external accounts of the
-    mode, newest first, each with what a payout to it does: in one statement."""
+    mode, newest first, each with what a payout to it does: in one statement. `endpoints_of`: a
+    platform whose enabled webhook endpoints the statement reads too, for the unit's events."""
     account: Account | None = None
     destinations: list[tuple[ExternalAccount, PayoutOutcome]] = []
-    for part, kind, data, platform_id, mode, internal in _PAYER.rows(
-        tx, {"account_id": account_id, "livemode": livemode}
-    ):
+    endpoints: list[tuple[Any, Any]] = []
+    params = {"account_id": account_id, "livemode": livemode}
+    if endpoints_of is None:
+        rows = _PAYER.rows(tx, params)
+    else:
+        rows = _PAYER_AND_ENDPOINTS.rows(tx, {**params, "platform_id": endpoints_of})
+    for part, kind, data, platform_id, mode, internal in rows:
         if part == 0:
             if kind != "system":
                 account = Account.from_doc(data, kind=kind, platform_id=platform_id, livemode=bool(mode))
-        else:
+        elif part == 1:
             destinations.append((ExternalAccount.from_doc(data), PayoutOutcome.from_doc(internal)))
+        else:
+            endpoints.append((data, internal))
+    if endpoints_of is not None:
+        endpoints.reverse()  # read newest first: oldest first, as events take them
+        prime_endpoints(tx, endpoints_of, livemode, endpoints)
     return account, destinations

@@ -16,7 +16,7 @@ from payoutkit.services.actor import Actor, Moment
 from payoutkit.services.movement import movement
 from payoutkit.services.settlement import settle_at
 from payoutkit.store import Tx
-from payoutkit.store.balances import read_buckets
+from payoutkit.store.bucket_reads import read_buckets
 from tests.conftest import CLOCK_START
 
 DAY = 86400

@@ -70,7 +70,7 @@ def create(call: Call, p: ChargeCreate) -> dict[str, Any] | Refused:
     result = charges.create(call.conn, call.actor, _command(p), pricing=pricing)
     if result.declined is not None:
         return Refused(result.declined)
-    return render(result.charge)
+    return result.doc if result.doc is not None else render(result.charge)
 
 
 def retrieve(call: Call, p: Params, charge: str) -> dict[str, Any]:

@@ -1,0 +1,155 @@
+"""Reads of buckets: one account's, many accounts', the funds due and pending by date (the writes and
+locks are `store/balances.py`'s; every read first flushes the unit's deferred moves)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, func, select
+
+from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType, TxnStatus
+from payoutkit.store.balances import KEY_COLUMNS, flush_moves, key_of
+from payoutkit.store.fast import Query
+from payoutkit.store.schema import balance_transactions as txns
+from payoutkit.store.schema import balances
+
+_BALANCE_TYPES = {t.value: t for t in BalanceType}
+_SOURCE_TYPES = {t.value: t for t in SourceType}
+
+_READ_BUCKETS = select(
+    balances.c.account_id,
+    balances.c.livemode,
+    balances.c.currency,
+    balances.c.balance_type,
+    balances.c.source_type,
+    balances.c.available,
+    balances.c.pending,
+    balances.c.next_settle_at,
+).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
+# One account's: what the caller knows (account, mode) is not read back.
+_READ_BUCKETS_FAST = Query(
+    select(*_READ_BUCKETS.selected_columns[2:]).where(
+        balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode")
+    )
+)
+_READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
+    balances.c.account_id.in_(bindparam("ids", expanding=True))
+)
+
+
+def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
+    """All buckets of an account (in key order) and the earliest time any of them has funds due."""
+    flush_moves(conn)
+    rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
+    due = [r[5] for r in rows if r[5] is not None]
+    # One account and mode: key order is (currency, balance type, source type), the values' order.
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    mode = bool(livemode)
+    buckets = [
+        Bucket(BucketKey(account_id, mode, r[0], _BALANCE_TYPES[r[1]], _SOURCE_TYPES[r[2]]), r[3], r[4])
+        for r in rows
+    ]
+    return buckets, (min(due) if due else None)
+
+
+_DUE_PENDING = (
+    select(*KEY_COLUMNS, func.sum(txns.c.net).label("due"))
+    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.account_id == bindparam("account_id"),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.next_settle_at <= bindparam("now"),
+        txns.c.available_on >= balances.c.next_settle_at,  # no pending transaction is due earlier
+        txns.c.available_on <= bindparam("now"),
+        txns.c.status == TxnStatus.PENDING.value,
+    )
+    .group_by(balances.c.seq, *KEY_COLUMNS)
+)
+
+
+def due_pending(conn: Connection, account_id: str, livemode: bool, now: int) -> dict[BucketKey, int]:
+    """Per bucket of the account, the pending funds that settlement would make available by `now`
+    (read without settling: the buckets due are found by `next_settle_at`, their due transactions by
+    the settlement index)."""
+    values = {"account_id": account_id, "livemode": livemode, "now": now}
+    return {key_of(r): int(r.due) for r in conn.execute(_DUE_PENDING, values)}
+
+
+def read_buckets_of(
+    conn: Connection, accounts: Iterable[tuple[str, bool]]
+) -> dict[tuple[str, bool], list[Bucket]]:
+    """The buckets (in key order) of each (account, livemode), read in one statement."""
+    wanted = set(accounts)
+    if not wanted:
+        return {}
+    flush_moves(conn)
+    ids = sorted({account for account, _ in wanted})
+    rows = conn.execute(_READ_BUCKETS_OF, {"ids": ids}).all()
+    found: dict[tuple[str, bool], list[Bucket]] = {key: [] for key in wanted}
+    for r in rows:
+        key = (r.account_id, bool(r.livemode))
+        if key in found:
+            found[key].append(Bucket(key_of(r), r.available, r.pending))
+    return {key: sorted(buckets, key=lambda b: b.key) for key, buckets in found.items()}
+
+
+_PENDING_BY_DATE = (
+    select(balances.c.currency, txns.c.available_on, func.sum(txns.c.net).label("amount"))
+    .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))
+    .where(
+        balances.c.account_id == bindparam("account_id"),
+        balances.c.livemode == bindparam("livemode"),
+        balances.c.balance_type == BalanceType.PAYMENTS.value,
+        txns.c.status == TxnStatus.PENDING.value,
+        txns.c.available_on > bindparam("now"),
+    )
+    .group_by(balances.c.currency, txns.c.available_on)
+    .order_by(balances.c.currency, txns.c.available_on)
+)
+
+
+def pending_by_date(
+    conn: Connection, account_id: str, livemode: bool, now: int
+) -> dict[str, list[tuple[int, int]]]:
+    """Per currency, the account's pending `payments` funds not yet due by `now`, summed by the time
+    they become available: `[(available_on, amount), ...]` in time order (read through the settlement
+    index, bucket by bucket; what is due by `now` shows as available and is left out)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    values = {"account_id": account_id, "livemode": livemode, "now": now}
+    for r in conn.execute(_PENDING_BY_DATE, values):
+        if r.amount:
+            out.setdefault(r.currency, []).append((int(r.available_on), int(r.amount)))
+    return out
+
+
+_READ_BUCKETS_MANY = select(*_READ_BUCKETS.selected_columns).where(
+    balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
+)
+
+
+def read_buckets_many(
+    conn: Connection, account_ids: Iterable[str], livemode: bool
+) -> dict[str, tuple[list[Bucket], int | None]]:
+    """`read_buckets` of many accounts of one mode in one statement: each one's buckets (in key order)
+    and the earliest time any of them has funds due (accounts without buckets are left out)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    flush_moves(conn)
+    out: dict[str, tuple[list[Bucket], int | None]] = {}
+    mode = bool(livemode)
+    for account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
+        _READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}
+    ):
+        key = BucketKey(account, mode, currency, _BALANCE_TYPES[balance_type], _SOURCE_TYPES[source_type])
+        found = out.get(account)
+        if found is None:
+            out[account] = ([Bucket(key, available, pending)], settles)
+            continue
+        found[0].append(Bucket(key, available, pending))
+        if settles is not None and (found[1] is None or settles < found[1]):
+            out[account] = (found[0], settles)
+    for buckets, _ in out.values():
+        if len(buckets) > 1:
+            buckets.sort(key=lambda b: b.key)
+    return out
