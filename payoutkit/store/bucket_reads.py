@@ -17,14 +17,7 @@ _BALANCE_TYPES = {t.value: t for t in BalanceType}
 _SOURCE_TYPES = {t.value: t for t in SourceType}
 
 _READ_BUCKETS = select(
-    balances.c.account_id,
-    balances.c.livemode,
-    balances.c.currency,
-    balances.c.balance_type,
-    balances.c.source_type,
-    balances.c.available,
-    balances.c.pending,
-    balances.c.next_settle_at,
+    *KEY_COLUMNS, balances.c.available, balances.c.pending, balances.c.next_settle_at
 ).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
 # One account's: what the caller knows (account, mode) is not read back.
 _READ_BUCKETS_FAST = Query(
