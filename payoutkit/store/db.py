@@ -190,8 +190,7 @@ class Database:
         are still fired (statement counts stay honest) and a driver error is handled by Core's handler."""
         conn = self._inline_conn()
         info = conn.info
-        for key in UNIT_STATE:
-            info.pop(key, None)
+        forget_unit(conn)
         dispatch = conn.dispatch
         driver = conn.connection.driver_connection
         try:
