@@ -207,6 +207,8 @@ class Booking:
     created: int
     platform: str
     fees: PayoutFees = NO_FEES
+    # An automatic payout sweeps its own `payout` transaction: it is written with the payout's id.
+    automatic: bool = False
 
 
 def book_payout(b: Booking, *, arrival: int, description: str | None = None) -> list[Entry]:
@@ -233,6 +235,7 @@ def book_payout(b: Booking, *, arrival: int, description: str | None = None) -> 
             fee_details=tuple(details),
             description=description or ("STRIPE PAYOUT" if amount > 0 else "Debit of bank account"),
             source=b.payout_id,
+            payout=b.payout_id if b.automatic else None,
         ),
         Entry(key.with_account(WORLD), amount, "payout", "payout", created, created, source=b.payout_id),
     ]

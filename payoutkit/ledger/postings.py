@@ -126,6 +126,9 @@ class Entry:
     fee_details: tuple[FeeDetail, ...] = field(default=())
     description: str | None = None
     source: str | None = None
+    # The payout that sweeps this transaction, when it is written already swept (an automatic payout's
+    # own `payout` transaction): no later update of the row, nor of its indexes, to mark it.
+    payout: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("amount", "created", "available_on"):
