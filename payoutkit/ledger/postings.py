@@ -138,6 +138,13 @@ class Entry:
         if self.amount == 0 and self.fee == 0:
             raise ValueError("an entry moves money: amount and fee cannot both be zero")
 
+    def with_key(self, key: BucketKey) -> Entry:
+        """The same entry on another bucket (`dataclasses.replace` costs three times as much)."""
+        return Entry(
+            key, self.amount, self.type, self.reporting_category, self.created, self.available_on,
+            self.fee_details, self.description, self.source, self.payout,
+        )  # fmt: skip
+
     @property
     def fee(self) -> int:
         return sum(f.amount for f in self.fee_details) if self.fee_details else 0

@@ -16,6 +16,7 @@ from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
+from payoutkit.store import holders
 from payoutkit.store import resources as objects
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
@@ -354,6 +355,7 @@ class RunAccount(NamedTuple):
     kind: str
     platform_id: str | None
     settings: PayoutSettings
+    liability: tuple[bool, str | None]  # `holders.Holder.liability`, read with the rest
 
 
 # The payout settings as their JSON text: most accounts share a few (a platform's defaults), and each
@@ -363,6 +365,7 @@ _RUN_ACCOUNTS = select(
     accounts.c.kind,
     accounts.c.platform_id,
     accounts.c.data[("settings", "payouts")].as_string().label("payouts"),
+    holders.LOSSES.label("losses"),
 ).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
 
 
@@ -373,13 +376,14 @@ def _settings(text: str) -> PayoutSettings:
 
 def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
     """What a payout run needs of each account (not those without payout settings): its kind,
-    platform and payout settings, without reading its whole document."""
+    platform, payout settings and liability, without reading its whole document."""
     if not account_ids:
         return {}
     rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
+    liability = holders.liability_of
     return {
-        account_id: RunAccount(kind, platform_id, _settings(payouts))
-        for account_id, kind, platform_id, payouts in rows
+        account_id: RunAccount(kind, platform_id, _settings(payouts), liability(kind, platform_id, losses))
+        for account_id, kind, platform_id, payouts, losses in rows
         if payouts is not None
     }
 
