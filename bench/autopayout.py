@@ -133,11 +133,11 @@ def sweep_plan(url: str) -> str:
     """How the database runs the store's own sweep statement for the first account's bucket."""
     from payoutkit.store import payouts as store_payouts
 
-    sweep = store_payouts._SWEEP_BOTH.stmt  # the statement itself: its plan, not a copy's
+    sweep = store_payouts._SWEEP.stmt  # the statement itself: its plan, not a copy's
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
-            lines = seeding.explain(conn, sweep, {"b_seq": 1, "b_payout": "po_x", "b_txn": "txn_x"})
+            lines = seeding.explain(conn, sweep, {"b_seq": 1, "b_payout": "po_x"})
             sqlite = conn.dialect.name == "sqlite"
     finally:
         engine.dispose()

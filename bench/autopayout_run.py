@@ -84,6 +84,7 @@ def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
 
 def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = False) -> dict[str, Any]:
     """Every payout run due at `now`, a unit of work of at most 200 accounts at a time, as the worker."""
+    from payoutkit.runtime import tune_collector
     from payoutkit.services.actor import Moment
     from payoutkit.services.payout_automatic import run_automatic
     from payoutkit.services.rail import SimulatedRail
@@ -91,6 +92,7 @@ def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = Fals
 
     db = Database(url)
     moment, rail = Moment.job(False, now), SimulatedRail()
+    tune_collector()  # as `payoutkit serve` does, in whose process the worker runs
     units: list[dict[str, float]] = []
     try:
         if wait:

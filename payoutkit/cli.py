@@ -65,9 +65,11 @@ def serve(  # noqa: PLR0913 (the command's options)
     _print_start(settings, boot.platform_id, boot.generated, boot.publishable, workers)
     if workers == 1:
         from payoutkit.api.app import create_app
+        from payoutkit.runtime import tune_collector
 
-        uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="warning",
-                    access_log=False, lifespan="on")  # fmt: skip
+        api = create_app(settings, runtime=runtime)
+        tune_collector()
+        uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
         return
     # N processes (uvicorn's supervisor: one socket, a dead process is replaced), each opening its own
     # runtime on the database this one has migrated and booted.
@@ -101,12 +103,14 @@ def process_app() -> Starlette:
     own runtime and pool. The database is migrated and booted already; the worker runs in whichever
     process leads (payoutkit/worker.py `lead`)."""
     from payoutkit.api.app import create_app
-    from payoutkit.runtime import open_runtime
+    from payoutkit.runtime import open_runtime, tune_collector
 
     _logging(migrating=False)
     settings = _serve_settings(json.loads(os.environ[SERVE_OPTIONS]))
     runtime, _ = open_runtime(settings, migrate_new=False)
-    return create_app(settings, runtime=runtime)
+    api = create_app(settings, runtime=runtime)
+    tune_collector()
+    return api
 
 
 def _print_start(

@@ -26,6 +26,7 @@ multiple of 100, and an automatic payout pays the largest multiple its balance c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,6 +77,7 @@ def submit_time(created: int, method: str) -> int:
     return created if method == "instant" else created + STANDARD_SUBMIT_SECONDS
 
 
+@functools.lru_cache(maxsize=1024)  # a batch of automatic payouts asks it for one time, thousands of times
 def arrival_date(created: int, method: str) -> int:
     if method == "instant":
         return created + INSTANT_ARRIVAL_SECONDS
@@ -207,6 +209,8 @@ class Booking:
     created: int
     platform: str
     fees: PayoutFees = NO_FEES
+    # An automatic payout sweeps its own `payout` transaction: it is written with the payout's id.
+    automatic: bool = False
 
 
 def book_payout(b: Booking, *, arrival: int, description: str | None = None) -> list[Entry]:
@@ -233,6 +237,7 @@ def book_payout(b: Booking, *, arrival: int, description: str | None = None) -> 
             fee_details=tuple(details),
             description=description or ("STRIPE PAYOUT" if amount > 0 else "Debit of bank account"),
             source=b.payout_id,
+            payout=b.payout_id if b.automatic else None,
         ),
         Entry(key.with_account(WORLD), amount, "payout", "payout", created, created, source=b.payout_id),
     ]

@@ -126,6 +126,9 @@ class Entry:
     fee_details: tuple[FeeDetail, ...] = field(default=())
     description: str | None = None
     source: str | None = None
+    # The payout that sweeps this transaction, when it is written already swept (an automatic payout's
+    # own `payout` transaction): no later update of the row, nor of its indexes, to mark it.
+    payout: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("amount", "created", "available_on"):
@@ -134,6 +137,13 @@ class Entry:
                 raise TypeError(f"Entry.{name} must be an int, got {value!r}")
         if self.amount == 0 and self.fee == 0:
             raise ValueError("an entry moves money: amount and fee cannot both be zero")
+
+    def with_key(self, key: BucketKey) -> Entry:
+        """The same entry on another bucket (`dataclasses.replace` costs three times as much)."""
+        return Entry(
+            key, self.amount, self.type, self.reporting_category, self.created, self.available_on,
+            self.fee_details, self.description, self.source, self.payout,
+        )  # fmt: skip
 
     @property
     def fee(self) -> int:

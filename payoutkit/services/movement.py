@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from payoutkit.clock import mode_time
 from payoutkit.ledger.booking import book_reserve, reserve_delta
@@ -66,10 +65,31 @@ def prefetch_liability(conn: Tx, account_ids: Iterable[str]) -> None:
         cache[account_id] = found.liability
 
 
+def remember_liability(conn: Tx, known: Mapping[str, tuple[bool, str | None]]) -> None:
+    """Keep the liability of accounts read along with something else (`store.payouts.run_accounts`)."""
+    cache: dict[str, tuple[bool, str | None]] = engine_cache(conn, "liability")
+    cache.update(known)
+
+
 @functools.lru_cache(maxsize=1024)
 def _shard_of(k: BucketKey, shard: int) -> BucketKey:
     """A system account's bucket on one of its shards (a few keys, asked for by every unit)."""
     return k.with_account(f"{k.account}_{shard:02d}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _payments_keys(account: str, livemode: bool, currency: str) -> tuple[BucketKey, ...]:
+    """An account's payments buckets of a currency, of every source type (a liable account's are asked
+    for twice by every payout of a batch: declared, then summed for its reserve)."""
+    return tuple(BucketKey(account, livemode, currency, BalanceType.PAYMENTS, st) for st in SourceType)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reserve_keys(platform: str, livemode: bool, currency: str) -> tuple[BucketKey, BucketKey]:
+    """The platform's two buckets a reserve change moves (`book_reserve`)."""
+    return BucketKey(platform, livemode, currency), BucketKey(
+        platform, livemode, currency, BalanceType.CONNECT_RESERVED
+    )
 
 
 # The system accounts' buckets are credited by nearly every unit of work; spreading each over a few
@@ -128,14 +148,10 @@ class Movement:
                     self._by_account = None
                     # The reserve follows the account's value: its buckets are exact. The platform's two
                     # are only moved (`book_reserve`, never checked): by a relative update at the end.
-                    own = [
-                        BucketKey(k.account, k.livemode, k.currency, BalanceType.PAYMENTS, st)
-                        for st in SourceType
-                    ]
+                    own = _payments_keys(k.account, k.livemode, k.currency)
                     self.keys.update(own)
                     self.exact.update(own)
-                    self.keys.add(BucketKey(platform, k.livemode, k.currency))
-                    self.keys.add(BucketKey(platform, k.livemode, k.currency, BalanceType.CONNECT_RESERVED))
+                    self.keys.update(_reserve_keys(platform, k.livemode, k.currency))
         return self
 
     def lock(self) -> Movement:
@@ -168,7 +184,7 @@ class Movement:
         routed = []
         for e in entries:
             to = self.route(e.key)
-            routed.append(e if to is e.key else replace(e, key=to))
+            routed.append(e if to is e.key else e.with_key(to))
         if self.staged is not None:
             written = stage_entries(self.locked, self.seqs, routed)
             self.staged.extend(written)
@@ -210,12 +226,8 @@ class Movement:
         only `accounts`, if given."""
         pairs = self.liable.items() if accounts is None else self._liable_of(accounts)
         for (account, currency), platform in sorted(pairs):
-            available = sum(
-                self.bucket(
-                    BucketKey(account, self.ctx.livemode, currency, BalanceType.PAYMENTS, st)
-                ).available
-                for st in SourceType
-            )
+            get = self.locked.get  # a connected account's payments buckets are never routed
+            available = sum(get(k).available for k in _payments_keys(account, self.ctx.livemode, currency))
             row = (account, self.ctx.livemode, currency)
             known = self.reserved if self.reserved is not None and row in self.reserved else None
             stored = known[row] if known is not None else reserves.reserved(self.conn, *row)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from payoutkit.ledger.postings import Bucket, BucketKey
 from payoutkit.records.external_accounts import PayoutOutcome
 from payoutkit.services.actor import Moment
-from payoutkit.services.movement import Movement, prefetch_liability
+from payoutkit.services.movement import Movement, prefetch_liability, remember_liability
 from payoutkit.services.payout_open import Opened, book_order, payout_keys, record_opened, siblings
 from payoutkit.services.payout_run_rules import (
     AccountRun,
@@ -72,8 +72,11 @@ class Read:
 
 
 def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
-    """`Read` of these accounts, in two statements (the buckets as this unit has moved them)."""
-    return Read(store.run_accounts(tx, account_ids), read_buckets_many(tx, account_ids, livemode))
+    """`Read` of these accounts, in two statements (the buckets as this unit has moved them); their
+    liability is kept for the batch's movement (`prefetch_liability` then reads none of them)."""
+    found = store.run_accounts(tx, account_ids)
+    remember_liability(tx, {a: r.liability for a, r in found.items()})
+    return Read(found, read_buckets_many(tx, account_ids, livemode))
 
 
 def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None = None) -> dict[str, Plan]:

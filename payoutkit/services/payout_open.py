@@ -199,7 +199,8 @@ def book_order(
         order = replace(order, fees=replace(order.fees, application_fee_id=fee_id))
     arrival = rail.arrival_date(moment.now, order.method)
     po_id = new_id("po")
-    booking = Booking(order.source, order.amount, po_id, moment.now, order.platform_id, order.fees)
+    fees, automatic = order.fees, order.automatic
+    booking = Booking(order.source, order.amount, po_id, moment.now, order.platform_id, fees, automatic)
     written = mv.post(book_payout(booking, arrival=arrival, description=order.description))
     mv.sync_reserves(reserves_of)
     # The payout is built once, naming its own `payout` transaction (no copy of a half-made one).
@@ -225,9 +226,9 @@ def record_opened(tx: Tx, moment: Moment, rail: Rail, mv: Movement, opened: Sequ
     for o in opened:
         if o.payout.application_fee:
             store.create_fee(tx, _fee_doc(o.payout, o.order, mv), platform_id=o.order.platform_id)
-    # An automatic payout settles every available transaction of its bucket not yet swept, and its own.
-    sweeps = [(o.swept_seq, o.payout.id, o.payout.balance_transaction) for o in opened]
-    store.sweep_many(tx, [(seq, po, txn) for seq, po, txn in sweeps if seq is not None])
+    # An automatic payout settles every available transaction of its bucket not yet swept (its own was
+    # written swept: `Booking.automatic`).
+    store.sweep_many(tx, [(o.swept_seq, o.payout.id) for o in opened if o.swept_seq is not None])
     emissions = [
         events.Emission(
             "payout.created",

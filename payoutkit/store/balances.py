@@ -357,6 +357,7 @@ def append_entries(conn: Connection, seqs: dict[BucketKey, int], written: Sequen
                 "created": w.entry.created,
                 "description": w.entry.description,
                 "source": w.entry.source,
+                "payout": w.entry.payout,
             }
             for w in written
         ],

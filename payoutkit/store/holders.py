@@ -36,17 +36,28 @@ class Holder:
         return (self.liable, self.platform_id) if self.kind == "connected" else (False, None)
 
 
-_HOLDERS = select(accounts.c.id, accounts.c.kind, accounts.c.platform_id, accounts.c.data).where(
-    accounts.c.id.in_(bindparam("ids", expanding=True))
-)
+# The document's field that makes the platform liable, for a select of `accounts` to name.
+LOSSES = accounts.c.data[("controller", "losses", "payments")].as_string()
+
+# The two fields of the document it needs, not the document (an account's is a few KB of JSON, parsed
+# for each of thousands of accounts by a batch of automatic payouts or a settlement).
+_HOLDERS = select(
+    accounts.c.id,
+    accounts.c.kind,
+    accounts.c.platform_id,
+    accounts.c.data["default_currency"].as_string().label("default_currency"),
+    LOSSES.label("losses"),
+).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def liability_of(kind: str, platform_id: str | None, losses: str | None) -> tuple[bool, str | None]:
+    """`Holder.liability` from an account's kind, platform and `LOSSES`."""
+    return (losses == "application", platform_id) if kind == "connected" else (False, None)
 
 
 def _holder(row: Any) -> Holder:
-    data = row.data or {}
-    liable = row.kind == "connected" and (
-        data.get("controller", {}).get("losses", {}).get("payments") == "application"
-    )
-    return Holder(row.id, row.kind, row.platform_id, data.get("default_currency"), liable)
+    liable = row.kind == "connected" and row.losses == "application"
+    return Holder(row.id, row.kind, row.platform_id, row.default_currency, liable)
 
 
 def holders(conn: Connection, ids: Iterable[str]) -> dict[str, Holder]:

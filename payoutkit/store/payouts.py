@@ -10,12 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
+from payoutkit.store import holders
 from payoutkit.store import resources as objects
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
@@ -192,28 +193,14 @@ def due(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
 
 # ---- the sweep links (`balance_transactions.payout`) ------------------------------------------------
 
-_SWEEP = (
+# An automatic payout's sweep: its bucket's available transactions not yet swept, found by the index on
+# (balance_seq, payout). The payout's own transaction is written swept (`Entry.payout`), not updated.
+_SWEEP = Write(
     update(balance_transactions)
     .where(
         balance_transactions.c.balance_seq == bindparam("b_seq"),
+        balance_transactions.c.payout.is_(None),
         balance_transactions.c.status == "available",
-        balance_transactions.c.payout.is_(None),
-    )
-    .values(payout=bindparam("b_payout"))
-)
-_SWEEP_OWN = (
-    update(balance_transactions)
-    .where(balance_transactions.c.id == bindparam("b_txn"), balance_transactions.c.payout.is_(None))
-    .values(payout=bindparam("b_payout"))
-)
-# Both in one: the bucket's available transactions not yet swept, and the payout's own transaction
-# (in that bucket; pending when the payout is a debit), found by the index on (balance_seq, payout).
-_SWEEP_BOTH = Write(
-    update(balance_transactions)
-    .where(
-        balance_transactions.c.balance_seq == bindparam("b_seq"),
-        balance_transactions.c.payout.is_(None),
-        or_(balance_transactions.c.status == "available", balance_transactions.c.id == bindparam("b_txn")),
     )
     .values(payout=bindparam("b_payout"))
 )
@@ -243,18 +230,12 @@ _IN_FLIGHT = select(resources.c.data).where(
 )
 
 
-def sweep(tx: Connection, seq: int, payout_id: str, txn: str) -> None:
-    """An automatic payout settles every available, not yet swept transaction of its bucket (row
-    `seq`), and its own."""
-    tx.execute(_SWEEP, {"b_seq": seq, "b_payout": payout_id})
-    tx.execute(_SWEEP_OWN, {"b_txn": txn, "b_payout": payout_id})
-
-
-def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str, str]]) -> None:
-    """`sweep` of many automatic payouts (bucket row, payout, its own transaction, which is in that
-    bucket), each on a bucket of its own: one statement for them all, one row update per swept row."""
+def sweep_many(tx: Connection, sweeps: Sequence[tuple[int, str]]) -> None:
+    """Each automatic payout (bucket row, payout; each on a bucket of its own) sweeps every available,
+    not yet swept transaction of its bucket: one statement for them all, one row update per swept row.
+    Its own transaction was written swept."""
     if sweeps:
-        _SWEEP_BOTH.run(tx, [{"b_seq": seq, "b_payout": payout, "b_txn": txn} for seq, payout, txn in sweeps])
+        _SWEEP.run(tx, [{"b_seq": seq, "b_payout": payout} for seq, payout in sweeps])
 
 
 def release_sweeps(tx: Connection, payout_id: str) -> None:
@@ -374,6 +355,7 @@ class RunAccount(NamedTuple):
     kind: str
     platform_id: str | None
     settings: PayoutSettings
+    liability: tuple[bool, str | None]  # `holders.Holder.liability`, read with the rest
 
 
 # The payout settings as their JSON text: most accounts share a few (a platform's defaults), and each
@@ -383,6 +365,7 @@ _RUN_ACCOUNTS = select(
     accounts.c.kind,
     accounts.c.platform_id,
     accounts.c.data[("settings", "payouts")].as_string().label("payouts"),
+    holders.LOSSES.label("losses"),
 ).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
 
 
@@ -393,13 +376,14 @@ def _settings(text: str) -> PayoutSettings:
 
 def run_accounts(tx: Connection, account_ids: Sequence[str]) -> dict[str, RunAccount]:
     """What a payout run needs of each account (not those without payout settings): its kind,
-    platform and payout settings, without reading its whole document."""
+    platform, payout settings and liability, without reading its whole document."""
     if not account_ids:
         return {}
     rows = tx.execute(_RUN_ACCOUNTS, {"account_ids": sorted(set(account_ids))})
+    liability = holders.liability_of
     return {
-        account_id: RunAccount(kind, platform_id, _settings(payouts))
-        for account_id, kind, platform_id, payouts in rows
+        account_id: RunAccount(kind, platform_id, _settings(payouts), liability(kind, platform_id, losses))
+        for account_id, kind, platform_id, payouts, losses in rows
         if payouts is not None
     }
 
