@@ -42,16 +42,20 @@ SETTLE_BATCH = 10_000
 _PENDING, _AVAILABLE = TxnStatus.PENDING.value, TxnStatus.AVAILABLE.value
 
 
-# The batch's buckets. On PostgreSQL one array parameter (`seq = ANY(:seqs)`): an expanding IN of
-# 10,000 buckets is 10,000 placeholders, rendered by SQLAlchemy, split by psycopg and parsed by the
-# server on every statement; SQLite binds each value (it has no arrays).
+# The batch's buckets, in the statements that read or write buckets by primary key. On PostgreSQL one
+# array parameter (`seq = ANY(:seqs)`): an expanding IN of 10,000 buckets is 10,000 placeholders,
+# rendered by SQLAlchemy, split by psycopg and parsed by the server on every statement; SQLite binds
+# each value (it has no arrays). Not in the flip: its plan depends on the batch's size (a hash join
+# over the whole table for thousands of buckets, the (balance_seq, available_on) index for a few), and
+# its text is the same for every size once the list is one parameter, so psycopg would prepare it after
+# five runs and PostgreSQL could settle on one generic plan for all sizes.
 _SEQ_ARRAY = ARRAY(BigInteger)
 
 
-def _in_batch(col: ColumnElement[int], pg: bool) -> ColumnElement[bool]:
-    return (
-        col == any_(bindparam("seqs", type_=_SEQ_ARRAY)) if pg else col.in_(bindparam("seqs", expanding=True))
-    )
+def _in_batch(col: ColumnElement[int], array: bool) -> ColumnElement[bool]:
+    if array:
+        return col == any_(bindparam("seqs", type_=_SEQ_ARRAY))
+    return col.in_(bindparam("seqs", expanding=True))
 
 
 @cache
@@ -129,7 +133,7 @@ def settle_due(
 # `next_settle_at` (no pending transaction of the bucket is available earlier) to now, so the bucket's
 # settled past is never read.
 _DUE_TXNS = and_(
-    _in_batch(balances.c.seq, pg=True),
+    _in_batch(balances.c.seq, array=False),
     txns.c.balance_seq == balances.c.seq,
     txns.c.available_on >= balances.c.next_settle_at,
     txns.c.available_on <= bindparam("now"),
@@ -170,7 +174,7 @@ _DUE_IDS = (
     select(_due.c.seq)
     .select_from(balances.join(_due, _due.c.balance_seq == balances.c.seq))
     .where(
-        _in_batch(balances.c.seq, pg=False),
+        _in_batch(balances.c.seq, array=False),
         _due.c.available_on >= balances.c.next_settle_at,
         _due.c.available_on <= bindparam("now"),
     )
