@@ -153,9 +153,11 @@ _SUMS_CTE = (
     .group_by(_FLIPPED_CTE.c.balance_seq)
     .cte("sums")
 )
+# The batch's own buckets bound the moves' update as well: the planner cannot tell how many rows `sums`
+# has (a CTE), and for a movement's few buckets it would otherwise read every bucket of the table.
 _MOVED_CTE = (
     update(balances)
-    .where(balances.c.seq == _SUMS_CTE.c.balance_seq)
+    .where(balances.c.seq == _SUMS_CTE.c.balance_seq, _in_batch(balances.c.seq, array=False))
     .values(pending=balances.c.pending - _SUMS_CTE.c.due, available=balances.c.available + _SUMS_CTE.c.due)
     .returning(balances.c.seq)
     .cte("bumped")
