@@ -111,8 +111,7 @@ def check(url: str, *, txns: int, settled: bool) -> None:
 LABELS = (  # (substring of the SQL, label): first match wins; others are named by verb and table
     ("SELECT DISTINCT balances.account_id, balances.currency", "settle: due accounts (SELECT DISTINCT)"),
     ("FOR UPDATE", "settle_due: lock a batch of due buckets"),
-    ("WITH moved AS", "settle_due: flip due txns, sum per bucket (UPDATE … RETURNING)"),
-    ("RETURNING balance_seq, net", "settle_due: flip due txns by row id, sum in Python (UPDATE … RETURNING)"),
+    ("WITH moved AS", "settle_due: flip due txns, sum and move them per bucket (one statement)"),
     ("UPDATE balance_transactions", "settle_due: flip due txns (UPDATE)"),
     ("sum(balance_transactions.net)", "settle_due: sum due txns per bucket (SELECT)"),
     ("pending=(balances.pending", "settle_due: move the sums (UPDATE balances, executemany)"),

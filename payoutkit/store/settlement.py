@@ -1,8 +1,9 @@
 """Set-based settlement: due pending funds become available, a batch of buckets at a time.
 
 `settle_due` locks due buckets (found by the indexed `next_settle_at`) in row-id order — the lock
-order of every unit of work — flips their due transactions in one statement, moves the sums in the
-buckets and sets each bucket's next settlement time. Every statement is built once (the bucket query
+order of every unit of work — flips their due transactions and moves the sums in the buckets (on
+PostgreSQL in one statement; on SQLite the sums are read, then the rows flipped, then the sums moved)
+and sets each bucket's next settlement time. Every statement is built once (the bucket query
 once per combination of filters a caller uses).
 """
 
@@ -12,7 +13,21 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from payoutkit.ledger.postings import BalanceType, TxnStatus
 from payoutkit.store.balances import flush_moves
@@ -25,6 +40,22 @@ from payoutkit.store.schema import balances
 # due transactions in 10,000 buckets one batch took a third less time (CPU) than twenty of 500 on both.
 SETTLE_BATCH = 10_000
 _PENDING, _AVAILABLE = TxnStatus.PENDING.value, TxnStatus.AVAILABLE.value
+
+
+# The batch's buckets, in the statements that read or write buckets by primary key. On PostgreSQL one
+# array parameter (`seq = ANY(:seqs)`): an expanding IN of 10,000 buckets is 10,000 placeholders,
+# rendered by SQLAlchemy, split by psycopg and parsed by the server on every statement; SQLite binds
+# each value (it has no arrays). Not in the flip: its plan depends on the batch's size (a hash join
+# over the whole table for thousands of buckets, the (balance_seq, available_on) index for a few), and
+# its text is the same for every size once the list is one parameter, so psycopg would prepare it after
+# five runs and PostgreSQL could settle on one generic plan for all sizes.
+_SEQ_ARRAY = ARRAY(BigInteger)
+
+
+def _in_batch(col: ColumnElement[int], array: bool) -> ColumnElement[bool]:
+    if array:
+        return col == any_(bindparam("seqs", type_=_SEQ_ARRAY))
+    return col.in_(bindparam("seqs", expanding=True))
 
 
 @cache
@@ -40,11 +71,10 @@ def _due_buckets(by_account: bool, by_mode: bool, by_seqs: bool, batch: int, loc
     return stmt.with_for_update() if lock else stmt
 
 
-_MOVED_ACCOUNTS = (
-    select(balances.c.account_id, balances.c.livemode)
-    .where(balances.c.seq.in_(bindparam("seqs", expanding=True)))
-    .distinct()
-)
+_MOVED_ACCOUNTS = {
+    pg: select(balances.c.account_id, balances.c.livemode).where(_in_batch(balances.c.seq, pg)).distinct()
+    for pg in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -70,9 +100,9 @@ def settle_due(
     """Make every pending transaction with `available_on <= now` available; return how many.
 
     Works through due buckets `batch` at a time, in row-id order: per batch one statement locks the
-    buckets, one flips their due transactions, one moves the sums and one sets each bucket's next
-    settlement time. Given `moved_accounts`, one more statement per batch adds the (account, livemode)
-    of every bucket that moved funds to it.
+    buckets, one (PostgreSQL) or three (SQLite: sums, flip, moves) flip their due transactions and move
+    the sums, and one sets each bucket's next settlement time. Given `moved_accounts`, one more
+    statement per batch adds the (account, livemode) of every bucket that moved funds to it.
     """
     flush_moves(conn)
     lock = conn.dialect.name == "postgresql"
@@ -92,7 +122,8 @@ def settle_due(
         moved_total += count
         if moved_accounts is not None and moved_seqs:
             moved_accounts.update(
-                (r.account_id, bool(r.livemode)) for r in conn.execute(_MOVED_ACCOUNTS, {"seqs": moved_seqs})
+                (r.account_id, bool(r.livemode))
+                for r in conn.execute(_MOVED_ACCOUNTS[lock], {"seqs": moved_seqs})
             )
         if len(due) < batch:
             return moved_total
@@ -102,13 +133,14 @@ def settle_due(
 # `next_settle_at` (no pending transaction of the bucket is available earlier) to now, so the bucket's
 # settled past is never read.
 _DUE_TXNS = and_(
-    balances.c.seq.in_(bindparam("seqs", expanding=True)),
+    _in_batch(balances.c.seq, array=False),
     txns.c.balance_seq == balances.c.seq,
     txns.c.available_on >= balances.c.next_settle_at,
     txns.c.available_on <= bindparam("now"),
     txns.c.status == _PENDING,
 )
-# PostgreSQL: flip and sum in one statement.
+# PostgreSQL: one statement flips the due transactions, sums them per bucket and moves the sums in the
+# buckets (locked by this unit), returning each bucket's sum and count.
 _FLIPPED_CTE = (
     update(txns)
     .where(_DUE_TXNS)
@@ -116,28 +148,46 @@ _FLIPPED_CTE = (
     .returning(txns.c.balance_seq, txns.c.net)
     .cte("moved")
 )
-_FLIP_AND_SUM = select(_FLIPPED_CTE.c.balance_seq, func.sum(_FLIPPED_CTE.c.net), func.count()).group_by(
-    _FLIPPED_CTE.c.balance_seq
+_SUMS_CTE = (
+    select(_FLIPPED_CTE.c.balance_seq, func.sum(_FLIPPED_CTE.c.net).label("due"), func.count().label("n"))
+    .group_by(_FLIPPED_CTE.c.balance_seq)
+    .cte("sums")
 )
-# SQLite: the due rows' ids first (read from the index alone), then the flip in row-id order: a bucket's
-# transactions are spread over the table, and a flip in bucket order would write each table page once
-# per bucket on it, the page cache long spilled; in row-id order each page is written once.
+# The batch's own buckets bound the moves' update as well: the planner cannot tell how many rows `sums`
+# has (a CTE), and for a movement's few buckets it would otherwise read every bucket of the table.
+_MOVED_CTE = (
+    update(balances)
+    .where(balances.c.seq == _SUMS_CTE.c.balance_seq, _in_batch(balances.c.seq, array=False))
+    .values(pending=balances.c.pending - _SUMS_CTE.c.due, available=balances.c.available + _SUMS_CTE.c.due)
+    .returning(balances.c.seq)
+    .cte("bumped")
+)
+_FLIP_SUM_AND_MOVE = select(_MOVED_CTE.c.seq, _SUMS_CTE.c.due, _SUMS_CTE.c.n).join_from(
+    _MOVED_CTE, _SUMS_CTE, _SUMS_CTE.c.balance_seq == _MOVED_CTE.c.seq
+)
+# SQLite: the due rows' ids (read from the index alone), then their sums per bucket and the flip, both
+# in row-id order: a bucket's transactions are spread over the table, and a pass in bucket order would
+# visit each table page once per bucket on it, the page cache long spilled; in row-id order each page
+# is read (and written) once. The sums are read before the flip (the unit holds SQLite's write lock, so
+# both statements see the same rows): an UPDATE … RETURNING of every flipped row, summed in Python, cost
+# more (SQLite buffers the returned rows; 1,000,000 of them crossed into Python).
 _due = txns.alias("due")
 _DUE_IDS = (
     select(_due.c.seq)
     .select_from(balances.join(_due, _due.c.balance_seq == balances.c.seq))
     .where(
-        balances.c.seq.in_(bindparam("seqs", expanding=True)),
+        _in_batch(balances.c.seq, array=False),
         _due.c.available_on >= balances.c.next_settle_at,
         _due.c.available_on <= bindparam("now"),
     )
 )
-_FLIPPED = (
-    update(txns)
-    .where(txns.c.seq.in_(_DUE_IDS), txns.c.status == _PENDING)
-    .values(status=_AVAILABLE)
-    .returning(txns.c.balance_seq, txns.c.net)
+_DUE_NOW = and_(txns.c.seq.in_(_DUE_IDS), txns.c.status == _PENDING)
+_DUE_SUMS = (
+    select(txns.c.balance_seq, func.sum(txns.c.net), func.count())
+    .where(_DUE_NOW)
+    .group_by(txns.c.balance_seq)
 )
+_FLIP = update(txns).where(_DUE_NOW).values(status=_AVAILABLE)
 _MOVE_DUE = (
     update(balances)
     .where(balances.c.seq == bindparam("b_seq"))
@@ -161,29 +211,29 @@ _KEEP_FUTURE = and_(
     balances.c.next_settle_at > bindparam("now"),
     or_(_NEXT_PENDING.is_(None), balances.c.next_settle_at < _NEXT_PENDING),
 )
-_NEXT_SETTLE = (
-    update(balances)
-    .where(balances.c.seq.in_(bindparam("seqs", expanding=True)))
+_NEXT_SETTLE = {
+    pg: update(balances)
+    .where(_in_batch(balances.c.seq, pg))
     .values(next_settle_at=case((_KEEP_FUTURE, balances.c.next_settle_at), else_=_NEXT_PENDING))
-)
+    for pg in (False, True)
+}
 
 
 def _settle_buckets(conn: Connection, seqs: list[int], now: int) -> tuple[int, list[int]]:
     """Settle these (locked) buckets; returns how many transactions moved and the buckets they were in."""
     values = {"seqs": seqs, "now": now}
+    pg = conn.dialect.name == "postgresql"
     sums: list[tuple[int, int, int]]  # bucket, sum of net, how many
-    if conn.dialect.name == "postgresql":
-        sums = [(int(s), int(total), int(n)) for s, total, n in conn.execute(_FLIP_AND_SUM, values)]
-    else:  # SQLite cannot read an UPDATE's RETURNING in a CTE: sum the flipped rows here
-        totals: dict[int, list[int]] = {}
-        for seq, net in conn.execute(_FLIPPED, values):
-            t = totals.setdefault(seq, [0, 0])
-            t[0] += net
-            t[1] += 1
-        sums = [(seq, total, n) for seq, (total, n) in totals.items()]
-    if sums:
-        conn.execute(_MOVE_DUE, [{"b_seq": s, "b_due": total} for s, total, _ in sums])
-    conn.execute(_NEXT_SETTLE, values)
+    if pg:  # flipped, summed and moved in one statement
+        sums = [(int(s), int(total), int(n)) for s, total, n in conn.execute(_FLIP_SUM_AND_MOVE, values)]
+    else:  # SQLite cannot read an UPDATE's RETURNING in a CTE: sum the due rows first, then flip them
+        sums = [(int(s), int(total), int(n)) for s, total, n in conn.execute(_DUE_SUMS, values)]
+        flipped = conn.execute(_FLIP, values).rowcount
+        if flipped != sum(n for _, _, n in sums):  # the write lock is held: nothing can change between
+            raise AssertionError(f"settlement flipped {flipped} transactions, summed others")
+        if sums:
+            conn.execute(_MOVE_DUE, [{"b_seq": s, "b_due": total} for s, total, _ in sums])
+    conn.execute(_NEXT_SETTLE[pg], values)
     return sum(n for _, _, n in sums), [s for s, _, _ in sums]
 
 
