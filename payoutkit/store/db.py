@@ -6,6 +6,11 @@ is serialized through one thread and begins with `BEGIN IMMEDIATE`, so a read-th
 never meets SQLITE_BUSY inside a process (other processes wait on `busy_timeout`). On PostgreSQL units
 run concurrently on a pool; money-moving units lock the balance rows they touch, in a fixed order.
 
+In the server, SQLite units run on the event loop's own connection (`Database._inline_conn`) and commit in
+groups (`Database._grouped`): the units that run before the event loop gets back to the commit share one
+transaction, each in a savepoint, and none returns before that COMMIT has succeeded. One request at a
+time, a group is one unit; under load one COMMIT serves many.
+
 `Database.read(fn, *args)` runs a unit that only reads (`GET /v1/balance`): on SQLite it begins with a
 deferred `BEGIN`, which takes no write lock (a WAL reader sees the last commit and never waits for a
 writer), and on PostgreSQL it is a `READ ONLY` transaction, so a read that tried to write would fail.
@@ -13,11 +18,12 @@ writer), and on PostgreSQL it is a `READ ONLY` transaction, so a read that tried
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -45,7 +51,7 @@ DEFERRED_MOVES = "payoutkit_deferred_moves"
 # (store/events.py `prime_endpoints`), for its events.
 ENDPOINTS_READ = "payoutkit_endpoints_read"
 # Connection.info key: the units of work on this connection begin and end on the driver (`Database.
-# _inline`); SQLAlchemy's transaction on it stays open and sends no BEGIN.
+# _grouped`, `_inline_read`); SQLAlchemy's transaction on it stays open and sends no BEGIN.
 DRIVER_UNITS = "payoutkit_driver_units"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
@@ -106,7 +112,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             if conn.info.get(DRIVER_UNITS):
-                return  # its units send their own BEGIN (Database._inline)
+                return  # its units send their own BEGIN (Database._grouped)
             readonly = conn.get_execution_options().get(READONLY, False) or conn.info.pop(READ_UNIT, False)
             driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
@@ -127,6 +133,7 @@ class Database:
         # and run on a pool of threads.
         self.inline = self.is_sqlite
         self._conn: Connection | None = None
+        self._group: _Group | None = None  # the open group of inline units (`_grouped`)
 
     def transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -170,7 +177,7 @@ class Database:
 
     def _inline_conn(self) -> Connection:
         """The event loop's long-lived connection. SQLAlchemy's transaction on it is begun once and held
-        open, sending nothing: each unit sends its own BEGIN and COMMIT on the driver (`_inline`), which
+        open, sending nothing: each unit sends its own BEGIN and COMMIT on the driver (`_grouped`), which
         saves SQLAlchemy's transaction machinery, about 60 µs a unit, on every request."""
         conn = self._conn
         if conn is not None and not conn.closed and not conn.invalidated:
@@ -182,21 +189,18 @@ class Database:
         conn.begin()  # no BEGIN sent (`_on_begin`): Core and store/fast.py see a transaction, as in a unit
         return conn
 
-    def _inline(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
-        """A unit on the event loop's own long-lived connection (SQLite: nothing else can run meanwhile).
+    def _inline_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read on the event loop's own long-lived connection, when no group is open (`_grouped`).
 
-        It begins as any SQLite unit does (`BEGIN IMMEDIATE`, the write lock up front; a read: a deferred
-        `BEGIN`) and commits or rolls back on the driver; the engine's begin, commit and rollback events
-        are still fired (statement counts stay honest) and a driver error is handled by Core's handler."""
+        It begins as any SQLite read does (a deferred `BEGIN`: no write lock) and ends on the driver;
+        the engine's begin, commit and rollback events are still fired (statement counts stay honest)
+        and a driver error is handled by Core's handler."""
         conn = self._inline_conn()
         info = conn.info
         forget_unit(conn)
-        dispatch = conn.dispatch
         driver = conn.connection.driver_connection
         try:
-            driver_sql(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
-            if dispatch.begin:
-                dispatch.begin(conn)
+            _begin(conn, "BEGIN")
             result = fn(conn, *args)
             run_before_commit(conn)
             _driver_end(conn, driver, "COMMIT")
@@ -211,20 +215,143 @@ class Database:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.inline:
-            return self._inline(False, fn, *args)
+            return await self._grouped(False, fn, *args)
         return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)`, a unit of work that only reads, without the write lock."""
         if self.inline:
-            return self._inline(True, fn, *args)
+            if self._group is None:
+                return self._inline_read(fn, *args)
+            return await self._grouped(True, fn, *args)
         return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
+
+    async def _grouped(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
+        """A unit on the event loop's connection, committed with the others of its group (group commit).
+
+        The first unit of a group begins the transaction (`BEGIN IMMEDIATE`) and asks the event loop to
+        commit once the callbacks already due have run (`_flush`); every unit that runs before then joins
+        the same transaction, each in a savepoint of its own, so a unit that fails rolls back alone. No
+        unit returns, and so no answer is sent, before the group's COMMIT has succeeded: an answer never
+        shows what is not durable, and a commit that fails fails every unit of the group. At one
+        request at a time a group is one unit, with the statements of a unit on its own; under load,
+        one COMMIT (and one write of each page the units share, in the WAL) serves the whole group."""
+        group = self._group
+        if group is None:
+            return await self._first(fn, *args)
+        conn = self._inline_conn()
+        driver = conn.connection.driver_connection
+        forget_unit(conn)
+        if group.lost is None and (conn.invalidated or not driver.in_transaction):  # type: ignore[union-attr]
+            group.lost = RuntimeError("the group's transaction was rolled back before its commit")
+        if group.lost is not None:  # nothing may run outside the transaction (it would autocommit)
+            await group.committed()  # raises: the group fails
+        failure: BaseException | None = None
+        result: Any = None
+        if not read_only:
+            driver_sql(conn, "SAVEPOINT unit")
+        try:
+            result = fn(conn, *args)
+            run_before_commit(conn)
+            if not read_only:
+                driver_sql(conn, "RELEASE unit")
+        except BaseException as exc:
+            forget_unit(conn)
+            failure = exc
+            if conn.invalidated or not driver.in_transaction:  # type: ignore[union-attr]
+                # SQLite rolled the whole transaction back (an I/O error, a full disk): the group is lost
+                group.lost = exc
+            elif not read_only:
+                try:
+                    driver_sql(conn, "ROLLBACK TO unit")
+                    driver_sql(conn, "RELEASE unit")
+                except BaseException as undo:  # its writes cannot be taken back alone: the group fails
+                    group.lost = undo
+        group.hooks.extend(conn.info.pop(AFTER_COMMIT, []))
+        await group.committed()  # it may have read what the others wrote: answered once that is durable
+        if failure is not None:
+            raise failure
+        return cast(T, result)
+
+    async def _first(self, fn: Callable[..., T], *args: Any) -> T:
+        """The first unit of a group: begins it, runs as a unit on its own does, and leaves the COMMIT to
+        `_flush`; if it fails, it rolls back alone (nothing else has joined) and the group is over."""
+        conn = self._inline_conn()
+        forget_unit(conn)
+        driver = conn.connection.driver_connection
+        group = self._group = _Group()
+        try:
+            _begin(conn, "BEGIN IMMEDIATE")
+            result = fn(conn, *args)
+            run_before_commit(conn)
+        except BaseException:
+            self._group = None
+            forget_unit(conn)
+            if not conn.invalidated and driver.in_transaction:  # type: ignore[union-attr]
+                _driver_end(conn, driver, "ROLLBACK")
+            raise
+        group.hooks.extend(conn.info.pop(AFTER_COMMIT, []))
+        asyncio.get_running_loop().call_soon(self._flush, group)
+        await group.committed()
+        return result
+
+    def _flush(self, group: _Group) -> None:
+        """Commit a group (see `_grouped`), run its units' after-commit hooks, and let them answer."""
+        if self._group is not group:
+            return
+        self._group = None
+        conn = self._inline_conn()
+        driver = conn.connection.driver_connection
+        try:
+            if group.lost is not None:
+                raise group.lost
+            if conn.invalidated or not driver.in_transaction:  # type: ignore[union-attr]
+                raise RuntimeError("the group's transaction was rolled back before its commit")
+            _driver_end(conn, driver, "COMMIT")
+        except BaseException as exc:
+            forget_unit(conn)
+            if not conn.invalidated and driver.in_transaction:  # type: ignore[union-attr]
+                _driver_end(conn, driver, "ROLLBACK")
+            group.fail(exc)
+            return
+        for hook in group.hooks:
+            hook()
+        group.succeed()
 
     def dispose(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+
+
+class _Group:
+    """Inline units sharing one transaction (`Database._grouped`): their after-commit hooks, and the
+    commit they wait for."""
+
+    __slots__ = ("_done", "hooks", "lost")
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable[[], None]] = []
+        self.lost: BaseException | None = None  # what rolled the whole transaction back, if anything
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def committed(self) -> None:
+        # shielded: a unit whose request is cancelled still leaves the group to commit as one
+        await asyncio.shield(self._done)
+
+    def succeed(self) -> None:
+        self._done.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        self._done.set_exception(exc)
+
+
+def _begin(conn: Connection, how: str) -> None:
+    """BEGIN a unit on the driver (`BEGIN` or `BEGIN IMMEDIATE`), then the engine's begin event."""
+    driver_sql(conn, how)
+    if conn.dispatch.begin:
+        conn.dispatch.begin(conn)
 
 
 def _driver_end(conn: Connection, driver: Any, how: str) -> None:
