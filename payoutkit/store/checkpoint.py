@@ -1,0 +1,114 @@
+"""SQLite's WAL checkpoints on a thread of their own, off the request path (the server only).
+
+In WAL mode a commit appends its pages to the `-wal` file; a checkpoint copies them back into the
+database file. By default SQLite runs one inside whichever commit takes the WAL past
+`wal_autocheckpoint` pages (1,000): on the server, where every unit runs on the event loop, that
+request then waits for the copy and two fsyncs (the WAL's, then the database file's), and so does
+every request queued behind it. A payout writes ~22 pages, so that was one request in ~45.
+
+The server (`Database.start_checkpointer`, called by the app's lifespan) instead:
+
+- looks every `INTERVAL` seconds at how many WAL pages no checkpoint has copied yet (the WAL index's
+  header in the `-shm` file: https://www.sqlite.org/walformat.html, "The WAL-Index Header"; a read of
+  100 bytes, no lock) and, from `PAGES` on, runs `PRAGMA wal_checkpoint(PASSIVE)` on a connection of
+  its own. A passive checkpoint takes no lock a writer or a reader waits for and copies what no reader
+  still needs; the thread holds the GIL only around the call (the copy and the fsyncs run without it).
+  Not checkpointing a small WAL keeps SQLite's cadence at low load: a write that starts the WAL over
+  after a checkpoint fsyncs its header, so checkpointing after every few commits would put that fsync
+  on the request path more often than SQLite's default does;
+- raises its connections' `wal_autocheckpoint` to `FALLBACK_PAGES`, the safety net: SQLite restarts
+  the WAL from its beginning only when a write begins after a checkpoint copied all of it, which under
+  steady writes (commits land while the thread copies) may not happen; and if this thread stalled,
+  nothing else would copy. So a commit that finds the WAL at `FALLBACK_PAGES` still runs a passive
+  checkpoint itself, as SQLite always did, of what the thread has not copied yet (little, when it
+  keeps up); the next write then starts the WAL over. The WAL file never holds more than about
+  `FALLBACK_PAGES` pages plus one unit's.
+
+Durability is unchanged (docs/architecture.md, "Durability"): `synchronous=NORMAL` never fsyncs at
+commit, only at checkpoints, whoever runs them; a commit is in the WAL file before it is answered, so a
+killed process loses nothing it acknowledged; a power loss can lose the commits since the last
+checkpoint's fsync of the WAL (now at most `INTERVAL` plus one checkpoint ago while the thread runs).
+Other processes (the CLI, scripts, tests without a server) keep SQLite's default automatic checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+from typing import Any
+
+log = logging.getLogger("payoutkit.checkpoint")
+
+# Seconds between the thread's looks at the WAL.
+INTERVAL = 0.01
+# Pages not yet copied from which the thread checkpoints (SQLite's own automatic checkpoint: 1,000).
+PAGES = 500
+# The server's connections' `wal_autocheckpoint` while the thread runs (pages of the page size, 4 KiB:
+# ~16 MiB of WAL).
+FALLBACK_PAGES = 4000
+
+
+class Checkpointer:
+    """A daemon thread running `PRAGMA wal_checkpoint(PASSIVE)` every `interval` seconds on the DBAPI
+    connection `connect()` returns (closed when the thread stops)."""
+
+    def __init__(self, connect: Any, shm: str, *, interval: float = INTERVAL, pages: int = PAGES) -> None:
+        self._connect = connect
+        self._shm = shm
+        self.interval = interval
+        self.pages = pages
+        self.checkpoints = 0  # passive checkpoints run (for tests and logs)
+        self.last: tuple[int, int, int] | None = None  # (busy, WAL frames, frames copied) of the last
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="payoutkit-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        conn = self._connect()
+        try:
+            cursor = conn.cursor()
+            while not self._stop.wait(self.interval):
+                if uncopied_pages(self._shm) < self.pages:
+                    continue
+                try:
+                    row = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except Exception:  # a failed checkpoint is retried; the fallback bounds the WAL meanwhile
+                    log.exception("WAL checkpoint failed; trying again in %.3f s", self.interval)
+                    continue
+                self.last = (int(row[0]), int(row[1]), int(row[2]))
+                self.checkpoints += 1
+        finally:
+            conn.close()
+
+
+# The WAL index header (walformat.html): mxFrame, the WAL's last valid frame, at byte 16 of the first
+# copy of the header; nBackfill, the frames a checkpoint has copied, at byte 96. In the host's order.
+_MX_FRAME = struct.Struct("=I")
+_HEADER = 100
+
+
+def uncopied_pages(shm: str) -> int:
+    """The WAL's pages that no checkpoint has copied yet, read from the `-shm` file without a lock (the
+    figure may be a moment old); a large number if it cannot be read, so that the thread checkpoints."""
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except OSError:
+        return 1 << 31
+    try:
+        header = os.pread(fd, _HEADER, 0)
+    finally:
+        os.close(fd)
+    if len(header) < _HEADER:
+        return 1 << 31
+    (frames,) = _MX_FRAME.unpack_from(header, 16)
+    (copied,) = _MX_FRAME.unpack_from(header, 96)
+    return max(0, int(frames) - int(copied))
