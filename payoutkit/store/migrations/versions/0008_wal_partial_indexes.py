@@ -12,6 +12,15 @@ with the row. As partial indexes (`... IS NOT NULL`) they hold only the rows tho
 SQLite and PostgreSQL use them for the same reads (`x = ?` implies `x IS NOT NULL`), so those rows write
 one index entry fewer. The sweep's `payout IS NULL` reads go through `(balance_seq, payout)`, which
 stays whole.
+
+Migration 0007's external accounts index is made again after them, unchanged: on an analysed store
+SQLite's planner breaks a tie between plans by the order the table's indexes were created, and with
+`(parent_id, object, seq)` newer than it the read of an account's external accounts (every balance
+read and payout) sorted its one or two rows in a temporary B-tree instead of reading them in index
+order (checked on a store analysed after 600 payouts and 600 charges: every other statement the tests
+run keeps its plan; the list's `payout` filter now reads the partial index, where on 0007 the planner
+took the account's index instead, the full index's statistics showing every row with the one value
+NULL).
 """
 
 from __future__ import annotations
@@ -35,13 +44,25 @@ INDEXES = (
 )
 
 
-def upgrade() -> None:
-    for name, table, columns, where in INDEXES:
-        op.drop_index(name, table_name=table)
+# Migration 0007's, made again last (see above).
+EXTERNAL = ("ix_resources_external_accounts", "resources", ["parent_id", "livemode", "seq"],
+            "object IN ('bank_account', 'card')")  # fmt: skip
+
+
+def _remake(name: str, table: str, columns: list[str], where: str | None) -> None:
+    op.drop_index(name, table_name=table)
+    if where is None:
+        op.create_index(name, table, columns)
+    else:
         op.create_index(name, table, columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
+
+
+def upgrade() -> None:
+    for name, table, columns, where in (*INDEXES, EXTERNAL):
+        _remake(name, table, columns, where)
 
 
 def downgrade() -> None:
     for name, table, columns, _where in INDEXES:
-        op.drop_index(name, table_name=table)
-        op.create_index(name, table, columns)
+        _remake(name, table, columns, None)
+    _remake(*EXTERNAL)
