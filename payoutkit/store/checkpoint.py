@@ -73,11 +73,12 @@ class Checkpointer:
             self._thread.join()
 
     def _run(self) -> None:
-        conn = self._connect()
+        conn = self._connect()  # open while the thread runs: SQLite keeps the `-shm` file meanwhile
+        shm = WalIndex(self._shm)
         try:
             cursor = conn.cursor()
             while not self._stop.wait(self.interval):
-                if uncopied_pages(self._shm) < self.pages:
+                if shm.uncopied_pages() < self.pages:
                     continue
                 try:
                     row = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -87,28 +88,41 @@ class Checkpointer:
                 self.last = (int(row[0]), int(row[1]), int(row[2]))
                 self.checkpoints += 1
         finally:
+            shm.close()
             conn.close()
 
 
 # The WAL index header (walformat.html): mxFrame, the WAL's last valid frame, at byte 16 of the first
 # copy of the header; nBackfill, the frames a checkpoint has copied, at byte 96. In the host's order.
-_MX_FRAME = struct.Struct("=I")
+_FRAME = struct.Struct("=I")
 _HEADER = 100
+_UNKNOWN = 1 << 31  # a figure that could not be read: the thread checkpoints
 
 
-def uncopied_pages(shm: str) -> int:
-    """The WAL's pages that no checkpoint has copied yet, read from the `-shm` file without a lock (the
-    figure may be a moment old); a large number if it cannot be read, so that the thread checkpoints."""
-    try:
-        fd = os.open(shm, os.O_RDONLY)
-    except OSError:
-        return 1 << 31
-    try:
-        header = os.pread(fd, _HEADER, 0)
-    finally:
-        os.close(fd)
-    if len(header) < _HEADER:
-        return 1 << 31
-    (frames,) = _MX_FRAME.unpack_from(header, 16)
-    (copied,) = _MX_FRAME.unpack_from(header, 96)
-    return max(0, int(frames) - int(copied))
+class WalIndex:
+    """The `-shm` file of a database in WAL mode, read without a lock (a figure may be a moment old).
+    Opened once (one `pread` a look); opened again after a failed read."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def uncopied_pages(self) -> int:
+        """The WAL's pages that no checkpoint has copied yet (mxFrame - nBackfill)."""
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY)
+            header = os.pread(self._fd, _HEADER, 0)
+        except OSError:
+            self.close()
+            return _UNKNOWN
+        if len(header) < _HEADER:
+            return _UNKNOWN
+        (frames,) = _FRAME.unpack_from(header, 16)
+        (copied,) = _FRAME.unpack_from(header, 96)
+        return max(0, int(frames) - int(copied))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Connection, text
 
-from payoutkit.store.checkpoint import uncopied_pages
+from payoutkit.store.checkpoint import WalIndex
 from payoutkit.store.db import AUTOCHECKPOINT, Database
 
 PAGE = 4096
@@ -87,16 +87,17 @@ def test_the_wal_stays_bounded_when_the_thread_does_not_run(db: Database, sqlite
 
 
 def test_the_probe_reads_the_pages_no_checkpoint_has_copied(db: Database, sqlite_url: str) -> None:
-    shm = sqlite_url.removeprefix("sqlite:///") + "-shm"
+    shm = WalIndex(sqlite_url.removeprefix("sqlite:///") + "-shm")
     _checkpoint(db, "TRUNCATE")
-    assert uncopied_pages(shm) == 0
+    assert shm.uncopied_pages() == 0
     for _ in range(10):
         db.transaction(_write, 3)
-    assert uncopied_pages(shm) >= 30
+    assert shm.uncopied_pages() >= 30  # read again through the same file descriptor
     busy, frames, copied = _checkpoint(db, "PASSIVE")
     assert (busy, frames) == (0, copied)
-    assert uncopied_pages(shm) == 0
-    assert uncopied_pages(shm + "-missing") > 1_000_000  # unreadable: the thread checkpoints
+    assert shm.uncopied_pages() == 0
+    shm.close()
+    assert WalIndex(shm.path + "-missing").uncopied_pages() > 1_000_000  # unreadable: the thread checkpoints
 
 
 def test_postgresql_has_no_checkpointer(database_url: str) -> None:
