@@ -8,14 +8,15 @@ every request queued behind it. A payout writes ~22 pages, so that was one reque
 
 The server (`Database.start_checkpointer`, called by the app's lifespan) instead:
 
-- looks every `INTERVAL` seconds at how many WAL pages no checkpoint has copied yet (the WAL index's
-  header in the `-shm` file: https://www.sqlite.org/walformat.html, "The WAL-Index Header"; a read of
-  100 bytes, no lock) and, from `PAGES` on, runs `PRAGMA wal_checkpoint(PASSIVE)` on a connection of
-  its own. A passive checkpoint takes no lock a writer or a reader waits for and copies what no reader
-  still needs; the thread holds the GIL only around the call (the copy and the fsyncs run without it).
-  Not checkpointing a small WAL keeps SQLite's cadence at low load: a write that starts the WAL over
-  after a checkpoint fsyncs its header, so checkpointing after every few commits would put that fsync
-  on the request path more often than SQLite's default does;
+- looks every `INTERVAL` seconds (backing off to `IDLE_INTERVAL` while nothing is written) at how
+  many WAL pages no checkpoint has copied yet (the WAL index's header in the `-shm` file, read without
+  a lock: https://www.sqlite.org/walformat.html, "The WAL-Index Header") and, from `PAGES` on, runs
+  `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own. A passive checkpoint takes no lock a
+  writer or a reader waits for and copies what no reader still needs; the thread holds the GIL only
+  around the call (the copy and the fsyncs run without it). Not checkpointing a small WAL keeps
+  SQLite's cadence at low load: a write that starts the WAL over after a checkpoint fsyncs its header,
+  so checkpointing after every few commits would put that fsync on the request path more often than
+  SQLite's default does;
 - raises its connections' `wal_autocheckpoint` to `FALLBACK_PAGES`, the safety net: SQLite restarts
   the WAL from its beginning only when a write begins after a checkpoint copied all of it, which under
   steady writes (commits land while the thread copies) may not happen; and if this thread stalled,
@@ -27,7 +28,8 @@ The server (`Database.start_checkpointer`, called by the app's lifespan) instead
 Durability is unchanged (docs/architecture.md, "Durability"): `synchronous=NORMAL` never fsyncs at
 commit, only at checkpoints, whoever runs them; a commit is in the WAL file before it is answered, so a
 killed process loses nothing it acknowledged; a power loss can lose the commits since the last
-checkpoint's fsync of the WAL (now at most `INTERVAL` plus one checkpoint ago while the thread runs).
+checkpoint's fsync of the WAL: while the thread runs, about `PAGES` pages of them plus what is written
+during one look's interval and one checkpoint (SQLite's default: up to 1,000 pages).
 Other processes (the CLI, scripts, tests without a server) keep SQLite's default automatic checkpoint.
 """
 
@@ -41,8 +43,9 @@ from typing import Any
 
 log = logging.getLogger("payoutkit.checkpoint")
 
-# Seconds between the thread's looks at the WAL.
+# Seconds between the thread's looks at the WAL while it grows; up to IDLE_INTERVAL while it does not.
 INTERVAL = 0.01
+IDLE_INTERVAL = 0.2
 # Pages not yet copied from which the thread checkpoints (SQLite's own automatic checkpoint: 1,000).
 PAGES = 500
 # The server's connections' `wal_autocheckpoint` while the thread runs (pages of the page size, 4 KiB:
@@ -77,8 +80,14 @@ class Checkpointer:
         shm = WalIndex(self._shm)
         try:
             cursor = conn.cursor()
-            while not self._stop.wait(self.interval):
-                if shm.uncopied_pages() < self.pages:
+            wait, seen = self.interval, -1
+            while not self._stop.wait(wait):
+                pages = shm.uncopied_pages()
+                # Nothing written since the last look: look again later (an idle server wakes ~5 times
+                # a second, not 100); a write brings the interval back.
+                wait = min(wait * 2, IDLE_INTERVAL) if pages == seen else self.interval
+                seen = pages
+                if pages < self.pages:
                     continue
                 try:
                     row = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
