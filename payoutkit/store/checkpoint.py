@@ -4,7 +4,7 @@ In WAL mode a commit appends its pages to the `-wal` file; a checkpoint copies t
 database file. By default SQLite runs one inside whichever commit takes the WAL past
 `wal_autocheckpoint` pages (1,000): on the server, where every unit runs on the event loop, that
 request then waits for the copy and two fsyncs (the WAL's, then the database file's), and so does
-every request queued behind it. A payout writes ~22 pages, so that was one request in ~45.
+every request queued behind it. A payout writes ~24 pages, so that was one request in ~40.
 
 The server (`Database.start_checkpointer`, called by the app's lifespan) instead:
 
