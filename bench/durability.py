@@ -35,6 +35,8 @@ SYNCHRONOUS = {"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}
 
 
 def sqlite_line() -> str:
+    from payoutkit.store import checkpoint
+
     p = sqlite_pragmas()
     tmp = tempfile.gettempdir()
     sync = SYNCHRONOUS.get(p["synchronous"], p["synchronous"])
@@ -43,9 +45,10 @@ def sqlite_line() -> str:
     if p["journal_mode"].lower() == "wal" and sync == "NORMAL":
         line += (
             ": a commit is in the WAL file before it returns, so a crash of the process loses nothing, "
-            "but the WAL is fsynced only at checkpoints (every "
-            f"{p['wal_autocheckpoint']} pages), so a power loss or OS crash can lose the transactions "
-            "committed since the last checkpoint; the database stays consistent (never corrupt)"
+            "but the WAL is fsynced only at checkpoints (SQLite's default: inside a commit, every "
+            f"{p['wal_autocheckpoint']} pages; the server: a thread of its own from {checkpoint.PAGES} "
+            f"pages, a commit from {checkpoint.FALLBACK_PAGES}), so a power loss or OS crash can lose the "
+            "transactions committed since the last checkpoint; the database stays consistent (never corrupt)"
         )
     return line
 

@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.db.start_checkpointer()  # SQLite: WAL checkpoints off the request path
         async with anyio.create_task_group() as tg:
             if settings.worker:
                 tg.start_soon(worker.lead, state)

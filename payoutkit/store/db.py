@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
+from payoutkit.store import checkpoint
 from payoutkit.store.fast import driver_sql
 
 T = TypeVar("T")
@@ -62,6 +63,9 @@ def forget_unit(conn: Connection) -> None:
     for key in UNIT_STATE:
         conn.info.pop(key, None)
 
+
+# SQLite's own `wal_autocheckpoint` (pages), which every process but a server keeps (store/checkpoint.py).
+AUTOCHECKPOINT = 1000
 
 # SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
@@ -134,6 +138,29 @@ class Database:
         self.inline = self.is_sqlite
         self._conn: Connection | None = None
         self._group: _Group | None = None  # the open group of inline units (`_grouped`)
+        self._checkpointer: checkpoint.Checkpointer | None = None
+        self._autocheckpoint = AUTOCHECKPOINT
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", self._on_connect)
+
+    def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint:d}")
+
+    def start_checkpointer(
+        self, *, interval: float = checkpoint.INTERVAL, pages: int = checkpoint.PAGES,
+        fallback_pages: int = checkpoint.FALLBACK_PAGES,
+    ) -> None:  # fmt: skip
+        """SQLite, the server: WAL checkpoints on a thread of their own instead of inside a commit, with
+        SQLite's automatic checkpoint kept at `fallback_pages` as the safety net (store/checkpoint.py).
+        Called before the first request; stopped by `dispose`. Nothing to do on PostgreSQL."""
+        if not self.is_sqlite or self._checkpointer is not None:
+            return
+        self._autocheckpoint = fallback_pages
+        self._close_connections()  # reopened with the new setting
+        shm = f"{self.engine.url.database}-shm"
+        self._checkpointer = checkpoint.Checkpointer(self.engine.raw_connection, shm, interval=interval,
+                                                     pages=pages)  # fmt: skip
+        self._checkpointer.start()
 
     def transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -318,11 +345,18 @@ class Database:
             hook()
         group.succeed()
 
-    def dispose(self) -> None:
+    def _close_connections(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+
+    def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+            self._autocheckpoint = AUTOCHECKPOINT
+        self._close_connections()
 
 
 class _Group:

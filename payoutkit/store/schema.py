@@ -145,7 +145,14 @@ balance_transactions = Table(
     # bucket's `next_settle_at` (never above a pending transaction's `available_on`) to now.
     Index(None, "balance_seq", "available_on"),  # settlement, per due bucket
     Index(None, "source"),
-    Index(None, "payout"),
+    # The transactions a payout swept (`payout = ?`); most transactions are never swept, and the index
+    # holds none of them (migration 0008).
+    Index(
+        "ix_balance_transactions_payout",
+        "payout",
+        sqlite_where=text("payout IS NOT NULL"),
+        postgresql_where=text("payout IS NOT NULL"),
+    ),
     # An automatic payout sweeps its bucket's available, not yet swept transactions: this index finds
     # them without reading every transaction the bucket ever paid out.
     Index(None, "balance_seq", "payout"),
@@ -166,7 +173,15 @@ resources = Table(
     # What the object knows but never shows: e.g. the test outcome a bank account number selects.
     Column("internal", JSON, nullable=True),
     Index(None, "account_id", "livemode", "object", "seq"),
-    Index(None, "parent_id", "object", "seq"),
+    # A parent's children (`parent_id = ?`); a platform's own charges have none (migration 0008).
+    Index(
+        "ix_resources_parent_id_object_seq",
+        "parent_id",
+        "object",
+        "seq",
+        sqlite_where=text("parent_id IS NOT NULL"),
+        postgresql_where=text("parent_id IS NOT NULL"),
+    ),
     # An account's external accounts, read on every balance read and payout (migration 0007 says why).
     Index(
         "ix_resources_external_accounts",

@@ -17,7 +17,7 @@ import pytest
 import stripe
 from sqlalchemy.dialects import sqlite
 
-from payoutkit.store import external_accounts, payers
+from payoutkit.store import external_accounts, payers, payouts
 from tests.support import databases
 
 
@@ -48,5 +48,28 @@ def test_an_accounts_external_accounts_are_read_by_their_index_on_an_analysed_st
             plan = _plan(conn, statement, params)
             assert "USING INDEX ix_resources_external_accounts" in plan, plan
             assert "SCAN resources" not in plan, plan
+    finally:
+        conn.close()
+
+
+def test_the_partial_indexes_keep_the_reads_of_every_request_on_an_analysed_store(
+    database_url: str, stripe_client: stripe.StripeClient
+) -> None:
+    """Migration 0008: `(parent_id, object, seq)` and `(payout)` hold only rows with a parent and swept
+    transactions. An account's external accounts are still read in index order (no sort), a payout's
+    swept transactions are still found by `payout`."""
+    platform = stripe_client.v1.accounts.retrieve_current().id
+    stripe_client.v1.accounts.external_accounts.create(platform, {"external_account": "btok_us_verified"})
+    for _ in range(100):
+        stripe_client.v1.charges.create({"amount": 1000, "currency": "usd", "source": "tok_bypassPending"})
+        stripe_client.v1.payouts.create({"amount": 100, "currency": "usd"})
+    conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    try:
+        conn.execute("ANALYZE")
+        plan = _plan(conn, external_accounts._FOR_ACCOUNT, (platform, False))
+        in_order = "SEARCH resources USING INDEX ix_resources_external_accounts (parent_id=? AND livemode=?)"
+        assert plan == in_order  # no TEMP B-TREE
+        plan = _plan(conn, payouts._RELEASE, ("po_x", "po_x"))
+        assert "USING INDEX ix_balance_transactions_payout (payout=?)" in plan, plan
     finally:
         conn.close()
