@@ -7,21 +7,23 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
+from devtools.pg import PostgresCluster
 from payoutkit.store.checkpoint import WalIndex
 from payoutkit.store.db import AUTOCHECKPOINT, Database
+from tests.support import databases
 
 PAGE = 4096
 
 
 @pytest.fixture
-def sqlite_url(database_url: str) -> str:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's WAL")
-    return database_url
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh SQLite database migrated to head (the WAL is SQLite's: no PostgreSQL run of these)."""
+    return databases.copy_sqlite_template(sqlite_template, tmp_path)
 
 
 @pytest.fixture
@@ -100,12 +102,12 @@ def test_the_probe_reads_the_pages_no_checkpoint_has_copied(db: Database, sqlite
     assert WalIndex(shm.path + "-missing").uncopied_pages() > 1_000_000  # unreadable: the thread checkpoints
 
 
-def test_postgresql_has_no_checkpointer(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL")
-    database = Database(database_url)
+def test_postgresql_has_no_checkpointer(pg_cluster: PostgresCluster, pg_template: str) -> None:
+    name = databases.create_pg_database(pg_cluster, pg_template)
+    database = Database(pg_cluster.url(name))
     try:
         database.start_checkpointer()
         assert database._checkpointer is None
     finally:
         database.dispose()
+        pg_cluster.drop_database(name)
