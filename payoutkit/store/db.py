@@ -269,8 +269,7 @@ class Database:
         conn = self._inline_conn()
         driver = conn.connection.driver_connection
         forget_unit(conn)
-        if group.lost is None and (conn.invalidated or not driver.in_transaction):  # type: ignore[union-attr]
-            group.lost = RuntimeError("the group's transaction was rolled back before its commit")
+        group.check_open(conn, driver)
         if group.lost is not None:  # nothing may run outside the transaction (it would autocommit)
             await group.committed()  # raises: the group fails
         failure: BaseException | None = None
@@ -330,10 +329,9 @@ class Database:
         conn = self._inline_conn()
         driver = conn.connection.driver_connection
         try:
+            group.check_open(conn, driver)
             if group.lost is not None:
                 raise group.lost
-            if conn.invalidated or not driver.in_transaction:  # type: ignore[union-attr]
-                raise RuntimeError("the group's transaction was rolled back before its commit")
             _driver_end(conn, driver, "COMMIT")
         except BaseException as exc:
             forget_unit(conn)
@@ -369,6 +367,12 @@ class _Group:
         self.hooks: list[Callable[[], None]] = []
         self.lost: BaseException | None = None  # what rolled the whole transaction back, if anything
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def check_open(self, conn: Connection, driver: Any) -> None:
+        """Mark the group lost if its transaction is gone (SQLite rolled it back, or the connection
+        went away): nothing more may run in it, and it cannot commit."""
+        if self.lost is None and (conn.invalidated or not driver.in_transaction):
+            self.lost = RuntimeError("the group's transaction was rolled back before its commit")
 
     async def committed(self) -> None:
         # shielded: a unit whose request is cancelled still leaves the group to commit as one
