@@ -71,6 +71,7 @@ chromium:
 
 lint: install connect
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	cd $(CONNECT) && npx --no-install tsc --noEmit
 

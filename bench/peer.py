@@ -499,8 +499,7 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
         "",
         *([("Not reached: " + "; ".join(notes) + ".")] if notes else []),
         *([""] if notes else []),
-        measured(machine, keys=("CPU",))
-        + f" ({machine.get('Cores', '?')}; {machine.get('RAM', '?')} RAM; "
+        measured(machine, keys=("CPU",)) + f" ({machine.get('Cores', '?')}; {machine.get('RAM', '?')} RAM; "
         f"load average {machine.get('Load', '?')} while measuring); Python {machine.get('Python', '?')}. "
         "The three servers and the client share the machine's cores. The whole run took "
         f"{machine.get('Took', '?')}, seeding included. Produced by `bench/peer.py` (`make bench`).",

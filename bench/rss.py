@@ -107,8 +107,8 @@ def section(res: Results) -> str:
         rows.append(f"| {r.backend} | {r.txns:,} | **{_mb(r.peak_kb)}** | {_mb(r.before_kb)} "
                     f"| {_mb(r.rss_kb)} | under {TARGET_MB} MB |")  # fmt: skip
     loads = "; ".join(
-        f"{r.backend}: " + ", ".join(f"`{k}` {v[0]:,.0f}/s ({v[1]:,} requests, {v[2]} errors)"
-                                     for k, v in r.loads.items())
+        f"{r.backend}: "
+        + ", ".join(f"`{k}` {v[0]:,.0f}/s ({v[1]:,} requests, {v[2]} errors)" for k, v in r.loads.items())
         for r in res.rss
     )
     kids = [r for r in res.rss if r.children]

@@ -77,9 +77,9 @@ def _controller(account: dict[str, Any]) -> str:
 
 def index(accounts: list[dict[str, Any]], now: int) -> str:
     rows = "\n".join(
-        f"""<li><a class="account" href="/accounts/{escape(a['id'])}">
+        f"""<li><a class="account" href="/accounts/{escape(a["id"])}">
 <strong>{escape(_name(a))}</strong>
-<span>{escape(a.get('country') or '')} · {escape((a.get('default_currency') or '').upper())} ·
+<span>{escape(a.get("country") or "")} · {escape((a.get("default_currency") or "").upper())} ·
 payouts {escape(_schedule(a))}</span><small>{escape(_controller(a))}</small></a></li>"""
         for a in accounts
     )
@@ -145,9 +145,9 @@ def account(platform: Platform, acct: dict[str, Any], now: int) -> str:
     currency = str(acct.get("default_currency") or "usd")
     body = f"""<p><a href="/">← All accounts</a></p>
 <h1>{escape(_name(acct))}</h1>
-<p class="muted">{escape(acct['id'])} · {escape(acct.get('country') or '')} ·
+<p class="muted">{escape(acct["id"])} · {escape(acct.get("country") or "")} ·
 payouts {escape(_schedule(acct))} ·
-{escape(_controller(acct))} · <a href="/accounts/{escape(acct['id'])}/payouts">Payout details</a></p>
+{escape(_controller(acct))} · <a href="/accounts/{escape(acct["id"])}/payouts">Payout details</a></p>
 <div class="columns">
 <div class="components">
 <div role="tablist" aria-label="Component" class="tabs">
@@ -176,12 +176,12 @@ def payout(
 ) -> str:
     items = "".join(
         f'<li><a href="?payout={escape(p["id"])}"{" aria-current=page" if p["id"] == chosen else ""}>'
-        f'{escape(when(int(p["created"])))} · {escape(money(int(p["amount"]), p["currency"]))} · '
-        f'{escape(p["status"])}</a></li>'
+        f"{escape(when(int(p['created'])))} · {escape(money(int(p['amount']), p['currency']))} · "
+        f"{escape(p['status'])}</a></li>"
         for p in payouts
     )
     details = '<section aria-label="Payout details" data-component="payout-details"></section>'
-    body = f"""<p><a href="/accounts/{escape(acct['id'])}">← {escape(_name(acct))}</a></p>
+    body = f"""<p><a href="/accounts/{escape(acct["id"])}">← {escape(_name(acct))}</a></p>
 <h1>Payout details</h1>
 <div class="columns"><div class="components">{details if chosen else "<p>No payouts yet.</p>"}</div>
 <aside class="panel"><h2>Recent payouts</h2><ol class="payouts">{items}</ol></aside></div>"""

@@ -62,7 +62,8 @@ class Platform:
 
     def add_external_account(self, account: str, external_account: str | dict[str, Any]) -> str:
         created = self.client.v1.accounts.external_accounts.create(
-            account, {"external_account": external_account}  # type: ignore[typeddict-item]
+            account,
+            {"external_account": external_account},  # type: ignore[typeddict-item]
         )
         return str(created.id)
 
