@@ -162,8 +162,8 @@ def scenario(backend: str, cluster: PostgresCluster | None, cfg: Config, res: Re
     out = Autopayout(backend)
     res.autopayout.append(out)
     for n in cfg.autopayout_sizes:
-        # The largest size is the figure: it gets the runs; a smaller one predicts it, once.
-        repeat = cfg.autopayout_runs if n == max(cfg.autopayout_sizes) else 1
+        # Every size gets the runs: a figure is a median with its spread (the smaller one is cheap).
+        repeat = cfg.autopayout_runs
         if out.runs and cfg.autopayout_budget:  # the per-account cost is flat: the last size predicts
             predicted = n * out.runs[-1].seconds / out.runs[-1].accounts
             if predicted > cfg.autopayout_budget:

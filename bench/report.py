@@ -234,7 +234,7 @@ def section_settle(res: Results) -> str:
              "through `Database.transaction` (as the worker's tick), in a process of its own: "
              "`settlement.settle(conn, now, livemode=False)`, called again while any bucket is still due "
              f"(one call should do: the calls column), then the commit; {res.config.settle_runs} runs of "
-             "the largest size (one of a smaller size: it shows the scaling), each on its own copy of "
+             "each size, each on its own copy of "
              "one checked seed (the SQLite file copied; PostgreSQL `CREATE "
              "DATABASE … TEMPLATE … STRATEGY FILE_COPY`), each checked after, the median run shown (its "
              "row and breakdown) with every run's min-max. Peak RSS is the settling process's "
