@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from payoutkit.runtime import Runtime, open_runtime
-from payoutkit.store.fast import Query, Write
+from payoutkit.store.fast import MULTI_VALUES_MAX, Query, Write
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
 
@@ -77,6 +77,7 @@ def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runti
         Query(_BY_PARENT).rows(conn, {"parent": "p", "livemode": False})
         Write(insert(resources)).run(conn, [_row("one", None)])
         Write(insert(resources)).run(conn, [_row("two", None), _row("three", None)])
+        Write(insert(resources)).run(conn, [_row(f"many_{i}", None) for i in range(MULTI_VALUES_MAX + 1)])
         with pytest.raises(IntegrityError):
             Write(insert(resources)).run(conn, [_row("one", None)])  # the same id again
         raise Done
@@ -88,4 +89,27 @@ def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runti
     finally:
         event.remove(runtime.db.engine, "before_cursor_execute", listener)
     ours = [s for s in seen if s[0] != "BEGIN"]
-    assert ours == [("SELECT", False), ("INSERT", False), ("INSERT", True), ("INSERT", False)]
+    # A few rows: one statement on PostgreSQL (a VALUES row each), the driver's executemany on SQLite.
+    few_rows_many = runtime.db.engine.dialect.name != "postgresql"
+    assert ours == [("SELECT", False), ("INSERT", False), ("INSERT", few_rows_many), ("INSERT", True),
+                    ("INSERT", False)]  # fmt: skip
+
+
+def test_a_write_of_many_rows_stores_each_in_order(runtime: Runtime) -> None:
+    """Whatever way the rows go (one statement, or `executemany` past MULTI_VALUES_MAX), each is stored
+    with its own values, JSON included, in the order given (`seq`, which lists are ordered by)."""
+    for n in (2, 3, MULTI_VALUES_MAX, MULTI_VALUES_MAX + 1):
+
+        def unit(conn: Connection, n: int = n) -> None:
+            rows = [_row(f"w{n}_{i}", {"i": i} if i % 2 else None) | {"parent_id": f"p{n}"} for i in range(n)]
+            Write(insert(resources)).run(conn, rows)
+            got = conn.execute(
+                select(resources.c.id, resources.c.data, resources.c.internal)
+                .where(resources.c.parent_id == f"p{n}")
+                .order_by(resources.c.seq)
+            ).all()
+            assert [r.id for r in got] == [f"w{n}_{i}" for i in range(n)]
+            assert [r.internal for r in got] == [{"i": i} if i % 2 else None for i in range(n)]
+            assert all(r.data == _row(r.id, None)["data"] for r in got)
+
+        runtime.db.transaction(unit)
