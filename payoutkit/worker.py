@@ -11,6 +11,8 @@ On PostgreSQL the settlement is split into `Settings.worker_shards` units of wor
 over its own share of the accounts (`settle_all`, store/shards.py): one settlement of many due funds
 is CPU-bound in the backend that runs it, and a unit per shard uses as many backends. Each shard
 commits on its own; one that fails leaves its share due for the next tick and the others' work done.
+The automatic payout runs go as that many sequences of units at once (`drain`), each unit claiming
+its own batch of due accounts: one unit's Python work overlaps another's statements.
 
 It runs once per deployment, not once per process (`lead`): on PostgreSQL the process that holds the
 worker's advisory lock runs it (payoutkit/store/leader.py), the others try again every interval and
@@ -47,9 +49,9 @@ async def tick(state: Runtime) -> int:
         moved += await settle_all(state.db, moment, state.settings.worker_shards)
         # Payout steps and automatic payout runs, a bounded batch per unit of work.
         rail = state.rail
-        for job in (payout_lifecycle.advance_due, payout_automatic.run_automatic):
-            while await state.db.run(job, moment, rail) > 0:
-                pass
+        while await state.db.run(payout_lifecycle.advance_due, moment, rail) > 0:
+            pass
+        await drain(state.db, payout_automatic.run_automatic, state.settings.worker_shards, moment, rail)
         for prune in (jobs.prune_idempotency, jobs.prune_sessions):
             while await state.db.run(prune, livemode, now) == jobs.PRUNE_BATCH:
                 pass
@@ -82,6 +84,30 @@ async def run_sharded(db: Database, unit: Callable[..., int], shards: int, *args
     if failed:
         raise failed[0]
     return [r for r in results if not isinstance(r, Exception)]
+
+
+async def drain(db: Database, job: Callable[..., int], loops: int, *args: Any) -> int:
+    """Run `job(conn, *args)` unit after unit until one returns 0; return the sum of what they
+    returned. On PostgreSQL `loops` such sequences run at once: the job claims its batch with `FOR
+    UPDATE SKIP LOCKED` (`store.payouts.due_runs`), so concurrent units take disjoint batches, and a
+    sequence ends when its unit finds nothing left that the others have not claimed. Every sequence
+    runs to its end, whatever the others do; then the first failure, if any, is raised."""
+    done: list[int] = []
+    failed: list[Exception] = []
+
+    async def sequence() -> None:
+        try:
+            while (n := await db.run(job, *args)) > 0:
+                done.append(n)
+        except Exception as exc:  # raised below, once every sequence has ended
+            failed.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(1 if db.is_sqlite else max(1, loops)):
+            tg.start_soon(sequence)
+    if failed:
+        raise failed[0]
+    return sum(done)
 
 
 async def _loop(state: Runtime, what: str, step: Callable[[Runtime], Awaitable[object]]) -> None:
