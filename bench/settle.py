@@ -16,10 +16,13 @@ pass through Python):
 
 `check(url)` runs `payoutkit.store.invariants.check_ledger` and fails loudly on any violation.
 
-`python -m bench.settle URL NOW` (a child process, so its peak RSS is the settlement's own) runs
-`payoutkit.services.settlement.settle(conn, NOW, livemode=False)` in one unit of work through
-`Database.transaction`, as the worker does, times it (statement by statement, through SQLAlchemy's
-cursor events, and the commit) and prints the figures as one JSON line. `scenario` runs it all.
+`python -m bench.settle URL NOW [SHARDS]` (a child process, so its peak RSS is the settlement's own)
+settles as the worker does (`worker.run_sharded`): on PostgreSQL one unit of work per shard of the
+accounts (`Settings.worker_shards`, or SHARDS), at once, each `payoutkit.services.settlement.settle(
+conn, NOW, livemode=False, shard=…)`; on SQLite (or with one shard) one unit through
+`Database.transaction`. It times it (statement by statement, through SQLAlchemy's cursor events,
+summed over the shards' threads, and the commit), reads the CPU time of this process and of the
+PostgreSQL backends, and prints the figures as one JSON line. `scenario` runs it all.
 """
 
 from __future__ import annotations
@@ -248,12 +251,14 @@ class _Settling:
 
         shard = whole(shard)
         part = 0 if shard is None else shard.part
+        self.timer.reset()  # the settlement's statements only (not BEGIN, not the pid)
+        self.timer.pause(True)
         self.db_cache, pid = _db_cache(conn)
+        self.timer.pause(False)
         self.backend_pids[part] = pid
         if pid is not None:
             self.backend_cpu.setdefault(part, _cpu_seconds(pid))
         still_due, values = self._still_due(shard), ({} if shard is None else shard.values())
-        self.timer.reset()  # the settlement's statements only (not BEGIN, not the pid)
         calls = self.calls[part] = []
         self.untimed[part] = 0.0
         while True:
@@ -305,7 +310,8 @@ def timed_settle(url: str, now: int, shards: int | None = None) -> dict[str, Any
         pids = {p: pid for p, pid in unit.backend_pids.items() if pid}
         hwms = [_vm_hwm_kb(pid) for pid in pids.values()]
         backend_hwm = sum(h for h in hwms if h) if pids else None
-        backend_cpu = sum(_cpu_seconds(pid) - unit.backend_cpu[p] for p, pid in pids.items())
+        spent = [_cpu_seconds(pid) - unit.backend_cpu[p] for p, pid in pids.items()]
+        backend_cpu = sum(spent) if pids else None
     finally:
         db.dispose()
     return {
@@ -387,9 +393,12 @@ def _settle_once(backend: str, cluster: PostgresCluster | None, cfg: Config, url
                out["statements"], out["rss_base_kb"], out["rss_peak_kb"], out["backend_hwm_kb"],
                out["db_cache"], _settle_storage(backend, cluster), seed_seconds, checked)  # fmt: skip
     peak = f"{s.rss_peak_kb / 1024:,.0f} MiB" if s.rss_peak_kb else "?"
+    cpu = f"CPU {out['cpu_seconds']:.2f} s here"
+    if out.get("backend_cpu_seconds") is not None:
+        cpu += f", {out['backend_cpu_seconds']:.2f} s in the PostgreSQL backends"
     log(f"  {backend} settled {txns:,} txns in {s.seconds:.2f} s ({s.rate:,.0f} txns/s; commit "
-        f"{s.commit_seconds:.2f} s; {len(s.calls)} settle() calls; peak RSS {peak}); "
-        "check_ledger passes, nothing pending")  # fmt: skip
+        f"{s.commit_seconds:.2f} s; {out['shards']} unit(s) at once; {len(s.calls)} settle() calls; "
+        f"peak RSS {peak}; {cpu}); check_ledger passes, nothing pending")  # fmt: skip
     if len(s.calls) > 1:
         first = s.calls[0]
         log(f"  NOTE: one settle() call moved only {first['moved']:,.0f} of {txns:,} due txns "
