@@ -322,6 +322,7 @@ def timed_settle(url: str, now: int, shards: int | None = None) -> dict[str, Any
         "calls": unit.rounds(),
         "cpu_seconds": cpu,
         "backend_cpu_seconds": backend_cpu,
+        "backend_cpu_each": spent,  # per shard's backend: the longest bounds the wall time on free cores
         "rss_base_kb": rss_base,
         "rss_peak_kb": rss_peak,
         "backend_hwm_kb": backend_hwm,
