@@ -4,8 +4,10 @@ On PostgreSQL a settlement of many due buckets is CPU-bound in the one backend t
 over disjoint sets of accounts (`Shard(part, of)`), `of` units on `of` connections use as many
 backends. An account belongs to the shard `hashtext(account_id) mod of`, so every bucket of an
 account, its reserve rows and its `balance.available` event are one shard's: two shards never lock the
-same account's rows. (What they can share, a platform's buckets that a liable account's reserve moves,
-is moved by a relative update at the end of each unit, in row-id order; see services/settlement.py.)
+same account's rows. What they can share: a platform's two buckets that a liable account's reserve
+re-sync moves (by relative updates in row-id order, so one shard waits for the other's commit; see
+services/settlement.py), and, once per platform and currency, giving such a bucket its row (the
+second unit to insert it waits for the first's commit).
 PostgreSQL only: SQLite has one writer, and its settlement stays one unit.
 """
 
