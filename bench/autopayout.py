@@ -202,7 +202,8 @@ def _measure(backend: str, cluster: PostgresCluster | None, n: int, cfg: Config)
     run = Run(n, got["seconds"], len(got["units"]), counts["payouts"], first, last, seeded, checked,
               f"{before} / {after}")  # fmt: skip
     log(f"  {backend}: {run.accounts:,} accounts paid out in {run.seconds:,.1f} s ({run.rate:,.0f}/s, "
-        f"{run.units} units; ms per account {first:.2f} first tenth, {last:.2f} last tenth); "
+        f"{run.units} units, {got['loops']} at once; ms per account {first:.2f} first tenth, {last:.2f} "
+        f"last tenth; CPU {got['cpu_seconds']:.1f} s in the worker's process); "
         f"{run.payouts:,} payouts, every account at 0 available, check_ledger clean")  # fmt: skip
     return run
 

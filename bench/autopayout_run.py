@@ -1,8 +1,10 @@
 """The timed automatic payout run, in a child process of its own (so that py-spy can sample it alone).
 
-`python -m bench.autopayout_run URL NOW [--statements] [--wait]` runs the due payout runs exactly as the
-worker's tick does: units of work through `Database(url).transaction(run_automatic, Moment.job(False,
-NOW), SimulatedRail(), limit=200)` until one returns 0, and prints the figures as one JSON line.
+`python -m bench.autopayout_run URL NOW [--statements] [--wait] [--shards=N]` runs the due payout runs
+exactly as the worker's tick does (`worker.drain`): units of work of `run_automatic(conn,
+Moment.job(False, NOW), SimulatedRail())` (at most 200 accounts each) until one returns 0, on
+PostgreSQL as `Settings.worker_shards` (or N) such sequences at once, and prints the figures as one
+JSON line (each unit's `cpu` is its thread's CPU time; `cpu_seconds` the whole process's).
 `--statements` also counts and times statements by kind (SQLAlchemy's cursor events: a few µs each,
 so not on the timed runs); `--wait` reads a line from stdin before starting (the parent attaches
 py-spy meanwhile).
@@ -16,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -52,20 +55,22 @@ class _Statements:
 
     def __init__(self) -> None:
         self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-        self._current: tuple[str, float] | None = None
+        self._current: dict[int, tuple[str, float]] = {}  # per thread: units run at once
+        self._lock = threading.Lock()
 
     def before(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
         now = time.perf_counter()
         self.stop(now)
-        self._current = (_label(statement), now)
+        self._current[threading.get_ident()] = (_label(statement), now)
 
     def stop(self, now: float | None = None) -> None:
-        if self._current is not None:
-            label, started = self._current
-            entry = self.stats[label]
-            entry[0] += 1
-            entry[1] += (now or time.perf_counter()) - started
-            self._current = None
+        current = self._current.pop(threading.get_ident(), None)
+        if current is not None:
+            label, started = current
+            with self._lock:
+                entry = self.stats[label]
+                entry[0] += 1
+                entry[1] += (now or time.perf_counter()) - started
 
 
 @contextlib.contextmanager
@@ -82,38 +87,49 @@ def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
             event.remove(engine, "before_cursor_execute", stmts.before)
 
 
-def timed_run(url: str, now: int, *, statements: bool = False, wait: bool = False) -> dict[str, Any]:
+def timed_run(
+    url: str, now: int, *, statements: bool = False, wait: bool = False, shards: int | None = None
+) -> dict[str, Any]:
     """Every payout run due at `now`, a unit of work of at most 200 accounts at a time, as the worker."""
+    import anyio
+
+    from payoutkit.config import Settings
     from payoutkit.runtime import tune_collector
     from payoutkit.services.actor import Moment
     from payoutkit.services.payout_automatic import run_automatic
     from payoutkit.services.rail import SimulatedRail
     from payoutkit.store.db import Database
+    from payoutkit.worker import drain
 
     db = Database(url)
     moment, rail = Moment.job(False, now), SimulatedRail()
     tune_collector()  # as `payoutkit serve` does, in whose process the worker runs
     units: list[dict[str, float]] = []
+    loops = Settings().worker_shards if shards is None else shards
+
+    def unit(conn: Any, moment: Moment, rail: SimulatedRail) -> int:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        n = run_automatic(conn, moment, rail)
+        stmts.stop()
+        cpu = time.thread_time() - c0  # this unit's thread's CPU: holds on a busy machine
+        units.append({"accounts": n, "seconds": time.perf_counter() - t0, "cpu": cpu})
+        return n
+
     try:
         if wait:
             print("READY", flush=True)
             sys.stdin.readline()
         with _counting(db.engine, statements) as stmts:
-            started = time.perf_counter()
-            while True:
-                t0, c0 = time.perf_counter(), time.process_time()
-                n = db.transaction(run_automatic, moment, rail, limit=200)
-                stmts.stop()
-                cpu = time.process_time() - c0  # this process's CPU: holds on a busy machine
-                units.append({"accounts": n, "seconds": time.perf_counter() - t0, "cpu": cpu})
-                if n == 0:
-                    break
-            seconds = time.perf_counter() - started
+            started, cpu0 = time.perf_counter(), time.process_time()
+            anyio.run(drain, db, unit, loops, moment, rail)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
     finally:
         db.dispose()
     return {
         "accounts": sum(int(u["accounts"]) for u in units),
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "loops": 1 if db.is_sqlite else loops,
         "units": units,
         "statements": {k: {"calls": int(v[0]), "seconds": v[1]} for k, v in stmts.stats.items()},
     }
@@ -171,8 +187,6 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     flags = {a for a in args if a.startswith("--")}
     url_arg, now_arg = (a for a in args if not a.startswith("--"))
-    print(
-        json.dumps(
-            timed_run(url_arg, int(now_arg), statements="--statements" in flags, wait="--wait" in flags)
-        )
-    )
+    given = [int(a.split("=", 1)[1]) for a in flags if a.startswith("--shards=")]
+    print(json.dumps(timed_run(url_arg, int(now_arg), statements="--statements" in flags,
+                               wait="--wait" in flags, shards=given[0] if given else None)))  # fmt: skip

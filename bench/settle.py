@@ -16,10 +16,13 @@ pass through Python):
 
 `check(url)` runs `payoutkit.store.invariants.check_ledger` and fails loudly on any violation.
 
-`python -m bench.settle URL NOW` (a child process, so its peak RSS is the settlement's own) runs
-`payoutkit.services.settlement.settle(conn, NOW, livemode=False)` in one unit of work through
-`Database.transaction`, as the worker does, times it (statement by statement, through SQLAlchemy's
-cursor events, and the commit) and prints the figures as one JSON line. `scenario` runs it all.
+`python -m bench.settle URL NOW [SHARDS]` (a child process, so its peak RSS is the settlement's own)
+settles as the worker does (`worker.run_sharded`): on PostgreSQL one unit of work per shard of the
+accounts (`Settings.worker_shards`, or SHARDS), at once, each `payoutkit.services.settlement.settle(
+conn, NOW, livemode=False, shard=…)`; on SQLite (or with one shard) one unit through
+`Database.transaction`. It times it (statement by statement, through SQLAlchemy's cursor events,
+summed over the shards' threads, and the commit), reads the CPU time of this process and of the
+PostgreSQL backends, and prints the figures as one JSON line. `scenario` runs it all.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -140,7 +144,9 @@ def _label(sql: str) -> str:
 
 
 class _StatementTimer:
-    """Wall time per kind of statement: from its execute to the next statement's (or to `stop()`).
+    """Wall time per kind of statement: from its execute to the next statement's on the same thread (or
+    to `stop()`), summed over the threads (the worker's shards run at once: the rows then add up to
+    more than the wall time).
 
     A statement's time thus includes fetching its rows (sqlite3 computes them as they are fetched)
     and the Python work that follows it; the rows add up to the whole settlement before the commit.
@@ -148,25 +154,31 @@ class _StatementTimer:
 
     def __init__(self) -> None:
         self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-        self._current: tuple[str, float] | None = None
-        self.paused = False
+        self._current: dict[int, tuple[str, float]] = {}
+        self._paused: set[int] = set()
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
-        self.stats.clear()
-        self._current = None
+        with self._lock:
+            self._current.pop(threading.get_ident(), None)
+
+    def pause(self, paused: bool) -> None:
+        (self._paused.add if paused else self._paused.discard)(threading.get_ident())
 
     def before(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
         self.stop()
-        if not self.paused:
-            self._current = (_label(statement), time.perf_counter())
+        me = threading.get_ident()
+        if me not in self._paused:
+            self._current[me] = (_label(statement), time.perf_counter())
 
     def stop(self) -> None:
-        if self._current is not None:
-            label, started = self._current
-            entry = self.stats[label]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
-            self._current = None
+        current = self._current.pop(threading.get_ident(), None)
+        if current is not None:
+            label, started = current
+            with self._lock:
+                entry = self.stats[label]
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
 
 
 @contextlib.contextmanager
@@ -189,6 +201,12 @@ def _vm_hwm_kb(pid: int) -> int | None:
     return None
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time (user + system) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _db_cache(conn: Any) -> tuple[str, int | None]:
     """The store's cache settings, and (PostgreSQL) the backend's pid."""
     from sqlalchemy import text
@@ -204,65 +222,107 @@ def _db_cache(conn: Any) -> tuple[str, int | None]:
 
 
 class _Settling:
-    """One unit of work: `settle` until nothing is due (checked, untimed, on the buckets'
-    `next_settle_at` index): one call should do, and `calls` says how many it took."""
+    """What the worker settles, as it does (`worker.settle_all`): one unit of work per shard (one in
+    all on SQLite or with one shard), each `settle` until nothing of its share is due (checked,
+    untimed, on the buckets' `next_settle_at` index): one call should do, and `calls` says how many it
+    took (a call of every shard at once counts as one: the sum moved, the longest time)."""
 
     def __init__(self, now: int, timer: _StatementTimer) -> None:
+        self.now, self.timer = now, timer
+        self.calls: dict[int, list[dict[str, float]]] = {}
+        self.untimed: dict[int, float] = {}
+        self.settled: dict[int, float] = {}
+        self.db_cache, self.backend_pids = "?", {}  # type: tuple[str, dict[int, int | None]]
+        self.backend_cpu: dict[int, float] = {}
+
+    def _still_due(self, shard: Any) -> Any:
         from sqlalchemy import false, select
 
         from payoutkit.store.schema import balances
+        from payoutkit.store.shards import in_shard
 
-        self.now, self.timer = now, timer
-        self.still_due = select(balances.c.seq).where(balances.c.next_settle_at <= now,
-                                                      balances.c.livemode == false())  # fmt: skip
-        self.calls: list[dict[str, float]] = []
-        self.marks: dict[str, float] = {"untimed": 0.0}
-        self.db_cache, self.backend_pid = "?", None
+        query = select(balances.c.seq).where(balances.c.next_settle_at <= self.now,
+                                             balances.c.livemode == false())  # fmt: skip
+        return (query if shard is None else query.where(in_shard(balances.c.account_id))).limit(1)
 
-    def __call__(self, conn: Any) -> int:
+    def __call__(self, conn: Any, shard: Any = None) -> int:
         from payoutkit.services.settlement import settle
+        from payoutkit.store.shards import whole
 
-        self.db_cache, self.backend_pid = _db_cache(conn)
+        shard = whole(shard)
+        part = 0 if shard is None else shard.part
         self.timer.reset()  # the settlement's statements only (not BEGIN, not the pid)
-        self.calls.clear()
-        self.marks["begin"] = time.perf_counter()
+        self.timer.pause(True)
+        self.db_cache, pid = _db_cache(conn)
+        self.timer.pause(False)
+        self.backend_pids[part] = pid
+        if pid is not None:
+            self.backend_cpu.setdefault(part, _cpu_seconds(pid))
+        still_due, values = self._still_due(shard), ({} if shard is None else shard.values())
+        calls = self.calls[part] = []
+        self.untimed[part] = 0.0
         while True:
             started = time.perf_counter()
-            moved = settle(conn, self.now, livemode=False)
+            moved = settle(conn, self.now, livemode=False, shard=shard)
             self.timer.stop()
-            self.calls.append({"moved": moved, "seconds": time.perf_counter() - started})
+            calls.append({"moved": moved, "seconds": time.perf_counter() - started})
             started = time.perf_counter()
-            self.timer.paused = True
-            left = conn.execute(self.still_due.limit(1)).first()
-            self.timer.paused = False
-            self.marks["untimed"] += time.perf_counter() - started
+            self.timer.pause(True)
+            left = conn.execute(still_due, values).first()
+            self.timer.pause(False)
+            self.untimed[part] += time.perf_counter() - started
             if left is None or moved == 0:
                 break
-        self.marks["settled"] = time.perf_counter()
-        return sum(int(c["moved"]) for c in self.calls)
+        self.settled[part] = time.perf_counter()
+        return sum(int(c["moved"]) for c in calls)
+
+    def rounds(self) -> list[dict[str, float]]:
+        out = []
+        for i in range(max(len(c) for c in self.calls.values())):
+            mine = [c[i] for c in self.calls.values() if len(c) > i]
+            out.append({"moved": sum(c["moved"] for c in mine), "seconds": max(c["seconds"] for c in mine)})
+        return out
 
 
-def timed_settle(url: str, now: int) -> dict[str, Any]:
-    """Settle everything due at `now` in one unit of work; the figures as a dict."""
+def timed_settle(url: str, now: int, shards: int | None = None) -> dict[str, Any]:
+    """Settle everything due at `now` as the worker does (`worker.run_sharded`: one unit of work per
+    shard at once on PostgreSQL, one unit on SQLite); the figures as a dict."""
+    import anyio
+
+    from payoutkit.config import Settings
     from payoutkit.store.db import Database
+    from payoutkit.worker import run_sharded
 
-    db = Database(url, pool_size=1)
+    shards = Settings().worker_shards if shards is None else shards
+    db = Database(url, pool_size=max(1, shards))
+    if db.is_sqlite:
+        shards = 1
     try:
         rss_base = _vm_hwm_kb(os.getpid())
+        cpu_base = _cpu_seconds(os.getpid())
         with _statement_timer(db.engine) as timer:
             unit = _Settling(now, timer)
-            moved = db.transaction(unit)
+            begin = time.perf_counter()
+            moved = sum(anyio.run(run_sharded, db, unit, shards)) if shards > 1 else db.transaction(unit)
             done = time.perf_counter()
+        cpu = _cpu_seconds(os.getpid()) - cpu_base
         rss_peak = _vm_hwm_kb(os.getpid())
-        backend_hwm = _vm_hwm_kb(unit.backend_pid) if unit.backend_pid else None
+        pids = {p: pid for p, pid in unit.backend_pids.items() if pid}
+        hwms = [_vm_hwm_kb(pid) for pid in pids.values()]
+        backend_hwm = sum(h for h in hwms if h) if pids else None
+        spent = [_cpu_seconds(pid) - unit.backend_cpu[p] for p, pid in pids.items()]
+        backend_cpu = sum(spent) if pids else None
     finally:
         db.dispose()
-    marks = unit.marks
     return {
         "moved": moved,
-        "seconds": done - marks["begin"] - marks["untimed"],
-        "commit_seconds": done - marks["settled"],
-        "calls": unit.calls,
+        "shards": shards,
+        "seconds": done - begin - max(unit.untimed.values()),
+        "commit_seconds": done - max(unit.settled.values()),
+        "calls": unit.rounds(),
+        "cpu_seconds": cpu,
+        "backend_cpu_seconds": backend_cpu,
+        "backend_cpu_each": spent,  # per shard's backend: the longest bounds the wall time on free cores
         "rss_base_kb": rss_base,
         "rss_peak_kb": rss_peak,
         "backend_hwm_kb": backend_hwm,
@@ -334,9 +394,12 @@ def _settle_once(backend: str, cluster: PostgresCluster | None, cfg: Config, url
                out["statements"], out["rss_base_kb"], out["rss_peak_kb"], out["backend_hwm_kb"],
                out["db_cache"], _settle_storage(backend, cluster), seed_seconds, checked)  # fmt: skip
     peak = f"{s.rss_peak_kb / 1024:,.0f} MiB" if s.rss_peak_kb else "?"
+    cpu = f"CPU {out['cpu_seconds']:.2f} s here"
+    if out.get("backend_cpu_seconds") is not None:
+        cpu += f", {out['backend_cpu_seconds']:.2f} s in the PostgreSQL backends"
     log(f"  {backend} settled {txns:,} txns in {s.seconds:.2f} s ({s.rate:,.0f} txns/s; commit "
-        f"{s.commit_seconds:.2f} s; {len(s.calls)} settle() calls; peak RSS {peak}); "
-        "check_ledger passes, nothing pending")  # fmt: skip
+        f"{s.commit_seconds:.2f} s; {out['shards']} unit(s) at once; {len(s.calls)} settle() calls; "
+        f"peak RSS {peak}; {cpu}); check_ledger passes, nothing pending")  # fmt: skip
     if len(s.calls) > 1:
         first = s.calls[0]
         log(f"  NOTE: one settle() call moved only {first['moved']:,.0f} of {txns:,} due txns "
@@ -361,4 +424,5 @@ def _run_settle(url: str, timeout: float) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(timed_settle(sys.argv[1], int(sys.argv[2]))))
+    given = int(sys.argv[3]) if len(sys.argv) > 3 else None  # shards (default: the worker's setting)
+    print(json.dumps(timed_settle(sys.argv[1], int(sys.argv[2]), given)))

@@ -135,6 +135,9 @@ class Settings:
     # payouts, prunes expired idempotency records, and delivers webhooks, every `worker_interval` seconds.
     worker: bool = True
     worker_interval: float = 1.0
+    # On PostgreSQL the worker's settlement runs as this many units of work at once, on as many
+    # connections, each over its own share of the accounts (store/shards.py); SQLite's is one unit.
+    worker_shards: int = 2
     pricing: Pricing = field(default_factory=Pricing)
     # The platform's instant payout pricing per currency (its application fee on each instant payout;
     # the platform can change it through /v1/payoutkit/instant_payout_pricing), and the daily instant
@@ -192,6 +195,7 @@ class Settings:
             ("webhook_retry_base", "PAYOUTKIT_WEBHOOK_RETRY_BASE", float),
             ("webhook_max_attempts", "PAYOUTKIT_WEBHOOK_MAX_ATTEMPTS", int),
             ("max_body_bytes", "PAYOUTKIT_MAX_BODY_BYTES", int),
+            ("worker_shards", "PAYOUTKIT_WORKER_SHARDS", int),
         ):
             if env.get(key):
                 values[name] = parse(env[key])

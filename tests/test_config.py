@@ -51,6 +51,13 @@ def test_the_body_limit_comes_from_the_environment() -> None:
         Settings.from_env({"PAYOUTKIT_MAX_BODY_BYTES": "0"})
 
 
+def test_the_worker_shards_come_from_the_environment() -> None:
+    assert Settings.from_env({}).worker_shards == 2
+    assert Settings.from_env({"PAYOUTKIT_WORKER_SHARDS": "4"}).worker_shards == 4
+    with pytest.raises(ValueError, match="PAYOUTKIT_WORKER_SHARDS"):
+        Settings.from_env({"PAYOUTKIT_WORKER_SHARDS": "0"})
+
+
 def test_embed_origins_come_from_the_environment() -> None:
     settings = Settings.from_env(
         {"PAYOUTKIT_EMBED_ORIGINS": " https://Shop.example , https://admin.example:8443/,http://[::1]:3000"}

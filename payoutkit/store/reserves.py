@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import connect_reserves as r
+from payoutkit.store.shards import Shard, in_shard
 
 _ONE = (
     r.c.account_id == bindparam("r_account"),
@@ -21,6 +22,7 @@ _CREATE = insert(r)
 _SET = update(r).where(*_ONE).values(amount=bindparam("r_amount"))
 _HELD = select(r.c.account_id, r.c.currency).where(r.c.livemode == bindparam("livemode"), r.c.amount > 0)
 _HELD_FOR = _HELD.where(r.c.account_id == bindparam("account_id"))
+_HELD_IN_SHARD = _HELD.where(in_shard(r.c.account_id))
 
 
 def reserved(conn: Connection, account_id: str, livemode: bool, currency: str) -> int | None:
@@ -48,12 +50,17 @@ def set_reserved(
         )  # fmt: skip
 
 
-def held(conn: Connection, livemode: bool, account_id: str | None = None) -> list[tuple[str, str]]:
-    """(account, currency) of every positive reserve of a mode (of one account, if given)."""
-    if account_id is None:
-        rows = conn.execute(_HELD, {"livemode": livemode})
-    else:
+def held(
+    conn: Connection, livemode: bool, account_id: str | None = None, shard: Shard | None = None
+) -> list[tuple[str, str]]:
+    """(account, currency) of every positive reserve of a mode (of one account, or of a shard's
+    accounts, if given)."""
+    if account_id is not None:
         rows = conn.execute(_HELD_FOR, {"livemode": livemode, "account_id": account_id})
+    elif shard is not None:
+        rows = conn.execute(_HELD_IN_SHARD, {"livemode": livemode} | shard.values())
+    else:
+        rows = conn.execute(_HELD, {"livemode": livemode})
     return [(row.account_id, row.currency) for row in rows]
 
 

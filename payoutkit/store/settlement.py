@@ -33,6 +33,7 @@ from payoutkit.ledger.postings import BalanceType, TxnStatus
 from payoutkit.store.balances import flush_moves
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
+from payoutkit.store.shards import Shard, in_shard
 
 # Buckets per batch: as many as one statement binds comfortably. Each batch passes once over what its
 # flip reads: on SQLite every table page holding one of its due transactions (a bucket's are spread over
@@ -59,10 +60,13 @@ def _in_batch(col: ColumnElement[int], array: bool) -> ColumnElement[bool]:
 
 
 @cache
-def _due_buckets(by_account: bool, by_mode: bool, by_seqs: bool, batch: int, lock: bool) -> Select[Any]:
+def _due_buckets(by: tuple[bool, bool, bool, bool], batch: int, lock: bool) -> Select[Any]:
+    by_account, by_mode, by_seqs, by_shard = by
     cond = [balances.c.next_settle_at <= bindparam("now"), balances.c.seq > bindparam("after")]
     if by_account:
         cond.append(balances.c.account_id == bindparam("account_id"))
+    if by_shard:
+        cond.append(in_shard(balances.c.account_id))
     if by_mode:
         cond.append(balances.c.livemode == bindparam("livemode"))
     if by_seqs:
@@ -79,11 +83,13 @@ _MOVED_ACCOUNTS = {
 
 @dataclass(frozen=True)
 class Due:
-    """Which buckets to settle: all of a mode, one account's, or these rows (each None: no filter)."""
+    """Which buckets to settle: all of a mode, one account's, these rows, or a shard's accounts' (each
+    None: no filter; a shard only on PostgreSQL, store/shards.py)."""
 
     account_id: str | None = None
     livemode: bool | None = None
     seqs: tuple[int, ...] | None = None
+    shard: Shard | None = None
 
 
 EVERY = Due()
@@ -106,11 +112,14 @@ def settle_due(
     """
     flush_moves(conn)
     lock = conn.dialect.name == "postgresql"
-    flags = (where.account_id is not None, where.livemode is not None, where.seqs is not None)
-    stmt = _due_buckets(*flags, batch, lock)
+    flags = (where.account_id is not None, where.livemode is not None, where.seqs is not None,
+             where.shard is not None)  # fmt: skip
+    stmt = _due_buckets(flags, batch, lock)
     values: dict[str, Any] = {"now": now, "account_id": where.account_id, "livemode": where.livemode}
     if where.seqs is not None:
         values["seqs"] = list(where.seqs)
+    if where.shard is not None:
+        values |= where.shard.values()
     moved_total = 0
     after = 0
     while True:
@@ -247,12 +256,16 @@ _DUE_PAYMENTS = (
     .distinct()
 )
 _DUE_PAYMENTS_OF = _DUE_PAYMENTS.where(balances.c.account_id == bindparam("account_id"))
+_DUE_PAYMENTS_IN_SHARD = _DUE_PAYMENTS.where(in_shard(balances.c.account_id))
 
 
-def due_payments(
-    conn: Connection, now: int, livemode: bool, account_id: str | None = None
-) -> list[tuple[str, str]]:
-    """(account, currency) of every `payments` bucket of a mode with funds due by `now`."""
-    stmt = _DUE_PAYMENTS if account_id is None else _DUE_PAYMENTS_OF
-    rows = conn.execute(stmt, {"now": now, "livemode": livemode, "account_id": account_id})
-    return [(r.account_id, r.currency) for r in rows]
+def due_payments(conn: Connection, now: int, livemode: bool, where: Due = EVERY) -> list[tuple[str, str]]:
+    """(account, currency) of every `payments` bucket of a mode with funds due by `now` (of one account,
+    or of a shard's accounts, as `where` says; its mode and rows are not looked at)."""
+    values: dict[str, Any] = {"now": now, "livemode": livemode, "account_id": where.account_id}
+    stmt = _DUE_PAYMENTS
+    if where.account_id is not None:
+        stmt = _DUE_PAYMENTS_OF
+    elif where.shard is not None:
+        stmt, values = _DUE_PAYMENTS_IN_SHARD, values | where.shard.values()
+    return [(r.account_id, r.currency) for r in conn.execute(stmt, values)]

@@ -310,3 +310,32 @@ def test_a_debit_racing_a_batch_waits_for_it_and_sees_the_payout(
     card = [b for b in got["balances"] if b[0] == account and b[3] == "payments" and b[4] == "card"]
     assert [b[5] for b in card] == [-5000]
     assert [(r.account_id, r.amount) for r in got["reserves"] if r.account_id == account] == [(account, 5000)]
+
+
+def test_concurrent_sequences_of_runs_leave_what_one_sequence_leaves(
+    http: httpx.Client, db: Database, database_url: str
+) -> None:
+    """The worker's runs on PostgreSQL (`worker.drain`): two sequences of units at once, each unit
+    claiming its due accounts with SKIP LOCKED, pay each account once and leave what one sequence
+    leaves (the debit's reserve moves the platform's buckets, which both sequences may move)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one unit of work at a time")
+    import anyio
+
+    from payoutkit import worker
+
+    _populate(http)
+    moment = _run_time(http)
+    reference = _rolled_back(db, _batched(moment, 2))
+    units: list[int] = []
+
+    def job(conn: Connection, moment: Moment, rail: Any) -> int:
+        n = payout_automatic.run_automatic(conn, moment, rail, limit=2)
+        units.append(n)
+        return n
+
+    due = db.transaction(lambda conn: len(store_payouts.due_runs(conn, False, moment.now, 1000)))
+    assert anyio.run(worker.drain, db, job, 2, moment, SIMULATED) == due  # each due account run once
+    assert sum(1 for n in units if n) >= 2
+    got = _rolled_back(db, lambda conn: None)
+    assert got == reference  # each account's events too: they come from its own unit, in order
