@@ -48,6 +48,7 @@ from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
+from payoutkit.store.balances import Known
 from payoutkit.store.bucket_reads import read_buckets_many
 
 
@@ -69,6 +70,7 @@ class Read:
 
     accounts: dict[str, store.RunAccount]
     buckets: dict[str, tuple[list[Bucket], int | None]]
+    known: Known | None = None  # the buckets as read, for the batch's movement (SQLite)
 
 
 def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
@@ -76,7 +78,7 @@ def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
     liability is kept for the batch's movement (`prefetch_liability` then reads none of them)."""
     found = store.run_accounts(tx, account_ids)
     remember_liability(tx, {a: r.liability for a, r in found.items()})
-    return Read(found, read_buckets_many(tx, account_ids, livemode))
+    return Read(found, *read_buckets_many(tx, account_ids, livemode))
 
 
 def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None = None) -> dict[str, Plan]:
@@ -105,8 +107,11 @@ def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None 
     return plans
 
 
-def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) -> Movement:
-    """One movement for the batch: every bucket each payout may move, those it checks locked."""
+def _lock(
+    tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]], known: Known | None
+) -> Movement:
+    """One movement for the batch: every bucket each payout may move, those it checks locked (what the
+    unit read of them, if it still holds: `Known`)."""
     runs = [p.run for p, _ in work]
     prefetch_liability(tx, {r.account_id for r in runs} | {r.platform_id for r in runs})
     # Declared once each: the world's, the processor's and a platform's buckets are every payout's.
@@ -116,19 +121,19 @@ def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) 
         for source in sources:
             moved.update(payout_keys(source, p.run.platform_id))
             checked.update(siblings(source))
-    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock().stage()
+    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock(known).stage()
 
 
-def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
+def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan], known: Read | None = None) -> int:
     """Run these plain accounts' payout runs as one batch (see the module docstring); returns how many
-    payouts it made."""
+    payouts it made. `known`: what the unit read of them (`read`), used if it still holds."""
     if not plans:
         return 0
     work = [(p, [s for s in p.sources if usable(p.run, s)]) for p in plans]
     work = [(p, sources) for p, sources in work if sources]
     opened: list[Opened] = []
     if work:
-        mv = _lock(tx, moment, work)
+        mv = _lock(tx, moment, work, known.known if known is not None else None)
         settles = mv.locked.next_settle  # read under lock: a bucket with a debit on its way has a time
         arriving = store.debits_arriving(tx, {mv.seqs[s]: settles[s] for _, sources in work for s in sources})
         for p, sources in work:
