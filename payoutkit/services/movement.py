@@ -79,17 +79,21 @@ def _shard_of(k: BucketKey, shard: int) -> BucketKey:
     return k.with_account(f"{k.account}_{shard:02d}")
 
 
+_EVERY_SOURCE_TYPE = tuple(SourceType)  # iterating the enum itself is a Python generator
+
+
 @functools.lru_cache(maxsize=4096)
 def _payments_keys(account: str, livemode: bool, currency: str) -> tuple[BucketKey, ...]:
     """An account's payments buckets of a currency, of every source type."""
-    return tuple(BucketKey(account, livemode, currency, BalanceType.PAYMENTS, st) for st in SourceType)
+    payments = BalanceType.PAYMENTS
+    return tuple(BucketKey(account, livemode, currency, payments, st) for st in _EVERY_SOURCE_TYPE)
 
 
 @functools.lru_cache(maxsize=4096)
 def currency_keys(k: BucketKey) -> tuple[BucketKey, ...]:
     """Every source type's bucket of `k`'s account, balance type and currency, `k` itself among them
     (a payout's source: checked, declared, summed for its reserve; made once, the same objects)."""
-    return tuple(k if st is k.source_type else k.with_source_type(st) for st in SourceType)
+    return tuple(k if st is k.source_type else k.with_source_type(st) for st in _EVERY_SOURCE_TYPE)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.postings import Bucket, BucketKey
 from payoutkit.records.external_accounts import PayoutOutcome
 from payoutkit.services.actor import Moment
@@ -101,9 +102,13 @@ def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None 
             continue  # settled first, or its debits in flight read: run one by one
         external = destinations[account_id]
         defaults = default_destinations(ea for ea, _ in external)
-        run = AccountRun(account_id, str(account.platform_id), account.settings, defaults, {})
+        # Every field at once (`made_whole`): a plan per account of every unit.
+        run = made_whole(
+            AccountRun, account_id=account_id, platform_id=str(account.platform_id),
+            settings=account.settings, defaults=defaults, coming={},
+        )  # fmt: skip
         outcomes = {ea.id: outcome for ea, outcome in external}
-        plans[account_id] = Plan(run, candidates(run, payments), outcomes)
+        plans[account_id] = made_whole(Plan, run=run, sources=candidates(run, payments), outcomes=outcomes)
     return plans
 
 

@@ -325,8 +325,11 @@ def lock_known(
         if k in buckets:
             locked.buckets[k] = buckets[k]
             locked.next_settle[k] = settles[k]
+        elif is_provisional(seqs[k]):  # no row: it holds nothing
+            locked.buckets[k] = Bucket(k)
+            locked.next_settle[k] = None
         else:
-            unread[k] = seqs[k]  # no row when read: empty (provisional), or a card row made just now
+            unread[k] = seqs[k]  # a card row made just now (`bucket_seqs`): read it
     if unread:
         more = lock_buckets(conn, unread)
         locked.buckets.update(more.buckets)
