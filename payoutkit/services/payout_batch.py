@@ -11,7 +11,10 @@ between them form a batch (`run_batch`):
 1. one `Movement` declares every bucket each payout may move, and locks, in one statement and in
    row-id order, those whose value the runs check (each source's currency; a liable account's
    platform buckets only move, by a relative update before the commit) — the very set each account's
-   own movement would lock, settling what is due on them first;
+   own movement would lock, settling what is due on them first. On SQLite, where the unit has held the
+   database's write lock since it began, the buckets the unit read for the plan (`read`) are those
+   values, as long as it has moved no bucket since (`store.balances.Known`): they are not found and
+   read again;
 2. in due order, each account's sources are decided (`payout_run_rules.amount`) on the locked values,
    and each payout booked in memory (`payout_open.book_order` on the staged movement): a source sees
    what the account's earlier payouts in this run left, as it does one by one;
