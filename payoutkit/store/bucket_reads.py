@@ -132,13 +132,15 @@ def read_buckets_many(
     flush_moves(conn)
     out: dict[str, tuple[list[Bucket], int | None]] = {}
     rows: list[tuple[int, Bucket, int | None]] = []
+    keep = rows.append if conn.dialect.name == "sqlite" else None  # a `Known` is SQLite's only
     mode = bool(livemode)
     for seq, account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
         _READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}
     ):
         key = BucketKey(account, mode, currency, _BALANCE_TYPES[balance_type], _SOURCE_TYPES[source_type])
         bucket = Bucket(key, available, pending)
-        rows.append((seq, bucket, settles))
+        if keep is not None:
+            keep((seq, bucket, settles))
         found = out.get(account)
         if found is None:
             out[account] = ([bucket], settles)
