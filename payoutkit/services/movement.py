@@ -19,11 +19,13 @@ from payoutkit.services.actor import Moment
 from payoutkit.services.availability import announce_available
 from payoutkit.store import Tx, holders, reserves
 from payoutkit.store.balances import (
+    Known,
     Locked,
     Written,
     append_entries,
     bucket_seqs,
     lock_buckets,
+    lock_known,
     stage_entries,
     write_entries,
 )
@@ -77,11 +79,21 @@ def _shard_of(k: BucketKey, shard: int) -> BucketKey:
     return k.with_account(f"{k.account}_{shard:02d}")
 
 
+_EVERY_SOURCE_TYPE = tuple(SourceType)  # iterating the enum itself is a Python generator
+
+
 @functools.lru_cache(maxsize=4096)
 def _payments_keys(account: str, livemode: bool, currency: str) -> tuple[BucketKey, ...]:
-    """An account's payments buckets of a currency, of every source type (a liable account's are asked
-    for twice by every payout of a batch: declared, then summed for its reserve)."""
-    return tuple(BucketKey(account, livemode, currency, BalanceType.PAYMENTS, st) for st in SourceType)
+    """An account's payments buckets of a currency, of every source type."""
+    payments = BalanceType.PAYMENTS
+    return tuple(BucketKey(account, livemode, currency, payments, st) for st in _EVERY_SOURCE_TYPE)
+
+
+@functools.lru_cache(maxsize=4096)
+def currency_keys(k: BucketKey) -> tuple[BucketKey, ...]:
+    """Every source type's bucket of `k`'s account, balance type and currency, `k` itself among them
+    (a payout's source: checked, declared, summed for its reserve; made once, the same objects)."""
+    return tuple(k if st is k.source_type else k.with_source_type(st) for st in _EVERY_SOURCE_TYPE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -118,6 +130,7 @@ class Movement:
         self.keys: set[BucketKey] = set()
         self.exact: set[BucketKey] = set()
         self.liable: dict[tuple[str, str], str] = {}  # (account, currency) → platform
+        self._own: dict[tuple[str, str], tuple[BucketKey, ...]] = {}  # and its payments buckets
         self.seqs: dict[BucketKey, int] = {}
         self.locked = Locked()
         self.written: list[Written] = []
@@ -148,16 +161,27 @@ class Movement:
                     self._by_account = None
                     # The reserve follows the account's value: its buckets are exact. The platform's two
                     # are only moved (`book_reserve`, never checked): by a relative update at the end.
-                    own = _payments_keys(k.account, k.livemode, k.currency)
+                    own = (
+                        currency_keys(k)
+                        if k.balance_type is BalanceType.PAYMENTS
+                        else _payments_keys(k.account, k.livemode, k.currency)
+                    )
+                    self._own[(k.account, k.currency)] = own
                     self.keys.update(own)
                     self.exact.update(own)
                     self.keys.update(_reserve_keys(platform, k.livemode, k.currency))
         return self
 
-    def lock(self) -> Movement:
-        self.seqs = bucket_seqs(self.conn, self.keys)
+    def lock(self, known: Known | None = None) -> Movement:
+        """Find and lock the declared buckets (given what the unit has read of some accounts' buckets
+        and still holds, on SQLite: `Known`, those are not read again)."""
+        done = lock_known(self.conn, self.keys, self.exact, known) if known is not None else None
+        if done is None:
+            self.seqs = bucket_seqs(self.conn, self.keys)
+            self.locked = lock_buckets(self.conn, {k: self.seqs[k] for k in self.exact})
+        else:
+            self.seqs, self.locked = done
         exact = {k: self.seqs[k] for k in self.exact}
-        self.locked = lock_buckets(self.conn, exact)
         # Settle the locked buckets with funds due, so a check sees all that is available by now. Only
         # these: a liable account's are among them, and this movement re-syncs its reserve.
         # Live buckets settle by the real clock only (clock.mode_time), whatever the unit's time.
@@ -227,7 +251,7 @@ class Movement:
         pairs = self.liable.items() if accounts is None else self._liable_of(accounts)
         for (account, currency), platform in sorted(pairs):
             get = self.locked.get  # a connected account's payments buckets are never routed
-            available = sum(get(k).available for k in _payments_keys(account, self.ctx.livemode, currency))
+            available = sum(get(k).available for k in self._own[(account, currency)])
             row = (account, self.ctx.livemode, currency)
             known = self.reserved if self.reserved is not None and row in self.reserved else None
             stored = known[row] if known is not None else reserves.reserved(self.conn, *row)

@@ -102,10 +102,10 @@ def run_automatic(tx: Tx, moment: Moment, rail: Rail, *, limit: int = 200) -> in
         if found is not None:
             batch.append(found)
             continue
-        payout_batch.run_batch(tx, moment, rail, batch)
+        payout_batch.run_batch(tx, moment, rail, batch, known)
         batch = []
         run_account(tx, moment, rail, account_id)
-    payout_batch.run_batch(tx, moment, rail, batch)
+    payout_batch.run_batch(tx, moment, rail, batch, known)
     return len(due)
 
 

@@ -11,7 +11,10 @@ between them form a batch (`run_batch`):
 1. one `Movement` declares every bucket each payout may move, and locks, in one statement and in
    row-id order, those whose value the runs check (each source's currency; a liable account's
    platform buckets only move, by a relative update before the commit) — the very set each account's
-   own movement would lock, settling what is due on them first;
+   own movement would lock, settling what is due on them first. On SQLite, where the unit has held the
+   database's write lock since it began, the buckets the unit read for the plan (`read`) are those
+   values, as long as it has moved no bucket since (`store.balances.Known`): they are not found and
+   read again;
 2. in due order, each account's sources are decided (`payout_run_rules.amount`) on the locked values,
    and each payout booked in memory (`payout_open.book_order` on the staged movement): a source sees
    what the account's earlier payouts in this run left, as it does one by one;
@@ -28,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.ledger.postings import Bucket, BucketKey
 from payoutkit.records.external_accounts import PayoutOutcome
 from payoutkit.services.actor import Moment
@@ -48,6 +52,7 @@ from payoutkit.services.rail import Rail
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
 from payoutkit.store import payouts as store
+from payoutkit.store.balances import Known
 from payoutkit.store.bucket_reads import read_buckets_many
 
 
@@ -69,6 +74,7 @@ class Read:
 
     accounts: dict[str, store.RunAccount]
     buckets: dict[str, tuple[list[Bucket], int | None]]
+    known: Known | None = None  # the buckets as read, for the batch's movement (SQLite)
 
 
 def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
@@ -76,7 +82,7 @@ def read(tx: Tx, livemode: bool, account_ids: Sequence[str]) -> Read:
     liability is kept for the batch's movement (`prefetch_liability` then reads none of them)."""
     found = store.run_accounts(tx, account_ids)
     remember_liability(tx, {a: r.liability for a, r in found.items()})
-    return Read(found, read_buckets_many(tx, account_ids, livemode))
+    return Read(found, *read_buckets_many(tx, account_ids, livemode))
 
 
 def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None = None) -> dict[str, Plan]:
@@ -99,14 +105,21 @@ def plan(tx: Tx, moment: Moment, account_ids: Sequence[str], known: Read | None 
             continue  # settled first, or its debits in flight read: run one by one
         external = destinations[account_id]
         defaults = default_destinations(ea for ea, _ in external)
-        run = AccountRun(account_id, str(account.platform_id), account.settings, defaults, {})
+        # Every field at once (`made_whole`): a plan per account of every unit.
+        run = made_whole(
+            AccountRun, account_id=account_id, platform_id=str(account.platform_id),
+            settings=account.settings, defaults=defaults, coming={},
+        )  # fmt: skip
         outcomes = {ea.id: outcome for ea, outcome in external}
-        plans[account_id] = Plan(run, candidates(run, payments), outcomes)
+        plans[account_id] = made_whole(Plan, run=run, sources=candidates(run, payments), outcomes=outcomes)
     return plans
 
 
-def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) -> Movement:
-    """One movement for the batch: every bucket each payout may move, those it checks locked."""
+def _lock(
+    tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]], known: Known | None
+) -> Movement:
+    """One movement for the batch: every bucket each payout may move, those it checks locked (what the
+    unit read of them, if it still holds: `Known`)."""
     runs = [p.run for p, _ in work]
     prefetch_liability(tx, {r.account_id for r in runs} | {r.platform_id for r in runs})
     # Declared once each: the world's, the processor's and a platform's buckets are every payout's.
@@ -116,19 +129,19 @@ def _lock(tx: Tx, moment: Moment, work: Sequence[tuple[Plan, list[BucketKey]]]) 
         for source in sources:
             moved.update(payout_keys(source, p.run.platform_id))
             checked.update(siblings(source))
-    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock().stage()
+    return Movement(tx, moment).touch(*moved).touch(*checked, exact=True).lock(known).stage()
 
 
-def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan]) -> int:
+def run_batch(tx: Tx, moment: Moment, rail: Rail, plans: Sequence[Plan], known: Read | None = None) -> int:
     """Run these plain accounts' payout runs as one batch (see the module docstring); returns how many
-    payouts it made."""
+    payouts it made. `known`: what the unit read of them (`read`), used if it still holds."""
     if not plans:
         return 0
     work = [(p, [s for s in p.sources if usable(p.run, s)]) for p in plans]
     work = [(p, sources) for p, sources in work if sources]
     opened: list[Opened] = []
     if work:
-        mv = _lock(tx, moment, work)
+        mv = _lock(tx, moment, work, known.known if known is not None else None)
         settles = mv.locked.next_settle  # read under lock: a bucket with a debit on its way has a time
         arriving = store.debits_arriving(tx, {mv.seqs[s]: settles[s] for _, sources in work for s in sources})
         for p, sources in work:

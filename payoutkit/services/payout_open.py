@@ -24,12 +24,12 @@ from payoutkit.ledger.payout_record import (
     PayoutStatus,
 )
 from payoutkit.ledger.payouts import Booking, book_payout
-from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey, SourceType
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BalanceType, BucketKey, SourceType
 from payoutkit.records.external_accounts import ExternalAccount, PayoutOutcome
 from payoutkit.records.payouts import PayoutTracking
 from payoutkit.services import events
 from payoutkit.services.actor import Moment
-from payoutkit.services.movement import Movement
+from payoutkit.services.movement import Movement, currency_keys
 from payoutkit.services.rail import Rail, RailPayout
 from payoutkit.store import Tx
 from payoutkit.store import external_accounts as store_external_accounts
@@ -44,23 +44,22 @@ def payout_keys(source: BucketKey, platform_id: str) -> list[BucketKey]:
 
 @functools.lru_cache(maxsize=4096)
 def _payout_keys(source: BucketKey, platform_id: str) -> tuple[BucketKey, ...]:
-    return (
-        source,
-        source.with_account(WORLD),
-        source.with_account(PROCESSOR),
-        source.with_account(platform_id),
-    )
+    k = source
+    return (k, *_shared_keys(k.livemode, k.currency, k.balance_type, k.source_type, platform_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_keys(
+    livemode: bool, currency: str, bt: BalanceType, st: SourceType, platform_id: str
+) -> tuple[BucketKey, ...]:
+    """The world's, the processor's and the platform's buckets of a payout's source (the same for all
+    the platform's accounts: made once)."""
+    return tuple(BucketKey(a, livemode, currency, bt, st) for a in (WORLD, PROCESSOR, platform_id))
 
 
 def siblings(source: BucketKey) -> list[BucketKey]:
     """Every source type's bucket of the source's currency (a payout never takes their total below 0)."""
-    return list(_siblings(source))
-
-
-@functools.lru_cache(maxsize=4096)
-def _siblings(source: BucketKey) -> tuple[BucketKey, ...]:
-    # Keys are frozen values: every payout asks this of its source up to three times.
-    return tuple(source.with_source_type(st) for st in SourceType)
+    return list(currency_keys(source))
 
 
 def rail_payout(payout: Payout, internal: PayoutInternal) -> RailPayout:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from payoutkit.ledger.frozen import made_whole
+from payoutkit.ledger.payout_record import NO_FEES
 from payoutkit.ledger.payouts import payable, payout_limit
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey
 from payoutkit.records.accounts import Account, PayoutSettings
@@ -99,12 +101,19 @@ def amount(
 
 def order(run: AccountRun, source: BucketKey, paid: int) -> PayoutOrder:
     """The automatic payout of `paid` out of `source` to the currency's default destination."""
-    return PayoutOrder(
+    return made_whole(  # every field at once (payoutkit/ledger/frozen.py): a payout per account of a run
+        PayoutOrder,
         account_id=run.account_id,
         platform_id=run.platform_id,
         amount=paid,
         source=source,
         destination=run.defaults[source.currency],
+        outcome=None,
+        method="standard",
         automatic=True,
+        fees=NO_FEES,
+        description=None,
         statement_descriptor=run.settings.statement_descriptor,
+        metadata={},
+        original_payout=None,
     )

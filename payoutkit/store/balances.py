@@ -91,7 +91,58 @@ _CREATE_BUCKETS = {
 
 def _insert_ignoring_conflicts(conn: Connection, values: list[dict[str, Any]]) -> None:
     if values:
+        _moved(conn)
         conn.execute(_CREATE_BUCKETS[conn.dialect.name], values)
+
+
+# Connection.info key: how many times this connection has (possibly) moved or created bucket rows. A
+# `Known` read holds while it is unchanged. Every statement that writes `balances` comes after a
+# `flush_moves` (the settlement's too), an `append_entries` or a bucket row's creation, which count.
+_MOVES = "payoutkit_bucket_moves"
+
+
+def _moved(conn: Connection) -> None:
+    conn.info[_MOVES] = conn.info.get(_MOVES, 0) + 1
+
+
+@dataclass(frozen=True)
+class Known:
+    """Every bucket (of one mode) of some accounts as a unit of work read them, with their row ids,
+    on SQLite, where a unit holds the database's write lock from its `BEGIN IMMEDIATE` to its commit:
+    as long as the unit itself has moved no bucket since (`holds`), these are the values a lock would
+    read, and a key of these accounts without a row has none (`Movement.lock` then neither finds nor
+    locks them again). Never made on PostgreSQL, where only a lock says what another unit has not
+    moved."""
+
+    accounts: frozenset[str]
+    livemode: bool
+    seqs: dict[BucketKey, int]
+    locked: Locked
+    moves: int
+
+    def holds(self, conn: Connection) -> bool:
+        moves: int = conn.info.get(_MOVES, 0)
+        return moves == self.moves
+
+
+def known(
+    conn: Connection,
+    livemode: bool,
+    rows: Iterable[tuple[int, Bucket, int | None]],
+    accounts: Iterable[str],
+) -> Known | None:
+    """A `Known` of these rows (row id, bucket, next settlement time): every bucket of `accounts` in
+    this mode, just read in this unit of work (after its deferred moves); None on PostgreSQL."""
+    if conn.dialect.name != "sqlite":
+        return None
+    seqs: dict[BucketKey, int] = {}
+    locked = Locked()
+    for seq, bucket, settles in rows:
+        key = bucket.key
+        seqs[key] = seq
+        locked.buckets[key] = bucket
+        locked.next_settle[key] = settles
+    return Known(frozenset(accounts), livemode, seqs, locked, conn.info.get(_MOVES, 0))
 
 
 def _rows(keys: Iterable[BucketKey]) -> list[dict[str, Any]]:
@@ -245,6 +296,47 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
     return locked
 
 
+def lock_known(
+    conn: Connection, keys: Collection[BucketKey], exact: Collection[BucketKey], known: Known
+) -> tuple[dict[BucketKey, int], Locked] | None:
+    """`bucket_seqs` of `keys` and `lock_buckets` of `exact` (SQLite), taking what `known` holds of its
+    accounts' buckets instead of reading them again; None if it no longer holds or does not cover
+    every exact key's account."""
+    if not known.holds(conn):
+        return None
+    mine = known.accounts
+    mode = known.livemode
+    if any(k.account not in mine or k.livemode != mode for k in exact):
+        return None
+    got = known.seqs
+    others = [k for k in keys if k not in got and (k.account not in mine or k.livemode != mode)]
+    absent = [k for k in keys if k not in got and k.account in mine and k.livemode == mode]
+    # Another source type's bucket without a row stays without one (`bucket_seqs`); a card one gets it.
+    others += [k for k in absent if k.source_type is SourceType.CARD]
+    seqs = bucket_seqs(conn, others) if others else {}
+    provisional = [k for k in absent if k.source_type is not SourceType.CARD]
+    first = min(min(seqs.values(), default=0), 0) - 1
+    seqs.update((k, first - i) for i, k in enumerate(provisional))
+    seqs.update((k, got[k]) for k in keys if k in got)
+    locked = Locked()
+    buckets, settles = known.locked.buckets, known.locked.next_settle
+    unread: dict[BucketKey, int] = {}
+    for k in exact:
+        if k in buckets:
+            locked.buckets[k] = buckets[k]
+            locked.next_settle[k] = settles[k]
+        elif is_provisional(seqs[k]):  # no row: it holds nothing
+            locked.buckets[k] = Bucket(k)
+            locked.next_settle[k] = None
+        else:
+            unread[k] = seqs[k]  # a card row made just now (`bucket_seqs`): read it
+    if unread:
+        more = lock_buckets(conn, unread)
+        locked.buckets.update(more.buckets)
+        locked.next_settle.update(more.next_settle)
+    return seqs, locked
+
+
 _APPEND_TXN = Write(insert(txns))
 # One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
 # comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
@@ -266,7 +358,10 @@ _MOVE_BUCKET = Write(
 
 
 def flush_moves(conn: Connection) -> None:
-    """Apply the bucket moves this unit has deferred, in row-id order, in one statement."""
+    """Apply the bucket moves this unit has deferred, in row-id order, in one statement. Called before
+    every statement that reads bucket values or writes them (settlement's too): it counts as a move
+    (see `Known`)."""
+    _moved(conn)
     moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
     if moves:
         _MOVE_BUCKET.run(
@@ -284,6 +379,7 @@ def _defer_moves(conn: Connection, entries: Sequence[Entry], seqs: Mapping[Bucke
     A busy bucket that is only credited (a platform's, the system accounts') is then locked from that
     statement to the commit, not for the whole unit.
     """
+    _moved(conn)
     moves = conn.info.get(DEFERRED_MOVES)
     if moves is None:
         moves = conn.info[DEFERRED_MOVES] = {}

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, bindparam, func, select
 
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType, TxnStatus
-from payoutkit.store.balances import KEY_COLUMNS, flush_moves, key_of
+from payoutkit.store.balances import KEY_COLUMNS, Known, flush_moves, key_of, known
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
@@ -115,34 +115,41 @@ def pending_by_date(
     return out
 
 
-_READ_BUCKETS_MANY = select(*_READ_BUCKETS.selected_columns).where(
+_READ_BUCKETS_MANY = select(balances.c.seq, *_READ_BUCKETS.selected_columns).where(
     balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
 )
 
 
 def read_buckets_many(
     conn: Connection, account_ids: Iterable[str], livemode: bool
-) -> dict[str, tuple[list[Bucket], int | None]]:
+) -> tuple[dict[str, tuple[list[Bucket], int | None]], Known | None]:
     """`read_buckets` of many accounts of one mode in one statement: each one's buckets (in key order)
-    and the earliest time any of them has funds due (accounts without buckets are left out)."""
+    and the earliest time any of them has funds due (accounts without buckets are left out); and, on
+    SQLite, what was read as a `Known` (a movement of these accounts then does not read them again)."""
     ids = sorted(set(account_ids))
     if not ids:
-        return {}
+        return {}, None
     flush_moves(conn)
     out: dict[str, tuple[list[Bucket], int | None]] = {}
+    rows: list[tuple[int, Bucket, int | None]] = []
+    keep = rows.append if conn.dialect.name == "sqlite" else None  # a `Known` is SQLite's only
     mode = bool(livemode)
-    for account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
+    for seq, account, _, currency, balance_type, source_type, available, pending, settles in conn.execute(
         _READ_BUCKETS_MANY, {"ids": ids, "livemode": livemode}
     ):
         key = BucketKey(account, mode, currency, _BALANCE_TYPES[balance_type], _SOURCE_TYPES[source_type])
+        bucket = Bucket(key, available, pending)
+        if keep is not None:
+            keep((seq, bucket, settles))
         found = out.get(account)
         if found is None:
-            out[account] = ([Bucket(key, available, pending)], settles)
+            out[account] = ([bucket], settles)
             continue
-        found[0].append(Bucket(key, available, pending))
+        found[0].append(bucket)
         if settles is not None and (found[1] is None or settles < found[1]):
             out[account] = (found[0], settles)
     for buckets, _ in out.values():
         if len(buckets) > 1:
             buckets.sort(key=lambda b: b.key)
-    return out
+    # Every bucket of these accounts in this mode was read: one without a row has none.
+    return out, known(conn, mode, rows, ids)

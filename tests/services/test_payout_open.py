@@ -44,3 +44,19 @@ def test_the_cached_keys_are_fresh_lists_of_the_same_keys() -> None:
     moved = payout_keys(SOURCE, "acct_p")
     moved.clear()
     assert [k.account for k in payout_keys(SOURCE, "acct_p")][0::3] == ["acct_a", "acct_p"]
+
+
+def test_an_automatic_order_is_the_one_its_init_builds() -> None:
+    """`payout_run_rules.order` builds its `PayoutOrder` all at once (`made_whole`): every field set, as
+    the dataclass's own `__init__` sets them."""
+    from payoutkit.records.accounts import PayoutSettings
+    from payoutkit.services.payout_run_rules import AccountRun, order
+
+    schedule = {"interval": "daily", "delay_days": 2}
+    settings = PayoutSettings.from_doc({"statement_descriptor": "s", "schedule": schedule})
+    made = order(AccountRun("acct_a", "acct_p", settings, {"eur": DEST}, {}), SOURCE, 700)
+    assert set(vars(made)) == {f.name for f in fields(PayoutOrder)}
+    assert made == PayoutOrder(
+        account_id="acct_a", platform_id="acct_p", amount=700, source=SOURCE, destination=DEST,
+        automatic=True, statement_descriptor="s",
+    )  # fmt: skip
