@@ -88,6 +88,16 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
 def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Actor:
     key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
     account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
+    if request.method == "GET":
+        # A read: the mode's time is read in its unit when (if) first asked for (`Actor.reading_now`);
+        # reading one payout never needs it.
+        return Actor.reading_now(
+            lambda: rt.now_in(conn, livemode),
+            account_id=account,
+            platform_id=key_account,
+            livemode=livemode,
+            request_id=request_id,
+        )
     return Actor(
         account_id=account,
         platform_id=key_account,

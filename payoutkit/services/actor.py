@@ -12,7 +12,9 @@ Use cases decide what an actor may do by the pure policies in `payoutkit/service
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from payoutkit.clock import mode_time
 
@@ -59,3 +61,36 @@ class Actor(Moment):
 
     def at(self, now: int) -> Actor:
         return replace(self, now=now)
+
+    @staticmethod
+    def reading_now(read: Callable[[], int], **fields: Any) -> Actor:
+        """An actor whose `now` is read by `read()` when first asked for, in the unit of work that made
+        it, then kept: a unit that never asks for the time (a read of one payout) does not read the
+        simulated clock. The same actor in every other way (`replace` reads the time first)."""
+        actor = _ReadingNow(now=_UNREAD, **fields)
+        actor.__dict__["_read_now"] = read
+        return actor
+
+
+_UNREAD = -(2**63)  # `now` not read yet (no time is this)
+
+
+class _Now:
+    """`_ReadingNow.now`: the stored time, read with the actor's `read` on first use."""
+
+    def __get__(self, obj: Actor | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        now: int = obj.__dict__["now"]
+        if now == _UNREAD:
+            now = obj.__dict__["now"] = obj.__dict__.pop("_read_now")()
+        return now
+
+    def __set__(self, obj: Actor, value: int) -> None:  # the dataclass's own __init__ sets it
+        obj.__dict__["now"] = value
+
+
+class _ReadingNow(Actor):
+    """An `Actor` whose time is read on first use (`Actor.reading_now`)."""
+
+    now = _Now()

@@ -14,7 +14,7 @@ per-call part itself, on the unit's own connection and so in its transaction:
   `DBAPIError` (so the retry of a PostgreSQL unit on a deadlock or serialization failure, store/db.py,
   still applies), and the connection invalidated if the database went away.
 
-Only for plain SELECTs whose parameters are all named bind parameters (no expanding IN).
+Only for plain SELECTs (or a UNION of them) whose parameters are all named bind parameters (no expanding IN).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, Select, Update
+from sqlalchemy import CompoundSelect, Connection, Insert, Select, Update
 from sqlalchemy.engine import Dialect
 
 
@@ -42,7 +42,9 @@ class _Compiled:
 
 
 def _compile(
-    stmt: Select[Any] | Insert | Update, dialect: Dialect, keys: Sequence[str] | None = None
+    stmt: Select[Any] | CompoundSelect[Any] | Insert | Update,
+    dialect: Dialect,
+    keys: Sequence[str] | None = None,
 ) -> _Compiled:
     compiled = stmt.compile(dialect=dialect, column_keys=keys)
     if compiled.literal_execute_params or compiled.post_compile_params:
@@ -51,7 +53,7 @@ def _compile(
     binds = tuple(
         (name, cast(Callable[[Any], Any], fn)) for name, fn in compiled._bind_processors.items() if fn
     )
-    columns = stmt.selected_columns if isinstance(stmt, Select) else ()
+    columns = stmt.selected_columns if isinstance(stmt, Select | CompoundSelect) else ()
     results = tuple(col.type._cached_result_processor(dialect, None) for col in columns)
     positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
     if compiled.positional and positional is None:
@@ -115,7 +117,7 @@ def driver_sql(
 class Query:
     """A SELECT run on the driver's cursor (see the module's docstring): `rows(conn, params)`."""
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    def __init__(self, stmt: Select[Any] | CompoundSelect[Any]) -> None:
         self.stmt = stmt
         # Per engine's dialect, for as long as it lives (tests make many engines).
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
