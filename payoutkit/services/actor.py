@@ -13,10 +13,11 @@ Use cases decide what an actor may do by the pure policies in `payoutkit/service
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from payoutkit.clock import mode_time
+from payoutkit.ledger.frozen import made_whole
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,13 +64,45 @@ class Actor(Moment):
         return replace(self, now=now)
 
     @staticmethod
-    def reading_now(read: Callable[[], int], **fields: Any) -> Actor:
-        """An actor whose `now` is read by `read()` when first asked for, in the unit of work that made
-        it, then kept: a unit that never asks for the time (a read of one payout) does not read the
-        simulated clock. The same actor in every other way (`replace` reads the time first)."""
-        actor = _ReadingNow(now=_UNREAD, **fields)
-        actor.__dict__["_read_now"] = read
-        return actor
+    def of_request(
+        account_id: str,
+        platform_id: str,
+        livemode: bool,
+        now: int,
+        request_id: str,
+        idempotency_key: str | None,
+    ) -> Actor:
+        """A secret key's actor (full scope) for one request, made at once (`ledger/frozen.made_whole`:
+        it is made on every request)."""
+        return made_whole(
+            Actor,
+            livemode=livemode,
+            now=now,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            account_id=account_id,
+            platform_id=platform_id,
+            scope=FULL,
+        )
+
+    @staticmethod
+    def reading_now(
+        read: Callable[[], int], account_id: str, platform_id: str, livemode: bool, request_id: str
+    ) -> Actor:
+        """`of_request`, for a read: its `now` is read by `read()` when first asked for, in the unit of
+        work that made it, then kept; a unit that never asks for the time (a read of one payout) does
+        not read the simulated clock. The same actor in every other way (`replace` reads the time)."""
+        return made_whole(
+            _ReadingNow,
+            livemode=livemode,
+            now=_UNREAD,
+            request_id=request_id,
+            idempotency_key=None,
+            account_id=account_id,
+            platform_id=platform_id,
+            scope=FULL,
+            _read_now=read,
+        )
 
 
 _UNREAD = -(2**63)  # `now` not read yet (no time is this)
@@ -91,6 +124,19 @@ class _Now:
 
 
 class _ReadingNow(Actor):
-    """An `Actor` whose time is read on first use (`Actor.reading_now`)."""
+    """An `Actor` whose time is read on first use (`Actor.reading_now`); equal to (and hashed as) the
+    `Actor` of the same fields."""
 
     now = _Now()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Actor):
+            return NotImplemented
+        return _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+
+def _values(actor: Actor) -> tuple[Any, ...]:
+    return tuple(getattr(actor, f.name) for f in fields(actor))

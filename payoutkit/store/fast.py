@@ -37,6 +37,8 @@ class _Compiled:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
     results: tuple[Callable[[Any], Any] | None, ...]
     any_result: bool
+    # The columns that have a result processor, by position: only their values are converted.
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
     # The parameters in `positional` order, as a tuple, from a mapping holding them.
     ordered: Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
@@ -59,7 +61,14 @@ def _compile(
     if compiled.positional and positional is None:
         positional = ()
     return _Compiled(
-        compiled.string, positional, defaults, binds, results, any(results), _ordered(positional or ())
+        compiled.string,
+        positional,
+        defaults,
+        binds,
+        results,
+        any(results),
+        tuple((i, p) for i, p in enumerate(results) if p is not None),
+        _ordered(positional or ()),
     )
 
 
@@ -141,8 +150,17 @@ class Query:
         fetched = driver_sql(conn, c.sql, bound, fetch=True)
         if not c.any_result:
             return [tuple(r) for r in fetched]
-        procs = c.results
-        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in fetched]
+        processed = c.processed
+        if len(processed) == 1 and len(c.results) == 1:  # one column, converted (a document)
+            [(_, process)] = processed
+            return [(process(r[0]),) for r in fetched]
+        out: list[tuple[Any, ...]] = []
+        for r in fetched:
+            values = list(r)
+            for i, process in processed:
+                values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
 
 
 class Write:
