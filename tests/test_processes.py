@@ -208,6 +208,16 @@ def test_a_balance_read_shows_what_another_process_just_wrote(
     [instant] = _get(b, "/v1/balance", account)["instant_available"]
     assert instant["currency"] == "usd"
     assert [n["destination"] for n in instant["net_available"]] == [card["id"]]
+    # Funds, then the platform's instant pricing, set in A (without pricing the platform, which pays
+    # this account's fees, offers no instant payout): B's next read shows the amount and the net.
+    _post(a, "/v1/charges", amount=20_000, currency="usd", source="tok_bypassPending")
+    _post(a, "/v1/transfers", amount=5000, currency="usd", destination=account)
+    assert _get(b, "/v1/balance", account)["instant_available"][0]["amount"] == 0
+    pricing = {"currencies[usd][percent]": "1.5", "currencies[usd][minimum]": 50}
+    _post(a, "/v1/payoutkit/instant_payout_pricing", **pricing)
+    [instant] = _get(b, "/v1/balance", account)["instant_available"]
+    assert instant["amount"] == 5000
+    assert instant["net_available"][0]["amount"] == 4926  # 4,926 + its 1.5 % (74) fits in 5,000
     # And deleted in A: gone from B's next read.
     deleted = httpx.delete(
         a + f"/v1/accounts/{account}/external_accounts/{card['id']}", auth=(SECRET_KEY, ""), trust_env=False

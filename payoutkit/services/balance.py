@@ -56,9 +56,9 @@ def _balance(tx: Tx, actor: Actor, buckets: list[Bucket], due_at: int | None) ->
 def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
     instantly (`instant_available`, services/instant.py)."""
-    # One statement reads the buckets, the destinations `balance_instantly` reads and the clock that
-    # `actor.now` may read (store/bucket_reads.py).
-    found = _balance(tx, actor, *read_for_balance(tx, actor.account_id, actor.livemode))
+    # One statement reads the buckets, the destinations and pricing `balance_instantly` reads and the
+    # clock that `actor.now` may read (store/bucket_reads.py).
+    found = _balance(tx, actor, *read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode))
     instantly = balance_instantly(tx, actor, settings, list(found.buckets))
     if not instantly:
         return found

@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType, TxnStatus
 from payoutkit.store import clock as clock_row
-from payoutkit.store import external_accounts
+from payoutkit.store import external_accounts, payouts
 from payoutkit.store.balances import KEY_COLUMNS, flush_moves, key_of
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balance_transactions as txns
@@ -63,10 +63,11 @@ def _buckets_of(account_id: str, livemode: bool, rows: list[tuple[Any, ...]]) ->
     ]
 
 
-# `GET /v1/balance` reads three things: the buckets, the external accounts (`instant_available`) and
-# the simulated clock. One statement reads them all, each row tagged by its first column; the second
-# holds the bucket's currency, and the sixth the destination's `seq` or the clock's time.
-_BUCKET, _DESTINATION, _CLOCK = 0, 1, 2
+# `GET /v1/balance` reads four things: the buckets, the external accounts and the platform's instant
+# payout pricing (`instant_available`), and the simulated clock. One statement reads them all, each
+# row tagged by its first column: columns 2-7 are a bucket's; the fifth is also a destination's `seq`
+# and the clock's time; the last a destination's or the pricing's document.
+_BUCKET, _DESTINATION, _CLOCK, _PRICING = 0, 1, 2, 3
 _NONE = (null(), null(), null())
 _FOR_BALANCE = Query(
     union_all(
@@ -82,16 +83,23 @@ _FOR_BALANCE = Query(
         select(literal_column(str(_CLOCK)), *_NONE, clock_table.c.now, null(), null(), null()).where(
             clock_table.c.id == 1
         ),
+        select(literal_column(str(_PRICING)), *_NONE, null(), null(), null(), resources.c.data).where(
+            payouts.PRICING_WHERE
+        ),
     )
 )
 
 
-def read_for_balance(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
-    """`read_buckets`, in a statement that also reads the account's external accounts and the simulated
-    clock: kept for the unit's `external_accounts.instant_capable` and `clock.read` (their `prime`s)."""
+def read_for_balance(
+    conn: Connection, account_id: str, platform_id: str, livemode: bool
+) -> tuple[list[Bucket], int | None]:
+    """`read_buckets`, in a statement that also reads the account's external accounts, its platform's
+    instant payout pricing and the simulated clock: kept for the unit's `external_accounts.
+    instant_capable`, `payouts.pricing` and `clock.read` (their `prime`s)."""
     flush_moves(conn)
-    rows = _FOR_BALANCE.rows(conn, {"account_id": account_id, "livemode": livemode})
-    buckets, destinations, due = [], [], []
+    values = {"account_id": account_id, "platform_id": platform_id, "livemode": livemode}
+    rows = _FOR_BALANCE.rows(conn, values)
+    buckets, destinations, due, pricing = [], [], [], None
     for r in rows:
         if r[0] == _BUCKET:
             buckets.append(r[1:6])
@@ -99,8 +107,11 @@ def read_for_balance(conn: Connection, account_id: str, livemode: bool) -> tuple
                 due.append(r[6])
         elif r[0] == _DESTINATION:
             destinations.append((r[4], r[7]))
-        else:
+        elif r[0] == _CLOCK:
             clock_row.prime(conn, r[4])
+        else:
+            pricing = r[7]
+    payouts.prime_pricing(conn, platform_id, livemode, pricing)
     destinations.sort(key=lambda d: d[0], reverse=True)  # newest first
     external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in destinations))
     return _buckets_of(account_id, livemode, buckets), (min(due) if due else None)
