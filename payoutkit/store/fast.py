@@ -158,7 +158,8 @@ class Query:
         for r in fetched:
             values = list(r)
             for i, process in processed:
-                values[i] = process(values[i])
+                if values[i] is not None:  # a NULL is None to every processor
+                    values[i] = process(values[i])
             out.append(tuple(values))
         return out
 
