@@ -77,8 +77,9 @@ UNIT_STATE = (
 
 
 def forget_unit(conn: Connection) -> None:
+    info = conn.info  # a property (through the pool's connection record): asked once
     for key in UNIT_STATE:
-        conn.info.pop(key, None)
+        info.pop(key, None)
 
 
 # SQLite's own `wal_autocheckpoint` (pages), which every process but a server keeps (store/checkpoint.py).
