@@ -2,7 +2,7 @@
 
 SQLAlchemy Core spends far more per execution than the database does on a primary-key read (measured
 on this machine: about 150 µs for `conn.execute(select)` against 10 µs on the sqlite3 cursor; a
-`GET /v1/balance` runs three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
+`GET /v1/balance` ran three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
 the statement and compiling it for the dialect, with its bind and result type processing — and does the
 per-call part itself, on the unit's own connection and so in its transaction:
 
