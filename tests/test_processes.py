@@ -12,10 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from payoutkit.store import clock as clock_row
+from payoutkit.store.db import Database
 from tests.conftest import LIVE_SECRET_KEY, SECRET_KEY
 from tests.support.process import PAYOUTKIT, clean_env, serve_process
 
@@ -145,3 +148,79 @@ def test_concurrent_advances_in_two_processes_are_serialized(two_servers: tuple[
     # And no process ever saw the clock move back.
     for url, times in seen.items():
         assert times == sorted(times), url
+
+
+# -- reads follow what another process wrote ---------------------------------------------------------
+
+
+def _get(url: str, path: str, account: str | None = None) -> dict[str, Any]:
+    headers = {"Stripe-Account": account} if account else {}
+    response = httpx.get(url + path, auth=(SECRET_KEY, ""), headers=headers, trust_env=False, timeout=60)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _post(url: str, path: str, account: str | None = None, **data: Any) -> dict[str, Any]:
+    headers = {"Stripe-Account": account} if account else {}
+    response = httpx.post(
+        url + path, data=data, auth=(SECRET_KEY, ""), headers=headers, trust_env=False, timeout=120
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _usd(entries: list[dict[str, Any]]) -> int:
+    return sum(e["amount"] for e in entries if e["currency"] == "usd")
+
+
+def test_a_balance_read_shows_what_another_process_just_wrote(
+    two_servers: tuple[str, str], database_url: str
+) -> None:
+    """`GET /v1/balance` reads its buckets, the destinations of `instant_available` and the simulated
+    clock in one statement (store/bucket_reads.py `read_for_balance`), and a read's actor reads the clock
+    only when asked (`Actor.reading_now`): nothing of it is kept between requests. Each write below is
+    made in process A, and the very next read in process B shows it."""
+    a, b = two_servers
+    before = _get(b, "/v1/balance")  # B has read everything once
+    charge = _post(a, "/v1/charges", amount=1000, currency="usd", source="tok_visa")
+    net = _get(a, f"/v1/balance_transactions/{charge['balance_transaction']}")["net"]
+    after = _get(b, "/v1/balance")
+    assert _usd(after["pending"]) == _usd(before["pending"]) + net
+    assert _usd(after["available"]) == _usd(before["available"])
+    # Another process moves the stored clock past the charge's availability without settling it (an
+    # advance through the API settles; this one only moves the row): B shows the funds due as available
+    # at once, which only a fresh read of the clock can tell it.
+    available_on = _get(a, f"/v1/balance_transactions/{charge['balance_transaction']}")["available_on"]
+    db = Database(database_url)
+    try:
+        db.transaction(clock_row.advance_to, available_on)
+    finally:
+        db.dispose()
+    due = _get(b, "/v1/balance")
+    assert _usd(due["available"]) == _usd(before["available"]) + net
+    assert _usd(due["pending"]) == _usd(before["pending"])
+    # A connected account's instant-capable card, added in A: B's next read shows it.
+    account = _post(a, "/v1/accounts", type="custom")["id"]
+    assert "instant_available" not in _get(b, "/v1/balance", account)
+    card = _post(a, f"/v1/accounts/{account}/external_accounts", external_account="tok_visa_debit")
+    [instant] = _get(b, "/v1/balance", account)["instant_available"]
+    assert instant["currency"] == "usd"
+    assert [n["destination"] for n in instant["net_available"]] == [card["id"]]
+    # Funds, then the platform's instant pricing, set in A (without pricing the platform, which pays
+    # this account's fees, offers no instant payout): B's next read shows the amount and the net.
+    _post(a, "/v1/charges", amount=20_000, currency="usd", source="tok_bypassPending")
+    _post(a, "/v1/transfers", amount=5000, currency="usd", destination=account)
+    assert _get(b, "/v1/balance", account)["instant_available"][0]["amount"] == 0
+    pricing = {"currencies[usd][percent]": "1.5", "currencies[usd][minimum]": 50}
+    _post(a, "/v1/payoutkit/instant_payout_pricing", **pricing)
+    [instant] = _get(b, "/v1/balance", account)["instant_available"]
+    assert instant["amount"] == 5000
+    assert instant["net_available"][0]["amount"] == 4926  # 4,926 + its 1.5 % (74) fits in 5,000
+    # And deleted in A: gone from B's next read.
+    deleted = httpx.delete(
+        a + f"/v1/accounts/{account}/external_accounts/{card['id']}", auth=(SECRET_KEY, ""), trust_env=False
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert "instant_available" not in _get(b, "/v1/balance", account)

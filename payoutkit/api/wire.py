@@ -48,6 +48,7 @@ from payoutkit.errors import (
     Refusal,
 )
 from payoutkit.ids import new_id
+from payoutkit.ledger.frozen import made_whole
 from payoutkit.runtime import Runtime
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
@@ -88,14 +89,15 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
 def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Actor:
     key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
     account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
-    return Actor(
-        account_id=account,
-        platform_id=key_account,
-        livemode=livemode,
-        now=rt.now_in(conn, livemode),
-        request_id=request_id,
-        idempotency_key=request.headers.get("idempotency-key") if request.method == "POST" else None,
-    )
+    if request.method == "GET":
+        # A read: the mode's time is read in its unit when (if) first asked for (`Actor.reading_now`);
+        # reading one payout never needs it.
+        return Actor.reading_now(
+            lambda: rt.now_in(conn, livemode), account, key_account, livemode, request_id
+        )
+    idempotency_key = request.headers.get("idempotency-key") if request.method == "POST" else None
+    now = rt.now_in(conn, livemode)
+    return Actor.of_request(account, key_account, livemode, now, request_id, idempotency_key)
 
 
 def _too_large(limit: int) -> Refusal:
@@ -178,7 +180,7 @@ def _remember(conn: Tx, actor: Actor, key: str, digest: str, status: int, body: 
 _EMPTY = Empty()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made on every request, and a frozen __init__ costs more
 class _Request:
     """One request being answered: what each of its units of work needs."""
 
@@ -193,7 +195,7 @@ class _Request:
         return self.who(conn, self.rt, self.request, self.request_id)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Operation:
     handler: Handler
     params: Any
@@ -225,7 +227,7 @@ def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
         row = _stored(conn, actor, req.key)
         if row is not None:
             return _replay(row, req.digest)
-    call = Call(conn, req.rt, actor)
+    call = made_whole(Call, conn=conn, runtime=req.rt, actor=actor)  # every field
     try:
         body = op.handler(call, op.params, **op.path)
         if isinstance(body, Refused):

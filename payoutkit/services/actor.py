@@ -12,9 +12,12 @@ Use cases decide what an actor may do by the pure policies in `payoutkit/service
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from payoutkit.clock import mode_time
+from payoutkit.ledger.frozen import made_whole
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,3 +62,81 @@ class Actor(Moment):
 
     def at(self, now: int) -> Actor:
         return replace(self, now=now)
+
+    @staticmethod
+    def of_request(
+        account_id: str,
+        platform_id: str,
+        livemode: bool,
+        now: int,
+        request_id: str,
+        idempotency_key: str | None,
+    ) -> Actor:
+        """A secret key's actor (full scope) for one request, made at once (`ledger/frozen.made_whole`:
+        it is made on every request)."""
+        return made_whole(
+            Actor,
+            livemode=livemode,
+            now=now,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            account_id=account_id,
+            platform_id=platform_id,
+            scope=FULL,
+        )
+
+    @staticmethod
+    def reading_now(
+        read: Callable[[], int], account_id: str, platform_id: str, livemode: bool, request_id: str
+    ) -> Actor:
+        """`of_request`, for a read: its `now` is read by `read()` when first asked for, in the unit of
+        work that made it, then kept; a unit that never asks for the time (a read of one payout) does
+        not read the simulated clock. The same actor in every other way (`replace` reads the time)."""
+        return made_whole(
+            _ReadingNow,
+            livemode=livemode,
+            now=_UNREAD,
+            request_id=request_id,
+            idempotency_key=None,
+            account_id=account_id,
+            platform_id=platform_id,
+            scope=FULL,
+            _read_now=read,
+        )
+
+
+_UNREAD = -(2**63)  # `now` not read yet (no time is this)
+
+
+class _Now:
+    """`_ReadingNow.now`: the stored time, read with the actor's `read` on first use."""
+
+    def __get__(self, obj: Actor | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        now: int = obj.__dict__["now"]
+        if now == _UNREAD:
+            now = obj.__dict__["now"] = obj.__dict__.pop("_read_now")()
+        return now
+
+    def __set__(self, obj: Actor, value: int) -> None:  # the dataclass's own __init__ sets it
+        obj.__dict__["now"] = value
+
+
+class _ReadingNow(Actor):
+    """An `Actor` whose time is read on first use (`Actor.reading_now`); equal to (and hashed as) the
+    `Actor` of the same fields."""
+
+    now = _Now()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Actor):
+            return NotImplemented
+        return _values(self) == _values(other)
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+
+def _values(actor: Actor) -> tuple[Any, ...]:
+    return tuple(getattr(actor, f.name) for f in fields(actor))

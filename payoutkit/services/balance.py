@@ -24,7 +24,7 @@ from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, h
 from payoutkit.services.actor import Actor
 from payoutkit.services.instant import balance_instantly
 from payoutkit.store import Tx, holders, transactions, visibility
-from payoutkit.store.bucket_reads import due_pending, read_buckets
+from payoutkit.store.bucket_reads import due_pending, read_buckets, read_for_balance
 
 
 def settled(buckets: Iterable[Bucket], due: Mapping[BucketKey, int]) -> list[Bucket]:
@@ -37,9 +37,13 @@ def settled(buckets: Iterable[Bucket], due: Mapping[BucketKey, int]) -> list[Buc
 
 def read_balance(tx: Tx, actor: Actor) -> Balance:
     """The acting account's Balance, with what is due by now shown as available."""
-    now = mode_time(actor.now, actor.livemode)
-    buckets, due_at = read_buckets(tx, actor.account_id, actor.livemode)
-    if due_at is not None and due_at <= now:
+    return _balance(tx, actor, *read_buckets(tx, actor.account_id, actor.livemode))
+
+
+def _balance(tx: Tx, actor: Actor, buckets: list[Bucket], due_at: int | None) -> Balance:
+    """The Balance of the acting account's `buckets` (`due_at`: the earliest time any has funds due)."""
+    now = None if due_at is None else mode_time(actor.now, actor.livemode)  # the time, when it matters
+    if due_at is not None and now is not None and due_at <= now:
         buckets = settled(buckets, due_pending(tx, actor.account_id, actor.livemode, now))
     held = held_currencies(buckets)
     # The currency of the zero entries: the account's default one, read only when it holds nothing.
@@ -52,7 +56,9 @@ def read_balance(tx: Tx, actor: Actor) -> Balance:
 def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
     instantly (`instant_available`, services/instant.py)."""
-    found = read_balance(tx, actor)
+    # One statement reads the buckets, the destinations and pricing `balance_instantly` reads and the
+    # clock that `actor.now` may read (store/bucket_reads.py).
+    found = _balance(tx, actor, *read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode))
     instantly = balance_instantly(tx, actor, settings, list(found.buckets))
     if not instantly:
         return found

@@ -4,27 +4,41 @@ locks are `store/balances.py`'s; every read first flushes the unit's deferred mo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType, TxnStatus
+from payoutkit.store import clock as clock_row
+from payoutkit.store import external_accounts, payouts
 from payoutkit.store.balances import KEY_COLUMNS, Known, flush_moves, key_of, known
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balance_transactions as txns
-from payoutkit.store.schema import balances
+from payoutkit.store.schema import balances, resources
+from payoutkit.store.schema import clock as clock_table
 
 _BALANCE_TYPES = {t.value: t for t in BalanceType}
 _SOURCE_TYPES = {t.value: t for t in SourceType}
 
+_ONE_ACCOUNT = and_(
+    balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode")
+)
 _READ_BUCKETS = select(
     *KEY_COLUMNS, balances.c.available, balances.c.pending, balances.c.next_settle_at
-).where(balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode"))
+).where(_ONE_ACCOUNT)
 # One account's: what the caller knows (account, mode) is not read back.
-_READ_BUCKETS_FAST = Query(
-    select(*_READ_BUCKETS.selected_columns[2:]).where(
-        balances.c.account_id == bindparam("account_id"), balances.c.livemode == bindparam("livemode")
-    )
-)
+_READ_BUCKETS_FAST = Query(select(*_READ_BUCKETS.selected_columns[2:]).where(_ONE_ACCOUNT))
 _READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
     balances.c.account_id.in_(bindparam("ids", expanding=True))
 )
@@ -35,14 +49,72 @@ def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[lis
     flush_moves(conn)
     rows = _READ_BUCKETS_FAST.rows(conn, {"account_id": account_id, "livemode": livemode})
     due = [r[5] for r in rows if r[5] is not None]
+    return _buckets_of(account_id, livemode, rows), (min(due) if due else None)
+
+
+def _buckets_of(account_id: str, livemode: bool, rows: list[tuple[Any, ...]]) -> list[Bucket]:
+    """Rows of (currency, balance type, source type, available, pending) as buckets, in key order."""
     # One account and mode: key order is (currency, balance type, source type), the values' order.
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     mode = bool(livemode)
-    buckets = [
+    return [
         Bucket(BucketKey(account_id, mode, r[0], _BALANCE_TYPES[r[1]], _SOURCE_TYPES[r[2]]), r[3], r[4])
         for r in rows
     ]
-    return buckets, (min(due) if due else None)
+
+
+# `GET /v1/balance` reads four things: the buckets, the external accounts and the platform's instant
+# payout pricing (`instant_available`), and the simulated clock. One statement reads them all, each
+# row tagged by its first column: columns 2-7 are a bucket's; the fifth is also a destination's `seq`
+# and the clock's time; the last a destination's or the pricing's document.
+_BUCKET, _DESTINATION, _CLOCK, _PRICING = 0, 1, 2, 3
+_NONE = (null(), null(), null())
+_FOR_BALANCE = Query(
+    union_all(
+        # First: the columns' types are the first select's (the document's JSON is decoded).
+        select(
+            literal_column(str(_DESTINATION)), *_NONE, resources.c.seq, null(), null(), resources.c.data
+        ).where(external_accounts.FOR_ACCOUNT_WHERE),
+        select(
+            literal_column(str(_BUCKET)),
+            *_READ_BUCKETS.selected_columns[2:],
+            type_coerce(null(), JSON),
+        ).where(_ONE_ACCOUNT),
+        select(literal_column(str(_CLOCK)), *_NONE, clock_table.c.now, null(), null(), null()).where(
+            clock_table.c.id == 1
+        ),
+        select(literal_column(str(_PRICING)), *_NONE, null(), null(), null(), resources.c.data).where(
+            payouts.PRICING_WHERE
+        ),
+    )
+)
+
+
+def read_for_balance(
+    conn: Connection, account_id: str, platform_id: str, livemode: bool
+) -> tuple[list[Bucket], int | None]:
+    """`read_buckets`, in a statement that also reads the account's external accounts, its platform's
+    instant payout pricing and the simulated clock: kept for the unit's `external_accounts.
+    instant_capable`, `payouts.pricing` and `clock.read` (their `prime`s)."""
+    flush_moves(conn)
+    values = {"account_id": account_id, "platform_id": platform_id, "livemode": livemode}
+    rows = _FOR_BALANCE.rows(conn, values)
+    buckets, destinations, due, pricing = [], [], [], None
+    for r in rows:
+        if r[0] == _BUCKET:
+            buckets.append(r[1:6])
+            if r[6] is not None:
+                due.append(r[6])
+        elif r[0] == _DESTINATION:
+            destinations.append((r[4], r[7]))
+        elif r[0] == _CLOCK:
+            clock_row.prime(conn, r[4])
+        else:
+            pricing = r[7]
+    payouts.prime_pricing(conn, platform_id, livemode, pricing)
+    destinations.sort(key=lambda d: d[0], reverse=True)  # newest first
+    external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in destinations))
+    return _buckets_of(account_id, livemode, buckets), (min(due) if due else None)
 
 
 _DUE_PENDING = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from payoutkit.store.db import CLOCK_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import clock as clock_table
 
@@ -30,9 +31,22 @@ def load(conn: Connection, start: int) -> int:
 
 
 def read(conn: Connection) -> int:
-    """The stored time (one primary-key read)."""
+    """The stored time (one primary-key read, none when a statement of the unit has read it: `prime`)."""
+    primed = conn.info.pop(CLOCK_READ, None)
+    if primed is not None:
+        return int(primed)
     [(now,)] = _READ_FAST.rows(conn)
     return int(now)
+
+
+# The row as a statement of its own reads it: for a statement that reads it along with something else.
+READ = _READ
+
+
+def prime(conn: Connection, now: int) -> None:
+    """Keep the stored time that a statement of this unit read along with something else, for the
+    unit's next `read` (which takes it, once). Dropped when the unit ends (store/db.py UNIT_STATE)."""
+    conn.info[CLOCK_READ] = now
 
 
 def lock(conn: Connection) -> tuple[int, int | None]:
@@ -48,4 +62,5 @@ def set_target(conn: Connection, target: int) -> None:
 
 def advance_to(conn: Connection, to: int) -> None:
     """Move the stored time forward to `to`, never back."""
+    conn.info.pop(CLOCK_READ, None)
     conn.execute(_ADVANCE, {"to": to})

@@ -51,17 +51,35 @@ DEFERRED_MOVES = "payoutkit_deferred_moves"
 # Connection.info key: webhook endpoints a statement of the unit read along with something else
 # (store/events.py `prime_endpoints`), for its events.
 ENDPOINTS_READ = "payoutkit_endpoints_read"
+# Connection.info key: the simulated clock's time, read by a statement of the unit along with something
+# else (store/clock.py `prime`).
+CLOCK_READ = "payoutkit_clock_read"
+# Connection.info key: an account's instant-capable destinations, read by a statement of the unit along
+# with something else (store/external_accounts.py `prime_instant_capable`).
+INSTANT_READ = "payoutkit_instant_read"
+# Connection.info key: a platform's instant payout pricing, read by a statement of the unit along with
+# something else (store/payouts.py `prime_pricing`).
+PRICING_READ = "payoutkit_pricing_read"
 # Connection.info key: the units of work on this connection begin and end on the driver (`Database.
 # _grouped`, `_inline_read`); SQLAlchemy's transaction on it stays open and sends no BEGIN.
 DRIVER_UNITS = "payoutkit_driver_units"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
-UNIT_STATE = (AFTER_COMMIT, BEFORE_COMMIT, DEFERRED_MOVES, ENDPOINTS_READ)
+UNIT_STATE = (
+    AFTER_COMMIT,
+    BEFORE_COMMIT,
+    DEFERRED_MOVES,
+    ENDPOINTS_READ,
+    CLOCK_READ,
+    INSTANT_READ,
+    PRICING_READ,
+)
 
 
 def forget_unit(conn: Connection) -> None:
+    info = conn.info  # a property (through the pool's connection record): asked once
     for key in UNIT_STATE:
-        conn.info.pop(key, None)
+        info.pop(key, None)
 
 
 # SQLite's own `wal_autocheckpoint` (pages), which every process but a server keeps (store/checkpoint.py).

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, literal_column, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, literal_column, select, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.db import INSTANT_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import resources
@@ -21,15 +22,13 @@ from payoutkit.store.schema import resources
 # ones) is a post-compile parameter, which SQLAlchemy renders into the statement on every execution.
 # The kinds are constants of ours (no quote in them).
 _IS_EXTERNAL_ACCOUNT = resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS])
-_FOR_ACCOUNT = (
-    select(resources.c.data)
-    .where(
-        resources.c.parent_id == bindparam("account_id"),
-        _IS_EXTERNAL_ACCOUNT,
-        resources.c.livemode == bindparam("livemode"),
-    )
-    .order_by(resources.c.seq.desc())
+# An account's external accounts of one mode (`account_id`, `livemode`).
+FOR_ACCOUNT_WHERE = and_(
+    resources.c.parent_id == bindparam("account_id"),
+    _IS_EXTERNAL_ACCOUNT,
+    resources.c.livemode == bindparam("livemode"),
 )
+_FOR_ACCOUNT = select(resources.c.data).where(FOR_ACCOUNT_WHERE).order_by(resources.c.seq.desc())
 _FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
 # A payout to the default destination: the destinations with their outcomes, in one read.
 _WITH_OUTCOMES = Query(_FOR_ACCOUNT.add_columns(resources.c.internal))
@@ -55,12 +54,28 @@ def instant_capable(tx: Connection, account_id: str, livemode: bool) -> list[tup
     """The id and currency of each of an account's external accounts of one mode that takes instant
     payouts and has not errored (`ExternalAccount.takes("instant")`, `.errored`), newest first: what
     the Balance's `instant_available` needs, without building the records."""
+    primed = tx.info.get(INSTANT_READ)
+    if primed is not None and (account_id, bool(livemode)) in primed:
+        return list(primed.pop((account_id, bool(livemode))))
     rows = _FOR_ACCOUNT_FAST.rows(tx, {"account_id": account_id, "livemode": livemode})
+    return _capable(d for (d,) in rows)
+
+
+def _capable(docs: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         (d["id"], d["currency"])
-        for (d,) in rows
+        for d in docs
         if "instant" in d.get("available_payout_methods", ()) and d.get("status", "new") != "errored"
     ]
+
+
+def prime_instant_capable(
+    tx: Connection, account_id: str, livemode: bool, docs: Iterable[dict[str, Any]]
+) -> None:
+    """Keep, for the unit's next `instant_capable` of this account and mode (which takes it, once), the
+    documents of its external accounts that a statement of the unit read along with something else,
+    newest first. Dropped when the unit ends (store/db.py UNIT_STATE)."""
+    tx.info.setdefault(INSTANT_READ, {})[(account_id, bool(livemode))] = _capable(docs)
 
 
 def with_outcomes(

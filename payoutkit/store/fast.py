@@ -2,7 +2,7 @@
 
 SQLAlchemy Core spends far more per execution than the database does on a primary-key read (measured
 on this machine: about 150 µs for `conn.execute(select)` against 10 µs on the sqlite3 cursor; a
-`GET /v1/balance` runs three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
+`GET /v1/balance` ran three such reads). A `Query` keeps SQLAlchemy for what it is good at — building
 the statement and compiling it for the dialect, with its bind and result type processing — and does the
 per-call part itself, on the unit's own connection and so in its transaction:
 
@@ -14,7 +14,7 @@ per-call part itself, on the unit's own connection and so in its transaction:
   `DBAPIError` (so the retry of a PostgreSQL unit on a deadlock or serialization failure, store/db.py,
   still applies), and the connection invalidated if the database went away.
 
-Only for plain SELECTs whose parameters are all named bind parameters (no expanding IN).
+Only for plain SELECTs (or a UNION of them) whose parameters are all named bind parameters (no expanding IN).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, Select, Update, bindparam
+from sqlalchemy import CompoundSelect, Connection, Insert, Select, Update, bindparam
 from sqlalchemy.engine import Dialect
 
 
@@ -37,12 +37,16 @@ class _Compiled:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
     results: tuple[Callable[[Any], Any] | None, ...]
     any_result: bool
+    # The columns that have a result processor, by position: only their values are converted.
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
     # The parameters in `positional` order, as a tuple, from a mapping holding them.
     ordered: Callable[[Mapping[str, Any]], tuple[Any, ...]]
 
 
 def _compile(
-    stmt: Select[Any] | Insert | Update, dialect: Dialect, keys: Sequence[str] | None = None
+    stmt: Select[Any] | CompoundSelect[Any] | Insert | Update,
+    dialect: Dialect,
+    keys: Sequence[str] | None = None,
 ) -> _Compiled:
     compiled = stmt.compile(dialect=dialect, column_keys=keys)
     if compiled.literal_execute_params or compiled.post_compile_params:
@@ -51,13 +55,20 @@ def _compile(
     binds = tuple(
         (name, cast(Callable[[Any], Any], fn)) for name, fn in compiled._bind_processors.items() if fn
     )
-    columns = stmt.selected_columns if isinstance(stmt, Select) else ()
+    columns = stmt.selected_columns if isinstance(stmt, Select | CompoundSelect) else ()
     results = tuple(col.type._cached_result_processor(dialect, None) for col in columns)
     positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
     if compiled.positional and positional is None:
         positional = ()
     return _Compiled(
-        compiled.string, positional, defaults, binds, results, any(results), _ordered(positional or ())
+        compiled.string,
+        positional,
+        defaults,
+        binds,
+        results,
+        any(results),
+        tuple((i, p) for i, p in enumerate(results) if p is not None),
+        _ordered(positional or ()),
     )
 
 
@@ -115,7 +126,7 @@ def driver_sql(
 class Query:
     """A SELECT run on the driver's cursor (see the module's docstring): `rows(conn, params)`."""
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    def __init__(self, stmt: Select[Any] | CompoundSelect[Any]) -> None:
         self.stmt = stmt
         # Per engine's dialect, for as long as it lives (tests make many engines).
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
@@ -139,8 +150,18 @@ class Query:
         fetched = driver_sql(conn, c.sql, bound, fetch=True)
         if not c.any_result:
             return [tuple(r) for r in fetched]
-        procs = c.results
-        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in fetched]
+        processed = c.processed
+        if len(processed) == 1 and len(c.results) == 1:  # one column, converted (a document)
+            [(_, process)] = processed
+            return [(process(r[0]),) for r in fetched]
+        out: list[tuple[Any, ...]] = []
+        for r in fetched:
+            values = list(r)
+            for i, process in processed:
+                if values[i] is not None:  # a NULL is None to every processor
+                    values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
 
 
 # On PostgreSQL an INSERT of up to this many rows is one statement with a VALUES row each: psycopg's

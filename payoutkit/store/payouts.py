@@ -18,6 +18,7 @@ from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import holders
 from payoutkit.store import resources as objects
+from payoutkit.store.db import PRICING_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
 from payoutkit.store.schema import (
@@ -401,13 +402,13 @@ _ADD_VOLUME = (
     update(instant_volume).where(_VOLUME_KEY).values(amount=instant_volume.c.amount + bindparam("v_amount"))
 )
 _NEW_VOLUME = insert(instant_volume)
-_PRICING = Query(
-    select(resources.c.data).where(
-        resources.c.account_id == bindparam("platform_id"),
-        resources.c.livemode == bindparam("livemode"),
-        resources.c.object == "instant_payout_pricing",
-    )
+# A platform's (`platform_id`) instant payout pricing in one mode (`livemode`).
+PRICING_WHERE = and_(
+    resources.c.account_id == bindparam("platform_id"),
+    resources.c.livemode == bindparam("livemode"),
+    resources.c.object == "instant_payout_pricing",
 )
+_PRICING = Query(select(resources.c.data).where(PRICING_WHERE))
 
 
 def volume(tx: Connection, account_id: str, livemode: bool, currency: str, day: str) -> int:
@@ -426,11 +427,23 @@ def add_volume(tx: Connection, key: Mapping[str, Any], amount: int) -> None:
 
 
 def pricing(tx: Connection, platform_id: str, livemode: bool) -> InstantPricing | None:
+    primed: dict[tuple[str, bool], Any] | None = tx.info.get(PRICING_READ)
+    if primed is not None and (platform_id, bool(livemode)) in primed:
+        doc = primed[platform_id, bool(livemode)]
+        return None if doc is None else InstantPricing.from_doc(doc)
     rows = _PRICING.rows(tx, {"platform_id": platform_id, "livemode": livemode})
     return InstantPricing.from_doc(rows[0][0]) if rows else None
 
 
+def prime_pricing(tx: Connection, platform_id: str, livemode: bool, doc: Any) -> None:
+    """Keep, for the rest of the unit, the platform's pricing document (None: it has none) that a
+    statement of the unit read along with something else. Dropped when the unit ends (store/db.py
+    UNIT_STATE) or the pricing is saved."""
+    tx.info.setdefault(PRICING_READ, {})[platform_id, bool(livemode)] = doc
+
+
 def save_pricing(tx: Connection, pricing: InstantPricing, *, platform_id: str, new: bool) -> None:
+    tx.info.pop(PRICING_READ, None)
     if new:
         objects.create(tx, pricing.doc(), account_id=platform_id)
     else:

@@ -17,7 +17,7 @@ import pytest
 import stripe
 from sqlalchemy.dialects import sqlite
 
-from payoutkit.store import external_accounts, payers, payouts
+from payoutkit.store import bucket_reads, external_accounts, payers, payouts
 from tests.support import databases
 
 
@@ -48,6 +48,11 @@ def test_an_accounts_external_accounts_are_read_by_their_index_on_an_analysed_st
             plan = _plan(conn, statement, params)
             assert "USING INDEX ix_resources_external_accounts" in plan, plan
             assert "SCAN resources" not in plan, plan
+        # `GET /v1/balance` reads them in one statement with the buckets, the clock and the pricing.
+        values = (platform, False, platform, False, 1, platform, False, "instant_payout_pricing")
+        plan = _plan(conn, bucket_reads._FOR_BALANCE.stmt, values)
+        assert "USING INDEX ix_resources_external_accounts" in plan, plan
+        assert "SCAN" not in plan, plan
     finally:
         conn.close()
 
