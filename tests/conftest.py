@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from payoutkit.config import Settings
 
 # CI runs the same Hypothesis examples every time (a landing is never decided by a lucky draw);
-# developers' runs keep exploring new ones, and print how to reproduce what they find.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-hypothesis_settings.register_profile("dev", print_blob=True)
+# developers' runs keep exploring new ones, and print how to reproduce what they find. Neither has a
+# deadline: Hypothesis's default (200 ms per example) is a timing assertion, and on a loaded machine a
+# correct example can take longer (a pure ledger test failed so under load in the seventh session).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+hypothesis_settings.register_profile("dev", print_blob=True, deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # 2026-01-01T10:00:00Z, a Thursday: the simulated clock starts here in every test.
