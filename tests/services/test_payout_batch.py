@@ -263,14 +263,13 @@ def test_the_batch_decides_on_the_locked_balance_not_on_what_it_read(
     assert got["events"][accounts[1]][-1] == ("payout.created", paid[accounts[1]], "card")
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite runs one unit at a time
 def test_a_debit_racing_a_batch_waits_for_it_and_sees_the_payout(
     http: httpx.Client, db: Database, database_url: str
 ) -> None:
     """The batch locks each account's buckets (a liable account's, as its own movement would) until it
     commits: a refund on one of its accounts meanwhile waits, then takes the balance the payout left
     (here below zero, as a refund may), and the platform's reserve follows. (SQLite serializes units.)"""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one unit of work at a time")
     platform = http.get("/v1/account").json()["id"]
     accounts = []
     for amount in (10_000, 20_000):
@@ -312,14 +311,13 @@ def test_a_debit_racing_a_batch_waits_for_it_and_sees_the_payout(
     assert [(r.account_id, r.amount) for r in got["reserves"] if r.account_id == account] == [(account, 5000)]
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite runs one unit at a time
 def test_concurrent_sequences_of_runs_leave_what_one_sequence_leaves(
     http: httpx.Client, db: Database, database_url: str
 ) -> None:
     """The worker's runs on PostgreSQL (`worker.drain`): two sequences of units at once, each unit
     claiming its due accounts with SKIP LOCKED, pay each account once and leave what one sequence
     leaves (the debit's reserve moves the platform's buckets, which both sequences may move)."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one unit of work at a time")
     import anyio
 
     from payoutkit import worker

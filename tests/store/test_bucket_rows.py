@@ -110,14 +110,13 @@ def test_the_first_money_into_a_bucket_creates_its_row(
     assert ledger_violations(database_url) == []
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite runs one unit at a time
 def test_two_units_landing_first_money_in_one_bucket_share_its_row(
     http: httpx.Client, db: Database, database_url: str
 ) -> None:
     """The first unit creates the row and holds it uncommitted; the second, which found no row, waits
     on the first's insert, then moves the row the first created (PostgreSQL: SQLite units are
     serialized)."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite runs one unit of work at a time")
     account = _post(http, "/v1/accounts", type="express")["id"]
     moment = Moment.job(False, _now(http))
     landed, go = threading.Event(), threading.Event()
