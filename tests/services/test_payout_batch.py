@@ -79,6 +79,18 @@ def _charge(http: httpx.Client, account: str, amount: int, source: str = "tok_by
     return str(_post(http, "/v1/charges", account, amount=amount, currency="usd", source=source)["id"])
 
 
+def _funded(http: httpx.Client, *amounts: int) -> tuple[list[str], list[str]]:
+    """One connected account per amount, each with a bank account and a charge of that amount: the
+    accounts and their charges, in order."""
+    accounts, charges = [], []
+    for amount in amounts:
+        a = _account(http)
+        _bank(http, a)
+        accounts.append(a)
+        charges.append(_charge(http, a, amount))
+    return accounts, charges
+
+
 def _populate(http: httpx.Client) -> dict[str, str]:
     """The accounts of the module docstring, by role (the platform's own run is due as well)."""
     for currency in ("usd", "myr"):
@@ -232,13 +244,7 @@ def test_the_batch_decides_on_the_locked_balance_not_on_what_it_read(
     """A balance that moves between the batch's read (`plan`) and its lock — a refund here, in the same
     unit; on PostgreSQL another unit's — is paid out as it is when locked."""
     platform = http.get("/v1/account").json()["id"]
-    accounts = []
-    charges = []
-    for amount in (10_000, 20_000, 30_000):
-        a = _account(http)
-        _bank(http, a)
-        accounts.append(a)
-        charges.append(_charge(http, a, amount))
+    accounts, charges = _funded(http, 10_000, 20_000, 30_000)
     moment = _run_time(http)
 
     def run(conn: Connection) -> None:
@@ -271,11 +277,7 @@ def test_a_debit_racing_a_batch_waits_for_it_and_sees_the_payout(
     commits: a refund on one of its accounts meanwhile waits, then takes the balance the payout left
     (here below zero, as a refund may), and the platform's reserve follows. (SQLite serializes units.)"""
     platform = http.get("/v1/account").json()["id"]
-    accounts = []
-    for amount in (10_000, 20_000):
-        a = _account(http)
-        _bank(http, a)
-        accounts.append((a, _charge(http, a, amount)))
+    accounts = list(zip(*_funded(http, 10_000, 20_000), strict=True))
     moment = _run_time(http)
     locked, go = threading.Event(), threading.Event()
     done: list[str] = []
@@ -346,12 +348,7 @@ def test_a_balance_moved_after_the_units_read_is_read_again_by_the_batch(
     the unit has moved none since: a refund between that read and the batch (same unit) is seen, and
     the refunded account is paid out what is left, not what was read."""
     platform = http.get("/v1/account").json()["id"]
-    accounts, charges = [], []
-    for amount in (10_000, 20_000):
-        a = _account(http)
-        _bank(http, a)
-        accounts.append(a)
-        charges.append(_charge(http, a, amount))
+    accounts, charges = _funded(http, 10_000, 20_000)
     moment = _run_time(http)
 
     def run(conn: Connection) -> None:
@@ -376,12 +373,7 @@ def test_a_refund_during_a_run_is_not_overdrawn(
     locked it: on PostgreSQL it commits first and the run, reading under lock, pays out what is left;
     on SQLite it waits for the run's commit and takes the balance below zero (as a refund may). The run
     never pays out what the refund took (a lock or a read wrongly skipped would)."""
-    accounts, charges = [], []
-    for amount in (10_000, 20_000):
-        a = _account(http)
-        _bank(http, a)
-        charges.append(_charge(http, a, amount))
-        accounts.append(a)
+    accounts, charges = _funded(http, 10_000, 20_000)
     target, balance = accounts[1], 20_000 - card_fee(20_000)
     moment = _run_time(http)
     read, refunded = threading.Event(), threading.Event()
