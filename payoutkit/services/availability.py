@@ -41,7 +41,9 @@ def _announce(conn: Tx, now: int, wanted: list[tuple[str, bool]]) -> int:
         )
         platform = holder.platform_id if holder.kind == "connected" else holder.id
         assert platform is not None
-        emissions[livemode].append(Emission("balance.available", balance.doc(), platform, account))
+        emissions[livemode].append(
+            Emission("balance.available", balance.doc(), platform, account, handed_over=True)
+        )
     for livemode, batch in emissions.items():
         emit_all(conn, Moment(livemode=livemode, now=now), batch)
     return len(wanted)
