@@ -102,8 +102,8 @@ def test_each_bucket_moves_exactly_the_sum_of_what_it_made_available(database_ur
             after = _buckets(conn)
             summed = _from_transactions(conn)
             left = conn.execute(
-                text("SELECT count(*) FROM balance_transactions WHERE status = 'pending' AND available_on <= :now"),
-                {"now": NOW},
+                text("SELECT count(*) FROM balance_transactions WHERE status = 'pending' AND available_on <= :t"),
+                {"t": NOW},
             ).scalar_one()
         assert moved == 4 * BUCKETS
         assert left == 0
