@@ -68,6 +68,9 @@ def _seed(conn: Connection) -> dict[int, int]:
     return due
 
 
+_DUE_LEFT = text("SELECT count(*) FROM balance_transactions WHERE status = 'pending' AND available_on <= :t")
+
+
 @pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return databases.copy_sqlite_template(sqlite_template, tmp_path)
@@ -101,10 +104,7 @@ def test_each_bucket_moves_exactly_the_sum_of_what_it_made_available(database_ur
             moved = settlement.settle_due(conn, NOW, batch=batch)
             after = _buckets(conn)
             summed = _from_transactions(conn)
-            left = conn.execute(
-                text("SELECT count(*) FROM balance_transactions WHERE status = 'pending' AND available_on <= :t"),
-                {"t": NOW},
-            ).scalar_one()
+            left = conn.execute(_DUE_LEFT, {"t": NOW}).scalar_one()
         assert moved == 4 * BUCKETS
         assert left == 0
         for seq, (available, pending, _) in before.items():
