@@ -33,7 +33,7 @@ NOW = 1_767_225_600  # the run time: 2026-01-01T00:00:00Z, when every seeded run
 
 # -- the timed run (child process) ------------------------------------------------------------------
 
-_VERB = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)")
+_VERB = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM|COPY)\s+(\w+)")
 _FROM = re.compile(r"\bFROM\s+(\w+)")
 
 

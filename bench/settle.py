@@ -126,7 +126,7 @@ LABELS = (  # (substring of the SQL, label): first match wins; others are named 
         "settle: is_liable, one account at a time",
     ),
 )
-_VERB_TABLE = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.DOTALL)
+_VERB_TABLE = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT INTO|UPDATE|DELETE FROM|COPY)\s+(\w+)", re.DOTALL)
 _FROM_TABLE = re.compile(r"\bFROM\s+(\w+)")
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from payoutkit.runtime import Runtime, open_runtime
-from payoutkit.store.fast import MULTI_VALUES_MAX, Query, Write
+from payoutkit.store.fast import COPY_MIN, MULTI_VALUES_MAX, Query, Write
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
 
@@ -77,7 +77,7 @@ def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runti
         Query(_BY_PARENT).rows(conn, {"parent": "p", "livemode": False})
         Write(insert(resources)).run(conn, [_row("one", None)])
         Write(insert(resources)).run(conn, [_row("two", None), _row("three", None)])
-        Write(insert(resources)).run(conn, [_row(f"many_{i}", None) for i in range(MULTI_VALUES_MAX + 1)])
+        Write(insert(resources)).run(conn, [_row(f"many_{i}", None) for i in range(COPY_MIN)])
         with pytest.raises(IntegrityError):
             Write(insert(resources)).run(conn, [_row("one", None)])  # the same id again
         raise Done
@@ -89,16 +89,40 @@ def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runti
     finally:
         event.remove(runtime.db.engine, "before_cursor_execute", listener)
     ours = [s for s in seen if s[0] != "BEGIN"]
-    # A few rows: one statement on PostgreSQL (a VALUES row each), the driver's executemany on SQLite.
-    few_rows_many = runtime.db.engine.dialect.name != "postgresql"
-    assert ours == [("SELECT", False), ("INSERT", False), ("INSERT", few_rows_many), ("INSERT", True),
-                    ("INSERT", False)]  # fmt: skip
+    # A few rows: one statement on PostgreSQL (a VALUES row each), the driver's executemany on SQLite;
+    # more: a COPY on PostgreSQL, seen as one statement of many rows.
+    pg = runtime.db.engine.dialect.name == "postgresql"
+    many = "COPY" if pg else "INSERT"
+    assert ours == [("SELECT", False), ("INSERT", False), ("INSERT", not pg), (many, True), ("INSERT", False)]
+
+
+def test_a_copy_that_breaks_a_constraint_is_sqlalchemys_integrity_error(runtime: Runtime) -> None:
+    """Many rows of which one repeats a stored id: the write fails as any INSERT would, and the unit's
+    transaction rolls back whole (none of the rows is stored)."""
+
+    def first(conn: Connection) -> None:
+        Write(insert(resources)).run(conn, [_row("taken", None)])
+
+    def many(conn: Connection) -> None:
+        Write(insert(resources)).run(
+            conn, [_row(f"c_{i}", None) for i in range(COPY_MIN + 3)] + [_row("taken", None)]
+        )
+
+    runtime.db.transaction(first)
+    with pytest.raises(IntegrityError):
+        runtime.db.transaction(many)
+
+    def count(conn: Connection) -> int:
+        return len(conn.execute(select(resources.c.id).where(resources.c.id.like("c_%"))).all())
+
+    assert runtime.db.transaction(count) == 0
 
 
 def test_a_write_of_many_rows_stores_each_in_order(runtime: Runtime) -> None:
-    """Whatever way the rows go (one statement, or `executemany` past MULTI_VALUES_MAX), each is stored
-    with its own values, JSON included, in the order given (`seq`, which lists are ordered by)."""
-    for n in (2, 3, MULTI_VALUES_MAX, MULTI_VALUES_MAX + 1):
+    """Whatever way the rows go (one statement, `executemany`, or on PostgreSQL from COPY_MIN rows a
+    COPY), each is stored with its own values, JSON included, in the order given (`seq`, which lists
+    are ordered by)."""
+    for n in (2, 3, MULTI_VALUES_MAX, COPY_MIN, 200):
 
         def unit(conn: Connection, n: int = n) -> None:
             rows = [_row(f"w{n}_{i}", {"i": i} if i % 2 else None) | {"parent_id": f"p{n}"} for i in range(n)]
