@@ -13,9 +13,11 @@ the time in one is the object's `created`, which the object shows anyway, and th
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import string
+import threading
 import time
 
 from payoutkit.errors import InvalidRequest
@@ -38,6 +40,44 @@ def _base62(length: int) -> str:
         # 8 bytes of 256 are dropped: 16 spare bytes make a second draw rare (and harmless).
         chars += secrets.token_bytes(length - len(chars) + 16).translate(_TO_CHAR, _DROP)
     return chars[:length].decode("ascii")
+
+
+class _Drawn(threading.local):
+    """This thread's characters drawn for ids and not yet used (`chars[pos:]`)."""
+
+    chars = b""
+    pos = 0
+
+
+# Ids take their random characters from a per-thread store drawn `_DRAW` bytes at a time: an
+# `os.urandom` per id is a system call that releases the interpreter lock, and where units of work run
+# on threads (PostgreSQL) each release let another thread in and made the id's thread wait to get the
+# lock back (5% of the samples of an automatic payout run on PostgreSQL). The bytes are the same CSPRNG's,
+# drawn earlier. Secrets still draw their own. A forked child starts with nothing drawn, so it never
+# repeats its parent's characters.
+_DRAW = 4096
+_drawn = _Drawn()
+
+
+def _forget_drawn() -> None:
+    global _drawn
+    _drawn = _Drawn()
+
+
+os.register_at_fork(after_in_child=_forget_drawn)
+
+
+def _id_chars(length: int) -> str:
+    """`length` characters for an id, uniformly drawn from the 62 (as `_base62`), from this thread's store."""
+    drawn = _drawn
+    chars, pos = drawn.chars, drawn.pos
+    if len(chars) - pos < length:
+        chars, pos = chars[pos:], 0
+        while len(chars) < length:
+            chars += secrets.token_bytes(_DRAW).translate(_TO_CHAR, _DROP)
+        drawn.chars = chars
+    drawn.pos = pos + length
+    return chars[pos : pos + length].decode("ascii")
 
 
 # The time part: fixed width, in characters that sort as their values do ("0" < "9" < "A" < "z").
@@ -69,8 +109,8 @@ def _time_part() -> str:
 def new_id(prefix: str, length: int = 24) -> str:
     """`prefix_` and `length` characters: the time (when `length` leaves 16 random ones), then random."""
     if length < _TIME_CHARS + 16:
-        return f"{prefix}_{_base62(length)}"
-    return f"{prefix}_{_time_part()}{_base62(length - _TIME_CHARS)}"
+        return f"{prefix}_{_id_chars(length)}"
+    return f"{prefix}_{_time_part()}{_id_chars(length - _TIME_CHARS)}"
 
 
 def new_secret(prefix: str, length: int = 32) -> str:

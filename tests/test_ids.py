@@ -3,6 +3,8 @@ random throughout."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import Counter
 
@@ -43,3 +45,34 @@ def test_ids_made_later_sort_after_earlier_ones_and_secrets_do_not() -> None:
 
 def test_ids_do_not_repeat() -> None:
     assert len({new_id("po") for _ in range(50_000)}) == 50_000
+
+
+def test_threads_and_forked_children_never_repeat_each_others_ids() -> None:
+    # Ids' random characters are drawn ahead, per thread (payoutkit/ids.py): no two threads may share a
+    # draw, and a child forked after its parent drew must not use what the parent will.
+    new_id("x", 16)  # this thread has characters drawn and unused now
+    made: list[list[str]] = [[] for _ in range(4)]
+
+    def draw(out: list[str]) -> None:
+        out.extend(new_id("x", 16) for _ in range(5_000))
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({i for out in made for i in out}) == 20_000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        try:
+            os.write(write, " ".join(new_id("x", 16) for _ in range(50)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        childs = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    ours = {new_id("x", 16) for _ in range(50)}
+    assert len(childs) == 50
+    assert not childs & ours
