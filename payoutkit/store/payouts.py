@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, literal_column, select, update
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
@@ -406,7 +406,8 @@ _NEW_VOLUME = insert(instant_volume)
 PRICING_WHERE = and_(
     resources.c.account_id == bindparam("platform_id"),
     resources.c.livemode == bindparam("livemode"),
-    resources.c.object == "instant_payout_pricing",
+    # A literal, not a parameter: so SQLite can use the partial index that holds only these (0009).
+    resources.c.object == literal_column("'instant_payout_pricing'"),
 )
 _PRICING = Query(select(resources.c.data).where(PRICING_WHERE))
 

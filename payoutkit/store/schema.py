@@ -191,6 +191,14 @@ resources = Table(
         sqlite_where=text("object IN ('bank_account', 'card')"),
         postgresql_where=text("object IN ('bank_account', 'card')"),
     ),
+    # A platform's instant payout pricing, read on every balance read (migration 0009 says why).
+    Index(
+        "ix_resources_instant_payout_pricing",
+        "account_id",
+        "livemode",
+        sqlite_where=text("object = 'instant_payout_pricing'"),
+        postgresql_where=text("object = 'instant_payout_pricing'"),
+    ),
 )
 
 idempotency_keys = Table(
