@@ -17,6 +17,7 @@ from payoutkit.records.account_sessions import (
     components_doc,
     components_from_doc,
 )
+from payoutkit.store.among import among
 from payoutkit.store.schema import account_sessions as sessions
 from payoutkit.store.schema import embedded_tokens as tokens
 
@@ -41,7 +42,7 @@ def _oldest(table: Table, key: str) -> tuple[Any, Any]:
         .order_by(table.c.expires_at)
         .limit(bindparam("batch"))
     )
-    return found, delete(table).where(column.in_(bindparam("keys", expanding=True)))
+    return found, delete(table).where(among(column, "keys"))
 
 
 _PRUNABLE = {"sessions": _oldest(sessions, "seq"), "tokens": _oldest(tokens, "token_digest")}

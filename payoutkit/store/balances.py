@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,6 +37,7 @@ from payoutkit.ledger.postings import (
     apply,
     check_balanced,
 )
+from payoutkit.store.among import among
 from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, after_commit, engine_cache
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import balance_transactions as txns
@@ -154,18 +155,21 @@ def _rows(keys: Iterable[BucketKey]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _find_query(accounts: Any) -> Select[Any]:
+def _find_query(accounts: ColumnElement[bool]) -> Select[Any]:
     return select(balances.c.seq, *KEY_COLUMNS).where(
-        balances.c.account_id.in_(accounts),
+        accounts,
         balances.c.livemode == bindparam("livemode"),
         balances.c.currency == bindparam("currency"),
     )
 
 
-_FIND_BUCKETS = _find_query(bindparam("accounts", expanding=True))
+_FIND_BUCKETS = _find_query(among(balances.c.account_id, "accounts"))
 # A payout asks for the rows of its other source types' buckets (most never get one) on every call: on
-# the driver for up to 4 accounts (`a0` …; a `Query` takes no expanding parameter).
-_FIND_FAST = {n: Query(_find_query([bindparam(f"a{i}") for i in range(n)])) for n in range(1, 5)}
+# the driver for up to 4 accounts (`a0` …; a `Query` takes no list parameter).
+_FIND_FAST = {
+    n: Query(_find_query(balances.c.account_id.in_([bindparam(f"a{i}") for i in range(n)])))
+    for n in range(1, 5)
+}
 
 
 def _find(conn: Connection, keys: Collection[BucketKey]) -> dict[BucketKey, int]:
@@ -247,7 +251,7 @@ def _land(conn: Connection, seqs: dict[BucketKey, int], keys: Iterable[BucketKey
         seqs.update(create_buckets(conn, new))
 
 
-_LOCK = select(balances).where(balances.c.seq.in_(bindparam("seqs", expanding=True))).order_by(balances.c.seq)
+_LOCK = select(balances).where(among(balances.c.seq, "seqs")).order_by(balances.c.seq)
 _LOCK_FOR_UPDATE = _LOCK.with_for_update()
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType, TxnStatus
 from payoutkit.store import clock as clock_row
 from payoutkit.store import external_accounts, payouts
+from payoutkit.store.among import among
 from payoutkit.store.balances import KEY_COLUMNS, Known, flush_moves, key_of, known
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balance_transactions as txns
@@ -39,9 +40,7 @@ _READ_BUCKETS = select(
 ).where(_ONE_ACCOUNT)
 # One account's: what the caller knows (account, mode) is not read back.
 _READ_BUCKETS_FAST = Query(select(*_READ_BUCKETS.selected_columns[2:]).where(_ONE_ACCOUNT))
-_READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(
-    balances.c.account_id.in_(bindparam("ids", expanding=True))
-)
+_READ_BUCKETS_OF = select(*_READ_BUCKETS.selected_columns).where(among(balances.c.account_id, "ids"))
 
 
 def read_buckets(conn: Connection, account_id: str, livemode: bool) -> tuple[list[Bucket], int | None]:
@@ -188,7 +187,7 @@ def pending_by_date(
 
 
 _READ_BUCKETS_MANY = select(balances.c.seq, *_READ_BUCKETS.selected_columns).where(
-    balances.c.account_id.in_(bindparam("ids", expanding=True)), balances.c.livemode == bindparam("livemode")
+    among(balances.c.account_id, "ids"), balances.c.livemode == bindparam("livemode")
 )
 
 

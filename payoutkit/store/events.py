@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, exist
 from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
+from payoutkit.store.among import among
 from payoutkit.store.db import ENDPOINTS_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import events, resources, webhook_deliveries
@@ -34,7 +35,7 @@ def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-_ENDPOINTS = _endpoints(resources.c.account_id.in_(bindparam("platforms", expanding=True)))
+_ENDPOINTS = _endpoints(among(resources.c.account_id, "platforms"))
 # The usual case, one platform: an equality, which (unlike an expanding IN) is compiled once.
 _ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platform")))
 _INSERT_EVENTS = Write(insert(events))

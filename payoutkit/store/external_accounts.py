@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, literal
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.among import among
 from payoutkit.store.db import INSTANT_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
@@ -153,7 +154,7 @@ def _of_row(row: Row[Any]) -> ExternalAccount:
 _FOR_ACCOUNTS = (
     select(resources.c.parent_id, resources.c.data, resources.c.internal)
     .where(
-        resources.c.parent_id.in_(bindparam("account_ids", expanding=True)),
+        among(resources.c.parent_id, "account_ids"),
         _IS_EXTERNAL_ACCOUNT,
         resources.c.livemode == bindparam("livemode"),
     )

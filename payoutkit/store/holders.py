@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
+from payoutkit.store.among import among
 from payoutkit.store.schema import accounts
 
 # Accounts per statement (a bound on the size of each IN list).
@@ -47,7 +48,7 @@ _HOLDERS = select(
     accounts.c.platform_id,
     accounts.c.data["default_currency"].as_string().label("default_currency"),
     LOSSES.label("losses"),
-).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+).where(among(accounts.c.id, "ids"))
 
 
 def liability_of(kind: str, platform_id: str | None, losses: str | None) -> tuple[bool, str | None]:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from payoutkit.store.among import among
 from payoutkit.store.db import Database
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import idempotency_keys as keys
@@ -56,7 +57,7 @@ _OLDEST = (
     .order_by(keys.c.created)
     .limit(bindparam("batch"))
 )
-_PRUNE = delete(keys).where(keys.c.seq.in_(bindparam("seqs", expanding=True)))
+_PRUNE = delete(keys).where(among(keys.c.seq, "seqs"))
 
 
 def find(conn: Connection, account_id: str, livemode: bool, key: str, now: int) -> Stored | None:

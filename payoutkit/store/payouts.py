@@ -10,7 +10,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from payoutkit.ledger.payout_record import Payout, PayoutInternal
 from payoutkit.lists import Page, Window
@@ -18,6 +31,7 @@ from payoutkit.records.accounts import PayoutSettings
 from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter, PayoutTracking
 from payoutkit.store import holders
 from payoutkit.store import resources as objects
+from payoutkit.store.among import among
 from payoutkit.store.db import PRICING_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
@@ -196,14 +210,16 @@ def due(tx: Connection, livemode: bool, now: int, limit: int) -> list[str]:
 
 # An automatic payout's sweep: its bucket's available transactions not yet swept, found by the index on
 # (balance_seq, payout). The payout's own transaction is written swept (`Entry.payout`), not updated.
+# Each sweep is its own bucket's, which the unit has locked: many at once are one statement (`by`).
 _SWEEP = Write(
     update(balance_transactions)
     .where(
-        balance_transactions.c.balance_seq == bindparam("b_seq"),
+        balance_transactions.c.balance_seq == bindparam("b_seq", type_=BigInteger),
         balance_transactions.c.payout.is_(None),
         balance_transactions.c.status == "available",
     )
-    .values(payout=bindparam("b_payout"))
+    .values(payout=bindparam("b_payout", type_=String)),
+    by={"b_seq": balance_transactions.c.balance_seq},
 )
 _RELEASE = (
     update(balance_transactions)
@@ -259,7 +275,7 @@ def debit_arriving(tx: Connection, seq: int) -> bool:
 _ARRIVING_OF = (
     select(balance_transactions.c.balance_seq)
     .where(
-        balance_transactions.c.balance_seq.in_(bindparam("seqs", expanding=True)),
+        among(balance_transactions.c.balance_seq, "seqs"),
         balance_transactions.c.available_on >= bindparam("since"),
         balance_transactions.c.status == "pending",
         func.coalesce(balance_transactions.c.payout, "") != "",
@@ -305,12 +321,14 @@ _SET_RUN = (
     update(payout_runs)
     .where(
         and_(
-            payout_runs.c.account_id == bindparam("r_account"), payout_runs.c.livemode == bindparam("r_mode")
+            payout_runs.c.account_id == bindparam("r_account", type_=String),
+            payout_runs.c.livemode == bindparam("r_mode", type_=Boolean),
         )
     )
-    .values(next_run_at=bindparam("r_next"))
+    .values(next_run_at=bindparam("r_next", type_=BigInteger))
 )
-_SET_RUN_FAST = Write(_SET_RUN)
+# Many accounts' next runs at once are one statement (`by`): rows a unit's due runs claimed.
+_SET_RUN_FAST = Write(_SET_RUN, by={"r_account": payout_runs.c.account_id, "r_mode": payout_runs.c.livemode})
 _ADD_RUN = insert(payout_runs)
 _RUN_ROWS = select(payout_runs.c.account_id, payout_runs.c.livemode)
 _RUNNABLE = select(accounts.c.id, accounts.c.kind, accounts.c.livemode)
@@ -367,7 +385,7 @@ _RUN_ACCOUNTS = select(
     accounts.c.platform_id,
     accounts.c.data[("settings", "payouts")].as_string().label("payouts"),
     holders.LOSSES.label("losses"),
-).where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
+).where(among(accounts.c.id, "account_ids"))
 
 
 @functools.lru_cache(maxsize=1024)

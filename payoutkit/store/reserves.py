@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from payoutkit.store.among import among
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import connect_reserves as r
 from payoutkit.store.shards import Shard, in_shard
@@ -65,7 +66,7 @@ def held(
 
 
 _READ_MANY = select(r.c.account_id, r.c.currency, r.c.amount).where(
-    r.c.account_id.in_(bindparam("r_accounts", expanding=True)), r.c.livemode == bindparam("r_livemode")
+    among(r.c.account_id, "r_accounts"), r.c.livemode == bindparam("r_livemode")
 )
 
 

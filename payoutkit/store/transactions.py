@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Row, bindparam, select
 from payoutkit.ledger.postings import BalanceType
 from payoutkit.lists import Page, Window
 from payoutkit.records.balance import BalanceTransaction
+from payoutkit.store.among import among
 from payoutkit.store.paging import page
 from payoutkit.store.schema import balance_transactions as txns
 
@@ -42,7 +43,7 @@ def record_of(row: Any) -> BalanceTransaction:
 
 
 _BY_ID = select(txns).where(txns.c.id == bindparam("id"), txns.c.livemode == bindparam("livemode"))
-_BY_IDS = select(txns).where(txns.c.id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = select(txns).where(among(txns.c.id, "ids"))
 
 
 def find(conn: Connection, txn_id: str, livemode: bool) -> BalanceTransaction | None:

@@ -17,6 +17,7 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.events import Claimed, Outcome, Verdict, WebhookEndpoint
 from payoutkit.store import paging
 from payoutkit.store import resources as objects
+from payoutkit.store.among import among
 from payoutkit.store.schema import events, resources, webhook_attempts, webhook_deliveries
 
 _d = webhook_deliveries
@@ -99,20 +100,12 @@ _DUE = (
     .limit(bindparam("batch"))
 )
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
-_LEASE = (
-    update(_d)
-    .where(_d.c.seq.in_(bindparam("seqs", expanding=True)))
-    .values(next_attempt_at=bindparam("until"))
-)
+_LEASE = update(_d).where(among(_d.c.seq, "seqs")).values(next_attempt_at=bindparam("until"))
 _TARGETS = select(resources.c.id, resources.c.data, resources.c.internal, resources.c.status).where(
-    resources.c.id.in_(bindparam("endpoint_ids", expanding=True)), resources.c.object == _ENDPOINT
+    among(resources.c.id, "endpoint_ids"), resources.c.object == _ENDPOINT
 )
-_BODIES = select(events.c.id, events.c.data).where(events.c.id.in_(bindparam("event_ids", expanding=True)))
-_GONE = (
-    update(_d)
-    .where(_d.c.seq.in_(bindparam("seqs", expanding=True)))
-    .values(status="failed", next_attempt_at=None)
-)
+_BODIES = select(events.c.id, events.c.data).where(among(events.c.id, "event_ids"))
+_GONE = update(_d).where(among(_d.c.seq, "seqs")).values(status="failed", next_attempt_at=None)
 
 
 def claim(conn: Connection, now: int, lease_ms: int, limit: int) -> list[Claimed]:

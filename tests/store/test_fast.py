@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, bindparam, event, insert, select
+from sqlalchemy import BigInteger, Connection, String, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from payoutkit.runtime import Runtime, open_runtime
-from payoutkit.store.fast import COPY_MIN, MULTI_VALUES_MAX, Query, Write
+from payoutkit.store.fast import COPY_MIN, MULTI_VALUES_MAX, SET_MIN, Query, Write
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
 
@@ -137,3 +137,92 @@ def test_a_write_of_many_rows_stores_each_in_order(runtime: Runtime) -> None:
             assert all(r.data == _row(r.id, None)["data"] for r in got)
 
         runtime.db.transaction(unit)
+
+
+# An UPDATE of rows named by their id: a relative change and a value.
+_BUMP = (
+    update(resources)
+    .where(resources.c.id == bindparam("u_id", type_=String))
+    .values(
+        created=resources.c.created + bindparam("u_add", type_=BigInteger),
+        status=bindparam("u_status", type_=String),
+    )
+)
+
+
+def _seen(runtime: Runtime) -> list[tuple[str, bool]]:
+    ours: list[tuple[str, bool]] = []
+
+    def before(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
+        ours.append((statement.split()[0], many))
+
+    event.listen(runtime.db.engine, "before_cursor_execute", before)
+    return ours
+
+
+def test_an_update_by_a_key_changes_each_named_row_as_executemany_would(runtime: Runtime) -> None:
+    """`Write(update, by=…)`: whatever way the rows go (one by one, `executemany`, or on PostgreSQL
+    from SET_MIN rows one statement over arrays), each named row gets its own values — the relative
+    change added once — and no other row changes."""
+    runtime.db.transaction(
+        lambda conn: conn.execute(insert(resources), [_row(f"u_{i}", None) for i in range(300)])
+    )
+    bump = Write(_BUMP, by={"u_id": resources.c.id})
+    ours = _seen(runtime)
+    pg = runtime.db.engine.dialect.name == "postgresql"
+    start = 0
+    for n in (1, SET_MIN - 1, SET_MIN, 200):
+        named = range(start, start + n)
+        rows = [{"u_id": f"u_{i}", "u_add": i + 1, "u_status": f"s{i}"} for i in named]
+        ours.clear()
+
+        def unit(conn: Connection, rows: list[dict[str, Any]] = rows) -> None:
+            bump.run(conn, rows)
+
+        runtime.db.transaction(unit)
+        updates = [s for s in ours if s[0] == "UPDATE"]
+        assert updates == [("UPDATE", n > 1 and not (pg and n >= SET_MIN))], n
+        start += n
+
+    def read(conn: Connection) -> dict[str, tuple[int, str | None]]:
+        return {
+            r.id: (r.created, r.status)
+            for r in conn.execute(select(resources).where(resources.c.id.like("u_%")))
+        }
+
+    got = runtime.db.transaction(read)
+    for i in range(300):
+        want = (CLOCK_START + i + 1, f"s{i}") if i < start else (CLOCK_START, None)
+        assert got[f"u_{i}"] == want, i
+
+
+def test_an_update_that_names_a_row_twice_applies_both_changes(runtime: Runtime) -> None:
+    """One statement over arrays would apply only one of a row's updates; a batch that names a row
+    twice goes as `executemany`, one change after the other."""
+    runtime.db.transaction(
+        lambda conn: conn.execute(insert(resources), [_row(f"d_{i}", None) for i in range(SET_MIN)])
+    )
+    rows = [{"u_id": f"d_{i}", "u_add": 1, "u_status": "x"} for i in range(SET_MIN)]
+    rows.append({"u_id": "d_0", "u_add": 10, "u_status": "y"})
+    runtime.db.transaction(lambda conn: Write(_BUMP, by={"u_id": resources.c.id}).run(conn, rows))
+
+    def read(conn: Connection) -> tuple[int, str]:
+        return conn.execute(
+            select(resources.c.created, resources.c.status).where(resources.c.id == "d_0")
+        ).one()
+
+    assert tuple(runtime.db.transaction(read)) == (CLOCK_START + 11, "y")
+
+
+def test_an_update_by_a_key_needs_typed_parameters() -> None:
+    """Each parameter is sent as an array of its type: an untyped one is refused when the write is
+    made, not on the first batch."""
+    untyped = (
+        update(resources).where(resources.c.id == bindparam("u_id")).values(status=bindparam("u_status"))
+    )
+    with pytest.raises(ValueError, match="u_status"):
+        Write(untyped, by={"u_id": resources.c.id})
+    with pytest.raises(ValueError, match="u_other"):
+        Write(_BUMP, by={"u_other": resources.c.id})
+    with pytest.raises(ValueError, match="UPDATE"):
+        Write(insert(resources), by={"id": resources.c.id})
