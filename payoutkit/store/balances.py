@@ -22,7 +22,19 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,8 +50,8 @@ from payoutkit.ledger.postings import (
     check_balanced,
 )
 from payoutkit.store.among import among
-from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, after_commit, engine_cache
-from payoutkit.store.fast import Query, Write
+from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, LOCKED_SEQS, after_commit, engine_cache
+from payoutkit.store.fast import SET_MIN, Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
 
@@ -285,6 +297,8 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
         return locked
     for_update = conn.dialect.name == "postgresql"
     ordered = sorted(keys)
+    if for_update:  # held to the commit: `flush_moves` may then move them in any order
+        conn.info.setdefault(LOCKED_SEQS, set()).update(ordered)
     fast = _LOCK_FAST.get((len(ordered), for_update))
     if fast is None:  # more than 8 buckets (a batch of automatic payouts): through Core
         stmt = _LOCK_FOR_UPDATE if for_update else _LOCK
@@ -344,37 +358,49 @@ def lock_known(
 _APPEND_TXN = Write(insert(txns))
 # One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
 # comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
-_MOVE_BUCKET = Write(
+_MOVE = (
     update(balances)
-    .where(balances.c.seq == bindparam("b_seq"))
+    .where(balances.c.seq == bindparam("b_seq", type_=BigInteger))
     .values(
-        available=balances.c.available + bindparam("b_available"),
-        pending=balances.c.pending + bindparam("b_pending"),
+        available=balances.c.available + bindparam("b_available", type_=BigInteger),
+        pending=balances.c.pending + bindparam("b_pending", type_=BigInteger),
         next_settle_at=case(
             (
-                or_(balances.c.next_settle_at.is_(None), balances.c.next_settle_at > bindparam("b_next")),
-                func.coalesce(bindparam("b_next"), balances.c.next_settle_at),
+                or_(
+                    balances.c.next_settle_at.is_(None),
+                    balances.c.next_settle_at > bindparam("b_next", type_=BigInteger),
+                ),
+                func.coalesce(bindparam("b_next", type_=BigInteger), balances.c.next_settle_at),
             ),
             else_=balances.c.next_settle_at,
         ),
     )
 )
+_MOVE_BUCKET = Write(_MOVE)
+# The buckets the unit has locked (PostgreSQL): in one statement over arrays from `SET_MIN` of them (a
+# batch of automatic payouts moves one bucket per account), in whatever order, as none waits for a lock.
+_MOVE_LOCKED = Write(_MOVE, by={"b_seq": balances.c.seq})
 
 
 def flush_moves(conn: Connection) -> None:
-    """Apply the bucket moves this unit has deferred, in row-id order, in one statement. Called before
-    every statement that reads bucket values or writes them (settlement's too): it counts as a move
-    (see `Known`)."""
+    """Apply the bucket moves this unit has deferred, in row-id order, in one statement (on PostgreSQL,
+    those of the buckets it has locked first, in one statement, then the others in row-id order: the
+    order in which every unit takes the locks it does not hold yet). Called before every statement
+    that reads bucket values or writes them (settlement's too): it counts as a move (see `Known`)."""
     _moved(conn)
     moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
-    if moves:
-        _MOVE_BUCKET.run(
-            conn,
-            [
-                {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
-                for seq, m in sorted(moves.items())
-            ],
-        )
+    if not moves:
+        return
+    rows = [
+        {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
+        for seq, m in sorted(moves.items())
+    ]
+    locked: set[int] | None = conn.info.get(LOCKED_SEQS)
+    if locked is None or len(rows) < SET_MIN:
+        _MOVE_BUCKET.run(conn, rows)
+        return
+    _MOVE_LOCKED.run(conn, [r for r in rows if r["b_seq"] in locked])
+    _MOVE_BUCKET.run(conn, [r for r in rows if r["b_seq"] not in locked])
 
 
 def _defer_moves(conn: Connection, entries: Sequence[Entry], seqs: Mapping[BucketKey, int]) -> None:
