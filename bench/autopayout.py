@@ -129,19 +129,24 @@ def check(url: str, *, accounts: int, paid: bool) -> dict[str, int]:
     return counts
 
 
-def sweep_plan(url: str) -> str:
-    """How the database runs the store's own sweep statement for the first account's bucket."""
+def sweep_plan(url: str, accounts: int) -> str:
+    """How the database runs the store's own sweep statement as a unit of these accounts sends it: on
+    SQLite one row at a time (the first account's bucket), on PostgreSQL one statement over arrays of
+    every account's bucket (`Write.over_arrays`)."""
     from payoutkit.store import payouts as store_payouts
 
-    sweep = store_payouts._SWEEP.stmt  # the statement itself: its plan, not a copy's
     engine = make_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
-            lines = seeding.explain(conn, sweep, {"b_seq": 1, "b_payout": "po_x"})
-            sqlite = conn.dialect.name == "sqlite"
+            if conn.dialect.name == "sqlite":
+                lines = seeding.explain(conn, store_payouts._SWEEP.stmt, {"b_seq": 1, "b_payout": "po_x"})
+                return "; ".join(lines)
+            seqs = seeding.bucket_seqs_of(conn, PREFIX, accounts)
+            sweep = store_payouts._SWEEP.over_arrays()  # the statement itself: its plan, not a copy's
+            lines = seeding.explain(conn, sweep, {"b_seq": seqs, "b_payout": ["po_x"] * len(seqs)})
     finally:
         engine.dispose()
-    return "; ".join(lines) if sqlite else "; ".join(ln.strip().split("  (cost")[0] for ln in lines[1:3])
+    return "; ".join(ln.strip().split("  (cost")[0] for ln in lines if "Scan" in ln or "Cond" in ln)
 
 
 # -- the scenario ----------------------------------------------------------------------------------
@@ -214,7 +219,7 @@ def _probe(backend: str, cluster: PostgresCluster | None, history: int, cfg: Con
         seed(url, n)
         seed_swept_history(url, n, history)
         check(url, accounts=n, paid=False)
-        plan = sweep_plan(url)
+        plan = sweep_plan(url, n)
         got = run_child(url, cfg.autopayout_timeout, statements=True)
         check(url, accounts=n, paid=True)
     sweep = got["statements"].get("UPDATE balance_transactions (the sweep)", {}).get("seconds", 0.0)

@@ -284,6 +284,14 @@ class Write:
             return True
         return False
 
+    def over_arrays(self) -> Update:
+        """The statement this write sends on PostgreSQL for `SET_MIN` or more distinct rows (`by`), each
+        parameter an array of the rows' values (to explain its plan)."""
+        if not self.by:
+            raise ValueError("a write without `by` sends no statement over arrays")
+        assert isinstance(self.stmt, Update)
+        return _over_arrays(self.stmt, self.by)
+
     def _distinct(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Whether each row names a different row of the table (else one statement would apply only one
         of a row's updates)."""

@@ -229,6 +229,12 @@ def analyze(conn: Connection) -> None:
         _raw(conn).execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
+def bucket_seqs_of(conn: Connection, prefix: str, count: int) -> list[int]:
+    """The row ids of the first `count` buckets of the accounts named `prefix`…, in row-id order."""
+    found = select(balances.c.seq).where(balances.c.account_id.startswith(prefix)).order_by(balances.c.seq)
+    return [int(r[0]) for r in conn.execute(found.limit(count))]
+
+
 def explain(conn: Connection, stmt: Executable, params: dict[str, object]) -> list[str]:
     """The plan the database picks for `stmt` with `params` (EXPLAIN: nothing is executed)."""
     compiled: Any = stmt.compile(conn)  # type: ignore[attr-defined]
