@@ -4,26 +4,14 @@ same whatever the length (one array parameter), so the driver can keep it parsed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, event, insert, select
 
-from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.runtime import Runtime
 from payoutkit.store.among import among
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
-
-
-@pytest.fixture
-def runtime(base_settings: Any) -> Iterator[Runtime]:
-    rt, _ = open_runtime(base_settings)
-    try:
-        yield rt
-    finally:
-        rt.db.dispose()
-
 
 _BY_IDS = select(resources.c.id).where(among(resources.c.id, "ids"), resources.c.object == "test_thing")
 

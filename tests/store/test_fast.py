@@ -4,27 +4,16 @@ cursor listeners, and driver errors raised as SQLAlchemy's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, Connection, String, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from payoutkit.runtime import Runtime, open_runtime
+from payoutkit.runtime import Runtime
 from payoutkit.store.fast import COPY_MIN, MULTI_VALUES_MAX, SET_MIN, Query, Write
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
-
-
-@pytest.fixture
-def runtime(base_settings: Any) -> Iterator[Runtime]:
-    rt, _ = open_runtime(base_settings)
-    try:
-        yield rt
-    finally:
-        rt.db.dispose()
-
 
 _BY_PARENT = select(
     resources.c.id, resources.c.livemode, resources.c.created, resources.c.data, resources.c.internal
