@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
-    Select,
     bindparam,
     cast,
     insert,
@@ -29,12 +28,9 @@ from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund
 from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page
-from payoutkit.store.schema import accounts, resources
+from payoutkit.store.resources import get_of_kind
+from payoutkit.store.schema import accounts, object_is, resources
 
-_GET = select(resources.c.data, resources.c.account_id).where(
-    resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
-)
-_GET_LOCKED = _GET.with_for_update()
 _INSERT = Write(insert(resources))  # a charge request inserts one or two
 _SAVE = update(resources).where(resources.c.id == bindparam("object_id")).values(data=bindparam("document"))
 _SAVE_WITH_STATUS = _SAVE.values(status=bindparam("new_status"))
@@ -84,9 +80,7 @@ def delay_days(conn: Connection, account_id: str, *, livemode: bool, endpoints_o
 
 
 def _get(conn: Connection, object_id: str, kind: str, *, for_update: bool) -> Row[Any] | None:
-    locking = for_update and conn.dialect.name == "postgresql"
-    stmt: Select[Any] = _GET_LOCKED if locking else _GET
-    return conn.execute(stmt, {"object_id": object_id, "object": kind}).first()
+    return get_of_kind(conn, object_id, kind, for_update=for_update)
 
 
 def charge(conn: Connection, charge_id: str, *, for_update: bool = False) -> tuple[Charge, str] | None:
@@ -173,7 +167,7 @@ def _owned_page(
     where = [
         resources.c.account_id == account_id,
         resources.c.livemode == livemode,
-        resources.c.object == kind,
+        object_is(kind),
     ]
     if parent is not None:
         where.append(resources.c.parent_id == parent)

@@ -19,7 +19,7 @@ from payoutkit.store import paging
 from payoutkit.store.among import among
 from payoutkit.store.db import ENDPOINTS_READ
 from payoutkit.store.fast import Query, Write
-from payoutkit.store.schema import events, resources, webhook_deliveries
+from payoutkit.store.schema import events, object_is, resources, webhook_deliveries
 
 
 def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
@@ -28,7 +28,7 @@ def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
         .where(
             platforms,
             resources.c.livemode == bindparam("livemode"),
-            resources.c.object == "webhook_endpoint",
+            object_is("webhook_endpoint"),
             resources.c.status == "enabled",
         )
         .order_by(resources.c.seq)
@@ -46,7 +46,7 @@ _INSERT_DELIVERIES = Write(insert(webhook_deliveries))
 ENDPOINTS_PART = (
     resources.c.account_id == bindparam("platform_id"),
     resources.c.livemode == bindparam("livemode"),
-    resources.c.object == "webhook_endpoint",
+    object_is("webhook_endpoint"),
     resources.c.status == "enabled",
 )
 

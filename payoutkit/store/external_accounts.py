@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, literal_column, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, select, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
@@ -17,12 +17,12 @@ from payoutkit.store.among import among
 from payoutkit.store.db import INSTANT_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
-from payoutkit.store.schema import resources
+from payoutkit.store.schema import object_is, resources
 
 # `object IN ('bank_account', 'card')` as fixed SQL text: an `in_()` of values (even literal_execute
 # ones) is a post-compile parameter, which SQLAlchemy renders into the statement on every execution.
 # The kinds are constants of ours (no quote in them).
-_IS_EXTERNAL_ACCOUNT = resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS])
+_IS_EXTERNAL_ACCOUNT = object_is(*KINDS)
 # An account's external accounts of one mode (`account_id`, `livemode`).
 FOR_ACCOUNT_WHERE = and_(
     resources.c.parent_id == bindparam("account_id"),
@@ -141,7 +141,7 @@ def page(
     """A page of an account's external accounts of one mode (of the given kinds), newest first."""
     where = [
         resources.c.parent_id == account_id,
-        resources.c.object.in_(kinds),
+        object_is(*kinds),
         resources.c.livemode == livemode,
     ]
     return paged(tx, resources, where, window).map(_of_row)

@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from payoutkit.store.schema import accounts, balances, connect_reserves, resources
+from payoutkit.store.schema import accounts, balances, connect_reserves, object_is, resources
 from payoutkit.store.schema import balance_transactions as txns
 
 __all__ = ["check_ledger"]
@@ -369,7 +369,7 @@ _WORLD_MOVES = (
 )
 _MOVED = resources.alias("moved")  # the charge, refund or dispute that moved it
 _CHARGE = resources.alias("charge")  # the charge it belongs to
-_IS_CHARGE = _MOVED.c.object == "charge"
+_IS_CHARGE = object_is("charge", column=_MOVED.c.object)
 _CHARGE_ID = case((_IS_CHARGE, _MOVED.c.id), else_=_MOVED.c.parent_id)
 # A destination charge's payment (py_) is filed under the charge (its parent); any other
 # charge, a py_ of a plain transfer included, stands for itself.
@@ -383,8 +383,11 @@ _RETURNED_TOO_MUCH = (
     .select_from(
         _WORLD_MOVES.join(
             _MOVED,
-            and_(_MOVED.c.id == _WORLD_MOVES.c.source, _MOVED.c.object.in_(("charge", "refund", "dispute"))),
-        ).join(_CHARGE, and_(_CHARGE.c.id == _CHARGE_ID, _CHARGE.c.object == "charge"))
+            and_(
+                _MOVED.c.id == _WORLD_MOVES.c.source,
+                object_is("charge", "refund", "dispute", column=_MOVED.c.object),
+            ),
+        ).join(_CHARGE, and_(_CHARGE.c.id == _CHARGE_ID, object_is("charge", column=_CHARGE.c.object)))
     )
     .group_by(_ROOT)
     .having(_RETURNED > _TAKEN)

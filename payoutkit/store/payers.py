@@ -14,7 +14,7 @@ from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
 from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
 from payoutkit.store.fast import Query
-from payoutkit.store.schema import accounts, resources
+from payoutkit.store.schema import accounts, object_is, resources
 
 # What a payout request reads of its account, in one statement: the account (`part` 0: its columns and
 # document) and its external accounts of the mode with their outcomes (`part` 1, newest first), as the
@@ -32,7 +32,7 @@ _PAYER_DESTINATIONS = select(
     literal_column("1"), null(), resources.c.data, null(), null(), resources.c.internal, resources.c.seq
 ).where(
     resources.c.parent_id == bindparam("account_id"),
-    resources.c.object.in_([literal_column(f"'{kind}'") for kind in KINDS]),  # fixed SQL, as theirs
+    object_is(*KINDS),  # the partial index's kinds, written in (schema.object_is)
     resources.c.livemode == bindparam("livemode"),
 )
 # Part 2: the enabled webhook endpoints of the platform, which the payout's event is delivered to

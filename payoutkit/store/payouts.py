@@ -20,7 +20,6 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal_column,
     select,
     update,
 )
@@ -40,6 +39,7 @@ from payoutkit.store.schema import (
     balance_transactions,
     balances,
     instant_volume,
+    object_is,
     payout_runs,
     payout_tracking,
     resources,
@@ -167,7 +167,7 @@ def page_of(
     where = [
         resources.c.account_id == account_id,
         resources.c.livemode == livemode,
-        resources.c.object == "payout",
+        object_is("payout"),
     ]
     if filters.status:
         where.append(resources.c.status == filters.status)
@@ -242,7 +242,7 @@ _ARRIVING = (
 _IN_FLIGHT = select(resources.c.data).where(
     resources.c.account_id == bindparam("account_id"),
     resources.c.livemode == bindparam("livemode"),
-    resources.c.object == "payout",
+    object_is("payout"),
     resources.c.status.in_(("pending", "in_transit")),
 )
 
@@ -425,7 +425,7 @@ PRICING_WHERE = and_(
     resources.c.account_id == bindparam("platform_id"),
     resources.c.livemode == bindparam("livemode"),
     # A literal, not a parameter: so SQLite can use the partial index that holds only these (0009).
-    resources.c.object == literal_column("'instant_payout_pricing'"),
+    object_is("instant_payout_pricing"),
 )
 _PRICING = Query(select(resources.c.data).where(PRICING_WHERE))
 

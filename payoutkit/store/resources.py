@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
 
 from payoutkit.store.fast import Query, Write
-from payoutkit.store.schema import resources
+from payoutkit.store.schema import object_is, resources
 
 _CREATE = Write(insert(resources))  # every payout; many rows at once for a batch of them
 _GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
@@ -74,6 +75,21 @@ def get(conn: Connection, object_id: str, *, for_update: bool = False) -> tuple[
         return None if row is None else (dict(row.data), row.account_id)
     rows = _GET_FAST.rows(conn, {"object_id": object_id})
     return (dict(rows[0][0]), rows[0][1]) if rows else None
+
+
+@functools.cache
+def _get_of_kind(kind: str, *, locked: bool) -> Select[Any]:
+    stmt = select(resources.c.data, resources.c.account_id).where(
+        resources.c.id == bindparam("object_id"), object_is(kind)
+    )
+    return stmt.with_for_update() if locked else stmt
+
+
+def get_of_kind(conn: Connection, object_id: str, kind: str, *, for_update: bool = False) -> Row[Any] | None:
+    """The row (`data`, `account_id`) of a stored object of one kind (a statement per kind: schema.
+    object_is); locked (PostgreSQL) when `for_update`."""
+    locked = for_update and conn.dialect.name == "postgresql"
+    return conn.execute(_get_of_kind(kind, locked=locked), {"object_id": object_id}).first()
 
 
 def internal(conn: Connection, object_id: str) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from payoutkit.lists import Page, Window
 from payoutkit.records.topups import Topup
 from payoutkit.store.paging import page
-from payoutkit.store.schema import resources
+from payoutkit.store.schema import object_is, resources
 
 _INSERT = insert(resources)
 _GET = select(resources.c.data, resources.c.account_id).where(
-    resources.c.id == bindparam("object_id"), resources.c.object == "topup"
+    resources.c.id == bindparam("object_id"), object_is("topup")
 )
 _SAVE = (
     update(resources)
@@ -52,7 +52,7 @@ def save_topup(tx: Connection, topup: Topup) -> None:
 def list_topups(
     tx: Connection, owner: str, livemode: bool, window: Window, *, status: str | None = None
 ) -> Page[Topup]:
-    where = [resources.c.account_id == owner, resources.c.livemode == livemode, resources.c.object == "topup"]
+    where = [resources.c.account_id == owner, resources.c.livemode == livemode, object_is("topup")]
     if status:
         where.append(resources.c.status == status)
     return page(tx, resources, where, window).map(lambda row: Topup.from_doc(row.data))

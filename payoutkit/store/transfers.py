@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.transfers import Transfer, TransferReversal
 from payoutkit.store.paging import page
-from payoutkit.store.schema import resources
+from payoutkit.store.resources import get_of_kind
+from payoutkit.store.schema import object_is, resources
 
 _INSERT = insert(resources)
-_GET = select(resources.c.data, resources.c.account_id).where(
-    resources.c.id == bindparam("object_id"), resources.c.object == bindparam("object")
-)
-_GET_LOCKED = _GET.with_for_update()
 _SAVE = (
     update(resources)
     .where(resources.c.id == bindparam("object_id"))
@@ -48,8 +45,7 @@ def _insert(
 
 def _get(tx: Connection, object_id: str, obj: str, *, for_update: bool = False) -> Any:
     """The row (`data`, `account_id`) of a stored object of one kind; locked (PostgreSQL) if asked."""
-    stmt = _GET_LOCKED if for_update and tx.dialect.name == "postgresql" else _GET
-    return tx.execute(stmt, {"object_id": object_id, "object": obj}).first()
+    return get_of_kind(tx, object_id, obj, for_update=for_update)
 
 
 def _save(tx: Connection, doc: dict[str, Any]) -> None:
@@ -79,7 +75,7 @@ def list_transfers(
     where = [
         resources.c.account_id == owner,
         resources.c.livemode == livemode,
-        resources.c.object == "transfer",
+        object_is("transfer"),
     ]
     if destination:
         where.append(resources.c.parent_id == destination)
@@ -104,5 +100,5 @@ def save_reversal(tx: Connection, reversal: TransferReversal) -> None:
 
 
 def list_reversals(tx: Connection, transfer_id: str, window: Window) -> Page[TransferReversal]:
-    where = [resources.c.parent_id == transfer_id, resources.c.object == "transfer_reversal"]
+    where = [resources.c.parent_id == transfer_id, object_is("transfer_reversal")]
     return page(tx, resources, where, window).map(lambda row: TransferReversal.from_doc(row.data))

@@ -18,7 +18,7 @@ from payoutkit.records.events import Claimed, Outcome, Verdict, WebhookEndpoint
 from payoutkit.store import paging
 from payoutkit.store import resources as objects
 from payoutkit.store.among import among
-from payoutkit.store.schema import events, resources, webhook_attempts, webhook_deliveries
+from payoutkit.store.schema import events, object_is, resources, webhook_attempts, webhook_deliveries
 
 _d = webhook_deliveries
 _ENDPOINT = "webhook_endpoint"
@@ -28,10 +28,10 @@ _ENDPOINT = "webhook_endpoint"
 _COUNT = select(func.count()).where(
     resources.c.account_id == bindparam("account_id"),
     resources.c.livemode == bindparam("livemode"),
-    resources.c.object == _ENDPOINT,
+    object_is(_ENDPOINT),
 )
 _GET = select(resources.c.account_id, resources.c.data, resources.c.internal).where(
-    resources.c.id == bindparam("endpoint_id"), resources.c.object == _ENDPOINT
+    resources.c.id == bindparam("endpoint_id"), object_is(_ENDPOINT)
 )
 _SAVE = (
     update(resources)
@@ -85,7 +85,7 @@ def page(conn: Connection, account_id: str, livemode: bool, window: Window) -> P
     where = [
         resources.c.account_id == account_id,
         resources.c.livemode == livemode,
-        resources.c.object == _ENDPOINT,
+        object_is(_ENDPOINT),
     ]
     found = paging.page(conn, resources, where, window)
     return found.map(lambda r: WebhookEndpoint.from_doc(r.data, r.internal))
@@ -102,7 +102,7 @@ _DUE = (
 _DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 _LEASE = update(_d).where(among(_d.c.seq, "seqs")).values(next_attempt_at=bindparam("until"))
 _TARGETS = select(resources.c.id, resources.c.data, resources.c.internal, resources.c.status).where(
-    among(resources.c.id, "endpoint_ids"), resources.c.object == _ENDPOINT
+    among(resources.c.id, "endpoint_ids"), object_is(_ENDPOINT)
 )
 _BODIES = select(events.c.id, events.c.data).where(among(events.c.id, "event_ids"))
 _GONE = update(_d).where(among(_d.c.seq, "seqs")).values(status="failed", next_attempt_at=None)
