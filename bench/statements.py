@@ -51,7 +51,7 @@ KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_updat
 
 def engines_of(app: Starlette) -> list[Engine]:
     """The app's SQLAlchemy engine(s): the one place that knows where the app keeps them."""
-    return [cast(Engine, app.state.payoutkit.db.engine)]
+    return list(cast(tuple[Engine, ...], app.state.payoutkit.db.engines))
 
 
 class StatementCounter:
@@ -86,16 +86,28 @@ class StatementCounter:
         with self._lock:
             return self.counts.copy()
 
+    def _hooks_of(self, engine: Engine) -> dict[str, Any]:
+        # An autocommit engine (PostgreSQL's reads) sends no BEGIN, COMMIT or ROLLBACK: Core's
+        # transaction events on it are not round trips, so only its statements count.
+        if _autocommit(engine):
+            return {"before_cursor_execute": self._on_execute}
+        return self._hooks
+
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:
-            for name, fn in self._hooks.items():
+            for name, fn in self._hooks_of(engine).items():
                 event.listen(engine, name, fn)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         for engine in self.engines:
-            for name, fn in self._hooks.items():
+            for name, fn in self._hooks_of(engine).items():
                 event.remove(engine, name, fn)
+
+
+def _autocommit(engine: Engine) -> bool:
+    # what `create_engine(isolation_level=...)` set (SQLAlchemy keeps it on the dialect, privately)
+    return getattr(engine.dialect, "_on_connect_isolation_level", None) == "AUTOCOMMIT"
 
 
 @contextlib.contextmanager

@@ -13,7 +13,11 @@ time, a group is one unit; under load one COMMIT serves many.
 
 `Database.read(fn, *args)` runs a unit that only reads (`GET /v1/balance`): on SQLite it begins with a
 deferred `BEGIN`, which takes no write lock (a WAL reader sees the last commit and never waits for a
-writer), and on PostgreSQL it is a `READ ONLY` transaction, so a read that tried to write would fail.
+writer). On PostgreSQL it runs on a connection of the read engine (`make_read_engine`): no transaction
+is begun, each statement is its own, read only by the session's default, so a read that tried to write
+fails. Under READ COMMITTED, the isolation every unit runs at, each statement of a transaction takes
+its own snapshot anyway: a read unit sees what it saw in a `READ ONLY` transaction, and a one-statement
+read (the balance, a retrieve) is one round trip instead of three (BEGIN, the statement, COMMIT).
 """
 
 from __future__ import annotations
@@ -145,6 +149,21 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **json)
 
 
+READ_ONLY_SESSION = "-c default_transaction_read_only=on"
+
+
+def make_read_engine(url: str, pool_size: int, caches_of: Engine) -> Engine:
+    """PostgreSQL: the engine of read units (`Database.read`), in autocommit and read only by the
+    session's default: each statement a read-only transaction, no BEGIN or COMMIT sent. Its units share
+    the `engine_cache`s of `caches_of`."""
+    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
+                           isolation_level="AUTOCOMMIT", connect_args={"options": READ_ONLY_SESSION},
+                           **json)  # fmt: skip
+    _CACHES_OF[engine] = caches_of
+    return engine
+
+
 class Database:
     # PostgreSQL units run on this many threads (and pooled connections) per process. Measured on the
     # 2-core machine: 4-8 beat 16, where threads mostly contend for the GIL (docs/benchmarks.md).
@@ -152,6 +171,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # PostgreSQL's read units run on an engine of their own; SQLite's on this one
+        reads = self.engine if self.is_sqlite else make_read_engine(self.url, pool_size, self.engine)
+        self.read_engine = reads
         self._limiter = anyio.CapacityLimiter(1 if self.is_sqlite else pool_size)
         # SQLite units are serialized anyway, and each takes well under a millisecond: running them on
         # the event loop saves two thread hand-offs per request. PostgreSQL units wait on the network
@@ -198,7 +220,14 @@ class Database:
         """Run `fn`, which only reads, in one read transaction on the calling thread (see `read`)."""
         return self._transaction(True, lambda conn: fn(conn, *args, **kwargs))
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine the units run on (one on SQLite; PostgreSQL's reads have their own)."""
+        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+
     def _transaction(self, read_only: bool, fn: Callable[[Connection], T]) -> T:
+        if read_only and not self.is_sqlite:
+            return self._autocommit_read(fn)
         for attempt in range(RETRIES):
             with self.engine.connect() as conn:
                 forget_unit(conn)
@@ -222,6 +251,21 @@ class Database:
                     hook()
                 return result
         raise AssertionError("unreachable")
+
+    def _autocommit_read(self, fn: Callable[[Connection], T]) -> T:
+        """A PostgreSQL read unit on the read engine: no BEGIN, no COMMIT (the module's docstring). It
+        is not run again on failure: only a writing unit meets a deadlock or a serialization failure."""
+        with self.read_engine.connect() as conn:
+            forget_unit(conn)
+            try:
+                result = fn(conn)
+                run_before_commit(conn)
+            except BaseException:
+                forget_unit(conn)
+                raise
+            for hook in conn.info.pop(AFTER_COMMIT, []):
+                hook()
+            return result
 
     def _inline_conn(self) -> Connection:
         """The event loop's long-lived connection. SQLAlchemy's transaction on it is begun once and held
@@ -369,6 +413,8 @@ class Database:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
@@ -429,23 +475,23 @@ def _driver_end(conn: Connection, driver: Any, how: str) -> None:
 
 
 def _read_only(conn: Connection, read_only: bool) -> None:
-    """Mark the unit about to begin on `conn` as a read (or not): SQLite's next BEGIN is then deferred
-    (the flag is spent by that BEGIN), and PostgreSQL's transaction READ ONLY (the pool resets the
-    connection's characteristic when the connection is returned)."""
-    if conn.dialect.name == "postgresql":
-        if read_only:
-            conn.execution_options(postgresql_readonly=True)
-    else:
+    """Mark the SQLite unit about to begin on `conn` as a read (or not): its BEGIN is then deferred (the
+    flag is spent by that BEGIN). PostgreSQL's reads run on the read engine (`make_read_engine`)."""
+    if conn.dialect.name == "sqlite":
         conn.info[READ_UNIT] = read_only
 
 
 def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:
-    """A cache that lives as long as this database's engine (one per database, never shared)."""
-    caches = _ENGINE_CACHES.setdefault(conn.engine, {})
+    """A cache that lives as long as this database's engine (one per database, never shared; the read
+    engine's units see its writing engine's)."""
+    engine = conn.engine
+    caches = _ENGINE_CACHES.setdefault(_CACHES_OF.get(engine, engine), {})
     return caches.setdefault(name, {})
 
 
 _ENGINE_CACHES: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
+# A read engine (`make_read_engine`) → the engine whose caches its units share.
+_CACHES_OF: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
