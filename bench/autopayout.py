@@ -34,7 +34,7 @@ from bench.servers import database
 from bench.template import account, through_api
 from devtools.pg import PostgresCluster
 from payoutkit.store import seeding
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from payoutkit.store.payouts import put_next_run
 
 DAY = 86_400
@@ -76,7 +76,7 @@ def check(url: str, *, accounts: int, paid: bool) -> dict[str, int]:
     docstring). Returns the counts it checked."""
     from sqlalchemy import func, select
 
-    from payoutkit.store.db import READONLY
+    from payoutkit.store.engines import READONLY
     from payoutkit.store.invariants import check_ledger
     from payoutkit.store.schema import balance_transactions as t
     from payoutkit.store.schema import balances as b

@@ -2,7 +2,7 @@
 
 Every generated section that shows a store's figure states the line `describe(backend, cluster)` returns
 (the machine section lists them too). SQLite: the pragmas of a connection made by the server's own
-engine (`payoutkit.store.db.make_engine`), and what a power loss can lose under them. PostgreSQL: the
+engine (`payoutkit.store.engines.make_engine`), and what a power loss can lose under them. PostgreSQL: the
 running cluster's `SHOW fsync, synchronous_commit, full_page_writes`, where its data directory lives, and
 which profile of devtools/pg.py that is (`durable`, the bench's default, or `fast`, the test suite's).
 """
@@ -19,7 +19,7 @@ from devtools.pg import PostgresCluster
 def sqlite_pragmas() -> dict[str, str]:
     """journal_mode, synchronous and wal_autocheckpoint of a connection the server's engine makes."""
 
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     with tempfile.TemporaryDirectory(prefix="bench-pragmas-") as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'probe.db'}")

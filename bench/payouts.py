@@ -110,7 +110,7 @@ def check(url: str, accounts: list[str]) -> Made:
     """`check_ledger` over the whole store (fails loudly on a violation); count the payouts."""
     from sqlalchemy import func, select
 
-    from payoutkit.store.db import READONLY, make_engine
+    from payoutkit.store.engines import READONLY, make_engine
     from payoutkit.store.invariants import check_ledger
     from payoutkit.store.schema import balances, resources
 

@@ -166,7 +166,7 @@ def scenario_history(backend: str, cluster: PostgresCluster | None, cfg: Config,
 
 
 def _txn_count(url: str) -> int:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     engine = make_engine(url, pool_size=1)
     try:

@@ -22,7 +22,7 @@ from payoutkit.ledger.postings import WORLD, BucketKey
 from payoutkit.services.movement import SYSTEM_SHARDS
 from payoutkit.store import seeding
 from payoutkit.store.balances import create_buckets
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from payoutkit.store.invariants import check_ledger
 from payoutkit.store.schema import accounts, balance_transactions, clock
 

@@ -85,7 +85,7 @@ def check(url: str, *, txns: int, settled: bool) -> None:
     """`check_ledger` must find nothing; and the pending/due state must be what the scenario expects."""
     from sqlalchemy import func, select
 
-    from payoutkit.store.db import READONLY, make_engine
+    from payoutkit.store.engines import READONLY, make_engine
     from payoutkit.store.invariants import check_ledger
     from payoutkit.store.schema import balance_transactions as t
     from payoutkit.store.schema import balances as b

@@ -23,7 +23,8 @@ from payoutkit.services.actor import Moment
 from payoutkit.services.movement import movement
 from payoutkit.services.rail import SIMULATED
 from payoutkit.services.settlement import settle
-from payoutkit.store.db import Database, make_engine
+from payoutkit.store.db import Database
+from payoutkit.store.engines import make_engine
 from payoutkit.store.schema import accounts, metadata
 from tests.conftest import LIVE_SECRET_KEY
 from tests.contract.helpers import DAY, advance

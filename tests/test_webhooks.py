@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 
 from payoutkit.config import Settings
 from payoutkit.services.webhooks import retry_delay_ms, signature_header
-from payoutkit.store.db import READONLY, make_engine
+from payoutkit.store.engines import READONLY, make_engine
 from payoutkit.store.schema import events, webhook_attempts, webhook_deliveries
 from tests.contract.helpers import as_dict, charge
 from tests.support import waiting

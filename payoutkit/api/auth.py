@@ -21,7 +21,7 @@ from payoutkit.services.platform import key_digest
 from payoutkit.store import Tx
 from payoutkit.store import accounts as store_accounts
 from payoutkit.store import keys as store_keys
-from payoutkit.store.db import engine_cache
+from payoutkit.store.engines import engine_cache
 
 
 def bearer_key(authorization: str | None) -> str:

@@ -29,7 +29,7 @@ from payoutkit.store.balances import (
     stage_entries,
     write_entries,
 )
-from payoutkit.store.db import engine_cache
+from payoutkit.store.engines import engine_cache
 from payoutkit.store.settlement import Due, settle_due
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.accounts import Account, Standing
-from payoutkit.store.db import engine_cache
+from payoutkit.store.engines import engine_cache
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import accounts

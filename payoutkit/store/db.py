@@ -23,29 +23,24 @@ read (the balance, a retrieve) is one round trip instead of three (BEGIN, the st
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import anyio
 import anyio.to_thread
-import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import QueuePool
 
 from payoutkit.store import checkpoint
+from payoutkit.store.engines import DRIVER_UNITS, READ_UNIT, make_engine, make_read_engine, normalize_url
 from payoutkit.store.fast import driver_sql
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-READONLY = "payoutkit_readonly"
-# Connection.info key: the unit of work now beginning only reads (`Database.read`).
-READ_UNIT = "payoutkit_read_unit"
 # Connection.info key: callables to run once the unit of work has committed (store.ledger.after_commit).
 AFTER_COMMIT = "payoutkit_after_commit"
 # Connection.info key: callables to run as the last statements of the unit, just before it commits.
@@ -66,9 +61,6 @@ INSTANT_READ = "payoutkit_instant_read"
 # Connection.info key: a platform's instant payout pricing, read by a statement of the unit along with
 # something else (store/payouts.py `prime_pricing`).
 PRICING_READ = "payoutkit_pricing_read"
-# Connection.info key: the units of work on this connection begin and end on the driver (`Database.
-# _grouped`, `_inline_read`); SQLAlchemy's transaction on it stays open and sends no BEGIN.
-DRIVER_UNITS = "payoutkit_driver_units"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
 UNIT_STATE = (
@@ -97,71 +89,10 @@ RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 RETRIES = 8
 
 
-def normalize_url(url: str) -> str:
-    """Accept `postgresql://` and `postgres://` for the psycopg 3 driver."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
 def run_before_commit(conn: Connection) -> None:
     """Run (once) what the unit deferred to its end, e.g. moving buckets (store.ledger)."""
     for hook in conn.info.pop(BEFORE_COMMIT, []):
         hook()
-
-
-def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def make_engine(url: str, *, pool_size: int = 16) -> Engine:
-    url = normalize_url(url)
-    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(
-            url,
-            poolclass=QueuePool,
-            pool_size=2,
-            max_overflow=4,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            **json,
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            if conn.info.get(DRIVER_UNITS):
-                return  # its units send their own BEGIN (Database._grouped)
-            readonly = conn.get_execution_options().get(READONLY, False) or conn.info.pop(READ_UNIT, False)
-            driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **json)
-
-
-READ_ONLY_SESSION = "-c default_transaction_read_only=on"
-
-
-def make_read_engine(url: str, pool_size: int, caches_of: Engine) -> Engine:
-    """PostgreSQL: the engine of read units (`Database.read`), in autocommit and read only by the
-    session's default: each statement a read-only transaction, no BEGIN or COMMIT sent. Its units share
-    the `engine_cache`s of `caches_of`."""
-    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
-    engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
-                           isolation_level="AUTOCOMMIT", connect_args={"options": READ_ONLY_SESSION},
-                           **json)  # fmt: skip
-    _CACHES_OF[engine] = caches_of
-    return engine
 
 
 class Database:
@@ -181,6 +112,9 @@ class Database:
         self.inline = self.is_sqlite
         self._conn: Connection | None = None
         self._group: _Group | None = None  # the open group of inline units (`_grouped`)
+        # a group's COMMIT running on `_committer`'s thread: units wait it out (`_idle`)
+        self._committing: asyncio.Future[None] | None = None
+        self._committer: concurrent.futures.ThreadPoolExecutor | None = None
         self._checkpointer: checkpoint.Checkpointer | None = None
         self._autocheckpoint = AUTOCHECKPOINT
         if self.is_sqlite:
@@ -307,16 +241,25 @@ class Database:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.inline:
+            if self._committing is not None:
+                await self._idle()
             return await self._grouped(False, fn, *args)
         return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)`, a unit of work that only reads, without the write lock."""
         if self.inline:
+            if self._committing is not None:
+                await self._idle()
             if self._group is None:
                 return self._inline_read(fn, *args)
             return await self._grouped(True, fn, *args)
         return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
+
+    async def _idle(self) -> None:
+        """Wait out a group's COMMIT running on its thread (`_flush`): the connection is its until then."""
+        while self._committing is not None:
+            await asyncio.shield(self._committing)
 
     async def _grouped(self, read_only: bool, fn: Callable[..., T], *args: Any) -> T:
         """A unit on the event loop's connection, committed with the others of its group (group commit).
@@ -339,6 +282,7 @@ class Database:
             await group.committed()  # raises: the group fails
         failure: BaseException | None = None
         result: Any = None
+        group.units += 1
         if not read_only:
             driver_sql(conn, "SAVEPOINT unit")
         try:
@@ -387,26 +331,39 @@ class Database:
         return result
 
     def _flush(self, group: _Group) -> None:
-        """Commit a group (see `_grouped`), run its units' after-commit hooks, and let them answer."""
+        """Commit a group (see `_grouped`), run its units' after-commit hooks, and let them answer.
+
+        A group of several units (the server under load) commits on a thread of its own: SQLite writes
+        the WAL without the interpreter lock, so the event loop reads and parses the next requests
+        meanwhile, and every unit that arrives waits for that COMMIT (`_idle`), then forms the next
+        group. One unit alone (one request at a time) commits here, sparing the hand-off."""
         if self._group is not group:
             return
         self._group = None
         conn = self._inline_conn()
         driver = conn.connection.driver_connection
-        try:
-            group.check_open(conn, driver)
-            if group.lost is not None:
-                raise group.lost
-            _driver_end(conn, driver, "COMMIT")
-        except BaseException as exc:
-            forget_unit(conn)
-            if not conn.invalidated and driver.in_transaction:  # type: ignore[union-attr]
-                _driver_end(conn, driver, "ROLLBACK")
-            group.fail(exc)
+        group.check_open(conn, driver)
+        if group.lost is None and group.units > 1:
+            loop = asyncio.get_running_loop()
+            if self._committer is None:
+                self._committer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="commit")
+            self._committing = loop.create_future()
+            commit = loop.run_in_executor(self._committer, _driver_end, conn, driver, "COMMIT")
+            commit.add_done_callback(lambda done: self._committed(group, conn, done.exception()))
             return
-        for hook in group.hooks:
-            hook()
-        group.succeed()
+        failure: BaseException | None = group.lost
+        if failure is None:
+            try:
+                _driver_end(conn, driver, "COMMIT")
+            except BaseException as exc:
+                failure = exc
+        _end(group, conn, failure)
+
+    def _committed(self, group: _Group, conn: Connection, failure: BaseException | None) -> None:
+        waiting, self._committing = self._committing, None
+        _end(group, conn, failure)
+        if waiting is not None:
+            waiting.set_result(None)
 
     def _close_connections(self) -> None:
         if self._conn is not None:
@@ -421,16 +378,35 @@ class Database:
             self._checkpointer.stop()
             self._checkpointer = None
             self._autocheckpoint = AUTOCHECKPOINT
+        if self._committer is not None:
+            self._committer.shutdown()
+            self._committer = None
         self._close_connections()
+
+
+def _end(group: _Group, conn: Connection, failure: BaseException | None) -> None:
+    """After a group's COMMIT: its hooks and answers; or, the COMMIT failed, its ROLLBACK and every
+    unit's failure."""
+    if failure is not None:
+        driver = conn.connection.driver_connection
+        forget_unit(conn)
+        if not conn.invalidated and driver.in_transaction:  # type: ignore[union-attr]
+            _driver_end(conn, driver, "ROLLBACK")
+        group.fail(failure)
+        return
+    for hook in group.hooks:
+        hook()
+    group.succeed()
 
 
 class _Group:
     """Inline units sharing one transaction (`Database._grouped`): their after-commit hooks, and the
     commit they wait for."""
 
-    __slots__ = ("_done", "hooks", "lost")
+    __slots__ = ("_done", "hooks", "lost", "units")
 
     def __init__(self) -> None:
+        self.units = 1  # the first; `_grouped` counts the others
         self.hooks: list[Callable[[], None]] = []
         self.lost: BaseException | None = None  # what rolled the whole transaction back, if anything
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -479,19 +455,6 @@ def _read_only(conn: Connection, read_only: bool) -> None:
     flag is spent by that BEGIN). PostgreSQL's reads run on the read engine (`make_read_engine`)."""
     if conn.dialect.name == "sqlite":
         conn.info[READ_UNIT] = read_only
-
-
-def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:
-    """A cache that lives as long as this database's engine (one per database, never shared; the read
-    engine's units see its writing engine's)."""
-    engine = conn.engine
-    caches = _ENGINE_CACHES.setdefault(_CACHES_OF.get(engine, engine), {})
-    return caches.setdefault(name, {})
-
-
-_ENGINE_CACHES: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
-# A read engine (`make_read_engine`) → the engine whose caches its units share.
-_CACHES_OF: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 def after_commit(conn: Connection, hook: Callable[[], None]) -> None:

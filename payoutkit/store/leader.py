@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, func, liter
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from payoutkit.store.db import normalize_url
+from payoutkit.store.engines import normalize_url
 
 # The advisory lock's key (a bigint; the bytes of "payoutkt"): one lock per database.
 WORKER_LOCK = int.from_bytes(b"payoutkt", "big") & 0x7FFF_FFFF_FFFF_FFFF

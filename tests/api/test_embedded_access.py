@@ -463,7 +463,7 @@ claim_bodies = st.one_of(
 
 @pytest.fixture
 def engine(server: RunningServer) -> Any:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     engine = make_engine(server.settings.database_url, pool_size=1)
     yield engine

@@ -331,7 +331,7 @@ def test_check_ledger_reads_documents_that_hold_a_nul(server: RunningServer, htt
     see who is liable for the account."""
     from sqlalchemy import select, update
 
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
     from payoutkit.store.invariants import _is_liable
     from payoutkit.store.schema import accounts
 

@@ -282,7 +282,7 @@ def _fingerprint(engine: Engine) -> str:
 
 
 def _violations(engine: Engine) -> list[str]:
-    from payoutkit.store.db import READONLY
+    from payoutkit.store.engines import READONLY
     from payoutkit.store.invariants import check_ledger
 
     with engine.connect().execution_options(**{READONLY: True}) as conn, conn.begin():
@@ -329,7 +329,7 @@ def known(http: httpx.Client) -> dict[str, str]:
 
 @pytest.fixture
 def engine(server: RunningServer) -> Iterator[Engine]:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     engine = make_engine(server.settings.database_url, pool_size=1)
     yield engine

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from payoutkit.services import jobs
-from payoutkit.store.db import Database, make_engine
+from payoutkit.store.db import Database
+from payoutkit.store.engines import make_engine
 from payoutkit.store.schema import idempotency_keys
 from tests.conftest import CLOCK_START, LIVE_SECRET_KEY
 from tests.contract.helpers import advance

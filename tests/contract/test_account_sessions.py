@@ -37,7 +37,7 @@ def create(client: stripe.StripeClient, account: str, components: Any, **options
 def sessions_stored(server: RunningServer) -> int:
     from sqlalchemy import func, select
 
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
     from payoutkit.store.schema import account_sessions
 
     engine = make_engine(server.settings.database_url, pool_size=1)
@@ -267,7 +267,7 @@ def test_only_the_digest_of_the_secret_is_stored(http: httpx.Client, server: Run
 
     from sqlalchemy import select
 
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
     from payoutkit.store.schema import account_sessions
 
     account = http.post("/v1/accounts", data={"type": "custom"}).json()["id"]

@@ -65,7 +65,7 @@ def ok(response: httpx.Response) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def connection(database_url: str) -> Iterator[Any]:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     engine = make_engine(database_url, pool_size=1)
     try:

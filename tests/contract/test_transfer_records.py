@@ -12,7 +12,7 @@ from sqlalchemy import select
 from payoutkit.records.charges import Charge
 from payoutkit.records.topups import Topup
 from payoutkit.records.transfers import Transfer, TransferReversal
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from payoutkit.store.schema import resources
 from tests.conftest import RunningServer
 from tests.contract.helpers import acting_as, charge, fund_platform, new_account_id

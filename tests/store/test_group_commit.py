@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,39 @@ def test_a_transaction_rolled_back_under_the_group_fails_every_unit(db: Database
     assert committed_ids(db) == []
     assert asyncio.run(db.run(insert(4))) == 4
     assert committed_ids(db) == [4]
+
+
+def test_units_arriving_while_a_group_commits_wait_for_it_and_form_the_next_group(db: Database) -> None:
+    # A group of several units commits on a thread of its own; the event loop goes on meanwhile, but no
+    # unit may touch the connection before that COMMIT is over. The first COMMIT is held (an engine
+    # listener on the commit thread, after SQLite's commit) until the next units have had their chance.
+    seen = Seen(db)
+    held, release = threading.Event(), threading.Event()
+    inserts_while_held: list[list[str]] = []
+
+    def hold(conn: Connection) -> None:
+        if not held.is_set():
+            held.set()
+            release.wait(10)
+
+    event.listen(db.engine, "commit", hold)
+
+    def read_ids(conn: Connection) -> list[int]:
+        return [r[0] for r in driver_sql(conn, "SELECT id FROM t ORDER BY id", fetch=True)]
+
+    async def main() -> tuple[list[Any], list[Any]]:
+        first = asyncio.gather(db.run(insert(1)), db.run(insert(2)))
+        await asyncio.get_running_loop().run_in_executor(None, held.wait, 10)  # the first group commits
+        second = asyncio.gather(db.run(insert(3)), db.run(insert(4)), db.read(read_ids))
+        await asyncio.sleep(0.05)  # the loop is free: the new units start, and must wait
+        inserts_while_held.append([s for s in seen.statements if s != "SAVEPOINT" and s != "RELEASE"])
+        release.set()
+        return await first, await second
+
+    firsts, seconds = asyncio.run(main())
+
+    assert inserts_while_held == [["BEGIN", "INSERT", "INSERT"]]  # nothing of the second group yet
+    assert firsts == [1, 2]
+    assert seconds == [3, 4, [1, 2, 3, 4]]  # the read joined the next group, after its writes
+    assert seen.commits == 2  # two groups
+    assert committed_ids(db) == [1, 2, 3, 4]

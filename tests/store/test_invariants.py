@@ -18,7 +18,7 @@ from tests.support.ledger import ledger_violations
 
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Engine]:
-    from payoutkit.store.db import make_engine
+    from payoutkit.store.engines import make_engine
 
     engine = make_engine(database_url, pool_size=1)
     yield engine

@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from payoutkit.store.schema import metadata
 
 

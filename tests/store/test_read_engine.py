@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from payoutkit.runtime import Runtime
-from payoutkit.store.db import engine_cache
+from payoutkit.store.engines import engine_cache
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
 

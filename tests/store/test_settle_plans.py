@@ -20,7 +20,7 @@ from payoutkit.ledger.postings import WORLD, BucketKey
 from payoutkit.services.movement import SYSTEM_SHARDS
 from payoutkit.store import seeding, settlement
 from payoutkit.store.balances import create_buckets
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from tests.support import databases
 
 BUCKETS = 1_000

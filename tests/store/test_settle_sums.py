@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.store import settlement
 from payoutkit.store.balances import create_buckets
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from tests.support import databases
 
 NOW = 1_767_225_600

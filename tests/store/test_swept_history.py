@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from payoutkit.store import payouts
-from payoutkit.store.db import make_engine
+from payoutkit.store.engines import make_engine
 from tests.support import databases
 
 NOW = 1_767_225_600

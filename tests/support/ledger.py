@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def ledger_violations(database_url: str) -> list[str]:
-    from payoutkit.store.db import READONLY, make_engine
+    from payoutkit.store.engines import READONLY, make_engine
     from payoutkit.store.invariants import check_ledger
 
     engine = make_engine(database_url, pool_size=1)

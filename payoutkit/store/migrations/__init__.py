@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from payoutkit.store.db import normalize_url
+from payoutkit.store.engines import normalize_url
 
 HERE = Path(__file__).parent
 

@@ -94,7 +94,7 @@ class Driver:
         super().__init__()
         from payoutkit.api.app import create_app
         from payoutkit.config import Settings
-        from payoutkit.store.db import make_engine
+        from payoutkit.store.engines import make_engine
 
         self.stack = contextlib.ExitStack()
         try:

@@ -345,7 +345,7 @@ class LedgerMachine(PayoutRules, RuleBasedStateMachine):
 
     @invariant()
     def ledger_is_consistent(self) -> None:
-        from payoutkit.store.db import READONLY
+        from payoutkit.store.engines import READONLY
         from payoutkit.store.invariants import check_ledger
 
         with self.ledger.connect().execution_options(**{READONLY: True}) as conn, conn.begin():
