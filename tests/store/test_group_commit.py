@@ -204,7 +204,14 @@ def test_units_arriving_while_a_group_commits_wait_for_it_and_form_the_next_grou
         release.set()
         return await first, await second
 
-    firsts, seconds = asyncio.run(main())
+    # on a thread of its own, bounded: a unit that did not wait would share the connection with the
+    # COMMIT's thread, which can hang rather than fail
+    outcome: list[Any] = []
+    runner = threading.Thread(target=lambda: outcome.append(asyncio.run(main())), daemon=True)
+    runner.start()
+    runner.join(30)
+    assert outcome, "the units did not finish within 30 s"
+    firsts, seconds = outcome[0]
 
     assert inserts_while_held == [["BEGIN", "INSERT", "INSERT"]]  # nothing of the second group yet
     assert firsts == [1, 2]
