@@ -38,9 +38,12 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# JSON columns through orjson, on every engine
+_JSON: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str, *, pool_size: int = 16) -> Engine:
     url = normalize_url(url)
-    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url,
@@ -48,7 +51,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             pool_size=2,
             max_overflow=4,
             connect_args={"check_same_thread": False, "timeout": 30},
-            **json,
+            **_JSON,
         )
 
         @event.listens_for(engine, "connect")
@@ -69,7 +72,7 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **json)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **_JSON)
 
 
 READ_ONLY_SESSION = "-c default_transaction_read_only=on"
@@ -79,10 +82,9 @@ def make_read_engine(url: str, pool_size: int, caches_of: Engine) -> Engine:
     """PostgreSQL: the engine of read units (`Database.read`), in autocommit and read only by the
     session's default: each statement a read-only transaction, no BEGIN or COMMIT sent. Its units share
     the `engine_cache`s of `caches_of`."""
-    json = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     engine = create_engine(normalize_url(url), pool_size=pool_size, max_overflow=pool_size,
                            isolation_level="AUTOCOMMIT", connect_args={"options": READ_ONLY_SESSION},
-                           **json)  # fmt: skip
+                           **_JSON)  # fmt: skip
     _CACHES_OF[engine] = caches_of
     return engine
 
