@@ -4,7 +4,8 @@
 exactly as the worker's tick does (`worker.drain`): units of work of `run_automatic(conn,
 Moment.job(False, NOW), SimulatedRail())` (at most 200 accounts each) until one returns 0, on
 PostgreSQL as `Settings.worker_shards` (or N) such sequences at once, and prints the figures as one
-JSON line (each unit's `cpu` is its thread's CPU time; `cpu_seconds` the whole process's).
+JSON line (`cpu_seconds`: the whole process's CPU time). On PostgreSQL the units run on the event loop,
+as in the server (`Database.start_loop_units`).
 `--statements` also counts and times statements by kind (SQLAlchemy's cursor events: a few µs each,
 so not on the timed runs); `--wait` reads a line from stdin before starting (the parent attaches
 py-spy meanwhile).
@@ -21,9 +22,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import greenlet
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,16 +58,17 @@ class _Statements:
 
     def __init__(self) -> None:
         self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
-        self._current: dict[int, tuple[str, float]] = {}  # per thread: units run at once
+        # per greenlet (a thread's own, or a unit's on the event loop: store/aio.py): units run at once
+        self._current: dict[int, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     def before(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
         now = time.perf_counter()
         self.stop(now)
-        self._current[threading.get_ident()] = (_label(statement), now)
+        self._current[id(greenlet.getcurrent())] = (_label(statement), now)
 
     def stop(self, now: float | None = None) -> None:
-        current = self._current.pop(threading.get_ident(), None)
+        current = self._current.pop(id(greenlet.getcurrent()), None)
         if current is not None:
             label, started = current
             with self._lock:
@@ -74,16 +78,15 @@ class _Statements:
 
 
 @contextlib.contextmanager
-def _counting(engine: Any, on: bool) -> Iterator[_Statements]:
+def _counting(engines: Sequence[Any], on: bool, stmts: _Statements) -> Iterator[_Statements]:
     from sqlalchemy import event
 
-    stmts = _Statements()
-    if on:
+    for engine in engines if on else ():
         event.listen(engine, "before_cursor_execute", stmts.before)
     try:
         yield stmts
     finally:
-        if on:
+        for engine in engines if on else ():
             event.remove(engine, "before_cursor_execute", stmts.before)
 
 
@@ -107,22 +110,31 @@ def timed_run(
     units: list[dict[str, float]] = []
     loops = Settings().worker_shards if shards is None else shards
 
+    stmts = _Statements()
+
     def unit(conn: Any, moment: Moment, rail: SimulatedRail) -> int:
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0 = time.perf_counter()
         n = run_automatic(conn, moment, rail)
         stmts.stop()
-        cpu = time.thread_time() - c0  # this unit's thread's CPU: holds on a busy machine
-        units.append({"accounts": n, "seconds": time.perf_counter() - t0, "cpu": cpu})
+        units.append({"accounts": n, "seconds": time.perf_counter() - t0})
         return n
+
+    async def as_the_server(*args: Any) -> None:
+        """`drain` as the server's worker runs it: on PostgreSQL, its units on the event loop."""
+        await db.start_loop_units()
+        try:
+            with _counting(db.engines, statements, stmts):
+                await drain(*args)
+        finally:
+            await db.stop_loop_units()
 
     try:
         if wait:
             print("READY", flush=True)
             sys.stdin.readline()
-        with _counting(db.engine, statements) as stmts:
-            started, cpu0 = time.perf_counter(), time.process_time()
-            anyio.run(drain, db, unit, loops, moment, rail)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
+        started, cpu0 = time.perf_counter(), time.process_time()
+        anyio.run(as_the_server, db, unit, loops, moment, rail)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu0
     finally:
         db.dispose()
     return {

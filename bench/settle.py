@@ -18,10 +18,11 @@ pass through Python):
 
 `python -m bench.settle URL NOW [SHARDS]` (a child process, so its peak RSS is the settlement's own)
 settles as the worker does (`worker.run_sharded`): on PostgreSQL one unit of work per shard of the
-accounts (`Settings.worker_shards`, or SHARDS), at once, each `payoutkit.services.settlement.settle(
+accounts (`Settings.worker_shards`, or SHARDS), at once on the event loop as in the server
+(`Database.start_loop_units`), each `payoutkit.services.settlement.settle(
 conn, NOW, livemode=False, shard=…)`; on SQLite (or with one shard) one unit through
 `Database.transaction`. It times it (statement by statement, through SQLAlchemy's cursor events,
-summed over the shards' threads, and the commit), reads the CPU time of this process and of the
+summed over the shards, and the commit), reads the CPU time of this process and of the
 PostgreSQL backends, and prints the figures as one JSON line. `scenario` runs it all.
 """
 
@@ -38,9 +39,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import greenlet
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -143,9 +146,10 @@ def _label(sql: str) -> str:
 
 
 class _StatementTimer:
-    """Wall time per kind of statement: from its execute to the next statement's on the same thread (or
-    to `stop()`), summed over the threads (the worker's shards run at once: the rows then add up to
-    more than the wall time).
+    """Wall time per kind of statement: from its execute to the next statement's in the same unit (or
+    to `stop()`), summed over the units (the worker's shards run at once: the rows then add up to
+    more than the wall time). A unit is known by its greenlet: a thread's own, or the one a unit on
+    the event loop runs in (store/aio.py).
 
     A statement's time thus includes fetching its rows (sqlite3 computes them as they are fetched)
     and the Python work that follows it; the rows add up to the whole settlement before the commit.
@@ -159,19 +163,19 @@ class _StatementTimer:
 
     def reset(self) -> None:
         with self._lock:
-            self._current.pop(threading.get_ident(), None)
+            self._current.pop(_unit(), None)
 
     def pause(self, paused: bool) -> None:
-        (self._paused.add if paused else self._paused.discard)(threading.get_ident())
+        (self._paused.add if paused else self._paused.discard)(_unit())
 
     def before(self, _conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
         self.stop()
-        me = threading.get_ident()
+        me = _unit()
         if me not in self._paused:
             self._current[me] = (_label(statement), time.perf_counter())
 
     def stop(self) -> None:
-        current = self._current.pop(threading.get_ident(), None)
+        current = self._current.pop(_unit(), None)
         if current is not None:
             label, started = current
             with self._lock:
@@ -180,16 +184,21 @@ class _StatementTimer:
                 entry[1] += time.perf_counter() - started
 
 
+def _unit() -> int:
+    return id(greenlet.getcurrent())
+
+
 @contextlib.contextmanager
-def _statement_timer(engine: Any) -> Iterator[_StatementTimer]:
+def _statement_timer(engines: Sequence[Any], timer: _StatementTimer) -> Iterator[_StatementTimer]:
     from sqlalchemy import event
 
-    timer = _StatementTimer()
-    event.listen(engine, "before_cursor_execute", timer.before)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", timer.before)
     try:
         yield timer
     finally:
-        event.remove(engine, "before_cursor_execute", timer.before)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", timer.before)
 
 
 def _vm_hwm_kb(pid: int) -> int | None:
@@ -299,11 +308,25 @@ def timed_settle(url: str, now: int, shards: int | None = None) -> dict[str, Any
     try:
         rss_base = _vm_hwm_kb(os.getpid())
         cpu_base = _cpu_seconds(os.getpid())
-        with _statement_timer(db.engine) as timer:
-            unit = _Settling(now, timer)
-            begin = time.perf_counter()
-            moved = sum(anyio.run(run_sharded, db, unit, shards)) if shards > 1 else db.transaction(unit)
-            done = time.perf_counter()
+        timer = _StatementTimer()
+        unit = _Settling(now, timer)
+
+        async def as_the_server() -> int:
+            """The shards as the server's worker runs them: their units on the event loop."""
+            await db.start_loop_units()
+            try:
+                with _statement_timer(db.engines, timer):
+                    return sum(await run_sharded(db, unit, shards))
+            finally:
+                await db.stop_loop_units()
+
+        begin = time.perf_counter()
+        if shards > 1:
+            moved = anyio.run(as_the_server)
+        else:
+            with _statement_timer(db.engines, timer):
+                moved = db.transaction(unit)
+        done = time.perf_counter()
         cpu = _cpu_seconds(os.getpid()) - cpu_base
         rss_peak = _vm_hwm_kb(os.getpid())
         pids = {p: pid for p, pid in unit.backend_pids.items() if pid}

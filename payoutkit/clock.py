@@ -13,7 +13,7 @@ from typing import Protocol
 
 from payoutkit.store import Tx
 from payoutkit.store import clock as clock_row
-from payoutkit.store.db import after_commit
+from payoutkit.store.units import after_commit
 
 
 class Clock(Protocol):

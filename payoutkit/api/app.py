@@ -68,11 +68,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> Starlet
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.db.start_checkpointer()  # SQLite: WAL checkpoints off the request path
-        async with anyio.create_task_group() as tg:
-            if settings.worker:
-                tg.start_soon(worker.lead, state)
-            yield
-            tg.cancel_scope.cancel()
+        await state.db.start_loop_units()  # PostgreSQL: units on this event loop, not on threads
+        try:
+            async with anyio.create_task_group() as tg:
+                if settings.worker:
+                    tg.start_soon(worker.lead, state)
+                yield
+                tg.cancel_scope.cancel()
+        finally:
+            await state.db.stop_loop_units()
         state.db.dispose()
 
     app = App(

@@ -50,11 +50,11 @@ from payoutkit.ledger.postings import (
     check_balanced,
 )
 from payoutkit.store.among import among
-from payoutkit.store.db import BEFORE_COMMIT, DEFERRED_MOVES, LOCKED_SEQS, after_commit
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.fast import SET_MIN, Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
+from payoutkit.store.units import BEFORE_COMMIT, DEFERRED_MOVES, LOCKED_SEQS, after_commit
 
 KEY_COLUMNS = (
     balances.c.account_id,

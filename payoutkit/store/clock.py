@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from payoutkit.store.db import CLOCK_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import clock as clock_table
+from payoutkit.store.units import CLOCK_READ
 
 _READ = select(clock_table.c.now).where(clock_table.c.id == 1)
 _READ_FAST = Query(_READ)  # every unit of a request reads it

@@ -9,7 +9,9 @@ run concurrently on a pool; money-moving units lock the balance rows they touch,
 In the server, SQLite units run on the event loop's own connection (`Database._inline_conn`) and commit in
 groups (`Database._grouped`): the units that run before the event loop gets back to the commit share one
 transaction, each in a savepoint, and none returns before that COMMIT has succeeded. One request at a
-time, a group is one unit; under load one COMMIT serves many.
+time, a group is one unit; under load one COMMIT serves many. In the server, PostgreSQL units run on
+the event loop too (`start_loop_units`, store/aio.py): in a greenlet each, their statements awaited
+through psycopg's async connection, so they still run concurrently, without threads.
 
 `Database.read(fn, *args)` runs a unit that only reads (`GET /v1/balance`): on SQLite it begins with a
 deferred `BEGIN`, which takes no write lock (a WAL reader sees the last commit and never waits for a
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import random
 import time
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -32,67 +33,33 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.exc import DBAPIError
 
 from payoutkit.store import checkpoint
-from payoutkit.store.engines import DRIVER_UNITS, READ_UNIT, make_engine, make_read_engine, normalize_url
+from payoutkit.store.aio import LoopUnits
+from payoutkit.store.engines import (
+    DRIVER_UNITS,
+    make_async_engines,
+    make_engine,
+    make_read_engine,
+    normalize_url,
+)
 from payoutkit.store.fast import driver_sql
+from payoutkit.store.units import (
+    AFTER_COMMIT,
+    RETRIES,
+    autocommitted,
+    backoff,
+    forget_unit,
+    in_transaction,
+    retryable,
+    run_before_commit,
+)
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# Connection.info key: callables to run once the unit of work has committed (store.ledger.after_commit).
-AFTER_COMMIT = "payoutkit_after_commit"
-# Connection.info key: callables to run as the last statements of the unit, just before it commits.
-BEFORE_COMMIT = "payoutkit_before_commit"
-# Connection.info key: bucket moves the unit has deferred to its end (store.ledger).
-DEFERRED_MOVES = "payoutkit_deferred_moves"
-# Connection.info key (PostgreSQL): the row ids of the buckets the unit has locked (store/balances.py).
-LOCKED_SEQS = "payoutkit_locked_seqs"
-# Connection.info key: webhook endpoints a statement of the unit read along with something else
-# (store/events.py `prime_endpoints`), for its events.
-ENDPOINTS_READ = "payoutkit_endpoints_read"
-# Connection.info key: the simulated clock's time, read by a statement of the unit along with something
-# else (store/clock.py `prime`).
-CLOCK_READ = "payoutkit_clock_read"
-# Connection.info key: an account's instant-capable destinations, read by a statement of the unit along
-# with something else (store/external_accounts.py `prime_instant_capable`).
-INSTANT_READ = "payoutkit_instant_read"
-# Connection.info key: a platform's instant payout pricing, read by a statement of the unit along with
-# something else (store/payouts.py `prime_pricing`).
-PRICING_READ = "payoutkit_pricing_read"
-# Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
-# it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
-UNIT_STATE = (
-    AFTER_COMMIT,
-    BEFORE_COMMIT,
-    DEFERRED_MOVES,
-    LOCKED_SEQS,
-    ENDPOINTS_READ,
-    CLOCK_READ,
-    INSTANT_READ,
-    PRICING_READ,
-)
-
-
-def forget_unit(conn: Connection) -> None:
-    info = conn.info  # a property (through the pool's connection record): asked once
-    for key in UNIT_STATE:
-        info.pop(key, None)
-
-
 # SQLite's own `wal_autocheckpoint` (pages), which every process but a server keeps (store/checkpoint.py).
 AUTOCHECKPOINT = 1000
-
-# SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
-RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
-RETRIES = 8
-
-
-def run_before_commit(conn: Connection) -> None:
-    """Run (once) what the unit deferred to its end, e.g. moving buckets (store.ledger)."""
-    for hook in conn.info.pop(BEFORE_COMMIT, []):
-        hook()
 
 
 class Database:
@@ -100,6 +67,7 @@ class Database:
     # 2-core machine: 4-8 beat 16, where threads mostly contend for the GIL (docs/benchmarks.md).
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalize_url(url)
+        self.pool_size = pool_size
         self.engine = make_engine(self.url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # PostgreSQL's read units run on an engine of their own; SQLite's on this one
@@ -116,6 +84,7 @@ class Database:
         self._committing: asyncio.Future[None] | None = None
         self._committer: concurrent.futures.ThreadPoolExecutor | None = None
         self._checkpointer: checkpoint.Checkpointer | None = None
+        self._loop_units: LoopUnits | None = None  # PostgreSQL, in a server: `start_loop_units`
         self._autocheckpoint = AUTOCHECKPOINT
         if self.is_sqlite:
             event.listen(self.engine, "connect", self._on_connect)
@@ -139,6 +108,21 @@ class Database:
                                                      pages=pages)  # fmt: skip
         self._checkpointer.start()
 
+    async def start_loop_units(self) -> None:
+        """PostgreSQL, the server: from now on the units that the running event loop awaits (`run`,
+        `read`) run on it, through async engines of their own (store/aio.py), instead of on threads.
+        Called in the server's lifespan; `stop_loop_units` ends it. Nothing to do on SQLite, whose
+        units already run on the event loop."""
+        if self.is_sqlite or self._loop_units is not None:
+            return
+        write, read = make_async_engines(self.url, self.pool_size, self.engine)
+        self._loop_units = LoopUnits(write, read, self._limiter)
+
+    async def stop_loop_units(self) -> None:
+        units, self._loop_units = self._loop_units, None
+        if units is not None:
+            await units.close()
+
     def transaction(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -156,50 +140,26 @@ class Database:
 
     @property
     def engines(self) -> tuple[Engine, ...]:
-        """Every engine the units run on (one on SQLite; PostgreSQL's reads have their own)."""
-        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+        """Every engine the units run on (one on SQLite; PostgreSQL's reads have their own, and a server's
+        event loop two more: `start_loop_units`)."""
+        if self.read_engine is self.engine:
+            return (self.engine,)
+        loop = self._loop_units.engines if self._loop_units is not None else ()
+        return (self.engine, self.read_engine, *loop)
 
     def _transaction(self, read_only: bool, fn: Callable[[Connection], T]) -> T:
         if read_only and not self.is_sqlite:
-            return self._autocommit_read(fn)
+            with self.read_engine.connect() as conn:
+                return autocommitted(conn, fn)
         for attempt in range(RETRIES):
             with self.engine.connect() as conn:
-                forget_unit(conn)
-                _read_only(conn, read_only)
                 try:
-                    with conn.begin():
-                        result = fn(conn)
-                        run_before_commit(conn)
+                    return in_transaction(conn, fn, read_only=read_only)
                 except BaseException as exc:
-                    forget_unit(conn)
-                    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-                    if (
-                        not isinstance(exc, DBAPIError)
-                        or sqlstate not in RETRY_SQLSTATES
-                        or attempt == RETRIES - 1
-                    ):
+                    if not retryable(exc, attempt):
                         raise
-                    time.sleep(random.uniform(0, 0.002 * 2**attempt))
-                    continue
-                for hook in conn.info.pop(AFTER_COMMIT, []):
-                    hook()
-                return result
-        raise AssertionError("unreachable")
-
-    def _autocommit_read(self, fn: Callable[[Connection], T]) -> T:
-        """A PostgreSQL read unit on the read engine: no BEGIN, no COMMIT (the module's docstring). It
-        is not run again on failure: only a writing unit meets a deadlock or a serialization failure."""
-        with self.read_engine.connect() as conn:
-            forget_unit(conn)
-            try:
-                result = fn(conn)
-                run_before_commit(conn)
-            except BaseException:
-                forget_unit(conn)
-                raise
-            for hook in conn.info.pop(AFTER_COMMIT, []):
-                hook()
-            return result
+            time.sleep(backoff(attempt))
+        raise AssertionError("unreachable: the last attempt's failure is raised")
 
     def _inline_conn(self) -> Connection:
         """The event loop's long-lived connection. SQLAlchemy's transaction on it is begun once and held
@@ -244,6 +204,8 @@ class Database:
             if self._committing is not None:
                 await self._idle()
             return await self._grouped(False, fn, *args)
+        if self._loop_units is not None and self._loop_units.here():
+            return await self._loop_units.run(False, fn, args)
         return await anyio.to_thread.run_sync(self.transaction, fn, *args, limiter=self._limiter)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
@@ -254,6 +216,8 @@ class Database:
             if self._group is None:
                 return self._inline_read(fn, *args)
             return await self._grouped(True, fn, *args)
+        if self._loop_units is not None and self._loop_units.here():
+            return await self._loop_units.run(True, fn, args)
         return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
 
     async def _idle(self) -> None:
@@ -448,15 +412,3 @@ def _driver_end(conn: Connection, driver: Any, how: str) -> None:
     listeners = conn.dispatch.commit if how == "COMMIT" else conn.dispatch.rollback
     if listeners:
         listeners(conn)
-
-
-def _read_only(conn: Connection, read_only: bool) -> None:
-    """Mark the SQLite unit about to begin on `conn` as a read (or not): its BEGIN is then deferred (the
-    flag is spent by that BEGIN). PostgreSQL's reads run on the read engine (`make_read_engine`)."""
-    if conn.dialect.name == "sqlite":
-        conn.info[READ_UNIT] = read_only
-
-
-def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
-    """Run `hook` once the unit of work on `conn` has committed (see `Database.transaction`)."""
-    conn.info.setdefault(AFTER_COMMIT, []).append(hook)

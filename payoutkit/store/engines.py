@@ -2,7 +2,8 @@
 
 SQLite: WAL, `synchronous=NORMAL`, and BEGIN sent by us (`BEGIN IMMEDIATE` for a unit that writes,
 a deferred `BEGIN` for one that reads). PostgreSQL: psycopg 3, one engine for the units that write and
-one for the units that read (`make_read_engine`). `store/db.py` runs the units on them.
+one for the units that read (`make_read_engine`), and the server's event loop a pair of its own
+(`make_async_engines`). `store/db.py` and `store/aio.py` run the units on them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from payoutkit.store.fast import driver_sql
@@ -87,6 +89,19 @@ def make_read_engine(url: str, pool_size: int, caches_of: Engine) -> Engine:
                            **_JSON)  # fmt: skip
     _CACHES_OF[engine] = caches_of
     return engine
+
+
+def make_async_engines(url: str, pool_size: int, caches_of: Engine) -> tuple[AsyncEngine, AsyncEngine]:
+    """PostgreSQL: the engines of units run on the event loop (store/aio.py) through psycopg's async
+    connection, made as `make_engine`'s and `make_read_engine`'s are; their units share the
+    `engine_cache`s of `caches_of`."""
+    url = normalize_url(url)
+    write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **_JSON)
+    read = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
+                               connect_args={"options": READ_ONLY_SESSION}, **_JSON)  # fmt: skip
+    _CACHES_OF[write.sync_engine] = caches_of
+    _CACHES_OF[read.sync_engine] = caches_of
+    return write, read
 
 
 def engine_cache(conn: Connection, name: str) -> dict[Any, Any]:

@@ -17,9 +17,9 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.events import WILDCARD, Event, WebhookEndpoint
 from payoutkit.store import paging
 from payoutkit.store.among import among
-from payoutkit.store.db import ENDPOINTS_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import events, object_is, resources, webhook_deliveries
+from payoutkit.store.units import ENDPOINTS_READ
 
 
 def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, select,
 from payoutkit.lists import Page, Window
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
 from payoutkit.store.among import among
-from payoutkit.store.db import INSTANT_READ
 from payoutkit.store.fast import Query
 from payoutkit.store.paging import page as paged
 from payoutkit.store.schema import object_is, resources
+from payoutkit.store.units import INSTANT_READ
 
 # `object IN ('bank_account', 'card')` as fixed SQL text: an `in_()` of values (even literal_execute
 # ones) is a post-compile parameter, which SQLAlchemy renders into the statement on every execution.

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.util import await_
 
 
 @dataclass(frozen=True)
@@ -356,9 +357,12 @@ def _copy(conn: Connection, c: _Copy, rows: Sequence[Mapping[str, Any]]) -> None
             for fn in listeners.before_cursor_execute:
                 fn(conn, cursor, c.sql, values, None, True)
         try:
-            with cursor.copy(c.sql) as copy:
-                for row in values:
-                    copy.write_row(row)
+            if conn.dialect.is_async:  # a unit on the event loop (store/aio.py): psycopg's async COPY
+                await_(_copy_async(conn.connection.driver_connection, c.sql, values))
+            else:
+                with cursor.copy(c.sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
         except BaseException as exc:
             conn._handle_dbapi_exception(exc, c.sql, values, cursor, None)
         if listeners.after_cursor_execute:
@@ -408,3 +412,11 @@ def _no_python_defaults(stmt: Insert | Update, keys: tuple[str, ...]) -> None:
         computed = col.default if isinstance(stmt, Insert) else col.onupdate
         if computed is not None and col.key not in keys:
             raise ValueError(f"{table}.{col.key} has a Python-side default: write it with Core")
+
+
+async def _copy_async(driver: Any, sql: str, values: list[list[Any]]) -> None:
+    """`COPY … FROM STDIN` on psycopg's async connection (in the unit's transaction: the connection is
+    the unit's own), awaited from the unit's greenlet by `_copy`."""
+    async with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in values:
+            await copy.write_row(row)

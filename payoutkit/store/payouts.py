@@ -31,7 +31,6 @@ from payoutkit.records.payouts import InstantPricing, LockedPayout, PayoutFilter
 from payoutkit.store import holders
 from payoutkit.store import resources as objects
 from payoutkit.store.among import among
-from payoutkit.store.db import PRICING_READ
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page, range_filter
 from payoutkit.store.schema import (
@@ -44,6 +43,7 @@ from payoutkit.store.schema import (
     payout_tracking,
     resources,
 )
+from payoutkit.store.units import PRICING_READ
 
 # ---- payouts --------------------------------------------------------------------------------------
 
