@@ -40,14 +40,20 @@ def read_balance(tx: Tx, actor: Actor) -> Balance:
     return _balance(tx, actor, *read_buckets(tx, actor.account_id, actor.livemode))
 
 
-def _balance(tx: Tx, actor: Actor, buckets: list[Bucket], due_at: int | None) -> Balance:
-    """The Balance of the acting account's `buckets` (`due_at`: the earliest time any has funds due)."""
+def _balance(
+    tx: Tx, actor: Actor, buckets: list[Bucket], due_at: int | None, default_currency: str | None = None
+) -> Balance:
+    """The Balance of the acting account's `buckets` (`due_at`: the earliest time any has funds due;
+    `default_currency`: the account's, if it was read already)."""
     now = None if due_at is None else mode_time(actor.now, actor.livemode)  # the time, when it matters
     if due_at is not None and now is not None and due_at <= now:
         buckets = settled(buckets, due_pending(tx, actor.account_id, actor.livemode, now))
     held = held_currencies(buckets)
     # The currency of the zero entries: the account's default one, read only when it holds nothing.
-    default_currency = held[0] if held else _default_currency(tx, actor.account_id)
+    if held:
+        default_currency = held[0]
+    elif default_currency is None:
+        default_currency = _default_currency(tx, actor.account_id)
     return balance_of(
         buckets, livemode=actor.livemode, default_currency=default_currency, is_platform=actor.is_platform
     )
@@ -56,9 +62,12 @@ def _balance(tx: Tx, actor: Actor, buckets: list[Bucket], due_at: int | None) ->
 def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
     instantly (`instant_available`, services/instant.py)."""
-    # One statement reads the buckets, the destinations and pricing `balance_instantly` reads and the
-    # clock that `actor.now` may read (store/bucket_reads.py).
-    found = _balance(tx, actor, *read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode))
+    # One statement reads the buckets, the account's default currency, the destinations and pricing
+    # `balance_instantly` reads and the clock that `actor.now` may read (store/bucket_reads.py).
+    read = read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode)
+    if not read.exists:
+        raise ResourceMissing.for_id("account", actor.account_id)
+    found = _balance(tx, actor, read.buckets, read.due_at, str(read.default_currency))
     instantly = balance_instantly(tx, actor, settings, list(found.buckets))
     if not instantly:
         return found

@@ -4,6 +4,7 @@ locks are `store/balances.py`'s; every read first flushes the unit's deferred mo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -25,8 +26,8 @@ from payoutkit.store import external_accounts, payouts
 from payoutkit.store.among import among
 from payoutkit.store.balances import KEY_COLUMNS, Known, flush_moves, key_of, known
 from payoutkit.store.fast import Query
+from payoutkit.store.schema import accounts, balances, resources
 from payoutkit.store.schema import balance_transactions as txns
-from payoutkit.store.schema import balances, resources
 from payoutkit.store.schema import clock as clock_table
 
 _BALANCE_TYPES = {t.value: t for t in BalanceType}
@@ -62,11 +63,12 @@ def _buckets_of(account_id: str, livemode: bool, rows: list[tuple[Any, ...]]) ->
     ]
 
 
-# `GET /v1/balance` reads four things: the buckets, the external accounts and the platform's instant
-# payout pricing (`instant_available`), and the simulated clock. One statement reads them all, each
-# row tagged by its first column: columns 2-7 are a bucket's; the fifth is also a destination's `seq`
-# and the clock's time; the last a destination's or the pricing's document.
-_BUCKET, _DESTINATION, _CLOCK, _PRICING = 0, 1, 2, 3
+# `GET /v1/balance` reads five things: the buckets, the external accounts and the platform's instant
+# payout pricing (`instant_available`), the simulated clock, and the account's default currency (the
+# currency of an empty Balance). One statement reads them all, each row tagged by its first column:
+# columns 2-7 are a bucket's; the second is also the default currency; the fifth is also a
+# destination's `seq` and the clock's time; the last a destination's or the pricing's document.
+_BUCKET, _DESTINATION, _CLOCK, _PRICING, _ACCOUNT = 0, 1, 2, 3, 4
 _NONE = (null(), null(), null())
 _FOR_BALANCE = Query(
     union_all(
@@ -85,20 +87,39 @@ _FOR_BALANCE = Query(
         select(literal_column(str(_PRICING)), *_NONE, null(), null(), null(), resources.c.data).where(
             payouts.PRICING_WHERE
         ),
+        select(
+            literal_column(str(_ACCOUNT)),
+            accounts.c.data["default_currency"].as_string(),
+            *_NONE[1:],
+            null(),
+            null(),
+            null(),
+            null(),
+        ).where(accounts.c.id == bindparam("account_id")),
     )
 )
 
 
-def read_for_balance(
-    conn: Connection, account_id: str, platform_id: str, livemode: bool
-) -> tuple[list[Bucket], int | None]:
-    """`read_buckets`, in a statement that also reads the account's external accounts, its platform's
-    instant payout pricing and the simulated clock: kept for the unit's `external_accounts.
-    instant_capable`, `payouts.pricing` and `clock.read` (their `prime`s)."""
+@dataclass(frozen=True)
+class ForBalance:
+    """What `read_for_balance` read of an account: its buckets (in key order), the earliest time any
+    of them has funds due, and its default currency (None: no such account)."""
+
+    buckets: list[Bucket]
+    due_at: int | None
+    default_currency: str | None
+    exists: bool
+
+
+def read_for_balance(conn: Connection, account_id: str, platform_id: str, livemode: bool) -> ForBalance:
+    """`read_buckets` and the account's default currency, in a statement that also reads the account's
+    external accounts, its platform's instant payout pricing and the simulated clock: kept for the
+    unit's `external_accounts.instant_capable`, `payouts.pricing` and `clock.read` (their `prime`s)."""
     flush_moves(conn)
     values = {"account_id": account_id, "platform_id": platform_id, "livemode": livemode}
     rows = _FOR_BALANCE.rows(conn, values)
     buckets, destinations, due, pricing = [], [], [], None
+    exists, currency = False, None
     for r in rows:
         if r[0] == _BUCKET:
             buckets.append(r[1:6])
@@ -108,12 +129,15 @@ def read_for_balance(
             destinations.append((r[4], r[7]))
         elif r[0] == _CLOCK:
             clock_row.prime(conn, r[4])
+        elif r[0] == _ACCOUNT:
+            exists, currency = True, r[1]
         else:
             pricing = r[7]
     payouts.prime_pricing(conn, platform_id, livemode, pricing)
     destinations.sort(key=lambda d: d[0], reverse=True)  # newest first
     external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in destinations))
-    return _buckets_of(account_id, livemode, buckets), (min(due) if due else None)
+    found = _buckets_of(account_id, livemode, buckets)
+    return ForBalance(found, min(due) if due else None, currency, exists)
 
 
 _DUE_PENDING = (

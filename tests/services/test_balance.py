@@ -7,6 +7,13 @@ each balance transaction, while the stored buckets and transactions stay as they
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from payoutkit.errors import ResourceMissing
 from payoutkit.ledger.booking import book_topup
 from payoutkit.ledger.postings import BucketKey
 from payoutkit.lists import window
@@ -66,3 +73,31 @@ def test_funds_not_yet_due_stay_pending(runtime: Runtime, platform: Actor) -> No
     read = runtime.db.read_transaction(balance.read_balance, actor)
     assert (read.available[0].amount, read.pending[0].amount) == (0, 500)
     assert runtime.db.read_transaction(balance.retrieve_transaction, actor, txn_id).status == "pending"
+
+
+def test_an_empty_balance_is_read_in_one_statement_in_the_accounts_currency(
+    runtime: Runtime, platform: Actor
+) -> None:
+    """`GET /v1/balance` of an account that holds nothing shows zeros in its default currency, read by
+    the same one statement as the buckets (no second round trip for the currency); an account that
+    does not exist is missing."""
+    statements: list[str] = []
+
+    def before(_c: Any, _cur: Any, sql: str, *_a: Any) -> None:
+        if sql.split()[0].upper() not in ("BEGIN", "COMMIT"):
+            statements.append(sql)
+
+    for engine in runtime.db.engines:
+        event.listen(engine, "before_cursor_execute", before)
+    try:
+        read = runtime.db.read_transaction(balance.retrieve, platform, runtime.settings)
+        assert len(statements) == 1, statements
+        with pytest.raises(ResourceMissing):
+            runtime.db.read_transaction(
+                balance.retrieve, replace(platform, account_id="acct_missing"), runtime.settings
+            )
+    finally:
+        for engine in runtime.db.engines:
+            event.remove(engine, "before_cursor_execute", before)
+    assert [(a.amount, a.currency) for a in read.available] == [(0, "usd")]
+    assert [(p.amount, p.currency) for p in read.pending] == [(0, "usd")]

@@ -26,6 +26,15 @@ def database_url(sqlite_template: Path, tmp_path: Path) -> str:
     return databases.copy_sqlite_template(sqlite_template, tmp_path)
 
 
+def _for_balance_values(account: str) -> tuple[object, ...]:
+    """The parameters of `GET /v1/balance`'s one statement for `account` (a platform) in test mode, in
+    the order SQLite binds them."""
+    compiled = bucket_reads._FOR_BALANCE.stmt.compile(dialect=sqlite.dialect())
+    values = compiled.construct_params({"account_id": account, "platform_id": account, "livemode": False})
+    assert compiled.positiontup is not None
+    return tuple(values[name] for name in compiled.positiontup)
+
+
 def _plan(conn: sqlite3.Connection, statement: object, params: tuple[object, ...]) -> str:
     sql = str(statement.compile(dialect=sqlite.dialect()))  # type: ignore[attr-defined]
     return " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
@@ -48,9 +57,9 @@ def test_an_accounts_external_accounts_are_read_by_their_index_on_an_analysed_st
             plan = _plan(conn, statement, params)
             assert "USING INDEX ix_resources_external_accounts" in plan, plan
             assert "SCAN resources" not in plan, plan
-        # `GET /v1/balance` reads them in one statement with the buckets, the clock and the pricing.
-        values = (platform, False, platform, False, 1, platform, False)
-        plan = _plan(conn, bucket_reads._FOR_BALANCE.stmt, values)
+        # `GET /v1/balance` reads them in one statement with the buckets, the clock, the pricing and the
+        # account's default currency.
+        plan = _plan(conn, bucket_reads._FOR_BALANCE.stmt, _for_balance_values(platform))
         assert "USING INDEX ix_resources_external_accounts" in plan, plan
         assert "SCAN" not in plan, plan
     finally:
@@ -105,8 +114,7 @@ def test_the_balance_read_does_not_scan_resources_when_the_platform_has_only_cha
         conn.close()
     conn = sqlite3.connect(path)  # statistics are read when a connection opens
     try:
-        values = (platform, False, platform, False, 1, platform, False)
-        plan = _plan(conn, bucket_reads._FOR_BALANCE.stmt, values)
+        plan = _plan(conn, bucket_reads._FOR_BALANCE.stmt, _for_balance_values(platform))
         assert "SCAN" not in plan, plan
         assert "SCAN" not in _plan(conn, payouts._PRICING.stmt, (platform, False))
     finally:
