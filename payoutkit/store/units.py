@@ -76,38 +76,41 @@ def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
 def in_transaction(conn: Connection, fn: Callable[[Connection], T], *, read_only: bool = False) -> T:
     """One attempt at a unit: `fn` in a transaction begun on `conn`, committed when it returns, rolled
     back when it raises; the unit's after-commit hooks run once it has committed."""
-    forget_unit(conn)
     if conn.dialect.name == "sqlite":  # its BEGIN (engines.py) is deferred for a read, the flag spent
         conn.info[READ_UNIT] = read_only
-    try:
+
+    def begun(conn: Connection) -> T:
         with conn.begin():
-            result = fn(conn)
-            run_before_commit(conn)
-    except BaseException:
-        forget_unit(conn)
-        raise
-    _committed(conn)
-    return result
+            return _to_its_end(conn, fn)
+
+    return _attempt(conn, begun)
 
 
 def autocommitted(conn: Connection, fn: Callable[[Connection], T]) -> T:
     """A read unit on a connection of PostgreSQL's read engine (`engines.make_read_engine`): no BEGIN, no
     COMMIT, each statement its own read-only transaction. Never run again: only a writing unit meets a
     deadlock or a serialization failure."""
-    forget_unit(conn)
-    try:
-        result = fn(conn)
-        run_before_commit(conn)
-    except BaseException:
-        forget_unit(conn)
-        raise
-    _committed(conn)
+    return _attempt(conn, lambda conn: _to_its_end(conn, fn))
+
+
+def _to_its_end(conn: Connection, fn: Callable[[Connection], T]) -> T:
+    result = fn(conn)
+    run_before_commit(conn)
     return result
 
 
-def _committed(conn: Connection) -> None:
+def _attempt(conn: Connection, unit: Callable[[Connection], T]) -> T:
+    """`unit` on `conn` with nothing of an earlier unit's kept on it, nothing of its own kept if it
+    fails, and its after-commit hooks run if it succeeds."""
+    forget_unit(conn)
+    try:
+        result = unit(conn)
+    except BaseException:
+        forget_unit(conn)
+        raise
     for hook in conn.info.pop(AFTER_COMMIT, []):
         hook()
+    return result
 
 
 def retryable(exc: BaseException, attempt: int) -> bool:
