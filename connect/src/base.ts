@@ -186,14 +186,27 @@ export function newIdempotencyKey(): string {
 }
 
 /** Opens a native modal dialog and returns focus to the opener when it closes. */
+// The focus-return handler of each dialog's current opening (`openDialog`).
+const focusReturns = new WeakMap<HTMLDialogElement, () => void>();
+
 export function openDialog(dialog: HTMLDialogElement | null, opener: Element | null): void {
   if (!dialog || dialog.open) return;
-  dialog.addEventListener(
-    "close",
-    () => {
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-    },
-    { once: true },
-  );
+  const previous = focusReturns.get(dialog);
+  if (previous) dialog.removeEventListener("close", previous);
+  const onClose = (): void => {
+    if (staleClose(dialog)) return;
+    dialog.removeEventListener("close", onClose);
+    focusReturns.delete(dialog);
+    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+  };
+  focusReturns.set(dialog, onClose);
+  dialog.addEventListener("close", onClose);
   dialog.showModal();
+}
+
+// Whether a `close` event of `dialog` belongs to an earlier opening: the browser fires `close` as a task
+// of its own after the dialog closed, so a dialog closed (Escape) and opened again at once (Enter, before
+// that task ran) receives its first opening's `close` while open again. Handlers ignore such an event.
+export function staleClose(dialog: HTMLDialogElement | null | undefined): boolean {
+  return dialog?.open === true;
 }

@@ -7,7 +7,7 @@
 
 import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import { asApiError, newIdempotencyKey, openDialog } from "./base.js";
+import { asApiError, newIdempotencyKey, openDialog, staleClose } from "./base.js";
 import { Format } from "./format.js";
 import type { DialogHost } from "./dialog-host.js";
 import type { CurrencyBalance, Destination, Method, Payout, Preview } from "./types.js";
@@ -73,6 +73,7 @@ export class PayoutDialog {
   }
 
   private onClosed(): void {
+    if (staleClose(this.dialog)) return; // opened again since: this close is the earlier opening's
     clearTimeout(this.previewTimer);
     this.previewSeq++;
     this.balance = null;

@@ -3,7 +3,7 @@
 // closing it returns focus to the row's button.
 
 import { html, nothing, type TemplateResult } from "lit";
-import { PkElement, openDialog } from "./base.js";
+import { PkElement, openDialog, staleClose } from "./base.js";
 import type { PayoutDetailsElement } from "./payout-details.js";
 import type { Payout, PayoutPage } from "./types.js";
 
@@ -94,7 +94,8 @@ export class PayoutsListElement extends PkElement {
         id="details"
         class="wide ${this.overlayClass}"
         aria-label=${t("payoutDetails")}
-        @close=${() => {
+        @close=${(e: Event) => {
+          if (staleClose(e.currentTarget as HTMLDialogElement)) return;
           this.opened = null;
           this.requestUpdate();
         }}

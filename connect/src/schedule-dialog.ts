@@ -4,7 +4,7 @@
 
 import { html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
-import { asApiError, openDialog } from "./base.js";
+import { asApiError, openDialog, staleClose } from "./base.js";
 import type { DialogHost } from "./dialog-host.js";
 import type { Interval, Schedule } from "./types.js";
 
@@ -73,6 +73,7 @@ export class ScheduleDialog {
     const t = this.host.fmt.t.bind(this.host.fmt);
     const d = this.draft;
     return html`<dialog id="schedule" class=${this.host.overlayClass} aria-labelledby="schedule-title" @close=${() => {
+      if (staleClose(this.dialog)) return;
       this.draft = null;
       this.host.requestUpdate();
     }}>
