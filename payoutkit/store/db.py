@@ -1,7 +1,8 @@
 """The database: engines, and running one unit of work in one transaction.
 
-`Database.run(fn, *args)` runs `fn(conn, *args)` on a worker thread inside one transaction: it commits
-when `fn` returns and rolls back when it raises. Nothing below it commits. On SQLite every unit of work
+`Database.run(fn, *args)` runs `fn(conn, *args)` inside one transaction (on a worker thread, or in the
+server on the event loop: below): it commits when `fn` returns and rolls back when it raises. Nothing
+below it commits. On SQLite every unit of work
 is serialized through one thread and begins with `BEGIN IMMEDIATE`, so a read-then-write never races and
 never meets SQLITE_BUSY inside a process (other processes wait on `busy_timeout`). On PostgreSQL units
 run concurrently on a pool; money-moving units lock the balance rows they touch, in a fixed order.
@@ -63,8 +64,9 @@ AUTOCHECKPOINT = 1000
 
 
 class Database:
-    # PostgreSQL units run on this many threads (and pooled connections) per process. Measured on the
-    # 2-core machine: 4-8 beat 16, where threads mostly contend for the GIL (docs/benchmarks.md).
+    # At most this many PostgreSQL units run at once per process, one pooled connection each (on threads,
+    # or on the server's event loop: store/aio.py). Measured on the 2-core machine with threads: 4-8 beat
+    # 16, where threads mostly contended for the GIL (docs/benchmarks.md).
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalize_url(url)
         self.pool_size = pool_size
