@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from tests.browser.conftest import Payoutkit, screenshot
 from tests.browser.host import Host
@@ -65,12 +65,18 @@ def test_the_payouts_list_pages(payoutkit: Payoutkit, host: Host, page: Page) ->
     expect(table.get_by_text(money(page, 1_200), exact=True)).to_be_visible()
 
 
-def test_a_payout_from_the_keyboard_alone(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+def _balances_with_money(payoutkit: Payoutkit, host: Host, page: Page) -> tuple[str, Locator, Locator]:
+    """`balances` mounted for a connected account on a manual schedule holding 100.00 available: the
+    account, the component and its Pay out button."""
     seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
     open_host(page, host, seeded.account)
     element = mount(page, "balances")
-    pay_out = page.get_by_role("button", name="Pay out", exact=True)
     expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    return seeded.account, element, page.get_by_role("button", name="Pay out", exact=True)
+
+
+def test_a_payout_from_the_keyboard_alone(payoutkit: Payoutkit, host: Host, page: Page) -> None:
+    account, element, pay_out = _balances_with_money(payoutkit, host, page)
     pay_out.focus()
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Pay out")
@@ -90,10 +96,10 @@ def test_a_payout_from_the_keyboard_alone(payoutkit: Payoutkit, host: Host, page
     expect(dialog.locator("[data-figure='fee']")).to_have_text(money(page, 0))
     expect(confirm).to_be_enabled()
     page.keyboard.press("Enter")  # submits the form
-    eventually(page, lambda: payouts(payoutkit, seeded.account))
+    eventually(page, lambda: payouts(payoutkit, account))
     expect(dialog.get_by_role("status")).to_contain_text(money(page, 4_000))
     expect(figure(element, "available")).to_have_text(money(page, 6_000))
-    assert [p["amount"] for p in payouts(payoutkit, seeded.account)] == [4_000]
+    assert [p["amount"] for p in payouts(payoutkit, account)] == [4_000]
 
 
 def test_a_dialog_closed_and_opened_again_at_once_keeps_its_form(
@@ -103,11 +109,7 @@ def test_a_dialog_closed_and_opened_again_at_once_keeps_its_form(
     one task (Escape then Enter, quicker than that task: it happened under CI's load), the dialog gets
     its first opening's `close` while it is open again; the handlers then emptied the open dialog (its
     heading alone) and sent the focus out of it. Such a `close` is ignored now."""
-    seeded = connected_account(payoutkit, interval="manual", charges=(10_000,))
-    open_host(page, host, seeded.account)
-    element = mount(page, "balances")
-    pay_out = page.get_by_role("button", name="Pay out", exact=True)
-    expect(figure(element, "available")).to_have_text(money(page, 10_000))
+    _, _, pay_out = _balances_with_money(payoutkit, host, page)
     pay_out.click()
     dialog = page.get_by_role("dialog", name="Pay out")
     amount = dialog.get_by_role("textbox", name="Amount")
