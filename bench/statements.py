@@ -11,6 +11,9 @@ request makes the database do, averaged over `--requests` requests after `--warm
   first keyword. On SQLite that includes the `BEGIN` / `BEGIN IMMEDIATE` store/db.py issues itself.
 - `tx` / `commit` / `rollback`: transactions begun, committed, rolled back (engine events). The COMMIT,
   and on PostgreSQL the BEGIN, are sent by the driver, not through a cursor: `total` adds them.
+- `round trips` (PostgreSQL): what waits for the server's answer. A unit's deferred writes
+  (store/pipeline.py) go in one pipeline, with its COMMIT when they end it: counted by wrapping the
+  module's two pipeline functions while attached. The listeners see a pipelined statement with no cursor.
 - The means include the API key's re-read every 2 s (api/auth.py KEY_CACHE_SECONDS): the mode is the
   steady state. Warm-up fills the per-engine caches (bucket row ids of the 16 system account shards).
 - write lock (SQLite): whether the request's units begin with `BEGIN IMMEDIATE` (the write lock);
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import inspect
 import json
 import sys
 import threading
@@ -44,9 +48,11 @@ from bench.servers import HOST, SECRET_KEY, ServerProcess, auth_headers, databas
 from devtools.pg import PostgresCluster, free_port
 from payoutkit.api.app import create_app
 from payoutkit.config import Settings
+from payoutkit.store import pipeline
 
 KINDS = ("BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other")
-KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update")
+KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update", "pipelined", "pipelines",
+        "pipelined_commit")  # fmt: skip
 
 
 def engines_of(app: Starlette) -> list[Engine]:
@@ -61,6 +67,7 @@ class StatementCounter:
         self.engines = engines
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._saved: tuple[Any, Any] = (pipeline._pipelined, pipeline._pipelined_async)
         self._hooks = {"before_cursor_execute": self._on_execute, "begin": self._on("tx"),
                        "commit": self._on("commit"), "rollback": self._on("rollback")}  # fmt: skip
 
@@ -71,11 +78,13 @@ class StatementCounter:
 
         return hook
 
-    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+    def _on_execute(self, _conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
         text = statement.lstrip().upper()
         first = text.split(None, 1)[0] if text else ""
         with self._lock:
             self.counts["sql"] += 1
+            if cursor is None:
+                self.counts["pipelined"] += 1
             self.counts[first if first in KINDS else "other"] += 1
             if text.startswith("BEGIN IMMEDIATE"):
                 self.counts["begin_immediate"] += 1
@@ -93,13 +102,31 @@ class StatementCounter:
             return {"before_cursor_execute": self._on_execute}
         return self._hooks
 
+    def _counted(self, fn: Any) -> Any:
+        def sync(driver: Any, pending: Any, commit: bool) -> Any:
+            self._pipeline(commit)
+            return fn(driver, pending, commit)
+
+        async def in_loop(driver: Any, pending: Any, commit: bool) -> Any:
+            self._pipeline(commit)
+            return await fn(driver, pending, commit)
+
+        return in_loop if inspect.iscoroutinefunction(fn) else sync
+
+    def _pipeline(self, commit: bool) -> None:
+        with self._lock:
+            self.counts["pipelines"] += 1
+            self.counts["pipelined_commit"] += commit
+
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:
             for name, fn in self._hooks_of(engine).items():
                 event.listen(engine, name, fn)
+        pipeline._pipelined, pipeline._pipelined_async = map(self._counted, self._saved)
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        pipeline._pipelined, pipeline._pipelined_async = self._saved
         for engine in self.engines:
             for name, fn in self._hooks_of(engine).items():
                 event.remove(engine, name, fn)
@@ -180,20 +207,24 @@ def row(backend: str, name: str, delta: Counter[str], n: int, per: list[int]) ->
     avg = {k: delta[k] / n for k in KEYS}
     # Round trips the driver makes outside any cursor: COMMIT/ROLLBACK, and PostgreSQL's implicit BEGIN.
     total = avg["sql"] + avg["commit"] + avg["rollback"] + (avg["tx"] if backend == "postgresql" else 0.0)
+    # A pipeline is one round trip for its statements and the COMMIT it carries.
+    trips = total - avg["pipelined"] - avg["pipelined_commit"] + avg["pipelines"]
     lock = ("yes" if avg["begin_immediate"] else "no") if backend == "sqlite" else "n/a"
     return {"endpoint": name, "backend": backend, "requests": n, "per_request": avg, "total": total,
+            "round_trips": trips if backend == "postgresql" else None,
             "sql_min": min(per), "sql_max": max(per),
             "sql_mode": Counter(per).most_common(1)[0][0], "write_lock": lock}  # fmt: skip
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("endpoint", "backend", "total", "sql", "BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other",
-            "tx", "COMMIT", "ROLLBACK", "write lock", "FOR UPDATE")  # fmt: skip
+    head = ("endpoint", "backend", "total", "round trips", "sql", "BEGIN", "SELECT", "INSERT", "UPDATE",
+            "DELETE", "other", "tx", "COMMIT", "ROLLBACK", "write lock", "FOR UPDATE")  # fmt: skip
     lines = [head]
     for r in rows:
         a = r["per_request"]
         sql = f"{a['sql']:.2f} ({r['sql_min']}-{r['sql_max']}, mode {r['sql_mode']})"
-        lines.append((r["endpoint"], r["backend"], f"{r['total']:.2f}", sql,
+        trips = "n/a" if r["round_trips"] is None else f"{r['round_trips']:.2f}"
+        lines.append((r["endpoint"], r["backend"], f"{r['total']:.2f}", trips, sql,
                       *(f"{a[k]:.2f}" for k in KINDS), f"{a['tx']:.2f}", f"{a['commit']:.2f}",
                       f"{a['rollback']:.2f}", r["write_lock"], f"{a['for_update']:.2f}"))  # fmt: skip
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -232,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print(f"\nper request, mean of {args.requests} after {args.warmup} warm-up; sql: cursor statements "
           "(min-max and most common per request; auth re-reads the API key every 2 s); total adds the "
-          "driver's COMMIT/ROLLBACK (and BEGIN on PostgreSQL); tx: transactions begun; write lock: a unit "
-          "began with BEGIN IMMEDIATE (SQLite).")  # fmt: skip
+          "driver's COMMIT/ROLLBACK (and BEGIN on PostgreSQL); round trips (PostgreSQL): total with each "
+          "pipeline of deferred writes (and the COMMIT it carries) counted once; tx: transactions begun; "
+          "write lock: a unit began with BEGIN IMMEDIATE (SQLite).")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"requests": args.requests, "warmup": args.warmup, "rows": rows},
                                         indent=2))  # fmt: skip

@@ -224,6 +224,17 @@ class Movement:
         self.reserved = reserves.reserved_many(self.conn, [(a, self.ctx.livemode, c) for a, c in self.liable])
         return self
 
+    def read_reserves(self) -> None:
+        """Read now, before the unit writes, the reserves `sync_reserves` will read later: on
+        PostgreSQL the unit's writes then all go at its end, in one round trip (store/pipeline.py),
+        instead of the ones before this read being sent for it."""
+        if self.reserved is None and self.liable:
+            rows = [(a, self.ctx.livemode, c) for a, c in self.liable]
+            if len(rows) == 1:
+                self.reserved = {rows[0]: reserves.reserved(self.conn, *rows[0])}
+            else:
+                self.reserved = reserves.reserved_many(self.conn, rows)
+
     def flush(self) -> None:
         """Write what was staged (one statement for every balance transaction)."""
         if self.staged:

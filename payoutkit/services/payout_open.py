@@ -200,6 +200,7 @@ def book_order(
     po_id = new_id("po")
     fees, automatic = order.fees, order.automatic
     booking = Booking(order.source, order.amount, po_id, moment.now, order.platform_id, fees, automatic)
+    mv.read_reserves()
     written = mv.post(book_payout(booking, arrival=arrival, description=order.description))
     mv.sync_reserves(reserves_of)
     # The payout is built once, naming its own `payout` transaction (no copy of a half-made one).

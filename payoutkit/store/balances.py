@@ -356,7 +356,7 @@ def lock_known(
     return seqs, locked
 
 
-_APPEND_TXN = Write(insert(txns))
+_APPEND_TXN = Write(insert(txns), deferred=True)
 # One statement moves any bucket: `b_next` is the earliest pending time the unit added, or NULL (a
 # comparison with NULL is never true, so NULL leaves `next_settle_at` as it is).
 _MOVE = (
@@ -377,10 +377,10 @@ _MOVE = (
         ),
     )
 )
-_MOVE_BUCKET = Write(_MOVE)
+_MOVE_BUCKET = Write(_MOVE, deferred=True)
 # The buckets the unit has locked (PostgreSQL): in one statement over arrays from `SET_MIN` of them (a
 # batch of automatic payouts moves one bucket per account), in whatever order, as none waits for a lock.
-_MOVE_LOCKED = Write(_MOVE, by={"b_seq": balances.c.seq})
+_MOVE_LOCKED = Write(_MOVE, by={"b_seq": balances.c.seq}, deferred=True)
 
 
 def flush_moves(conn: Connection) -> None:

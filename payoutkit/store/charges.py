@@ -31,7 +31,7 @@ from payoutkit.store.paging import page
 from payoutkit.store.resources import get_of_kind
 from payoutkit.store.schema import accounts, object_is, resources
 
-_INSERT = Write(insert(resources))  # a charge request inserts one or two
+_INSERT = Write(insert(resources), deferred=True)  # a charge request inserts one or two
 _SAVE = update(resources).where(resources.c.id == bindparam("object_id")).values(data=bindparam("document"))
 _SAVE_WITH_STATUS = _SAVE.values(status=bindparam("new_status"))
 _INTERNAL = select(resources.c.internal).where(resources.c.id == bindparam("object_id"))

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from payoutkit.store.fast import driver_sql
+from payoutkit.store.pipeline import keep_order
 
 # Execution option: a connection whose units only read (SQLite: a deferred BEGIN).
 READONLY = "payoutkit_readonly"
@@ -74,7 +75,9 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **_JSON)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **_JSON)
+    keep_order(engine)
+    return engine
 
 
 READ_ONLY_SESSION = "-c default_transaction_read_only=on"
@@ -99,6 +102,7 @@ def make_async_engines(url: str, pool_size: int, caches_of: Engine) -> tuple[Asy
     write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **_JSON)
     read = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
                                connect_args={"options": READ_ONLY_SESSION}, **_JSON)  # fmt: skip
+    keep_order(write.sync_engine)
     _CACHES_OF[write.sync_engine] = caches_of
     _CACHES_OF[read.sync_engine] = caches_of
     return write, read

@@ -38,8 +38,8 @@ def _endpoints(platforms: ColumnElement[bool]) -> Select[Any]:
 _ENDPOINTS = _endpoints(among(resources.c.account_id, "platforms"))
 # The usual case, one platform: an equality, which (unlike an expanding IN) is compiled once.
 _ENDPOINTS_OF_ONE = Query(_endpoints(resources.c.account_id == bindparam("platform")))
-_INSERT_EVENTS = Write(insert(events))
-_INSERT_DELIVERIES = Write(insert(webhook_deliveries))
+_INSERT_EVENTS = Write(insert(events), deferred=True)
+_INSERT_DELIVERIES = Write(insert(webhook_deliveries), deferred=True)
 
 # For a statement that reads one platform's enabled endpoints along with something else (a `UNION ALL`
 # part: store/payers.py): the rows' `data` and `internal`, by `seq`, of `platform_id` and `livemode`.

@@ -35,6 +35,8 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
+    insert,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
@@ -42,6 +44,11 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.util import await_
+
+# Connection.info key (PostgreSQL): the writes declared `deferred` that the unit has run but not sent yet,
+# each (sql, parameters, many); store/pipeline.py sends them.
+DEFERRED_WRITES = "payoutkit_deferred_writes"
+Pending = tuple[str, Any, bool]
 
 
 @dataclass(frozen=True)
@@ -179,16 +186,18 @@ class Query:
         return out
 
 
-# On PostgreSQL an INSERT of a few rows is one statement with a VALUES row each: psycopg's `executemany`
-# runs a pipeline, which for a few rows costs about three times the client CPU of one statement and
-# three times its wall time (3 rows, psycopg 3.3 on this machine: 133 µs CPU / 305 µs wall against
-# 42 / 101 µs). A VALUES row costs psycopg a few µs per value, though, and from about 8 rows one such
-# statement cost more than the pipeline; from `COPY_MIN` rows an INSERT is a `COPY … FROM STDIN` of them
-# instead (psycopg writes the rows in one stream of text: 400 rows of 9 columns cost ~1 ms of client CPU
-# against ~8 ms as an `executemany`, ~17 ms as VALUES rows). A `COPY` inserts the rows in the order
-# given, as the others do.
+# On PostgreSQL an INSERT of a few rows is one statement: psycopg's `executemany` runs a pipeline, which
+# for a few rows costs about three times the client CPU of one statement and three times its wall time
+# (3 rows, psycopg 3.3 on this machine: 133 µs CPU / 305 µs wall against 42 / 101 µs). The statement
+# inserts from arrays, one per column (`INSERT … SELECT … FROM unnest(…) WITH ORDINALITY`): its text and
+# its parameters are the same for any number of rows. With a VALUES row each, a charge's three balance
+# transactions took 57 parameters, and psycopg converts again, at every execution, a statement of more
+# than 50 (`_queries.MAX_CACHED_STATEMENT_PARAMS`): ~15% of the API process's samples under PostgreSQL
+# charge load. From `COPY_MIN` rows an INSERT is a `COPY … FROM STDIN` of them instead (psycopg writes
+# the rows in one stream of text: 400 rows of 9 columns cost ~1 ms of client CPU against ~8 ms as an
+# `executemany`, ~17 ms as VALUES rows). Each inserts the rows in the order given.
 COPY_MIN = 5
-MULTI_VALUES_MAX = COPY_MIN - 1
+FEW_ROWS_MAX = COPY_MIN - 1
 # An UPDATE of several rows is an `executemany`, its rows locked in the order given. One declared with
 # `by` (the parameters that name one row each, and the column each is compared with) is instead, on
 # PostgreSQL from `SET_MIN` rows whose `by` values differ, one `UPDATE … FROM unnest(arrays)`: psycopg's
@@ -204,14 +213,25 @@ SET_MIN = 5
 class Write:
     """An INSERT or UPDATE run on the driver's cursor: `run(conn, rows)`, one parameter set per row
     (several: one `executemany`, as Core does, or on PostgreSQL a few rows of an INSERT as one
-    statement, `MULTI_VALUES_MAX`, many a `COPY`; an UPDATE declared with `by`, one statement over
+    statement over arrays, `FEW_ROWS_MAX`, many a `COPY`; an UPDATE declared with `by`, one statement over
     arrays, `SET_MIN`). An INSERT takes the columns the rows name (all rows the same ones); the tables'
-    defaults are the server's, none is computed in Python."""
+    defaults are the server's, none is computed in Python.
 
-    def __init__(self, stmt: Insert | Update, *, by: Mapping[str, ColumnElement[Any]] | None = None) -> None:
+    `deferred`: on PostgreSQL, sent with the unit's next statement or at its end, in one round trip with
+    the other deferred writes before it (store/pipeline.py); only for a write whose failure fails its
+    whole unit."""
+
+    def __init__(
+        self,
+        stmt: Insert | Update,
+        *,
+        by: Mapping[str, ColumnElement[Any]] | None = None,
+        deferred: bool = False,
+    ) -> None:
         if by and not isinstance(stmt, Update):
             raise ValueError("`by` names the rows of an UPDATE")
         self.stmt = stmt
+        self.deferred = deferred
         self.by = dict(by or {})
         self._by_keys = tuple(self.by)
         if by:
@@ -248,12 +268,23 @@ class Write:
             _no_python_defaults(self.stmt, keys)
             column_keys = list(keys) if isinstance(self.stmt, Insert) else None
             c = per_keys[keys] = _compile(self.stmt, dialect, column_keys)
+        if n == 1:
+            self._send(conn, c.sql, _bound(c, rows[0]))
+        else:
+            self._send(conn, c.sql, [_bound(c, r) for r in rows], many=True)
+
+    def _send(self, conn: Connection, sql: str, params: Any, *, many: bool = False) -> None:
         if not conn.in_transaction():
             conn.begin()  # as Core's autobegin would
-        if n == 1:
-            driver_sql(conn, c.sql, _bound(c, rows[0]))
-        else:
-            driver_sql(conn, c.sql, [_bound(c, r) for r in rows], many=True)
+        if self.deferred and conn.dialect.name == "postgresql":
+            pending: list[Pending] | None = conn.info.get(DEFERRED_WRITES)
+            kept = (sql, params if many or not isinstance(params, dict) else dict(params), many)
+            if pending is None:
+                conn.info[DEFERRED_WRITES] = [kept]
+            else:
+                pending.append(kept)
+            return
+        driver_sql(conn, sql, params, many=many)
 
     def _one_statement(
         self,
@@ -262,23 +293,20 @@ class Write:
         rows: Sequence[Mapping[str, Any]],
         per_keys: dict[tuple[str, ...], _Compiled],
     ) -> bool:
-        """PostgreSQL, several rows: write them in one statement if this write can (a COPY, VALUES rows,
-        an UPDATE over arrays); whether it did."""
+        """PostgreSQL, several rows: write them in one statement if this write can (a COPY, an INSERT
+        over arrays, an UPDATE over arrays); whether it did."""
         n = len(rows)
         stmt = self.stmt
         if isinstance(stmt, Insert) and n >= COPY_MIN:
             _copy(conn, self._copy_of(conn.dialect, keys), rows)
             return True
-        if isinstance(stmt, Insert):  # a few rows: one statement
-            rows_key = (*keys, f"{n} rows")  # no column is named so (a space)
-            c = per_keys.get(rows_key)
+        if isinstance(stmt, Insert):  # a few rows: one statement over arrays, the same for any number
+            arrays_key = (*keys, "over arrays")  # no column is named so (a space)
+            c = per_keys.get(arrays_key)
             if c is None:
                 _no_python_defaults(stmt, keys)
-                c = per_keys[rows_key] = _compile(_values_rows(stmt, keys, n), conn.dialect)
-            if not conn.in_transaction():
-                conn.begin()
-            flat = {f"{k}__{i}": v for i, row in enumerate(rows) for k, v in row.items()}
-            driver_sql(conn, c.sql, _bound(c, flat))
+                c = per_keys[arrays_key] = _compile(_insert_over_arrays(stmt, keys), conn.dialect)
+            self._send(conn, c.sql, _bound(c, {k: [r[k] for r in rows] for k in keys}))
             return True
         if self.by and n >= SET_MIN and self._distinct(rows):
             self._run_set(conn, keys, rows)
@@ -308,9 +336,7 @@ class Write:
             assert isinstance(stmt, Update)
             _no_python_defaults(stmt, keys)
             c = self._sets[conn.dialect] = _compile(_over_arrays(stmt, self.by), conn.dialect)
-        if not conn.in_transaction():
-            conn.begin()
-        driver_sql(conn, c.sql, _bound(c, {k: [r[k] for r in rows] for k in keys}))
+        self._send(conn, c.sql, _bound(c, {k: [r[k] for r in rows] for k in keys}))
 
     def _copy_of(self, dialect: Dialect, keys: tuple[str, ...]) -> _Copy:
         per_keys = self._copies.get(dialect)
@@ -384,7 +410,7 @@ def _over_arrays(stmt: Update, by: Mapping[str, ColumnElement[Any]]) -> Update:
                 raise ValueError(f"parameter {el.key!r} needs a type to be sent as an array")
             types.setdefault(el.key, el.type)
     names = sorted(types)
-    arrays = [bindparam(n, type_=ARRAY(types[n])) for n in names]
+    arrays = [bindparam(n, type_=ARRAY(types[n], dimensions=1)) for n in names]
     rows = func.unnest(*arrays).table_valued(*(column(n, types[n]) for n in names)).render_derived(name="v")
 
     def to_column(element: Any, **_kw: Any) -> Any:
@@ -397,11 +423,19 @@ def _over_arrays(stmt: Update, by: Mapping[str, ColumnElement[Any]]) -> Update:
     return over.where(*(col == func.any(arrays[names.index(key)]) for key, col in by.items()))
 
 
-def _values_rows(stmt: Insert, keys: tuple[str, ...], n: int) -> Insert:
-    """`stmt` inserting `n` rows of the columns `keys` in one statement, the value of column `k` in row
-    `i` bound as `k__i` (typed as the column, so its bind processor applies)."""
+def _insert_over_arrays(stmt: Insert, keys: tuple[str, ...]) -> Insert:
+    """`stmt` inserting any number of rows of the columns `keys` in one statement, in their order: the
+    parameter `k` an array of the rows' values of column `k` (typed as the column's array, so its bind
+    processors apply to each item), `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY` it."""
     columns = stmt.table.c
-    return stmt.values([{k: bindparam(f"{k}__{i}", type_=columns[k].type) for k in keys} for i in range(n)])
+    arrays = [bindparam(k, type_=ARRAY(columns[k].type, dimensions=1)) for k in keys]
+    rows = (
+        func.unnest(*arrays)
+        .table_valued(*(column(k, columns[k].type) for k in keys), with_ordinality="ordinality")
+        .render_derived(name="v")
+    )
+    in_order = select(*(rows.c[k] for k in keys)).order_by(rows.c.ordinality)
+    return insert(stmt.table).from_select(list(keys), in_order)
 
 
 def _no_python_defaults(stmt: Insert | Update, keys: tuple[str, ...]) -> None:

@@ -47,7 +47,7 @@ from payoutkit.store.units import PRICING_READ
 
 # ---- payouts --------------------------------------------------------------------------------------
 
-_TRACK = Write(insert(payout_tracking))  # every payout
+_TRACK = Write(insert(payout_tracking), deferred=True)  # every payout
 _TRACKING = select(payout_tracking).where(payout_tracking.c.payout_id == bindparam("payout_id"))
 _TRACKING_LOCKED = _TRACKING.with_for_update()
 _DOC = select(resources.c.data, resources.c.internal, resources.c.account_id).where(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, insert, select, updat
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import object_is, resources
 
-_CREATE = Write(insert(resources))  # every payout; many rows at once for a batch of them
+_CREATE = Write(insert(resources), deferred=True)  # every payout; many rows at once for a batch of them
 _GET = select(resources.c.data, resources.c.account_id).where(resources.c.id == bindparam("object_id"))
 _GET_FAST = Query(_GET)  # every payout retrieved
 _GET_LOCKED = _GET.with_for_update()

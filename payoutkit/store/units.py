@@ -15,6 +15,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from payoutkit.store.engines import READ_UNIT
+from payoutkit.store.fast import DEFERRED_WRITES
+from payoutkit.store.pipeline import send_deferred
 
 T = TypeVar("T")
 
@@ -49,6 +51,7 @@ UNIT_STATE = (
     CLOCK_READ,
     INSTANT_READ,
     PRICING_READ,
+    DEFERRED_WRITES,
 )
 
 # SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
@@ -62,10 +65,12 @@ def forget_unit(conn: Connection) -> None:
         info.pop(key, None)
 
 
-def run_before_commit(conn: Connection) -> None:
-    """Run (once) what the unit deferred to its end, e.g. moving buckets (store.ledger)."""
+def run_before_commit(conn: Connection, *, commit: bool = False) -> None:
+    """Run (once) what the unit deferred to its end, e.g. moving buckets (store.ledger), then send the
+    writes it has kept (store/pipeline.py); `commit`: with its COMMIT (PostgreSQL)."""
     for hook in conn.info.pop(BEFORE_COMMIT, []):
         hook()
+    send_deferred(conn, commit=commit)
 
 
 def after_commit(conn: Connection, hook: Callable[[], None]) -> None:
@@ -81,7 +86,9 @@ def in_transaction(conn: Connection, fn: Callable[[Connection], T], *, read_only
 
     def begun(conn: Connection) -> T:
         with conn.begin():
-            return _to_its_end(conn, fn)
+            result = fn(conn)
+            run_before_commit(conn, commit=True)
+            return result
 
     return _attempt(conn, begun)
 

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Connection, String, bindparam, event, insert,
 from sqlalchemy.exc import IntegrityError
 
 from payoutkit.runtime import Runtime
-from payoutkit.store.fast import COPY_MIN, MULTI_VALUES_MAX, SET_MIN, Query, Write
+from payoutkit.store.fast import COPY_MIN, FEW_ROWS_MAX, SET_MIN, Query, Write
 from payoutkit.store.schema import resources
 from tests.conftest import CLOCK_START
 
@@ -78,7 +78,7 @@ def test_listeners_see_every_statement_and_errors_are_sqlalchemys(runtime: Runti
     finally:
         event.remove(runtime.db.engine, "before_cursor_execute", listener)
     ours = [s for s in seen if s[0] != "BEGIN"]
-    # A few rows: one statement on PostgreSQL (a VALUES row each), the driver's executemany on SQLite;
+    # A few rows: one statement on PostgreSQL (an INSERT over arrays), the driver's executemany on SQLite;
     # more: a COPY on PostgreSQL, seen as one statement of many rows.
     pg = runtime.db.engine.dialect.name == "postgresql"
     many = "COPY" if pg else "INSERT"
@@ -109,12 +109,12 @@ def test_a_copy_that_breaks_a_constraint_is_sqlalchemys_integrity_error(runtime:
 
 def test_a_write_of_many_rows_stores_each_in_order(runtime: Runtime) -> None:
     """Whatever way the rows go (one statement, `executemany`, or on PostgreSQL from COPY_MIN rows a
-    COPY), each is stored with its own values, JSON included, in the order given (`seq`, which lists
-    are ordered by)."""
-    for n in (2, 3, MULTI_VALUES_MAX, COPY_MIN, 200):
+    COPY), each is stored with its own values, JSON included (an object, an array, none), in the order
+    given (`seq`, which lists are ordered by)."""
+    for n in (2, 3, FEW_ROWS_MAX, COPY_MIN, 200):
 
         def unit(conn: Connection, n: int = n) -> None:
-            rows = [_row(f"w{n}_{i}", {"i": i} if i % 2 else None) | {"parent_id": f"p{n}"} for i in range(n)]
+            rows = [_row(f"w{n}_{i}", _internal(i)) | {"parent_id": f"p{n}"} for i in range(n)]
             Write(insert(resources)).run(conn, rows)
             got = conn.execute(
                 select(resources.c.id, resources.c.data, resources.c.internal)
@@ -122,10 +122,14 @@ def test_a_write_of_many_rows_stores_each_in_order(runtime: Runtime) -> None:
                 .order_by(resources.c.seq)
             ).all()
             assert [r.id for r in got] == [f"w{n}_{i}" for i in range(n)]
-            assert [r.internal for r in got] == [{"i": i} if i % 2 else None for i in range(n)]
+            assert [r.internal for r in got] == [_internal(i) for i in range(n)]
             assert all(r.data == _row(r.id, None)["data"] for r in got)
 
         runtime.db.transaction(unit)
+
+
+def _internal(i: int) -> Any:
+    return [{"i": i}, [i]] if i % 3 == 1 else {"i": i} if i % 3 == 2 else None
 
 
 # An UPDATE of rows named by their id: a relative change and a value.
