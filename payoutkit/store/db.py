@@ -118,7 +118,7 @@ class Database:
         if self.is_sqlite or self._loop_units is not None:
             return
         write, read = make_async_engines(self.url, self.pool_size, self.engine)
-        self._loop_units = LoopUnits(write, read, self._limiter)
+        self._loop_units = LoopUnits(write, read, self.pool_size)
 
     async def stop_loop_units(self) -> None:
         units, self._loop_units = self._loop_units, None
