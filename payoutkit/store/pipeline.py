@@ -4,9 +4,10 @@ A `Write` declared `deferred` (fast.py) is one whose answer nobody waits for: th
 payout, its event, the bucket moves at the unit's end. On PostgreSQL it is not sent when the unit runs
 it but kept on the unit's connection (`DEFERRED_WRITES`); the unit's next statement of any kind, or its
 end (units.py `run_before_commit`), first sends all that it kept, in order, in one pipeline: each
-statement is sent without waiting for the one before, and one sync waits for all their answers. A
-charge that sent BEGIN, its read, three INSERTs, an UPDATE and COMMIT one after the other (eight round
-trips) sends the four writes in one.
+statement is sent without waiting for the one before, and one sync waits for all their answers; at
+the unit's end the pipeline carries its COMMIT too. A charge that sent BEGIN, its read, three INSERTs,
+an UPDATE and COMMIT one after the other (seven round trips; the bench's simulated clock adds one) now
+waits for three: BEGIN, its read, and one pipeline of the four writes and the COMMIT.
 
 Nothing else changes: the statements are the same and run in the same order, in the unit's transaction,
 before anything the unit sends after them (the listener below, on every statement of the writing
@@ -15,7 +16,10 @@ declared deferred only where its failure fails the whole unit (a unique id, a de
 waits for it to catch it. The failure is wrapped as Core wraps a driver's (`DBAPIError`), so a unit that
 met a deadlock in its bucket moves is run again as before.
 
-SQLite sends every statement at once (its statements cost no round trip): `defer` is not called there.
+The engine's cursor listeners see every pipelined statement, as `driver_sql` calls them, with no cursor
+(bench/statements.py counts round trips by that). A write of many rows that goes as a `COPY` is sent at
+once (a COPY cannot be pipelined), after what was kept. SQLite keeps nothing: its statements cost no
+round trip, and `Write` sends them at once.
 """
 
 from __future__ import annotations
