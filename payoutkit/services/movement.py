@@ -221,7 +221,7 @@ class Movement:
         """From now on, post in memory only (the locked values move at once) until `flush()`; and read
         the reserves of its liable accounts once, here, for `sync_reserves` (a batch of accounts)."""
         self.staged = []
-        self.reserved = reserves.reserved_many(self.conn, [(a, self.ctx.livemode, c) for a, c in self.liable])
+        self.read_reserves()
         return self
 
     def read_reserves(self) -> None:
@@ -229,11 +229,8 @@ class Movement:
         PostgreSQL the unit's writes then all go at its end, in one round trip (store/pipeline.py),
         instead of the ones before this read being sent for it."""
         if self.reserved is None and self.liable:
-            rows = [(a, self.ctx.livemode, c) for a, c in self.liable]
-            if len(rows) == 1:
-                self.reserved = {rows[0]: reserves.reserved(self.conn, *rows[0])}
-            else:
-                self.reserved = reserves.reserved_many(self.conn, rows)
+            pairs = [(a, self.ctx.livemode, c) for a, c in self.liable]
+            self.reserved = reserves.reserved_many(self.conn, pairs)
 
     def flush(self) -> None:
         """Write what was staged (one statement for every balance transaction)."""

@@ -73,8 +73,12 @@ _READ_MANY = select(r.c.account_id, r.c.currency, r.c.amount).where(
 def reserved_many(
     conn: Connection, rows: Iterable[tuple[str, bool, str]]
 ) -> dict[tuple[str, bool, str], int | None]:
-    """`reserved` of many (account, livemode, currency) rows, one statement per mode."""
+    """`reserved` of many (account, livemode, currency) rows, one statement per mode (one row: `reserved`'s
+    own statement, built once)."""
     wanted = set(rows)
+    if len(wanted) == 1:
+        [row] = wanted
+        return {row: reserved(conn, *row)}
     out: dict[tuple[str, bool, str], int | None] = dict.fromkeys(wanted)
     for livemode in sorted({k[1] for k in wanted}):
         accounts = sorted({k[0] for k in wanted if k[1] == livemode})
