@@ -241,12 +241,17 @@ def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
     return status, body, False
 
 
-async def _answer(req: _Request, op: _Operation, read_only: bool) -> tuple[int, Any, bool]:
+async def _answer(req: _Request, op: _Operation, read_only: bool, shared: bool) -> tuple[int, Any, bool]:
     """Run the unit; a refusal it raised is stored under the key in a unit of its own, and a key that
     a concurrent request stored first replays that request's response. A read's unit (`read_only`,
-    a GET: no key) runs without the write lock (`Database.read`)."""
+    a GET: no key) runs without the write lock (`Database.read`); a `shared` one with the same
+    endpoint's reads by the same credentials that wait beside it (`Database.read_shared`)."""
     db = req.rt.db
     try:
+        if shared:
+            headers = req.request.headers
+            key = (op.handler, headers.get("authorization"), headers.get("stripe-account"))
+            return await db.read_shared(key, _unit, req, op)
         if read_only:
             return await db.read(_unit, req, op)
         return await keys.run(db, _unit, req, op)
@@ -319,14 +324,15 @@ class Endpoint:
     `handler(call, params, **path)` answered as one unit of work, the JSON written as two ASGI messages
     with its length known. See `endpoint`."""
 
-    def __init__(self, ep: _Endpoint, then: Then | None, read_only: bool) -> None:
+    def __init__(self, ep: _Endpoint, then: Then | None, read_only: bool, shared: bool = False) -> None:
         self.ep = ep
         self.then = then
         self.read_only = read_only
+        self.shared = shared
 
     async def answer(self, request: Request, rt: Runtime) -> tuple[int, Any, str, bool]:
         """The status and body of the answer, its request id, and whether it is a replay."""
-        return await _respond(self.ep, self.then, self.read_only, request, rt)
+        return await _respond(self.ep, self.then, self.read_only, self.shared, request, rt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rt: Runtime = scope["app"].state.payoutkit
@@ -340,14 +346,14 @@ Then = Callable[[Runtime, Any], Awaitable[None]]
 
 
 async def _respond(
-    ep: _Endpoint, then: Then | None, read_only: bool, request: Request, rt: Runtime
+    ep: _Endpoint, then: Then | None, read_only: bool, shared: bool, request: Request, rt: Runtime
 ) -> tuple[int, Any, str, bool]:
     """The status and body of the answer, its request id, and whether it is a replay."""
     request_id = new_id("req", 14)
     replayed = False
     try:
         req, op = await _prepare(request, rt, request_id, ep)
-        status, body, replayed = await _answer(req, op, read_only)
+        status, body, replayed = await _answer(req, op, read_only, shared)
         if then is not None and status == 200:
             await then(rt, body)
     except Refusal as exc:
@@ -360,29 +366,35 @@ async def _respond(
     return status, body, request_id, replayed
 
 
-def endpoint(
+def endpoint(  # noqa: PLR0913 (the endpoint's keyword options)
     handler: Handler,
     params: type[Params] = Empty,
     *,
     idempotent: bool = True,
     then: Then | None = None,
     read_only: bool = False,
+    shared: bool = False,
     door: Door = V1,
 ) -> Callable[[Request], Awaitable[Response]]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
     units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
-    unit takes no write lock (`Database.read`). `door`: who acts and how parameters are read (the v1
-    API's secret key and form encoding by default; the embedded API's session token and JSON).
+    unit takes no write lock (`Database.read`). `shared` (a read whose handler keeps what it read for
+    the other requests of its unit, `store/units.shared`): the requests of this endpoint by the same
+    credentials that wait beside each other run in one unit (`Database.read_shared`). `door`: who
+    acts and how parameters are read (the v1 API's secret key and form encoding by default; the
+    embedded API's session token and JSON).
 
     A Starlette endpoint (request → response); `route` builds a route that runs its ASGI app
     (`Endpoint`), which answers the same without a `Response` object."""
+    if shared and not read_only:
+        raise ValueError("only a read's unit is shared")
     ep = _Endpoint(handler, params, idempotent, door)
-    app = Endpoint(ep, then, read_only)
+    app = Endpoint(ep, then, read_only, shared)
 
     async def handle(request: Request) -> Response:
         rt = request.app.state.payoutkit
-        status, body, request_id, replayed = await _respond(ep, then, read_only, request, rt)
+        status, body, request_id, replayed = await _respond(ep, then, read_only, shared, request, rt)
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return json_response(status, body, request_id, **extra)
 

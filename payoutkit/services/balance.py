@@ -23,7 +23,7 @@ from payoutkit.lists import Page, Window
 from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, held_currencies
 from payoutkit.services.actor import Actor
 from payoutkit.services.instant import balance_instantly
-from payoutkit.store import Tx, holders, transactions, visibility
+from payoutkit.store import Tx, holders, transactions, units, visibility
 from payoutkit.store.bucket_reads import due_pending, read_buckets, read_for_balance
 
 
@@ -61,7 +61,20 @@ def _balance(
 
 def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     """`GET /v1/balance`: the acting account's Balance (`read_balance`) with what it may pay out
-    instantly (`instant_available`, services/instant.py)."""
+    instantly (`instant_available`, services/instant.py). In a unit that runs several requests' reads
+    (`units.shared`: each came before it began), one Balance read answers all of them that ask for
+    the same account's."""
+    memo = units.shared(tx)
+    if memo is None:
+        return _retrieve(tx, actor, settings)
+    key = ("balance", actor.account_id, actor.platform_id, actor.livemode)
+    found: Balance | None = memo.get(key)
+    if found is None:
+        found = memo[key] = _retrieve(tx, actor, settings)
+    return found
+
+
+def _retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     # One statement reads the buckets, the account's default currency, the destinations and pricing
     # `balance_instantly` reads and the clock that `actor.now` may read (store/bucket_reads.py).
     read = read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode)

@@ -10,21 +10,29 @@ The async engines belong to one event loop: `Database.start_loop_units` makes th
 lifespan and `stop_loop_units` closes them at its end. A unit run from any other loop (a test's
 `anyio.run`, a command) runs on a thread, as before. Units are shielded from cancellation: once begun,
 a unit runs to its commit or its failure, as it does on a thread.
+
+Reads of one kind may be shared (`read_shared`): a read that comes while a unit of the same key runs
+waits for that unit's end, and every read that waited then runs in ONE unit, one after the other on its
+connection, where they may answer with what another of them read (`store/units.shared`). Each of them
+came before that unit began, so an answer shows everything committed before its request came, as a
+unit of its own would: what it saves is a unit, a statement and a round trip per read.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from payoutkit.store.units import RETRIES, autocommitted, backoff, in_transaction, retryable
+from payoutkit.store.units import RETRIES, SHARED_READS, autocommitted, backoff, in_transaction, retryable
 
 T = TypeVar("T")
+# A read waiting for its shared unit: the function, its arguments and where its outcome goes.
+_Waiting = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[tuple[bool, Any]]"]
 
 
 class LoopUnits:
@@ -38,6 +46,8 @@ class LoopUnits:
         self.write = write
         self.read = read
         self._limiter = asyncio.Semaphore(limit)
+        # Per key of `read_shared`: the reads waiting for the next unit of the key, while one runs.
+        self._shared: dict[Hashable, list[_Waiting]] = {}
 
     @property
     def engines(self) -> tuple[Engine, Engine]:
@@ -69,6 +79,38 @@ class LoopUnits:
                 await anyio.sleep(backoff(attempt))
         raise AssertionError("unreachable: the last attempt's failure is raised")
 
+    async def read_shared(self, key: Hashable, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """`run(True, fn, args)`, in one unit with the other reads of `key` that wait beside it (see the
+        module). At one request at a time the unit is this read's alone; under load, the reads that came
+        while the key's unit ran go in the next one together. A read that fails (a refusal) fails alone;
+        a unit that fails fails all its reads."""
+        found: asyncio.Future[tuple[bool, Any]] = self.loop.create_future()
+        waiting = self._shared.get(key)
+        if waiting is None:
+            self._shared[key] = [(fn, args, found)]
+            self.loop.create_task(self._serve(key))
+        else:
+            waiting.append((fn, args, found))
+        ok, value = await found
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    async def _serve(self, key: Hashable) -> None:
+        """Run the waiting reads of `key`, all of them in one unit, until none waits."""
+        while reads := self._shared[key]:
+            self._shared[key] = []  # those that come from now on wait for the next unit
+            try:
+                outcomes = await self.run(True, _together, ([(fn, args) for fn, args, _ in reads],))
+            except Exception as exc:  # the unit failed whole (a lost connection): so does each read
+                outcomes = [(False, exc)] * len(reads)
+            except BaseException as exc:  # this task is cancelled (the loop ends): every read fails
+                failed = reads + self._shared.pop(key)
+                _settle(failed, [(False, exc)] * len(failed))
+                raise
+            _settle(reads, outcomes)
+        del self._shared[key]
+
     async def close(self) -> None:
         await self.write.dispose()
         await self.read.dispose()
@@ -80,3 +122,24 @@ def _write(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
 
 def _read(conn: Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     return autocommitted(conn, lambda c: fn(c, *args))
+
+
+def _settle(reads: list[_Waiting], outcomes: list[tuple[bool, Any]]) -> None:
+    for (_, _, found), outcome in zip(reads, outcomes, strict=True):
+        if not found.done():  # its request may have been cancelled
+            found.set_result(outcome)
+
+
+def _together(
+    conn: Connection, reads: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+) -> list[tuple[bool, Any]]:
+    """Each read on `conn`, in order, with the unit's memo of shared reads (`store/units.shared`); the
+    outcome of each: (True, its result) or (False, what it raised)."""
+    conn.info[SHARED_READS] = {}
+    outcomes: list[tuple[bool, Any]] = []
+    for fn, args in reads:
+        try:
+            outcomes.append((True, fn(conn, *args)))
+        except Exception as exc:  # a refusal is this read's answer, not the others'
+            outcomes.append((False, exc))
+    return outcomes

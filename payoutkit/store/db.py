@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import anyio
@@ -221,6 +221,14 @@ class Database:
         if self._loop_units is not None and self._loop_units.here():
             return await self._loop_units.run(True, fn, args)
         return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
+
+    async def read_shared(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
+        """`read`, in one unit with the reads of the same `key` waiting beside it on PostgreSQL's loop
+        units (store/aio.py `read_shared`). Elsewhere `read` itself: SQLite's reads on the loop run at
+        once, none waiting beside another."""
+        if not self.inline and self._loop_units is not None and self._loop_units.here():
+            return await self._loop_units.read_shared(key, fn, args)
+        return await self.read(fn, *args)
 
     async def _idle(self) -> None:
         """Wait out a group's COMMIT running on its thread (`_flush`): the connection is its until then."""

@@ -8,8 +8,8 @@ the functions here, so a unit commits, fails and leaves its connection the same 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -40,6 +40,9 @@ INSTANT_READ = "payoutkit_instant_read"
 # Connection.info key: a platform's instant payout pricing, read by a statement of the unit along with
 # something else (store/payouts.py `prime_pricing`).
 PRICING_READ = "payoutkit_pricing_read"
+# Connection.info key: what the reads of one shared read unit (store/aio.py `read_shared`) keep for
+# each other (`shared`).
+SHARED_READS = "payoutkit_shared_reads"
 # Everything a unit of work keeps on its connection. A pooled connection outlives the unit, so all of
 # it is dropped when a unit starts and when it fails: a rolled-back unit must leave nothing behind.
 UNIT_STATE = (
@@ -52,6 +55,7 @@ UNIT_STATE = (
     INSTANT_READ,
     PRICING_READ,
     DEFERRED_WRITES,
+    SHARED_READS,
 )
 
 # SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
@@ -63,6 +67,14 @@ def forget_unit(conn: Connection) -> None:
     info = conn.info  # a property (through the pool's connection record): asked once
     for key in UNIT_STATE:
         info.pop(key, None)
+
+
+def shared(conn: Connection) -> dict[Hashable, Any] | None:
+    """In a unit that runs several requests' reads together (store/aio.py `read_shared`), where each
+    may keep what it read for the others: every one of those requests came before the unit began, so
+    any of them may answer with what another read in it. None in every other unit."""
+    found: dict[Hashable, Any] | None = conn.info.get(SHARED_READS)
+    return found
 
 
 def run_before_commit(conn: Connection, *, commit: bool = False) -> None:

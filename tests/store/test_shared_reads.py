@@ -1,0 +1,174 @@
+"""Shared reads on PostgreSQL's loop units (store/aio.py `read_shared`, `Database.read_shared`): the
+reads of one key that come while a unit of that key runs wait for its end, then run together in ONE
+unit, where they share a memo (`store/units.shared`). A read never joins a unit that began before it
+came, so it sees what was committed before it came; a read that fails fails alone; reads of other keys
+do not wait. Elsewhere (SQLite, a unit from another loop) `read_shared` is `read`."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import anyio
+import pytest
+from sqlalchemy import Connection, func, insert, select, text
+
+from payoutkit.runtime import Runtime
+from payoutkit.store.schema import resources
+from payoutkit.store.units import shared
+from tests.conftest import CLOCK_START
+
+SLOW = 0.4  # seconds a read holds its unit open (pg_sleep), for the others to come meanwhile
+CAME = 0.1  # seconds after which a read started on the loop has surely come (it is on loopback)
+_UNITS = itertools.count(1)  # numbers the shared units the reads run in
+
+
+def _row(rid: str) -> dict[str, Any]:
+    return {"id": rid, "object": "test_thing", "account_id": "acct_x", "livemode": False,
+            "created": CLOCK_START, "parent_id": None, "status": None, "data": {"id": rid}}  # fmt: skip
+
+
+_COUNT = select(func.count()).select_from(resources).where(resources.c.object == "test_thing")
+
+
+def _count(conn: Connection, slow: float = 0.0) -> tuple[int, int | None, int]:
+    """The things stored (kept in the unit's memo, if it has one, and taken from it when there), the
+    number of the shared unit it ran in (None outside one), and how many statements this read sent."""
+    memo = shared(conn)
+    if memo is not None and "unit" not in memo:
+        memo["unit"] = next(_UNITS)
+    unit = None if memo is None else memo["unit"]
+    sent = 0
+    if memo is not None and "count" in memo:
+        found = memo["count"]
+    else:
+        found = conn.execute(_COUNT).scalar_one()
+        sent += 1
+        if memo is not None:
+            memo["count"] = found
+    if slow:
+        conn.execute(text("SELECT pg_sleep(:s)"), {"s": slow})
+    return found, unit, sent
+
+
+def _store(conn: Connection, rid: str) -> None:
+    conn.execute(insert(resources), [_row(rid)])
+
+
+def _on_loop(runtime: Runtime, main: Any) -> Any:
+    async def wrapped() -> Any:
+        db = runtime.db
+        await db.start_loop_units()
+        try:
+            return await main(db)
+        finally:
+            await db.stop_loop_units()
+
+    return anyio.run(wrapped)
+
+
+async def _all(first: Any, *then: Any) -> list[Any]:
+    """Start `first` (a coroutine function), then, `CAME` seconds later, each of `then` at once: their
+    results, in that order."""
+    reads = (first, *then)
+    results: list[Any] = [None] * len(reads)
+
+    async def one(i: int) -> None:
+        results[i] = await reads[i]()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one, 0)
+        await anyio.sleep(CAME)
+        for i in range(1, len(reads)):
+            tg.start_soon(one, i)
+    return results
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_reads_that_wait_run_in_one_unit_and_share_its_memo(runtime: Runtime) -> None:
+    async def main(db: Any) -> list[Any]:
+        return await _all(
+            lambda: db.read_shared("k", _count, SLOW), *[lambda: db.read_shared("k", _count)] * 5
+        )
+
+    first, *waited = _on_loop(runtime, main)
+    assert first[1] is not None  # the first read came alone: its own shared unit
+    assert {memo for _, memo, _ in waited} == {waited[0][1]} != {first[1]}  # the five: one unit
+    assert sum(sent for _, _, sent in waited) == 1  # and one statement between them
+    assert {found for found, _, _ in waited} == {first[0]}  # nothing was stored meanwhile
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_read_never_joins_a_unit_begun_before_it_came(runtime: Runtime) -> None:
+    """The read that comes after a commit sees it, though a unit of its key that read the count before
+    that commit (and keeps it in its memo) was still running when it came."""
+
+    async def main(db: Any) -> tuple[Any, Any, int]:
+        results: dict[str, Any] = {}
+
+        async def early() -> None:
+            results["early"] = await db.read_shared("k", _count, SLOW)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(early)
+            await anyio.sleep(CAME)  # the early read has counted, and sleeps in its unit
+            await db.run(_store, "shared_after")  # committed before the late read comes
+            came_while_open = "early" not in results
+            results["late"] = await db.read_shared("k", _count)
+        return results["early"], results["late"], came_while_open
+
+    early, late, came_while_open = _on_loop(runtime, main)
+    assert came_while_open  # the late read came while the early one's unit ran (and had counted)
+    assert late[0] == early[0] + 1
+    assert late[1] != early[1]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_read_that_fails_fails_alone(runtime: Runtime) -> None:
+    def refused(conn: Connection) -> None:
+        raise LookupError("no such thing")
+
+    async def main(db: Any) -> list[Any]:
+        async def expect_refusal() -> str:
+            with pytest.raises(LookupError, match="no such thing"):
+                await db.read_shared("k", refused)
+            return "refused"
+
+        return await _all(
+            lambda: db.read_shared("k", _count, SLOW),
+            lambda: db.read_shared("k", _count),
+            expect_refusal,
+            lambda: db.read_shared("k", _count),
+        )
+
+    first, before, refusal, after = _on_loop(runtime, main)
+    assert refusal == "refused"
+    assert before[0] == after[0] == first[0]
+    assert before[1] == after[1]  # the two that waited beside the refusal: one unit, and answered
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_reads_of_another_key_do_not_wait(runtime: Runtime) -> None:
+    async def main(db: Any) -> list[str]:
+        order: list[str] = []
+
+        async def read(key: str, slow: float) -> None:
+            await db.read_shared(key, _count, slow)
+            order.append(key)
+
+        await _all(lambda: read("slow", SLOW * 2), lambda: read("other", 0.0))
+        return order
+
+    assert _on_loop(runtime, main) == ["other", "slow"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_elsewhere_a_shared_read_is_a_read_of_its_own(runtime: Runtime) -> None:
+    """On SQLite (its reads run at once) and from a loop without loop units (here: a thread's)."""
+
+    async def main() -> list[Any]:
+        return await _all(*[lambda: runtime.db.read_shared("k", _count)] * 3)
+
+    results = anyio.run(main)
+    assert [memo for _, memo, _ in results] == [None] * 3
+    assert [sent for _, _, sent in results] == [1] * 3
