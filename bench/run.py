@@ -8,7 +8,8 @@ PostgreSQL runs on devtools/pg.py's durable profile (on disk; fsync, synchronous
 full_page_writes on) unless `--pg fast`; every section states the durability it ran with.
 
 Scenarios:
-  throughput  POST /v1/charges and GET /v1/balance at concurrency 32: req/s, p50/p99, errors
+  throughput  POST /v1/charges and GET /v1/balance at concurrency 32 (the balance also round-robin over
+              32 connected accounts): req/s, p50/p99, errors
   history     sequential GET /v1/balance with 1,000 vs 1,000,000 balance transactions on the account,
               then the server's peak RSS (VmHWM) after a mixed load on that store (bench/rss.py)
   ceiling     a bare Starlette app on uvicorn answering a trivial JSON endpoint at concurrency 32
@@ -53,6 +54,10 @@ ENDPOINTS = (
     ("POST /v1/charges", "POST", "/v1/charges", CHARGE_BODY),
     ("GET /v1/balance", "GET", "/v1/balance", ""),
 )
+# The balance read again, each request as the next of 32 connected accounts (`Stripe-Account`): reads of
+# different balances, which one shared read never answers together (store/aio.py `read_shared`).
+SPREAD_BALANCE = "GET /v1/balance, 32 accounts"
+SPREAD_ACCOUNTS = 32
 # The profile scenario also samples the payouts scenario's round-robin load (32 liable connected accounts).
 PROFILED_PAYOUTS = ("POST /v1/payouts", "POST", "/v1/payouts", payouts.PAYOUT_BODY)
 # What later issues design toward; reported beside the figures, never asserted.
@@ -61,6 +66,8 @@ TARGETS = {
     ("postgresql", "POST /v1/charges"): 1000,
     ("sqlite", "GET /v1/balance"): 5000,
     ("postgresql", "GET /v1/balance"): 5000,
+    ("sqlite", SPREAD_BALANCE): 5000,
+    ("postgresql", SPREAD_BALANCE): 5000,
 }
 CEILING_CLAIM = 17_000  # req/s the issue quotes for a bare Starlette app on this machine
 
@@ -104,6 +111,13 @@ def scenario_throughput(backend: str, cluster: PostgresCluster | None, cfg: Conf
             shape = Shape(srv.url + path, method, body, auth)
             runs, warm_errors = measure(shape, cfg, label=f"{backend} {name}")
         res.throughput.append(Throughput(backend, name, runs, warm_errors, TARGETS.get((backend, name))))
+    with server_for(backend, cluster, "bench_tp_balance_spread") as srv:
+        accounts = tuple(payouts.prepare(srv, SPREAD_ACCOUNTS))  # each with funds, a bank account, a payout
+        shape = Shape(srv.url + "/v1/balance", "GET", "", auth, accounts)
+        runs, warm_errors = measure(shape, cfg, label=f"{backend} {SPREAD_BALANCE}")
+    res.throughput.append(
+        Throughput(backend, SPREAD_BALANCE, runs, warm_errors, TARGETS.get((backend, SPREAD_BALANCE)))
+    )
 
 
 def sequential_post(srv: ServerProcess, path: str, body: str, count: int, max_seconds: float = 300) -> None:
