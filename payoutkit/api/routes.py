@@ -53,7 +53,7 @@ routes = [
         Route(f"/v1/{{collection:path}}/{name}", unserved, methods=["GET", "POST", "DELETE"])
         for name in UNSERVED_OPERATIONS
     ),
-    _h("/v1/balance", "GET", balance.retrieve, shared=True),
+    _h("/v1/balance", "GET", balance.retrieve, shared=balance.read_together),
     _h("/v1/balance_transactions", "GET", balance.list_transactions, TXNS),
     _h("/v1/balance/history", "GET", balance.list_transactions, TXNS),
     _h("/v1/balance_transactions/{id}", "GET", balance.retrieve_transaction),

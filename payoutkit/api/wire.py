@@ -53,6 +53,7 @@ from payoutkit.runtime import Runtime
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
 from payoutkit.store import idempotency as keys
+from payoutkit.store.aio import First
 from payoutkit.store.idempotency import KeyTaken
 
 log = logging.getLogger("payoutkit.api")
@@ -241,17 +242,19 @@ def _unit(conn: Tx, req: _Request, op: _Operation) -> tuple[int, Any, bool]:
     return status, body, False
 
 
-async def _answer(req: _Request, op: _Operation, read_only: bool, shared: bool) -> tuple[int, Any, bool]:
+async def _answer(
+    req: _Request, op: _Operation, read_only: bool, first: First | None
+) -> tuple[int, Any, bool]:
     """Run the unit; a refusal it raised is stored under the key in a unit of its own, and a key that
     a concurrent request stored first replays that request's response. A read's unit (`read_only`,
-    a GET: no key) runs without the write lock (`Database.read`); a `shared` one with the same
-    endpoint's reads by the same credentials that wait beside it (`Database.read_shared`)."""
+    a GET: no key) runs without the write lock (`Database.read`); a shared read's (`first`: see
+    `endpoint`) with the same endpoint's reads by the same key that wait beside it
+    (`Database.read_shared`)."""
     db = req.rt.db
     try:
-        if shared:
-            headers = req.request.headers
-            key = (op.handler, headers.get("authorization"), headers.get("stripe-account"))
-            return await db.read_shared(key, _unit, req, op)
+        if first is not None:
+            key = (op.handler, req.request.headers.get("authorization"))
+            return await db.read_shared(key, _unit, req, op, first=first)
         if read_only:
             return await db.read(_unit, req, op)
         return await keys.run(db, _unit, req, op)
@@ -324,15 +327,15 @@ class Endpoint:
     `handler(call, params, **path)` answered as one unit of work, the JSON written as two ASGI messages
     with its length known. See `endpoint`."""
 
-    def __init__(self, ep: _Endpoint, then: Then | None, read_only: bool, shared: bool = False) -> None:
+    def __init__(self, ep: _Endpoint, then: Then | None, read_only: bool, first: First | None = None) -> None:
         self.ep = ep
         self.then = then
         self.read_only = read_only
-        self.shared = shared
+        self.first = first
 
     async def answer(self, request: Request, rt: Runtime) -> tuple[int, Any, str, bool]:
         """The status and body of the answer, its request id, and whether it is a replay."""
-        return await _respond(self.ep, self.then, self.read_only, self.shared, request, rt)
+        return await _respond(self.ep, self.then, self.read_only, self.first, request, rt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rt: Runtime = scope["app"].state.payoutkit
@@ -343,17 +346,37 @@ class Endpoint:
 
 
 Then = Callable[[Runtime, Any], Awaitable[None]]
+# What a shared read's unit runs first (`endpoint(..., shared=)`): given who acts in each of its
+# requests, it reads what they all want at once.
+Together = Callable[[Tx, list[Actor], Runtime], None]
+
+
+def _first_of_shared(together: Together) -> First:
+    """The start of a shared unit of an endpoint: who acts in each of its requests (a request refused
+    here is refused again in its own turn), then `together`."""
+
+    def first(conn: Tx, reads: list[tuple[Any, ...]]) -> None:
+        actors = []
+        for req, _op in reads:
+            try:
+                actors.append(req.actor(conn))
+            except Refusal:
+                continue
+        if actors:
+            together(conn, actors, reads[0][0].rt)
+
+    return first
 
 
 async def _respond(
-    ep: _Endpoint, then: Then | None, read_only: bool, shared: bool, request: Request, rt: Runtime
+    ep: _Endpoint, then: Then | None, read_only: bool, first: First | None, request: Request, rt: Runtime
 ) -> tuple[int, Any, str, bool]:
     """The status and body of the answer, its request id, and whether it is a replay."""
     request_id = new_id("req", 14)
     replayed = False
     try:
         req, op = await _prepare(request, rt, request_id, ep)
-        status, body, replayed = await _answer(req, op, read_only, shared)
+        status, body, replayed = await _answer(req, op, read_only, first)
         if then is not None and status == 200:
             await then(rt, body)
     except Refusal as exc:
@@ -373,28 +396,30 @@ def endpoint(  # noqa: PLR0913 (the endpoint's keyword options)
     idempotent: bool = True,
     then: Then | None = None,
     read_only: bool = False,
-    shared: bool = False,
+    shared: Together | None = None,
     door: Door = V1,
 ) -> Callable[[Request], Awaitable[Response]]:
     """`handler(call, params, **path)` answered as one unit of work. `then(runtime, body)`, if given,
     runs after a successful unit (or its replay) has committed and before the response: work done in
     units of its own (the test clock's stepped advance). `read_only`: the handler only reads, and its
-    unit takes no write lock (`Database.read`). `shared` (a read whose handler keeps what it read for
-    the other requests of its unit, `store/units.shared`): the requests of this endpoint by the same
-    credentials that wait beside each other run in one unit (`Database.read_shared`). `door`: who
+    unit takes no write lock (`Database.read`). `shared`, for a read whose handler keeps what it read
+    for the other requests of its unit (`store/units.shared`): the requests of this endpoint by the
+    same key that wait beside each other run in one unit (`Database.read_shared`), which begins with
+    `shared(conn, actors, runtime)` given who acts in each, to read what they all want at once. `door`: who
     acts and how parameters are read (the v1 API's secret key and form encoding by default; the
     embedded API's session token and JSON).
 
     A Starlette endpoint (request → response); `route` builds a route that runs its ASGI app
     (`Endpoint`), which answers the same without a `Response` object."""
-    if shared and not read_only:
+    if shared is not None and not read_only:
         raise ValueError("only a read's unit is shared")
     ep = _Endpoint(handler, params, idempotent, door)
-    app = Endpoint(ep, then, read_only, shared)
+    first = None if shared is None else _first_of_shared(shared)
+    app = Endpoint(ep, then, read_only, first)
 
     async def handle(request: Request) -> Response:
         rt = request.app.state.payoutkit
-        status, body, request_id, replayed = await _respond(ep, then, read_only, shared, request, rt)
+        status, body, request_id, replayed = await _respond(ep, then, read_only, first, request, rt)
         extra = {"Idempotent-Replayed": "true"} if replayed else {}
         return json_response(status, body, request_id, **extra)
 

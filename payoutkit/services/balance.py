@@ -24,7 +24,13 @@ from payoutkit.records.balance import Balance, BalanceTransaction, balance_of, h
 from payoutkit.services.actor import Actor
 from payoutkit.services.instant import balance_instantly
 from payoutkit.store import Tx, holders, transactions, units, visibility
-from payoutkit.store.bucket_reads import due_pending, read_buckets, read_for_balance
+from payoutkit.store.bucket_reads import (
+    ForBalance,
+    due_pending,
+    read_buckets,
+    read_for_balance,
+    read_for_balances,
+)
 
 
 def settled(buckets: Iterable[Bucket], due: Mapping[BucketKey, int]) -> list[Bucket]:
@@ -66,18 +72,36 @@ def retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
     the same account's."""
     memo = units.shared(tx)
     if memo is None:
-        return _retrieve(tx, actor, settings)
+        return _retrieve(tx, actor, settings, None)
     key = ("balance", actor.account_id, actor.platform_id, actor.livemode)
     found: Balance | None = memo.get(key)
     if found is None:
-        found = memo[key] = _retrieve(tx, actor, settings)
+        read = memo.pop(("read", actor.account_id, actor.platform_id, actor.livemode), None)
+        found = memo[key] = _retrieve(tx, actor, settings, read)
     return found
 
 
-def _retrieve(tx: Tx, actor: Actor, settings: Settings) -> Balance:
+def read_together(tx: Tx, actors: Iterable[Actor], settings: Settings) -> None:
+    """Before the `retrieve`s of a unit that runs several requests' reads (`units.shared`): what each
+    of their accounts' Balance is read from, one statement for all the accounts of one platform and
+    mode (`read_for_balances`); an account of its own is left to its `retrieve`."""
+    memo = units.shared(tx)
+    if memo is None:
+        return
+    wanted: dict[tuple[str, bool], set[str]] = {}
+    for a in actors:
+        wanted.setdefault((a.platform_id, a.livemode), set()).add(a.account_id)
+    for (platform_id, livemode), accounts in wanted.items():
+        if len(accounts) > 1:
+            for account_id, read in read_for_balances(tx, accounts, platform_id, livemode).items():
+                memo["read", account_id, platform_id, livemode] = read
+
+
+def _retrieve(tx: Tx, actor: Actor, settings: Settings, read: ForBalance | None) -> Balance:
     # One statement reads the buckets, the account's default currency, the destinations and pricing
     # `balance_instantly` reads and the clock that `actor.now` may read (store/bucket_reads.py).
-    read = read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode)
+    if read is None:
+        read = read_for_balance(tx, actor.account_id, actor.platform_id, actor.livemode)
     if not read.exists:
         raise ResourceMissing.for_id("account", actor.account_id)
     found = _balance(tx, actor, read.buckets, read.due_at, str(read.default_currency))

@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from payoutkit.store.units import RETRIES, SHARED_READS, autocommitted, backoff, in_transaction, retryable
 
 T = TypeVar("T")
+# What a shared unit runs first, given every read's arguments (`read_shared`'s `first`).
+First = Callable[[Connection, list[tuple[Any, ...]]], None]
 # A read waiting for its shared unit: the function, its arguments and where its outcome goes.
 _Waiting = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[tuple[bool, Any]]"]
 
@@ -48,6 +50,7 @@ class LoopUnits:
         self._limiter = asyncio.Semaphore(limit)
         # Per key of `read_shared`: the reads waiting for the next unit of the key, while one runs.
         self._shared: dict[Hashable, list[_Waiting]] = {}
+        self._first: dict[Hashable, First | None] = {}  # per key that has reads: its `first`
 
     @property
     def engines(self) -> tuple[Engine, Engine]:
@@ -79,15 +82,20 @@ class LoopUnits:
                 await anyio.sleep(backoff(attempt))
         raise AssertionError("unreachable: the last attempt's failure is raised")
 
-    async def read_shared(self, key: Hashable, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    async def read_shared(
+        self, key: Hashable, fn: Callable[..., T], args: tuple[Any, ...], first: First | None = None
+    ) -> T:
         """`run(True, fn, args)`, in one unit with the other reads of `key` that wait beside it (see the
         module). At one request at a time the unit is this read's alone; under load, the reads that came
-        while the key's unit ran go in the next one together. A read that fails (a refusal) fails alone;
-        a unit that fails fails all its reads."""
+        while the key's unit ran go in the next one together. `first(conn, [args of each read])`, if
+        given (the same for every read of a key), runs at the start of every unit of the key: what the
+        reads may read for each other at once. A read that fails (a refusal) fails alone; a unit that
+        fails (`first` too) fails all its reads."""
         found: asyncio.Future[tuple[bool, Any]] = self.loop.create_future()
         waiting = self._shared.get(key)
         if waiting is None:
             self._shared[key] = [(fn, args, found)]
+            self._first[key] = first
             self.loop.create_task(self._serve(key))
         else:
             waiting.append((fn, args, found))
@@ -101,15 +109,17 @@ class LoopUnits:
         while reads := self._shared[key]:
             self._shared[key] = []  # those that come from now on wait for the next unit
             try:
-                outcomes = await self.run(True, _together, ([(fn, args) for fn, args, _ in reads],))
+                runs = [(fn, args) for fn, args, _ in reads]
+                outcomes = await self.run(True, _together, (runs, self._first[key]))
             except Exception as exc:  # the unit failed whole (a lost connection): so does each read
                 outcomes = [(False, exc)] * len(reads)
             except BaseException as exc:  # this task is cancelled (the loop ends): every read fails
                 failed = reads + self._shared.pop(key)
+                del self._first[key]
                 _settle(failed, [(False, exc)] * len(failed))
                 raise
             _settle(reads, outcomes)
-        del self._shared[key]
+        del self._shared[key], self._first[key]
 
     async def close(self) -> None:
         await self.write.dispose()
@@ -131,11 +141,13 @@ def _settle(reads: list[_Waiting], outcomes: list[tuple[bool, Any]]) -> None:
 
 
 def _together(
-    conn: Connection, reads: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+    conn: Connection, reads: list[tuple[Callable[..., Any], tuple[Any, ...]]], first: First | None
 ) -> list[tuple[bool, Any]]:
-    """Each read on `conn`, in order, with the unit's memo of shared reads (`store/units.shared`); the
-    outcome of each: (True, its result) or (False, what it raised)."""
+    """`first`, then each read on `conn`, in order, with the unit's memo of shared reads
+    (`store/units.shared`); the outcome of each: (True, its result) or (False, what it raised)."""
     conn.info[SHARED_READS] = {}
+    if first is not None:
+        first(conn, [args for _, args in reads])
     outcomes: list[tuple[bool, Any]] = []
     for fn, args in reads:
         try:

@@ -140,6 +140,92 @@ def read_for_balance(conn: Connection, account_id: str, platform_id: str, livemo
     return ForBalance(found, min(due) if due else None, currency, exists)
 
 
+# `read_for_balance` for many accounts of one platform and mode: the same five things, every row with
+# its account (the second column; None for the clock and the pricing) before `_FOR_BALANCE`'s columns.
+_MANY_ACCOUNTS = and_(among(balances.c.account_id, "ids"), balances.c.livemode == bindparam("livemode"))
+_FOR_BALANCES = Query(
+    union_all(
+        select(
+            literal_column(str(_DESTINATION)),
+            resources.c.parent_id,
+            *_NONE,
+            resources.c.seq,
+            null(),
+            null(),
+            resources.c.data,
+        ).where(
+            among(resources.c.parent_id, "ids"),
+            external_accounts.IS_EXTERNAL_ACCOUNT,
+            resources.c.livemode == bindparam("livemode"),
+        ),
+        select(
+            literal_column(str(_BUCKET)),
+            balances.c.account_id,
+            *_READ_BUCKETS.selected_columns[2:],
+            type_coerce(null(), JSON),
+        ).where(_MANY_ACCOUNTS),
+        select(literal_column(str(_CLOCK)), null(), *_NONE, clock_table.c.now, null(), null(), null()).where(
+            clock_table.c.id == 1
+        ),
+        select(literal_column(str(_PRICING)), null(), *_NONE, null(), null(), null(), resources.c.data).where(
+            payouts.PRICING_WHERE
+        ),
+        select(
+            literal_column(str(_ACCOUNT)),
+            accounts.c.id,
+            accounts.c.data["default_currency"].as_string(),
+            *_NONE[1:],
+            null(),
+            null(),
+            null(),
+            null(),
+        ).where(among(accounts.c.id, "ids")),
+    )
+)
+
+
+def read_for_balances(
+    conn: Connection, account_ids: Iterable[str], platform_id: str, livemode: bool
+) -> dict[str, ForBalance]:
+    """`read_for_balance` of each of `account_ids` (of one platform and mode) in one statement, by
+    account (an account that does not exist is not there); the external accounts, the pricing and
+    the clock it reads are kept for the unit as `read_for_balance` keeps them."""
+    flush_moves(conn)
+    ids = sorted(set(account_ids))
+    rows = _FOR_BALANCES.rows(conn, {"ids": ids, "platform_id": platform_id, "livemode": livemode})
+    buckets: dict[str, list[tuple[Any, ...]]] = {}
+    due: dict[str, list[int]] = {}
+    destinations: dict[str, list[tuple[int, Any]]] = {}
+    currencies: dict[str, Any] = {}
+    pricing = None
+    for r in rows:
+        if r[0] == _BUCKET:
+            buckets.setdefault(r[1], []).append(r[2:7])
+            if r[7] is not None:
+                due.setdefault(r[1], []).append(r[7])
+        elif r[0] == _DESTINATION:
+            destinations.setdefault(r[1], []).append((r[5], r[8]))
+        elif r[0] == _CLOCK:
+            clock_row.prime(conn, r[5])
+        elif r[0] == _ACCOUNT:
+            currencies[r[1]] = r[2]
+        else:
+            pricing = r[8]
+    payouts.prime_pricing(conn, platform_id, livemode, pricing)
+    found = {}
+    for account_id, currency in currencies.items():
+        docs = sorted(destinations.get(account_id, ()), key=lambda d: d[0], reverse=True)  # newest first
+        external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in docs))
+        dues = due.get(account_id)
+        found[account_id] = ForBalance(
+            _buckets_of(account_id, livemode, buckets.get(account_id, [])),
+            min(dues) if dues else None,
+            currency,
+            True,
+        )
+    return found
+
+
 _DUE_PENDING = (
     select(*KEY_COLUMNS, func.sum(txns.c.net).label("due"))
     .select_from(balances.join(txns, txns.c.balance_seq == balances.c.seq))

@@ -36,7 +36,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
 
 from payoutkit.store import checkpoint
-from payoutkit.store.aio import LoopUnits
+from payoutkit.store.aio import First, LoopUnits
 from payoutkit.store.engines import (
     DRIVER_UNITS,
     make_async_engines,
@@ -222,12 +222,14 @@ class Database:
             return await self._loop_units.run(True, fn, args)
         return await anyio.to_thread.run_sync(self.read_transaction, fn, *args, limiter=self._limiter)
 
-    async def read_shared(self, key: Hashable, fn: Callable[..., T], *args: Any) -> T:
+    async def read_shared(
+        self, key: Hashable, fn: Callable[..., T], *args: Any, first: First | None = None
+    ) -> T:
         """`read`, in one unit with the reads of the same `key` waiting beside it on PostgreSQL's loop
-        units (store/aio.py `read_shared`). Elsewhere `read` itself: SQLite's reads on the loop run at
-        once, none waiting beside another."""
+        units, that unit beginning with `first` (store/aio.py `read_shared`). Elsewhere `read` itself,
+        without `first`: SQLite's reads on the loop run at once, none waiting beside another."""
         if not self.inline and self._loop_units is not None and self._loop_units.here():
-            return await self._loop_units.read_shared(key, fn, args)
+            return await self._loop_units.read_shared(key, fn, args, first)
         return await self.read(fn, *args)
 
     async def _idle(self) -> None:

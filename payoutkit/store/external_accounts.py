@@ -22,18 +22,18 @@ from payoutkit.store.units import INSTANT_READ
 # `object IN ('bank_account', 'card')` as fixed SQL text: an `in_()` of values (even literal_execute
 # ones) is a post-compile parameter, which SQLAlchemy renders into the statement on every execution.
 # The kinds are constants of ours (no quote in them).
-_IS_EXTERNAL_ACCOUNT = object_is(*KINDS)
+IS_EXTERNAL_ACCOUNT = object_is(*KINDS)
 # An account's external accounts of one mode (`account_id`, `livemode`).
 FOR_ACCOUNT_WHERE = and_(
     resources.c.parent_id == bindparam("account_id"),
-    _IS_EXTERNAL_ACCOUNT,
+    IS_EXTERNAL_ACCOUNT,
     resources.c.livemode == bindparam("livemode"),
 )
 _FOR_ACCOUNT = select(resources.c.data).where(FOR_ACCOUNT_WHERE).order_by(resources.c.seq.desc())
 _FOR_ACCOUNT_FAST = Query(_FOR_ACCOUNT)  # every GET /v1/balance asks
 # A payout to the default destination: the destinations with their outcomes, in one read.
 _WITH_OUTCOMES = Query(_FOR_ACCOUNT.add_columns(resources.c.internal))
-_GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), _IS_EXTERNAL_ACCOUNT)
+_GET = select(resources.c.data).where(resources.c.id == bindparam("ea_id"), IS_EXTERNAL_ACCOUNT)
 _GET_FOR_UPDATE = _GET.with_for_update()
 _INTERNAL = Query(select(resources.c.internal).where(resources.c.id == bindparam("ea_id")))  # every payout
 _INSERT = insert(resources)
@@ -155,7 +155,7 @@ _FOR_ACCOUNTS = (
     select(resources.c.parent_id, resources.c.data, resources.c.internal)
     .where(
         among(resources.c.parent_id, "account_ids"),
-        _IS_EXTERNAL_ACCOUNT,
+        IS_EXTERNAL_ACCOUNT,
         resources.c.livemode == bindparam("livemode"),
     )
     .order_by(resources.c.seq.desc())

@@ -99,6 +99,26 @@ def test_reads_that_wait_run_in_one_unit_and_share_its_memo(runtime: Runtime) ->
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_first_runs_at_the_start_of_each_unit_with_every_read_of_it(runtime: Runtime) -> None:
+    firsts: list[tuple[int | None, list[tuple[Any, ...]]]] = []
+
+    def first(conn: Connection, reads: list[tuple[Any, ...]]) -> None:
+        memo = shared(conn)
+        assert memo is not None
+        memo["unit"] = next(_UNITS)
+        firsts.append((memo["unit"], reads))
+
+    async def main(db: Any) -> list[Any]:
+        def read(*args: Any) -> Any:
+            return lambda: db.read_shared("k", _count, *args, first=first)
+
+        return await _all(read(SLOW), read(0.0), read(0.0), read(0.0))
+
+    first_read, *waited = _on_loop(runtime, main)
+    assert firsts == [(first_read[1], [(SLOW,)]), (waited[0][1], [(0.0,)] * 3)]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_read_never_joins_a_unit_begun_before_it_came(runtime: Runtime) -> None:
     """The read that comes after a commit sees it, though a unit of its key that read the count before
     that commit (and keeps it in its memo) was still running when it came."""

@@ -14,6 +14,7 @@ from payoutkit.api.context import Call
 from payoutkit.api.listing import ListParams, render_page, window_of
 from payoutkit.api.params import Params
 from payoutkit.records.balance import BalanceTransaction
+from payoutkit.runtime import Runtime
 from payoutkit.services import balance
 from payoutkit.services.actor import Actor
 from payoutkit.store import Tx
@@ -30,6 +31,11 @@ class BalanceTransactionList(ListParams):
 
 def retrieve(call: Call, params: Params) -> dict[str, Any]:
     return balance.retrieve(call.conn, call.actor, call.runtime.settings).doc()
+
+
+def read_together(conn: Tx, actors: list[Actor], rt: Runtime) -> None:
+    """What a shared unit of `GET /v1/balance` reads first, for all its requests at once."""
+    balance.read_together(conn, actors, rt.settings)
 
 
 def render_transaction(txn: BalanceTransaction) -> dict[str, Any]:
