@@ -51,6 +51,7 @@ class LoopUnits:
         # Per key of `read_shared`: the reads waiting for the next unit of the key, while one runs.
         self._shared: dict[Hashable, list[_Waiting]] = {}
         self._first: dict[Hashable, First | None] = {}  # per key that has reads: its `first`
+        self._serving: set[asyncio.Task[None]] = set()  # the keys' `_serve` tasks (the loop's refs are weak)
 
     @property
     def engines(self) -> tuple[Engine, Engine]:
@@ -96,7 +97,9 @@ class LoopUnits:
         if waiting is None:
             self._shared[key] = [(fn, args, found)]
             self._first[key] = first
-            self.loop.create_task(self._serve(key))
+            task = self.loop.create_task(self._serve(key))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         else:
             waiting.append((fn, args, found))
         ok, value = await found

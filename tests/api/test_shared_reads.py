@@ -50,39 +50,42 @@ def test_balance_reads_that_wait_are_answered_by_one_read(base_settings: Setting
         with serve_in_thread(app, sock) as url, _client(url, settings) as http:
             http.post("/v1/charges", data={"amount": 1000, "currency": "usd", "source": "tok_visa"})
             expected = http.get("/v1/balance").json()
-            reads: list[str] = []
-
-            def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-                if "balances" in statement:
-                    reads.append(statement)
-
-            engines = list(app.state.payoutkit.db.engines)
-            for engine in engines:
-                event.listen(engine, "before_cursor_execute", seen)
-            dsn = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
-            answers = _held_up(http, dsn, {}, [{}] * WAITING)
-            for engine in engines:
-                event.remove(engine, "before_cursor_execute", seen)
+            answers, reads = _held_up(app, http, settings, {}, [{}] * WAITING)
     assert [a.status_code for a in answers] == [200] * (WAITING + 1)
     assert all(a.json() == expected for a in answers)
     assert len({a.headers["request-id"] for a in answers}) == WAITING + 1  # each its own request
-    assert len(reads) == 2
+    assert reads == 2
 
 
 def _held_up(
-    http: httpx.Client, dsn: str, first: dict[str, str], then: list[dict[str, str]]
-) -> list[httpx.Response]:
+    app: Any, http: httpx.Client, settings: Settings, first: dict[str, str], then: list[dict[str, str]]
+) -> tuple[list[httpx.Response], int]:
     """`GET /v1/balance` with the `first` headers, held up by a lock on the balances while one with each
-    of `then` comes; the answers, in that order."""
-    with psycopg.connect(dsn) as locker, ThreadPoolExecutor(len(then) + 1) as pool:
-        locker.execute("LOCK TABLE balances IN ACCESS EXCLUSIVE MODE")  # in a transaction
-        held = pool.submit(http.get, "/v1/balance", headers=first)
-        time.sleep(CAME)
-        waited = [pool.submit(http.get, "/v1/balance", headers=h) for h in then]
-        time.sleep(CAME)
-        assert not held.done()  # held up by the lock
-        locker.rollback()
-        return [held.result(), *(w.result() for w in waited)]
+    of `then` comes: the answers, in that order, and the statements that read the balances meanwhile."""
+    reads: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "balances" in statement:
+            reads.append(statement)
+
+    engines = list(app.state.payoutkit.db.engines)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    dsn = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(dsn) as locker, ThreadPoolExecutor(len(then) + 1) as pool:
+            locker.execute("LOCK TABLE balances IN ACCESS EXCLUSIVE MODE")  # in a transaction
+            held = pool.submit(http.get, "/v1/balance", headers=first)
+            time.sleep(CAME)
+            waited = [pool.submit(http.get, "/v1/balance", headers=h) for h in then]
+            time.sleep(CAME)
+            assert not held.done()  # held up by the lock
+            locker.rollback()
+            answers = [held.result(), *(w.result() for w in waited)]
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    return answers, len(reads)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -119,26 +122,14 @@ def test_many_accounts_balances_that_wait_are_read_in_one_statement(base_setting
                 {"Stripe-Account": "acct_1NotOneOfTheseXx"},
             ]
             alone = [http.get("/v1/balance", headers=h) for h in heads]
-            reads: list[str] = []
-
-            def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-                if "balances" in statement:
-                    reads.append(statement)
-
-            engines = list(app.state.payoutkit.db.engines)
-            for engine in engines:
-                event.listen(engine, "before_cursor_execute", seen)
-            dsn = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
-            together = _held_up(http, dsn, {"Stripe-Account": accounts[0]}, heads)
-            for engine in engines:
-                event.remove(engine, "before_cursor_execute", seen)
+            together, reads = _held_up(app, http, settings, {"Stripe-Account": accounts[0]}, heads)
     assert [a.status_code for a in alone] == [200] * 4 + [403]
     assert alone[2].json()["instant_available"]  # the debit card's account may pay out instantly
     assert [a.status_code for a in together] == [200] * 5 + [403]
     assert [a.json() for a in together] == [alone[1].json()] + [a.json() for a in alone]
     assert alone[0].json()["pending"][0]["amount"] == 0  # the due funds show as available
     # The held-up read, one for all the accounts that waited, and the platform's due funds.
-    assert len(reads) == 3
+    assert reads == 3
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

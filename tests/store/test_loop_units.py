@@ -19,6 +19,7 @@ from payoutkit.store.fast import COPY_MIN, Write
 from payoutkit.store.schema import resources
 from payoutkit.store.units import after_commit
 from tests.conftest import CLOCK_START
+from tests.support.loop_units import on_loop
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -31,20 +32,6 @@ def _row(rid: str) -> dict[str, Any]:
 def _ids(runtime: Runtime, prefix: str) -> list[str]:
     q = select(resources.c.id).where(resources.c.id.startswith(prefix)).order_by(resources.c.id)
     return list(runtime.db.transaction(lambda conn: conn.execute(q).scalars().all()))
-
-
-def _on_loop(runtime: Runtime, main: Any) -> Any:
-    """Run `main(db)` on a fresh event loop with the loop units started, and stop them after."""
-
-    async def wrapped() -> Any:
-        db = runtime.db
-        await db.start_loop_units()
-        try:
-            return await main(db)
-        finally:
-            await db.stop_loop_units()
-
-    return anyio.run(wrapped)
 
 
 def test_units_run_on_the_loop_thread_and_commit_with_their_hooks(runtime: Runtime) -> None:
@@ -74,7 +61,7 @@ def test_units_run_on_the_loop_thread_and_commit_with_their_hooks(runtime: Runti
                 event.remove(engine, "before_cursor_execute", statement)
         return threading.get_ident(), seen
 
-    loop_thread, seen = _on_loop(runtime, main)
+    loop_thread, seen = on_loop(runtime, main)
     assert threads == {loop_thread}  # no statement of either unit ran on a worker thread
     assert hooks == ["loop_1"]
     assert seen >= 1
@@ -100,7 +87,7 @@ def test_a_failed_unit_leaves_nothing_and_a_read_unit_cannot_write(runtime: Runt
             await db.read(sneaky)
         await db.run(lambda conn: conn.execute(insert(resources), [_row("fail_3")]))  # the pool is sound
 
-    _on_loop(runtime, main)
+    on_loop(runtime, main)
     assert _ids(runtime, "fail_") == ["fail_3"]
 
 
@@ -117,7 +104,7 @@ def test_a_deadlocked_unit_is_run_again(runtime: Runtime) -> None:
             raise OperationalError("INSERT", {}, Deadlock())  # type: ignore[arg-type]
         return len(attempts)
 
-    assert _on_loop(runtime, lambda db: db.run(unit)) == 3
+    assert on_loop(runtime, lambda db: db.run(unit)) == 3
     assert _ids(runtime, "retry_") == ["retry_3"]  # the two failed attempts rolled back
 
 
@@ -139,7 +126,7 @@ def test_a_unit_runs_to_its_commit_when_its_task_is_cancelled(runtime: Runtime) 
                 scope.cancel()  # the request's task goes away mid-unit
         return scope.cancelled_caught
 
-    assert _on_loop(runtime, main)
+    assert on_loop(runtime, main)
     assert _ids(runtime, "cancel_") == ["cancel_1", "cancel_2"]  # whole, not half
 
 
@@ -165,7 +152,7 @@ def test_a_copy_batch_on_the_loop_commits_and_rolls_back_with_its_unit(runtime: 
         with pytest.raises(Failed):
             await db.run(batch, "copy_b", True)
 
-    _on_loop(runtime, main)
+    on_loop(runtime, main)
     assert len(copies) == 2  # both batches went by COPY
     assert _ids(runtime, "copy_") == sorted(f"copy_a{i}" for i in range(COPY_MIN + 2))
 

@@ -17,6 +17,7 @@ from payoutkit.runtime import Runtime
 from payoutkit.store.schema import resources
 from payoutkit.store.units import shared
 from tests.conftest import CLOCK_START
+from tests.support.loop_units import on_loop
 
 SLOW = 0.4  # seconds a read holds its unit open (pg_sleep), for the others to come meanwhile
 CAME = 0.1  # seconds after which a read started on the loop has surely come (it is on loopback)
@@ -55,18 +56,6 @@ def _store(conn: Connection, rid: str) -> None:
     conn.execute(insert(resources), [_row(rid)])
 
 
-def _on_loop(runtime: Runtime, main: Any) -> Any:
-    async def wrapped() -> Any:
-        db = runtime.db
-        await db.start_loop_units()
-        try:
-            return await main(db)
-        finally:
-            await db.stop_loop_units()
-
-    return anyio.run(wrapped)
-
-
 async def _all(first: Any, *then: Any) -> list[Any]:
     """Start `first` (a coroutine function), then, `CAME` seconds later, each of `then` at once: their
     results, in that order."""
@@ -91,7 +80,7 @@ def test_reads_that_wait_run_in_one_unit_and_share_its_memo(runtime: Runtime) ->
             lambda: db.read_shared("k", _count, SLOW), *[lambda: db.read_shared("k", _count)] * 5
         )
 
-    first, *waited = _on_loop(runtime, main)
+    first, *waited = on_loop(runtime, main)
     assert first[1] is not None  # the first read came alone: its own shared unit
     assert {memo for _, memo, _ in waited} == {waited[0][1]} != {first[1]}  # the five: one unit
     assert sum(sent for _, _, sent in waited) == 1  # and one statement between them
@@ -114,7 +103,7 @@ def test_first_runs_at_the_start_of_each_unit_with_every_read_of_it(runtime: Run
 
         return await _all(read(SLOW), read(0.0), read(0.0), read(0.0))
 
-    first_read, *waited = _on_loop(runtime, main)
+    first_read, *waited = on_loop(runtime, main)
     assert firsts == [(first_read[1], [(SLOW,)]), (waited[0][1], [(0.0,)] * 3)]
 
 
@@ -137,7 +126,7 @@ def test_a_read_never_joins_a_unit_begun_before_it_came(runtime: Runtime) -> Non
             results["late"] = await db.read_shared("k", _count)
         return results["early"], results["late"], came_while_open
 
-    early, late, came_while_open = _on_loop(runtime, main)
+    early, late, came_while_open = on_loop(runtime, main)
     assert came_while_open  # the late read came while the early one's unit ran (and had counted)
     assert late[0] == early[0] + 1
     assert late[1] != early[1]
@@ -161,7 +150,7 @@ def test_a_read_that_fails_fails_alone(runtime: Runtime) -> None:
             lambda: db.read_shared("k", _count),
         )
 
-    first, before, refusal, after = _on_loop(runtime, main)
+    first, before, refusal, after = on_loop(runtime, main)
     assert refusal == "refused"
     assert before[0] == after[0] == first[0]
     assert before[1] == after[1]  # the two that waited beside the refusal: one unit, and answered
@@ -179,7 +168,7 @@ def test_reads_of_another_key_do_not_wait(runtime: Runtime) -> None:
         await _all(lambda: read("slow", SLOW * 2), lambda: read("other", 0.0))
         return order
 
-    assert _on_loop(runtime, main) == ["other", "slow"]
+    assert on_loop(runtime, main) == ["other", "slow"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
