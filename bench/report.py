@@ -117,8 +117,8 @@ def section_throughput(res: Results) -> str:
              "`POST /v1/charges` body: `amount=1000&currency=usd&source=tok_visa` (a new charge each time); "
              "`GET /v1/balance` reads the platform's balance; `GET /v1/balance, 32 accounts` reads 32 "
              "connected accounts' balances in turn (`Stripe-Account`, each request the next account's). "
-             "On PostgreSQL the reads of one balance that wait beside each other are answered by one read "
-             "(store/aio.py `read_shared`), which the 32 accounts' reads mostly are not.", "",
+             "On PostgreSQL the reads by one key that wait beside each other are answered together, by one "
+             "statement for all their accounts' balances (store/aio.py `read_shared`).", "",
              short_machine_line(res, {t.backend for t in res.throughput})]  # fmt: skip
     return "\n".join(rows)
 

@@ -55,7 +55,8 @@ ENDPOINTS = (
     ("GET /v1/balance", "GET", "/v1/balance", ""),
 )
 # The balance read again, each request as the next of 32 connected accounts (`Stripe-Account`): reads of
-# different balances, which one shared read never answers together (store/aio.py `read_shared`).
+# different balances, which a shared unit answers by one statement for all of them, not one read
+# (store/aio.py `read_shared`, bucket_reads.read_for_balances).
 SPREAD_BALANCE = "GET /v1/balance, 32 accounts"
 SPREAD_ACCOUNTS = 32
 # The profile scenario also samples the payouts scenario's round-robin load (32 liable connected accounts).
