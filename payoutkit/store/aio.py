@@ -87,28 +87,36 @@ class LoopUnits:
         self, key: Hashable, fn: Callable[..., T], args: tuple[Any, ...], first: First | None = None
     ) -> T:
         """`run(True, fn, args)`, in one unit with the other reads of `key` that wait beside it (see the
-        module). At one request at a time the unit is this read's alone; under load, the reads that came
-        while the key's unit ran go in the next one together. `first(conn, [args of each read])`, if
-        given (the same for every read of a key), runs at the start of every unit of the key: what the
-        reads may read for each other at once. A read that fails (a refusal) fails alone; a unit that
-        fails (`first` too) fails all its reads."""
-        found: asyncio.Future[tuple[bool, Any]] = self.loop.create_future()
+        module). A read that comes while none of its key runs runs at once, alone (one request at a
+        time, nothing changes); the reads that come while the key's unit runs go in the next one
+        together. `first(conn, [args of each read])`, if given (the same for every read of a key), runs
+        at the start of each such unit: what its reads may read for each other at once. A read that
+        fails (a refusal) fails alone; a unit that fails (`first` too) fails all its reads."""
         waiting = self._shared.get(key)
-        if waiting is None:
-            self._shared[key] = [(fn, args, found)]
-            self._first[key] = first
-            task = self.loop.create_task(self._serve(key))
-            self._serving.add(task)
-            task.add_done_callback(self._serving.discard)
-        else:
+        if waiting is not None:  # a unit of the key runs: this read waits for the next one
+            found: asyncio.Future[tuple[bool, Any]] = self.loop.create_future()
             waiting.append((fn, args, found))
-        ok, value = await found
-        if not ok:
-            raise value
-        return value  # type: ignore[no-any-return]
+            ok, value = await found
+            if not ok:
+                raise value
+            return value  # type: ignore[no-any-return]
+        # None runs: this read runs at once, in a unit of its own as `run` runs it (one request at a
+        # time, nothing else is done); the reads of the key that come meanwhile wait for its end.
+        self._shared[key] = []
+        self._first[key] = first
+        try:
+            return await self.run(True, fn, args)
+        finally:
+            if self._shared[key]:
+                task = self.loop.create_task(self._serve(key))
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
+            else:
+                del self._shared[key], self._first[key]
 
     async def _serve(self, key: Hashable) -> None:
-        """Run the waiting reads of `key`, all of them in one unit, until none waits."""
+        """Run the waiting reads of `key`, all of them in one unit, until none waits (they came while a
+        unit of the key ran, so none of them joins a unit that began before it came)."""
         while reads := self._shared[key]:
             self._shared[key] = []  # those that come from now on wait for the next unit
             try:

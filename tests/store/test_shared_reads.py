@@ -81,8 +81,8 @@ def test_reads_that_wait_run_in_one_unit_and_share_its_memo(runtime: Runtime) ->
         )
 
     first, *waited = on_loop(runtime, main)
-    assert first[1] is not None  # the first read came alone: its own shared unit
-    assert {memo for _, memo, _ in waited} == {waited[0][1]} != {first[1]}  # the five: one unit
+    assert first[1] is None  # the first read came alone: a unit of its own, as `read` runs it
+    assert {memo for _, memo, _ in waited} == {waited[0][1]} != {None}  # the five: one shared unit
     assert sum(sent for _, _, sent in waited) == 1  # and one statement between them
     assert {found for found, _, _ in waited} == {first[0]}  # nothing was stored meanwhile
 
@@ -104,32 +104,36 @@ def test_first_runs_at_the_start_of_each_unit_with_every_read_of_it(runtime: Run
         return await _all(read(SLOW), read(0.0), read(0.0), read(0.0))
 
     first_read, *waited = on_loop(runtime, main)
-    assert firsts == [(first_read[1], [(SLOW,)]), (waited[0][1], [(0.0,)] * 3)]
+    assert first_read[1] is None  # alone: no shared unit, and no `first`
+    assert firsts == [(waited[0][1], [(0.0,)] * 3)]
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_read_never_joins_a_unit_begun_before_it_came(runtime: Runtime) -> None:
-    """The read that comes after a commit sees it, though a unit of its key that read the count before
-    that commit (and keeps it in its memo) was still running when it came."""
+    """The read that comes after a commit sees it, though a shared unit of its key that counted before
+    that commit (and keeps the count in its memo) was still running when it came."""
 
-    async def main(db: Any) -> tuple[Any, Any, int]:
+    async def main(db: Any) -> tuple[Any, Any, bool]:
         results: dict[str, Any] = {}
 
-        async def early() -> None:
-            results["early"] = await db.read_shared("k", _count, SLOW)
+        async def read(name: str, slow: float) -> None:
+            results[name] = await db.read_shared("k", _count, slow)
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(early)
-            await anyio.sleep(CAME)  # the early read has counted, and sleeps in its unit
+            tg.start_soon(read, "alone", SLOW)  # runs at once, alone
+            await anyio.sleep(CAME)
+            tg.start_soon(read, "shared", SLOW)  # waits, then counts in a shared unit and sleeps there
+            await anyio.sleep(SLOW + CAME)  # the alone read is done; the shared unit has counted
             await db.run(_store, "shared_after")  # committed before the late read comes
-            came_while_open = "early" not in results
+            came_while_open = "shared" not in results
             results["late"] = await db.read_shared("k", _count)
-        return results["early"], results["late"], came_while_open
+        return results["shared"], results["late"], came_while_open
 
-    early, late, came_while_open = on_loop(runtime, main)
-    assert came_while_open  # the late read came while the early one's unit ran (and had counted)
-    assert late[0] == early[0] + 1
-    assert late[1] != early[1]
+    shared_read, late, came_while_open = on_loop(runtime, main)
+    assert came_while_open  # the late read came while the shared unit ran (and had counted)
+    assert shared_read[1] is not None
+    assert late[0] == shared_read[0] + 1
+    assert late[1] != shared_read[1]
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
