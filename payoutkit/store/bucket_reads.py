@@ -117,27 +117,49 @@ def read_for_balance(conn: Connection, account_id: str, platform_id: str, livemo
     unit's `external_accounts.instant_capable`, `payouts.pricing` and `clock.read` (their `prime`s)."""
     flush_moves(conn)
     values = {"account_id": account_id, "platform_id": platform_id, "livemode": livemode}
-    rows = _FOR_BALANCE.rows(conn, values)
-    buckets, destinations, due, pricing = [], [], [], None
-    exists, currency = False, None
+    found = _sorted_out(conn, _FOR_BALANCE.rows(conn, values), platform_id, livemode, one=account_id)
+    return found.get(account_id) or ForBalance(_buckets_of(account_id, livemode, []), None, None, False)
+
+
+def _sorted_out(
+    conn: Connection, rows: list[tuple[Any, ...]], platform_id: str, livemode: bool, one: str | None = None
+) -> dict[str, ForBalance]:
+    """The rows of `_FOR_BALANCE` (`one`: the account they are all of) or of `_FOR_BALANCES` (each
+    names its account in its second column) as a `ForBalance` per account that exists; the external
+    accounts, the pricing and the clock they hold are kept for the unit (their `prime`s)."""
+    o = 0 if one is not None else 1  # where a row's columns begin after its tag (and its account)
+    buckets: dict[str, list[tuple[Any, ...]]] = {}
+    due: dict[str, list[int]] = {}
+    destinations: dict[str, list[tuple[int, Any]]] = {}
+    currencies: dict[str, Any] = {}
+    pricing = None
     for r in rows:
-        if r[0] == _BUCKET:
-            buckets.append(r[1:6])
-            if r[6] is not None:
-                due.append(r[6])
-        elif r[0] == _DESTINATION:
-            destinations.append((r[4], r[7]))
-        elif r[0] == _CLOCK:
-            clock_row.prime(conn, r[4])
-        elif r[0] == _ACCOUNT:
-            exists, currency = True, r[1]
+        kind, account = r[0], (one if one is not None else r[1])
+        if kind == _BUCKET:
+            buckets.setdefault(account, []).append(r[1 + o : 6 + o])
+            if r[6 + o] is not None:
+                due.setdefault(account, []).append(r[6 + o])
+        elif kind == _DESTINATION:
+            destinations.setdefault(account, []).append((r[4 + o], r[7 + o]))
+        elif kind == _CLOCK:
+            clock_row.prime(conn, r[4 + o])
+        elif kind == _ACCOUNT:
+            currencies[account] = r[1 + o]
         else:
-            pricing = r[7]
+            pricing = r[7 + o]
     payouts.prime_pricing(conn, platform_id, livemode, pricing)
-    destinations.sort(key=lambda d: d[0], reverse=True)  # newest first
-    external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in destinations))
-    found = _buckets_of(account_id, livemode, buckets)
-    return ForBalance(found, min(due) if due else None, currency, exists)
+    found = {}
+    for account_id, currency in currencies.items():
+        docs = sorted(destinations.get(account_id, ()), key=lambda d: d[0], reverse=True)  # newest first
+        external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in docs))
+        dues = due.get(account_id)
+        found[account_id] = ForBalance(
+            _buckets_of(account_id, livemode, buckets.get(account_id, [])),
+            min(dues) if dues else None,
+            currency,
+            True,
+        )
+    return found
 
 
 # `read_for_balance` for many accounts of one platform and mode: the same five things, every row with
@@ -191,39 +213,8 @@ def read_for_balances(
     account (an account that does not exist is not there); the external accounts, the pricing and
     the clock it reads are kept for the unit as `read_for_balance` keeps them."""
     flush_moves(conn)
-    ids = sorted(set(account_ids))
-    rows = _FOR_BALANCES.rows(conn, {"ids": ids, "platform_id": platform_id, "livemode": livemode})
-    buckets: dict[str, list[tuple[Any, ...]]] = {}
-    due: dict[str, list[int]] = {}
-    destinations: dict[str, list[tuple[int, Any]]] = {}
-    currencies: dict[str, Any] = {}
-    pricing = None
-    for r in rows:
-        if r[0] == _BUCKET:
-            buckets.setdefault(r[1], []).append(r[2:7])
-            if r[7] is not None:
-                due.setdefault(r[1], []).append(r[7])
-        elif r[0] == _DESTINATION:
-            destinations.setdefault(r[1], []).append((r[5], r[8]))
-        elif r[0] == _CLOCK:
-            clock_row.prime(conn, r[5])
-        elif r[0] == _ACCOUNT:
-            currencies[r[1]] = r[2]
-        else:
-            pricing = r[8]
-    payouts.prime_pricing(conn, platform_id, livemode, pricing)
-    found = {}
-    for account_id, currency in currencies.items():
-        docs = sorted(destinations.get(account_id, ()), key=lambda d: d[0], reverse=True)  # newest first
-        external_accounts.prime_instant_capable(conn, account_id, livemode, (d for _, d in docs))
-        dues = due.get(account_id)
-        found[account_id] = ForBalance(
-            _buckets_of(account_id, livemode, buckets.get(account_id, [])),
-            min(dues) if dues else None,
-            currency,
-            True,
-        )
-    return found
+    values = {"ids": sorted(set(account_ids)), "platform_id": platform_id, "livemode": livemode}
+    return _sorted_out(conn, _FOR_BALANCES.rows(conn, values), platform_id, livemode)
 
 
 _DUE_PENDING = (
