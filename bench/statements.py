@@ -9,11 +9,16 @@ request makes the database do, averaged over `--requests` requests after `--warm
 
 - `sql`: statements sent through a cursor (`before_cursor_execute`; an executemany counts once), by
   first keyword. On SQLite that includes the `BEGIN` / `BEGIN IMMEDIATE` store/db.py issues itself.
-- `tx` / `commit` / `rollback`: transactions begun, committed, rolled back (engine events). The COMMIT,
-  and on PostgreSQL the BEGIN, are sent by the driver, not through a cursor: `total` adds them.
-- `round trips` (PostgreSQL): what waits for the server's answer. A unit's deferred writes
-  (store/pipeline.py) go in one pipeline, with its COMMIT when they end it: counted by wrapping the
-  module's two pipeline functions while attached. The listeners see a pipelined statement with no cursor.
+  On PostgreSQL it counts each kept write a unit made (store/pipeline.py), which listeners see with no
+  cursor, whether or not it went merged into one statement with others (store/merged.py).
+- `tx` / `commit` / `rollback`: transactions begun, committed, rolled back (engine events). SQLite's
+  COMMIT is sent by the driver, not through a cursor: `total` adds it. On PostgreSQL a unit's BEGIN and
+  COMMIT are store/pipeline.py's, sent only when a statement needs the transaction (counted by
+  wrapping its `_send` functions while attached), and the driver's COMMIT counts only when it has a
+  transaction to end: `total` adds those.
+- `round trips` (PostgreSQL): what waits for the server's answer: each statement sent through a
+  cursor, each `_send` of store/pipeline.py (a unit's kept BEGIN and writes, its COMMIT, in one
+  pipeline when several), each COMMIT or ROLLBACK the driver sends.
 - The means include the API key's re-read every 2 s (api/auth.py KEY_CACHE_SECONDS): the mode is the
   steady state. Warm-up fills the per-engine caches (bucket row ids of the 16 system account shards).
 - write lock (SQLite): whether the request's units begin with `BEGIN IMMEDIATE` (the write lock);
@@ -51,8 +56,8 @@ from payoutkit.config import Settings
 from payoutkit.store import pipeline
 
 KINDS = ("BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "other")
-KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update", "pipelined", "pipelines",
-        "pipelined_commit")  # fmt: skip
+KEYS = ("sql", *KINDS, "tx", "commit", "rollback", "begin_immediate", "for_update", "pipelined", "sends",
+        "sent_begin", "sent_commit", "driver_commit", "driver_rollback")  # fmt: skip
 
 
 def engines_of(app: Starlette) -> list[Engine]:
@@ -67,9 +72,9 @@ class StatementCounter:
         self.engines = engines
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._saved: tuple[Any, Any] = (pipeline._pipelined, pipeline._pipelined_async)
+        self._saved: tuple[Any, Any] = (pipeline._send, pipeline._send_async)
         self._hooks = {"before_cursor_execute": self._on_execute, "begin": self._on("tx"),
-                       "commit": self._on("commit"), "rollback": self._on("rollback")}  # fmt: skip
+                       "commit": self._ending("commit"), "rollback": self._ending("rollback")}  # fmt: skip
 
     def _on(self, key: str) -> Any:
         def hook(*_args: Any) -> None:
@@ -78,9 +83,24 @@ class StatementCounter:
 
         return hook
 
+    def _ending(self, key: str) -> Any:
+        def hook(conn: Any) -> None:
+            # PostgreSQL: whether the driver's COMMIT or ROLLBACK, which follows, has a transaction to
+            # end (else it sends nothing: the unit's COMMIT went with its writes, or it began nothing)
+            driver = conn.connection.driver_connection
+            status = getattr(getattr(driver, "info", None), "transaction_status", 0)
+            with self._lock:
+                self.counts[key] += 1
+                self.counts[f"driver_{key}"] += bool(status)
+
+        return hook
+
     def _on_execute(self, _conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
         text = statement.lstrip().upper()
         first = text.split(None, 1)[0] if text else ""
+        if first == "WITH":  # by what it does (a kept UPDATE that locks its rows first: store/fast.py)
+            flat = " ".join(text.split())
+            first = next((k for k in ("INSERT", "UPDATE", "DELETE") if f") {k} " in flat), "SELECT")
         with self._lock:
             self.counts["sql"] += 1
             if cursor is None:
@@ -95,46 +115,38 @@ class StatementCounter:
         with self._lock:
             return self.counts.copy()
 
-    def _hooks_of(self, engine: Engine) -> dict[str, Any]:
-        # An autocommit engine (PostgreSQL's reads) sends no BEGIN, COMMIT or ROLLBACK: Core's
-        # transaction events on it are not round trips, so only its statements count.
-        if _autocommit(engine):
-            return {"before_cursor_execute": self._on_execute}
+    def _hooks_of(self, _engine: Engine) -> dict[str, Any]:
         return self._hooks
 
     def _counted(self, fn: Any) -> Any:
-        def sync(driver: Any, pending: Any, commit: bool) -> Any:
-            self._pipeline(commit)
-            return fn(driver, pending, commit)
+        def sync(driver: Any, begin: bool, statements: Any, commit: bool) -> Any:
+            self._sent(begin, commit)
+            return fn(driver, begin, statements, commit)
 
-        async def in_loop(driver: Any, pending: Any, commit: bool) -> Any:
-            self._pipeline(commit)
-            return await fn(driver, pending, commit)
+        async def in_loop(driver: Any, begin: bool, statements: Any, commit: bool) -> Any:
+            self._sent(begin, commit)
+            return await fn(driver, begin, statements, commit)
 
         return in_loop if inspect.iscoroutinefunction(fn) else sync
 
-    def _pipeline(self, commit: bool) -> None:
+    def _sent(self, begin: bool, commit: bool) -> None:
         with self._lock:
-            self.counts["pipelines"] += 1
-            self.counts["pipelined_commit"] += commit
+            self.counts["sends"] += 1
+            self.counts["sent_begin"] += begin
+            self.counts["sent_commit"] += commit
 
     def __enter__(self) -> StatementCounter:
         for engine in self.engines:
             for name, fn in self._hooks_of(engine).items():
                 event.listen(engine, name, fn)
-        pipeline._pipelined, pipeline._pipelined_async = map(self._counted, self._saved)
+        pipeline._send, pipeline._send_async = map(self._counted, self._saved)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        pipeline._pipelined, pipeline._pipelined_async = self._saved
+        pipeline._send, pipeline._send_async = self._saved
         for engine in self.engines:
             for name, fn in self._hooks_of(engine).items():
                 event.remove(engine, name, fn)
-
-
-def _autocommit(engine: Engine) -> bool:
-    # what `create_engine(isolation_level=...)` set (SQLAlchemy keeps it on the dialect, privately)
-    return getattr(engine.dialect, "_on_connect_isolation_level", None) == "AUTOCOMMIT"
 
 
 @contextlib.contextmanager
@@ -205,10 +217,12 @@ def measure(
 
 def row(backend: str, name: str, delta: Counter[str], n: int, per: list[int]) -> dict[str, Any]:
     avg = {k: delta[k] / n for k in KEYS}
-    # Round trips the driver makes outside any cursor: COMMIT/ROLLBACK, and PostgreSQL's implicit BEGIN.
-    total = avg["sql"] + avg["commit"] + avg["rollback"] + (avg["tx"] if backend == "postgresql" else 0.0)
-    # A pipeline is one round trip for its statements and the COMMIT it carries.
-    trips = total - avg["pipelined"] - avg["pipelined_commit"] + avg["pipelines"]
+    if backend == "postgresql":  # BEGIN and COMMIT where they were sent (see the module)
+        ends = avg["driver_commit"] + avg["driver_rollback"]
+        total = avg["sql"] + avg["sent_begin"] + avg["sent_commit"] + ends
+        trips = avg["sql"] - avg["pipelined"] + avg["sends"] + ends  # a `_send` is one for all it carries
+    else:
+        total = trips = avg["sql"] + avg["commit"] + avg["rollback"]
     lock = ("yes" if avg["begin_immediate"] else "no") if backend == "sqlite" else "n/a"
     return {"endpoint": name, "backend": backend, "requests": n, "per_request": avg, "total": total,
             "round_trips": trips if backend == "postgresql" else None,
@@ -263,9 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print(f"\nper request, mean of {args.requests} after {args.warmup} warm-up; sql: cursor statements "
           "(min-max and most common per request; auth re-reads the API key every 2 s); total adds the "
-          "driver's COMMIT/ROLLBACK (and BEGIN on PostgreSQL); round trips (PostgreSQL): total with each "
-          "pipeline of deferred writes (and the COMMIT it carries) counted once; tx: transactions begun; "
-          "write lock: a unit began with BEGIN IMMEDIATE (SQLite).")  # fmt: skip
+          "COMMIT/ROLLBACK (and on PostgreSQL the BEGIN and COMMIT that were sent); round trips "
+          "(PostgreSQL): with each send of kept writes (the BEGIN and COMMIT it carries) counted once; "
+          "tx: transactions begun; write lock: a unit began with BEGIN IMMEDIATE (SQLite).")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"requests": args.requests, "warmup": args.warmup, "rows": rows},
                                         indent=2))  # fmt: skip

@@ -51,10 +51,10 @@ from payoutkit.ledger.postings import (
 )
 from payoutkit.store.among import among
 from payoutkit.store.engines import engine_cache
-from payoutkit.store.fast import SET_MIN, Query, Write
+from payoutkit.store.fast import Query, Write
 from payoutkit.store.schema import balance_transactions as txns
 from payoutkit.store.schema import balances
-from payoutkit.store.units import BEFORE_COMMIT, DEFERRED_MOVES, LOCKED_SEQS, after_commit
+from payoutkit.store.units import BEFORE_COMMIT, DEFERRED_MOVES, after_commit
 
 KEY_COLUMNS = (
     balances.c.account_id,
@@ -298,8 +298,6 @@ def lock_buckets(conn: Connection, seqs: Mapping[BucketKey, int]) -> Locked:
         return locked
     for_update = conn.dialect.name == "postgresql"
     ordered = sorted(keys)
-    if for_update:  # held to the commit: `flush_moves` may then move them in any order
-        conn.info.setdefault(LOCKED_SEQS, set()).update(ordered)
     fast = _LOCK_FAST.get((len(ordered), for_update))
     if fast is None:  # more than 8 buckets (a batch of automatic payouts): through Core
         stmt = _LOCK_FOR_UPDATE if for_update else _LOCK
@@ -377,31 +375,24 @@ _MOVE = (
         ),
     )
 )
-_MOVE_BUCKET = Write(_MOVE, deferred=True)
-# The buckets the unit has locked (PostgreSQL): in one statement over arrays from `SET_MIN` of them (a
-# batch of automatic payouts moves one bucket per account), in whatever order, as none waits for a lock.
-_MOVE_LOCKED = Write(_MOVE, by={"b_seq": balances.c.seq}, deferred=True)
+# On PostgreSQL, several buckets in one statement over arrays that locks them in row-id order first (the
+# order in which every unit takes the locks it does not hold yet; those it holds cost nothing): one
+# statement, which store/merged.py merges with the unit's other kept writes.
+_MOVE_BUCKETS = Write(_MOVE, by={"b_seq": balances.c.seq}, deferred=True, ordered=True)
 
 
 def flush_moves(conn: Connection) -> None:
-    """Apply the bucket moves this unit has deferred, in row-id order, in one statement (on PostgreSQL,
-    those of the buckets it has locked first, in one statement, then the others in row-id order: the
-    order in which every unit takes the locks it does not hold yet). Called before every statement
-    that reads bucket values or writes them (settlement's too): it counts as a move (see `Known`)."""
+    """Apply the bucket moves this unit has deferred, in row-id order, in one statement (on PostgreSQL
+    from two buckets one statement over arrays that locks them in row-id order first: the order in
+    which every unit takes the locks it does not hold yet). Called before every statement that reads
+    bucket values or writes them (settlement's too): it counts as a move (see `Known`)."""
     _moved(conn)
     moves: dict[int, list[int | None]] | None = conn.info.pop(DEFERRED_MOVES, None)
     if not moves:
         return
-    rows = [
-        {"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]}
-        for seq, m in sorted(moves.items())
-    ]
-    locked: set[int] | None = conn.info.get(LOCKED_SEQS)
-    if locked is None or len(rows) < SET_MIN:
-        _MOVE_BUCKET.run(conn, rows)
-        return
-    _MOVE_LOCKED.run(conn, [r for r in rows if r["b_seq"] in locked])
-    _MOVE_BUCKET.run(conn, [r for r in rows if r["b_seq"] not in locked])
+    in_order = sorted(moves.items())
+    rows = [{"b_seq": seq, "b_available": m[0], "b_pending": m[1], "b_next": m[2]} for seq, m in in_order]
+    _MOVE_BUCKETS.run(conn, rows)
 
 
 def _defer_moves(conn: Connection, entries: Sequence[Entry], seqs: Mapping[BucketKey, int]) -> None:

@@ -75,7 +75,9 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             driver_sql(conn, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, **_JSON)
+    # The driver autocommits: a transaction's BEGIN is ours, kept until a statement needs it (pipeline.py)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                           isolation_level="AUTOCOMMIT", **_JSON)  # fmt: skip
     keep_order(engine)
     return engine
 
@@ -99,7 +101,8 @@ def make_async_engines(url: str, pool_size: int, caches_of: Engine) -> tuple[Asy
     connection, made as `make_engine`'s and `make_read_engine`'s are; their units share the
     `engine_cache`s of `caches_of`."""
     url = normalize_url(url)
-    write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **_JSON)
+    write = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                                isolation_level="AUTOCOMMIT", **_JSON)  # fmt: skip
     read = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT",
                                connect_args={"options": READ_ONLY_SESSION}, **_JSON)  # fmt: skip
     keep_order(write.sync_engine)

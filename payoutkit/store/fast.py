@@ -31,24 +31,38 @@ from sqlalchemy import (
     Connection,
     Insert,
     Select,
+    Table,
     Update,
-    bindparam,
-    column,
-    func,
-    insert,
-    select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.util import await_
+
+from payoutkit.store import many_rows
 
 # Connection.info key (PostgreSQL): the writes declared `deferred` that the unit has run but not sent yet,
 # each (sql, parameters, many); store/pipeline.py sends them.
 DEFERRED_WRITES = "payoutkit_deferred_writes"
 Pending = tuple[str, Any, bool]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a deferred write's statement does, for merging it with the unit's other kept writes into one
+    statement (store/merged.py): the table it writes, and every table it names (its target among them)."""
+
+    target: str
+    tables: frozenset[str]
+
+
+# The statement of every deferred write (its SQL, as sent) that store/merged.py may merge, and what it does.
+SHAPES: dict[str, Shape] = {}
+
+
+def _shape_of(stmt: Insert | Update) -> Shape:
+    named = frozenset(t.name for t in sql_util.find_tables(stmt, include_crud=True) if isinstance(t, Table))
+    target = cast(Table, stmt.table).name
+    return Shape(target, named | {target})
 
 
 @dataclass(frozen=True)
@@ -193,9 +207,11 @@ class Query:
 # its parameters are the same for any number of rows. With a VALUES row each, a charge's three balance
 # transactions took 57 parameters, and psycopg converts again, at every execution, a statement of more
 # than 50 (`_queries.MAX_CACHED_STATEMENT_PARAMS`): ~15% of the API process's samples under PostgreSQL
-# charge load. From `COPY_MIN` rows an INSERT is a `COPY … FROM STDIN` of them instead (psycopg writes
-# the rows in one stream of text: 400 rows of 9 columns cost ~1 ms of client CPU against ~8 ms as an
-# `executemany`, ~17 ms as VALUES rows). Each inserts the rows in the order given.
+# charge load. A kept (deferred) write of a few rows is instead one statement of VALUES rows, whose
+# parameters are numbered when it is sent (store/merged.py), so psycopg neither parses nor caches its text
+# and dumps scalars, in C. From `COPY_MIN` rows an INSERT is a `COPY … FROM STDIN` of them instead
+# (psycopg writes the rows in one stream of text: 400 rows of 9 columns cost ~1 ms of client CPU against
+# ~8 ms as an `executemany`, ~17 ms as VALUES rows). Each inserts the rows in the order given.
 COPY_MIN = 5
 FEW_ROWS_MAX = COPY_MIN - 1
 # An UPDATE of several rows is an `executemany`, its rows locked in the order given. One declared with
@@ -218,8 +234,13 @@ class Write:
     defaults are the server's, none is computed in Python.
 
     `deferred`: on PostgreSQL, sent with the unit's next statement or at its end, in one round trip with
-    the other deferred writes before it (store/pipeline.py); only for a write whose failure fails its
-    whole unit."""
+    the other deferred writes before it, merged with them into one statement where it can be
+    (store/pipeline.py, store/merged.py); only for a write whose failure fails its whole unit.
+
+    `ordered` (with one column in `by`): on PostgreSQL, from two distinct rows, one statement over arrays
+    that first locks the rows in ascending order of that column (`FOR UPDATE` in a CTE of its own), so it
+    takes the locks it does not hold yet in the order every unit takes them, whatever its plan; a
+    deferred write of several rows is then one statement, which store/merged.py can merge."""
 
     def __init__(
         self,
@@ -227,16 +248,20 @@ class Write:
         *,
         by: Mapping[str, ColumnElement[Any]] | None = None,
         deferred: bool = False,
+        ordered: bool = False,
     ) -> None:
         if by and not isinstance(stmt, Update):
             raise ValueError("`by` names the rows of an UPDATE")
+        if ordered and len(by or {}) != 1:
+            raise ValueError("`ordered` locks the rows by the one column of `by`")
         self.stmt = stmt
         self.deferred = deferred
+        self.ordered = ordered
         self.by = dict(by or {})
         self._by_keys = tuple(self.by)
         if by:
             assert isinstance(stmt, Update)
-            _over_arrays(stmt, self.by)  # refuses, now, a statement it could not send over arrays
+            many_rows.over_arrays(stmt, self.by, ordered=ordered)  # refuses now what it could not send
         self._sets: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Compiled]] = (
             weakref.WeakKeyDictionary()
@@ -267,11 +292,20 @@ class Write:
         if c is None:
             _no_python_defaults(self.stmt, keys)
             column_keys = list(keys) if isinstance(self.stmt, Insert) else None
-            c = per_keys[keys] = _compile(self.stmt, dialect, column_keys)
+            c = per_keys[keys] = self._compiled(self.stmt, dialect, column_keys)
         if n == 1:
             self._send(conn, c.sql, _bound(c, rows[0]))
         else:
             self._send(conn, c.sql, [_bound(c, r) for r in rows], many=True)
+
+    def _compiled(
+        self, stmt: Insert | Update, dialect: Dialect, keys: Sequence[str] | None = None
+    ) -> _Compiled:
+        """`stmt` compiled; a deferred write's statement is declared to store/merged.py (`SHAPES`)."""
+        c = _compile(stmt, dialect, keys)
+        if self.deferred:
+            SHAPES[c.sql] = _shape_of(stmt)
+        return c
 
     def _send(self, conn: Connection, sql: str, params: Any, *, many: bool = False) -> None:
         if not conn.in_transaction():
@@ -300,15 +334,24 @@ class Write:
         if isinstance(stmt, Insert) and n >= COPY_MIN:
             _copy(conn, self._copy_of(conn.dialect, keys), rows)
             return True
+        if isinstance(stmt, Insert) and self.deferred:  # a few rows, kept: one statement of VALUES rows
+            rows_key = (*keys, f"{n} rows")  # no column is named so (a space)
+            c = per_keys.get(rows_key)
+            if c is None:
+                _no_python_defaults(stmt, keys)
+                c = per_keys[rows_key] = self._compiled(many_rows.insert_rows(stmt, keys, n), conn.dialect)
+            self._send(conn, c.sql, _bound(c, {f"{k}__{i}": r[k] for i, r in enumerate(rows) for k in keys}))
+            return True
         if isinstance(stmt, Insert):  # a few rows: one statement over arrays, the same for any number
-            arrays_key = (*keys, "over arrays")  # no column is named so (a space)
+            arrays_key = (*keys, "over arrays")
             c = per_keys.get(arrays_key)
             if c is None:
                 _no_python_defaults(stmt, keys)
-                c = per_keys[arrays_key] = _compile(_insert_over_arrays(stmt, keys), conn.dialect)
+                over = many_rows.insert_over_arrays(stmt, keys)
+                c = per_keys[arrays_key] = self._compiled(over, conn.dialect)
             self._send(conn, c.sql, _bound(c, {k: [r[k] for r in rows] for k in keys}))
             return True
-        if self.by and n >= SET_MIN and self._distinct(rows):
+        if self.by and (n >= SET_MIN or self.ordered) and self._distinct(rows):
             self._run_set(conn, keys, rows)
             return True
         return False
@@ -319,7 +362,7 @@ class Write:
         if not self.by:
             raise ValueError("a write without `by` sends no statement over arrays")
         assert isinstance(self.stmt, Update)
-        return _over_arrays(self.stmt, self.by)
+        return many_rows.over_arrays(self.stmt, self.by, ordered=self.ordered)
 
     def _distinct(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Whether each row names a different row of the table (else one statement would apply only one
@@ -335,7 +378,8 @@ class Write:
             stmt = self.stmt
             assert isinstance(stmt, Update)
             _no_python_defaults(stmt, keys)
-            c = self._sets[conn.dialect] = _compile(_over_arrays(stmt, self.by), conn.dialect)
+            over = many_rows.over_arrays(stmt, self.by, ordered=self.ordered)
+            c = self._sets[conn.dialect] = self._compiled(over, conn.dialect)
         self._send(conn, c.sql, _bound(c, {k: [r[k] for r in rows] for k in keys}))
 
     def _copy_of(self, dialect: Dialect, keys: tuple[str, ...]) -> _Copy:
@@ -396,46 +440,6 @@ def _copy(conn: Connection, c: _Copy, rows: Sequence[Mapping[str, Any]]) -> None
                 fn(conn, cursor, c.sql, values, None, True)
     finally:
         cursor.close()
-
-
-def _over_arrays(stmt: Update, by: Mapping[str, ColumnElement[Any]]) -> Update:
-    """`stmt` for many rows at once: each of its named parameters (`bindparam("x")`, typed) becomes the
-    column `v.x` of `unnest(:x, …) AS v(x, …)`, the parameter `x` an array of the rows' values (typed as
-    the parameter's array, so its bind processors apply to each item); each column of `by` is compared
-    with `= ANY(:x)` of its parameter as well."""
-    types: dict[str, Any] = {}
-    for el in visitors.iterate(stmt):
-        if isinstance(el, BindParameter) and not el.unique:  # a named parameter, not a literal's
-            if isinstance(el.type, NullType):
-                raise ValueError(f"parameter {el.key!r} needs a type to be sent as an array")
-            types.setdefault(el.key, el.type)
-    names = sorted(types)
-    arrays = [bindparam(n, type_=ARRAY(types[n], dimensions=1)) for n in names]
-    rows = func.unnest(*arrays).table_valued(*(column(n, types[n]) for n in names)).render_derived(name="v")
-
-    def to_column(element: Any, **_kw: Any) -> Any:
-        return rows.c[element.key] if isinstance(element, BindParameter) and element.key in types else None
-
-    over = cast(Update, visitors.replacement_traverse(stmt, {}, to_column))
-    missing = set(by) - set(types)
-    if missing:
-        raise ValueError(f"`by` names parameters the statement does not have: {sorted(missing)}")
-    return over.where(*(col == func.any(arrays[names.index(key)]) for key, col in by.items()))
-
-
-def _insert_over_arrays(stmt: Insert, keys: tuple[str, ...]) -> Insert:
-    """`stmt` inserting any number of rows of the columns `keys` in one statement, in their order: the
-    parameter `k` an array of the rows' values of column `k` (typed as the column's array, so its bind
-    processors apply to each item), `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY` it."""
-    columns = stmt.table.c
-    arrays = [bindparam(k, type_=ARRAY(columns[k].type, dimensions=1)) for k in keys]
-    rows = (
-        func.unnest(*arrays)
-        .table_valued(*(column(k, columns[k].type) for k in keys), with_ordinality="ordinality")
-        .render_derived(name="v")
-    )
-    in_order = select(*(rows.c[k] for k in keys)).order_by(rows.c.ordinality)
-    return insert(stmt.table).from_select(list(keys), in_order)
 
 
 def _no_python_defaults(stmt: Insert | Update, keys: tuple[str, ...]) -> None:

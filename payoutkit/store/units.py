@@ -26,8 +26,6 @@ AFTER_COMMIT = "payoutkit_after_commit"
 BEFORE_COMMIT = "payoutkit_before_commit"
 # Connection.info key: bucket moves the unit has deferred to its end (store.ledger).
 DEFERRED_MOVES = "payoutkit_deferred_moves"
-# Connection.info key (PostgreSQL): the row ids of the buckets the unit has locked (store/balances.py).
-LOCKED_SEQS = "payoutkit_locked_seqs"
 # Connection.info key: webhook endpoints a statement of the unit read along with something else
 # (store/events.py `prime_endpoints`), for its events.
 ENDPOINTS_READ = "payoutkit_endpoints_read"
@@ -49,7 +47,6 @@ UNIT_STATE = (
     AFTER_COMMIT,
     BEFORE_COMMIT,
     DEFERRED_MOVES,
-    LOCKED_SEQS,
     ENDPOINTS_READ,
     CLOCK_READ,
     INSTANT_READ,
