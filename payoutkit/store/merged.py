@@ -8,9 +8,10 @@ are ONE statement, each of them a data-modifying CTE of it:
     WITH w0 AS (INSERT INTO balance_transactions …), w1 AS (INSERT INTO resources …),
          w2 AS (WITH locked AS (SELECT … FOR UPDATE) UPDATE balances …) SELECT 1
 
-A charge's four writes so measured (bench/merge_micro.py): the API process's CPU 705-820 → 455-520 µs,
-the server's 410-490 → 285-350 µs. One statement is atomic by itself: a unit whose only statement that
-needs its transaction is that one sends it alone, without BEGIN or COMMIT (store/pipeline.py).
+Under PostgreSQL charge load (docs/benchmarks.md, fourteenth session) that took the API process's CPU
+per charge from 1.11-1.34 to 0.80-0.98 ms. One statement is atomic by itself: a unit whose only
+statement that needs its transaction is that one sends it alone, without BEGIN or COMMIT
+(store/pipeline.py).
 
 PostgreSQL runs the CTEs of one statement on one snapshot, none seeing what another wrote, in an order
 it does not promise (it ran a destination charge's two events last-first: their row ids, which order
