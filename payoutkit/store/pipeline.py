@@ -93,13 +93,12 @@ def send_deferred(conn: Connection, *, commit: bool = False) -> None:
         begin = commit = False  # one statement: a transaction of its own
     listeners = conn.engine.dispatch
     _tell(listeners.before_cursor_execute, conn, writes)
-    _to_driver(conn, begin, statements, commit, writes[0] if writes else None)
+    _to_driver(conn, begin, statements, commit)
     _tell(listeners.after_cursor_execute, conn, writes)
 
 
-def _to_driver(
-    conn: Connection, begin: bool, statements: Sequence[Statement], commit: bool, first: Pending | None
-) -> None:
+def _to_driver(conn: Connection, begin: bool, statements: Sequence[Statement], commit: bool) -> None:
+    """Send them; a failure is wrapped as Core wraps a driver's, naming the first statement sent."""
     driver = conn.connection.driver_connection
     try:
         if conn.dialect.is_async:  # a unit on the event loop (store/aio.py)
@@ -107,8 +106,8 @@ def _to_driver(
         else:
             _send(driver, begin, statements, commit)
     except BaseException as exc:
-        sql, params = (first[0], first[1]) if first else ("COMMIT" if commit else "BEGIN", ())
-        conn._handle_dbapi_exception(exc, sql, params, None, None)
+        first = statements[0] if statements else Statement("COMMIT" if commit else "BEGIN", ())
+        conn._handle_dbapi_exception(exc, first.sql, first.params, None, None)
 
 
 def _tell(listeners: Any, conn: Connection, sent: Sequence[Pending]) -> None:
