@@ -19,8 +19,8 @@ the events list, came out reversed). So two writes go in one statement only if t
 of them names a table that one before it in the statement writes. A table is thus written once per
 statement: rows inserted in one keep their order (one INSERT's VALUES rows are numbered in order), and
 no row is updated twice in one (PostgreSQL would keep only one of the updates). A write that breaks
-that begins the next statement. Only
-writes whose statement a `Write` declared (fast.py `SHAPES`) are merged; an `executemany` is not.
+that begins the next statement. Only writes whose statement a `Write` declared (fast.py `SHAPES`) are
+merged; an `executemany` is not.
 Row locks: a bucket move of several rows locks them in ascending order itself (`Write(ordered=True)`),
 and the INSERTs lock no row another unit waits for, so the order of the CTEs takes no lock out of turn.
 
@@ -104,16 +104,15 @@ def _template(sqls: tuple[str, ...]) -> _Template | None:
     if found is not False:
         return found  # type: ignore[return-value]
     slots: dict[tuple[int, str], int] = {}
-    parts: list[str] = []
-    for i, sql in enumerate(sqls):
-        numbered = _numbered(sql, i, slots)
-        if numbered is None:
-            made = None
-            break
-        parts.append(f"w{i} AS ({numbered})")
-    else:  # one write alone is sent as it is, numbered
-        text = parts[0][len("w0 AS (") : -1] if len(parts) == 1 else "WITH " + ", ".join(parts) + " SELECT 1"
-        made = _Template(text, tuple(slots))
+    numbered = [_numbered(sql, i, slots) for i, sql in enumerate(sqls)]
+    made: _Template | None = None
+    if None not in numbered:
+        texts = [t for t in numbered if t is not None]
+        if len(texts) == 1:  # one write alone is sent as it is, numbered
+            made = _Template(texts[0], tuple(slots))
+        else:
+            ctes = ", ".join(f"w{i} AS ({t})" for i, t in enumerate(texts))
+            made = _Template(f"WITH {ctes} SELECT 1", tuple(slots))
     if len(_TEMPLATES) < _TEMPLATES_MAX:
         _TEMPLATES[sqls] = made
     return made

@@ -77,9 +77,9 @@ def send_deferred(conn: Connection, *, commit: bool = False) -> None:
 
     `commit`: the unit ends here. If nothing of its transaction was sent and its writes are one
     statement, that statement goes alone, its own transaction; else its COMMIT goes in the pipeline of
-    its writes (none kept: the driver's own commit sends it). The driver's own commit, which SQLAlchemy sends
-    next, then finds no transaction open and sends nothing; a COMMIT that fails is raised here, and the
-    driver's rollback after it finds nothing to roll back. Without `commit`, a statement that is not a
+    its writes (when it kept none, the driver's commit sends it). The driver's commit that SQLAlchemy
+    sends next then finds no transaction open and sends nothing; a COMMIT that fails is raised here, and
+    the driver's rollback after it finds nothing to roll back. Without `commit`, a statement that is not a
     plain read follows: the kept BEGIN goes, with the writes."""
     pending: list[Pending] | None = conn.info.pop(DEFERRED_WRITES, None)
     if not pending:
