@@ -90,15 +90,12 @@ def json_response(status: int, body: Any, request_id: str, **headers: str) -> Re
 def authenticate(conn: Tx, rt: Runtime, request: Request, request_id: str) -> Actor:
     key_account, livemode, _ = lookup_key(conn, rt, bearer_key(request.headers.get("authorization")))
     account = acting_account(conn, rt, key_account, livemode, request.headers.get("stripe-account"))
-    if request.method == "GET":
-        # A read: the mode's time is read in its unit when (if) first asked for (`Actor.reading_now`);
-        # reading one payout never needs it.
-        return Actor.reading_now(
-            lambda: rt.now_in(conn, livemode), account, key_account, livemode, request_id
-        )
+    # The mode's time is read in the unit when (if) first asked for (`Actor.reading_now`): reading one
+    # payout never needs it, and a payout's first read reads it along (store/payers.py).
     idempotency_key = request.headers.get("idempotency-key") if request.method == "POST" else None
-    now = rt.now_in(conn, livemode)
-    return Actor.of_request(account, key_account, livemode, now, request_id, idempotency_key)
+    return Actor.reading_now(
+        lambda: rt.now_in(conn, livemode), account, key_account, livemode, request_id, idempotency_key
+    )
 
 
 def _too_large(limit: int) -> Refusal:
@@ -160,7 +157,7 @@ def request_hash(request: Request, params: dict[str, Any]) -> str:
 
 def _stored(conn: Tx, actor: Actor, key: str) -> keys.Stored | None:
     """The live record of this key, if any; an expired one is deleted and the key is new again."""
-    return keys.find(conn, actor.account_id, actor.livemode, key, actor.now)
+    return keys.find(conn, actor.account_id, actor.livemode, key, lambda: actor.now)
 
 
 def _replay(row: keys.Stored, digest: str) -> tuple[int, Any, bool]:

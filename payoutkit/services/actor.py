@@ -87,17 +87,24 @@ class Actor(Moment):
 
     @staticmethod
     def reading_now(
-        read: Callable[[], int], account_id: str, platform_id: str, livemode: bool, request_id: str
+        read: Callable[[], int],
+        account_id: str,
+        platform_id: str,
+        livemode: bool,
+        request_id: str,
+        idempotency_key: str | None = None,
     ) -> Actor:
-        """`of_request`, for a read: its `now` is read by `read()` when first asked for, in the unit of
-        work that made it, then kept; a unit that never asks for the time (a read of one payout) does
-        not read the simulated clock. The same actor in every other way (`replace` reads the time)."""
+        """`of_request` with its `now` read by `read()` when first asked for, in the unit of work that
+        made it, then kept: a unit that never asks for the time (a read of one payout) does not read
+        the simulated clock, and one that asks only after a statement that read the clock along with
+        something else takes that statement's (`store.clock.prime`: a payout's first read). The same
+        actor in every other way (`replace` reads the time)."""
         return made_whole(
             _ReadingNow,
             livemode=livemode,
             now=_UNREAD,
             request_id=request_id,
-            idempotency_key=None,
+            idempotency_key=idempotency_key,
             account_id=account_id,
             platform_id=platform_id,
             scope=FULL,

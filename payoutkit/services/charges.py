@@ -70,30 +70,44 @@ def source_type_of(charge: Charge) -> SourceType:
     return SOURCE_TYPES[charge.method_type]
 
 
-def _available_on(tx: Tx, actor: Actor, src: TestSource) -> int:
+def _delay(tx: Tx, actor: Actor, src: TestSource) -> int | None:
+    """The days the charge's funds stay pending (None: available at once). The account's delay is
+    read with its platform's webhook endpoints, for the charge's events, and with the simulated clock:
+    read before the charge takes its time (`actor.now`), it spares the unit the clock's own read."""
     if src.bypass_pending:
-        return actor.now
-    # The account's delay, read with its platform's webhook endpoints for the charge's events.
+        return None
     delay = store.delay_days(tx, actor.account_id, livemode=actor.livemode, endpoints_of=actor.platform_id)
     if delay is None:
         raise ResourceMissing.for_id("account", actor.account_id)
-    delay = max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
-    return calendar.available_on(actor.now, delay)
+    return max(delay, calendar.SETTLEMENT_DELAY_DAYS[src.source_type.value])
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What the booking of a charge takes beyond its request: its processing fee, and when its funds
+    become available."""
+
+    fee: int
+    available_on: int
+
+
+def _terms(actor: Actor, checked: Checked, src: TestSource, pricing: Pricing, delay: int | None) -> _Terms:
+    fee = pricing.processing[src.source_type.value].fee_for(checked.amount)
+    return _Terms(fee, actor.now if delay is None else calendar.available_on(actor.now, delay))
 
 
 def _book(
-    tx: Tx, actor: Actor, checked: Checked, charge: Charge, src: TestSource, pricing: Pricing
+    tx: Tx, actor: Actor, checked: Checked, charge: Charge, src: TestSource, terms: _Terms
 ) -> tuple[booking.Charge, Movement]:
     """Post the charge's entries (its fees, the destination's transfer) on a locked movement."""
-    fee = pricing.processing[src.source_type.value].fee_for(checked.amount)
     destination = checked.destination
     booked = booking.Charge(
         key=payments_key(actor, actor.account_id, checked.currency, src.source_type),
         amount=checked.amount,
-        processing_fee=fee,
+        processing_fee=terms.fee,
         application_fee=checked.application_fee,
         created=actor.now,
-        available_on=_available_on(tx, actor, src),
+        available_on=terms.available_on,
         charge_id=charge.id,
         platform=actor.platform_id,
         description=charge.description,
@@ -164,13 +178,14 @@ def _pay_destination(
 def create(tx: Tx, actor: Actor, command: ChargeCommand, *, pricing: Pricing) -> ChargeResult:
     checked = check(tx, actor, command)
     src = charge_source(command.source, checked.currency, actor.livemode)
+    delay = _delay(tx, actor, src) if src.decline is None else None
     charge = new_charge(actor, new_id("ch"), command, src, checked.currency)
     if src.decline is not None:
         failed, decline = declined(charge, src.decline)
         store.add_charge(tx, failed, account_id=actor.account_id)
         emit_request(tx, actor, "charge.failed", failed.doc())
         return ChargeResult(failed, decline)
-    booked, mv = _book(tx, actor, checked, charge, src, pricing)
+    booked, mv = _book(tx, actor, checked, charge, src, _terms(actor, checked, src, pricing, delay))
     charge = altered(
         charge,
         balance_transaction=mv.txn_for(actor.account_id, charge.id),

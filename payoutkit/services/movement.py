@@ -29,6 +29,7 @@ from payoutkit.store.balances import (
     stage_entries,
     write_entries,
 )
+from payoutkit.store.bucket_lock import find_and_lock
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.settlement import Due, settle_due
 
@@ -176,6 +177,8 @@ class Movement:
         """Find and lock the declared buckets (given what the unit has read of some accounts' buckets
         and still holds, on SQLite: `Known`, those are not read again)."""
         done = lock_known(self.conn, self.keys, self.exact, known) if known is not None else None
+        if done is None:
+            done = find_and_lock(self.conn, self.keys, self.exact)
         if done is None:
             self.seqs = bucket_seqs(self.conn, self.keys)
             self.locked = lock_buckets(self.conn, {k: self.seqs[k] for k in self.exact})

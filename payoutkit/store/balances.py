@@ -239,7 +239,7 @@ def bucket_seqs(conn: Connection, keys: Iterable[BucketKey]) -> dict[BucketKey, 
     if new:  # read first: nearly every bucket asked for has its row, only not yet in this process's cache
         _insert_ignoring_conflicts(conn, _rows(new))
         found |= _find(conn, new)
-    after_commit(conn, lambda: cache.update(found))
+    record_seqs(conn, found)
     provisional = (k for k in missing if k not in found)
     return seqs | found | {k: -i for i, k in enumerate(provisional, start=1)}
 
@@ -251,9 +251,15 @@ def create_buckets(conn: Connection, keys: Collection[BucketKey]) -> dict[Bucket
         return {}
     _insert_ignoring_conflicts(conn, _rows(keys))
     found = _find(conn, keys)
-    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
-    after_commit(conn, lambda: cache.update(found))
+    record_seqs(conn, found)
     return found
+
+
+def record_seqs(conn: Connection, found: Mapping[BucketKey, int]) -> None:
+    """Cache these buckets' row ids for the process once this unit has committed (`bucket_seqs`)."""
+    if found:
+        cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+        after_commit(conn, lambda: cache.update(found))
 
 
 def _land(conn: Connection, seqs: dict[BucketKey, int], keys: Iterable[BucketKey]) -> None:

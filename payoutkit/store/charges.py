@@ -25,11 +25,13 @@ from sqlalchemy import (
 
 from payoutkit.lists import Page, Window
 from payoutkit.records.charges import ApplicationFee, Charge, Dispute, FeeRefund, Refund
+from payoutkit.store.clock import prime as prime_clock
 from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
 from payoutkit.store.fast import Query, Write
 from payoutkit.store.paging import page
 from payoutkit.store.resources import get_of_kind
 from payoutkit.store.schema import accounts, object_is, resources
+from payoutkit.store.schema import clock as clock_table
 
 _INSERT = Write(insert(resources), deferred=True)  # a charge request inserts one or two
 _SAVE = update(resources).where(resources.c.id == bindparam("object_id")).values(data=bindparam("document"))
@@ -41,8 +43,8 @@ _SAVE_INTERNAL = (
 
 
 # What a charge reads of its account, in one statement: the payout schedule's delay (`part` 0, read in
-# SQL from the document) and its platform's enabled webhook endpoints (`part` 1, oldest first), which
-# the charge's events are delivered to (store/events.py `prime_endpoints`).
+# SQL from the document), its platform's enabled webhook endpoints (`part` 1, oldest first), which the
+# charge's events are delivered to (store/events.py `prime_endpoints`), and the simulated clock.
 _DELAY_ROWS = union_all(
     select(
         literal_column("0").label("part"),
@@ -55,6 +57,11 @@ _DELAY_ROWS = union_all(
     select(
         literal_column("1"), null(), null(), resources.c.data, resources.c.internal, resources.c.seq
     ).where(*ENDPOINTS_PART),
+    # Part 2: the simulated clock's time (in `delay`; no row without a simulated clock), kept for the
+    # unit's `clock.read` (`prime`): the charge takes its time after this statement.
+    select(literal_column("2"), null(), clock_table.c.now, null(), null(), literal_column("0")).where(
+        clock_table.c.id == 1
+    ),
 ).subquery()
 _DELAY_AND_ENDPOINTS = Query(
     select(*_DELAY_ROWS.c["part", "kind", "delay", "data", "internal"]).order_by(
@@ -66,15 +73,17 @@ _DELAY_AND_ENDPOINTS = Query(
 def delay_days(conn: Connection, account_id: str, *, livemode: bool, endpoints_of: str) -> int | None:
     """The account's payout delay in days (None for an unknown or system account), read with the
     enabled webhook endpoints of the platform `endpoints_of` in the mode, which the unit keeps for the
-    charge's events."""
+    charge's events, and with the simulated clock (`clock.prime`)."""
     params = {"account_id": account_id, "platform_id": endpoints_of, "livemode": livemode}
     delay: int | None = None
     endpoints = []
     for part, kind, days, data, internal in _DELAY_AND_ENDPOINTS.rows(conn, params):
         if part == 0:
             delay = None if kind == "system" else int(days)
-        else:
+        elif part == 1:
             endpoints.append((data, internal))
+        else:
+            prime_clock(conn, days)
     prime_endpoints(conn, endpoints_of, livemode, endpoints)
     return delay
 

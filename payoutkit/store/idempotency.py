@@ -60,13 +60,17 @@ _OLDEST = (
 _PRUNE = delete(keys).where(among(keys.c.seq, "seqs"))
 
 
-def find(conn: Connection, account_id: str, livemode: bool, key: str, now: int) -> Stored | None:
-    """The live record of this key, if any; an expired one is deleted and the key is new again."""
+def find(
+    conn: Connection, account_id: str, livemode: bool, key: str, now: Callable[[], int]
+) -> Stored | None:
+    """The live record of this key, if any; an expired one is deleted and the key is new again. `now()`
+    is asked only when there is one (a new key's request reads the time later, along with its first
+    read)."""
     rows = _FIND.rows(conn, {"account_id": account_id, "livemode": livemode, "idem_key": key})
     if not rows:
         return None
     seq, found_key, request_hash, status_code, body, created = rows[0]
-    if created <= now - TTL:
+    if created <= now() - TTL:
         conn.execute(_FORGET, {"row_seq": seq})
         return None
     return Stored(found_key, request_hash, status_code, body, created)

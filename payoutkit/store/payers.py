@@ -1,7 +1,8 @@
-"""What a payout request reads of the account that pays: the account and its external accounts, in one
-statement (a `UNION ALL` of the two reads `store/accounts.get` and `store/external_accounts.
-with_outcomes` make, ordered so the account comes first). Every `POST /v1/payouts` asks, before it
-locks anything; an instant payout reads its platform and terms after it (services/instant.py).
+"""What a payout request reads of the account that pays, in one statement: the account and its
+external accounts (a `UNION ALL` of the reads `store/accounts.get` and `store/external_accounts.
+with_outcomes` make, ordered so the account comes first), its platform's webhook endpoints and the
+simulated clock. Every `POST /v1/payouts` asks, before it locks anything; an instant payout reads its
+platform and terms after it (services/instant.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from sqlalchemy import Connection, Select, bindparam, cast, literal_column, null
 
 from payoutkit.records.accounts import Account
 from payoutkit.records.external_accounts import KINDS, ExternalAccount, PayoutOutcome
+from payoutkit.store.clock import prime as prime_clock
 from payoutkit.store.events import ENDPOINTS_PART, prime_endpoints
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import accounts, object_is, resources
+from payoutkit.store.schema import clock as clock_table
 
 # What a payout request reads of its account, in one statement: the account (`part` 0: its columns and
 # document) and its external accounts of the mode with their outcomes (`part` 1, newest first), as the
@@ -42,17 +45,24 @@ _PAYER_ENDPOINTS = select(
 ).where(*ENDPOINTS_PART)
 
 
+# Part 3: the simulated clock's time (in `seq`; no row without a simulated clock), kept for the unit's
+# `clock.read` (`prime`): the request's actor reads its time on first use, after this statement.
+_PAYER_CLOCK = select(literal_column("3"), null(), null(), null(), null(), null(), clock_table.c.now).where(
+    clock_table.c.id == 1
+)
+
+
 def _payer_query(*parts: Select[Any]) -> Query:
     rows = union_all(*parts).subquery()
     return Query(
-        select(*rows.c["part", "kind", "data", "platform_id", "livemode", "internal"]).order_by(
+        select(*rows.c["part", "kind", "data", "platform_id", "livemode", "internal", "seq"]).order_by(
             rows.c.part, rows.c.seq.desc()
         )
     )
 
 
-_PAYER = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS)
-_PAYER_AND_ENDPOINTS = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS, _PAYER_ENDPOINTS)
+_PAYER = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS, _PAYER_CLOCK)
+_PAYER_AND_ENDPOINTS = _payer_query(_PAYER_ACCOUNT, _PAYER_DESTINATIONS, _PAYER_ENDPOINTS, _PAYER_CLOCK)
 
 
 def payer(
@@ -69,14 +79,16 @@ def payer(
         rows = _PAYER.rows(tx, params)
     else:
         rows = _PAYER_AND_ENDPOINTS.rows(tx, {**params, "platform_id": endpoints_of})
-    for part, kind, data, platform_id, mode, internal in rows:
+    for part, kind, data, platform_id, mode, internal, seq in rows:
         if part == 0:
             if kind != "system":
                 account = Account.from_doc(data, kind=kind, platform_id=platform_id, livemode=bool(mode))
         elif part == 1:
             destinations.append((ExternalAccount.from_doc(data), PayoutOutcome.from_doc(internal)))
-        else:
+        elif part == 2:
             endpoints.append((data, internal))
+        else:
+            prime_clock(tx, seq)
     if endpoints_of is not None:
         endpoints.reverse()  # read newest first: oldest first, as events take them
         prime_endpoints(tx, endpoints_of, livemode, endpoints)

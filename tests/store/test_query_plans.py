@@ -52,7 +52,7 @@ def test_an_accounts_external_accounts_are_read_by_their_index_on_an_analysed_st
         conn.execute("ANALYZE")
         for statement, params in (
             (external_accounts._FOR_ACCOUNT, (platform, False)),
-            (payers._PAYER.stmt, (platform, platform, False)),
+            (payers._PAYER.stmt, (platform, platform, False, 1)),  # the clock: id 1
         ):
             plan = _plan(conn, statement, params)
             assert "USING INDEX ix_resources_external_accounts" in plan, plan
