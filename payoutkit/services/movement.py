@@ -29,7 +29,7 @@ from payoutkit.store.balances import (
     stage_entries,
     write_entries,
 )
-from payoutkit.store.bucket_lock import find_and_lock
+from payoutkit.store.bucket_lock import lock_movement
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.settlement import Due, settle_due
 
@@ -178,7 +178,13 @@ class Movement:
         and still holds, on SQLite: `Known`, those are not read again)."""
         done = lock_known(self.conn, self.keys, self.exact, known) if known is not None else None
         if done is None:
-            done = find_and_lock(self.conn, self.keys, self.exact)
+            # With the one liable account's reserve, when there is one (store/bucket_lock.py).
+            reserve = self._one_reserve()
+            locking = lock_movement(self.conn, self.keys, self.exact, reserve)
+            if locking is not None:
+                done = locking.seqs, locking.locked
+                if reserve is not None and locking.reserved is not None:
+                    self.reserved = {reserve: locking.reserved}
         if done is None:
             self.seqs = bucket_seqs(self.conn, self.keys)
             self.locked = lock_buckets(self.conn, {k: self.seqs[k] for k in self.exact})
@@ -203,6 +209,14 @@ class Movement:
         if due:
             self.locked = lock_buckets(self.conn, exact)
         return self
+
+    def _one_reserve(self) -> tuple[str, bool, str] | None:
+        """The (account, livemode, currency) of the reserve to read with the lock: of the one liable
+        account and currency this unit moves, if it moves one."""
+        if self.reserved is not None or len(self.liable) != 1:
+            return None
+        [(account, currency)] = self.liable
+        return account, self.ctx.livemode, currency
 
     def bucket(self, k: BucketKey) -> Bucket:
         return self.locked.get(self.route(k))
@@ -269,6 +283,10 @@ class Movement:
             reserved = stored or 0
             delta = reserve_delta(reserved, available)
             if delta == 0:
+                if stored is None:  # its row, at 0: the next unit reads it with its lock (bucket_lock.py)
+                    reserves.set_reserved(self.conn, platform, row, 0, exists=False)
+                    if self.reserved is not None:
+                        self.reserved[row] = 0
                 continue
             what = "Reserve for" if delta > 0 else "Release of reserve for"
             self.post(

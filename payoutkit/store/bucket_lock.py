@@ -1,32 +1,43 @@
-"""Finding and locking a unit's buckets in one statement.
+"""Finding and locking a unit's buckets, and reading its liable account's reserve, in one statement.
 
 `Movement.lock` finds the row ids of the buckets it touches (`bucket_seqs`: from the process's cache,
 else a read) and then locks the exact ones (`lock_buckets`). The ids of rows found are cached, so the
 find costs nothing on a warm process — except for the buckets that have no row. A payout checks the
 total of every source type of its currency, and a bucket of a source type other than `card` gets its
 row only when money first lands in it (`bucket_seqs`): most never do, nothing caches an absence (a row
-may come at any time), and every payout used to read for them before locking.
+may come at any time), and every payout used to read for them before locking. A unit that moves a
+liable account's funds then read the account's reserve (`store/reserves.py`), after the lock.
 
-`find_and_lock` folds that read into the lock: one statement locks the cached rows by id and those of
+`lock_movement` folds both reads into the lock: one statement locks the cached rows by id and those of
 the uncached source types by key — `seq IN (…) OR (account, mode, currency, balance type, source type
-IN (…))` — in row-id order, the one lock order of every unit. A key without a row reads as an empty
+IN (…))` — in row-id order, the one lock order of every unit; a key without a row reads as an empty
 bucket with a provisional id (`is_provisional`), as `bucket_seqs` gives it. Its snapshot is the lock
 statement's, taken no earlier than the separate read's was: a row another unit creates and has not
 committed is missed either way, and then holds nothing this unit may count.
+
+The reserve's row is read after the buckets (a `UNION ALL` of two CTEs, run in order), locked too on
+PostgreSQL: a unit that changes a reserve holds its account's bucket locks, so once this statement has
+them the reserve can no longer move, and a row read `FOR UPDATE` is read as last committed, even when
+the statement's snapshot is older (it waited for a bucket's lock). A row created after that snapshot is
+not seen at all: so "no row" is not an answer here, and the unit reads the reserve apart, as before
+(`Movement.read_reserves`). Every liable account gets its row, at 0, the first time a unit syncs its
+reserve (`Movement.sync_reserves`), so that is once per account and currency.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import Connection, and_, bindparam, null, or_, select, union_all
 
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType
 from payoutkit.store.balances import KEY_COLUMNS, Locked, flush_moves, record_seqs
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balances
+from payoutkit.store.schema import connect_reserves as reserves
 
 _BALANCE_TYPES = {t.value: t for t in BalanceType}
 _SOURCE_TYPES = {t.value: t for t in SourceType}
@@ -35,10 +46,13 @@ _SOURCE_TYPES = {t.value: t for t in SourceType}
 _MAX_CACHED = 8
 
 
-@functools.lru_cache(maxsize=64)
-def _query(cached: int, types: int, for_update: bool) -> Query:
-    """The lock for `cached` row ids (`s0` …) and `types` source types (`t0` …) of one account's currency
-    and balance type (`k_account`, `k_livemode`, `k_currency`, `k_balance_type`)."""
+@functools.lru_cache(maxsize=128)
+def _query(cached: int, types: int, reserve: bool, for_update: bool) -> Query:
+    """The lock of `cached` row ids (`s0` …) and of `types` source types (`t0` …) of one account's
+    currency and balance type (`k_account`, `k_livemode`, `k_currency`, `k_balance_type`); with the
+    `reserve` of (`r_account`, `r_livemode`, `r_currency`) after them, in a row whose `seq` is NULL and
+    whose `available` is the amount."""
+    by_seq = balances.c.seq.in_([bindparam(f"s{i}") for i in range(cached)])
     by_key = and_(
         balances.c.account_id == bindparam("k_account"),
         balances.c.livemode == bindparam("k_livemode"),
@@ -46,23 +60,49 @@ def _query(cached: int, types: int, for_update: bool) -> Query:
         balances.c.balance_type == bindparam("k_balance_type"),
         balances.c.source_type.in_([bindparam(f"t{i}") for i in range(types)]),
     )
-    where = or_(balances.c.seq.in_([bindparam(f"s{i}") for i in range(cached)]), by_key) if cached else by_key
+    where = or_(by_seq, by_key) if cached and types else (by_seq if cached else by_key)
     stmt = (
         select(balances.c.seq, *KEY_COLUMNS, balances.c.available, balances.c.pending)
         .add_columns(balances.c.next_settle_at)
         .where(where)
         .order_by(balances.c.seq)
     )
-    return Query(stmt.with_for_update() if for_update else stmt)
+    if for_update:
+        stmt = stmt.with_for_update()
+    if not reserve:
+        return Query(stmt)
+    held = select(reserves.c.amount).where(
+        reserves.c.account_id == bindparam("r_account"),
+        reserves.c.livemode == bindparam("r_livemode"),
+        reserves.c.currency == bindparam("r_currency"),
+    )
+    if for_update:
+        held = held.with_for_update()
+    locked, reserve_row = stmt.cte("locked"), held.cte("reserve_row")
+    nulls = [null()] * 5
+    return Query(
+        union_all(
+            select(locked),
+            select(null(), *nulls, reserve_row.c.amount, null(), null()),
+        )
+    )
 
 
-def find_and_lock(
-    conn: Connection, keys: Collection[BucketKey], exact: Collection[BucketKey]
-) -> tuple[dict[BucketKey, int], Locked] | None:
-    """`bucket_seqs(keys)` and `lock_buckets` of `exact` in one statement, when every key the process
-    has not cached is an exact one of a source type other than `card`, all of one account's currency and
-    balance type (a payout's other source types); else None, and the caller finds and locks apart."""
-    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+@dataclass(frozen=True)
+class Locking:
+    """What `lock_movement` found and locked: the row ids (provisional for a bucket without a row), the
+    locked buckets, and the reserve (None: not read, or no row seen: read it apart)."""
+
+    seqs: dict[BucketKey, int]
+    locked: Locked
+    reserved: int | None
+
+
+def _uncached(
+    keys: Collection[BucketKey], exact: Collection[BucketKey], cache: dict[BucketKey, int]
+) -> tuple[dict[BucketKey, int], list[BucketKey]] | None:
+    """The cached row ids of `keys`, and the others, when those are all exact ones of a source type
+    other than `card`, of one account's currency and balance type; else None."""
     seqs: dict[BucketKey, int] = {}
     missing: list[BucketKey] = []
     for k in keys:
@@ -71,33 +111,58 @@ def find_and_lock(
             missing.append(k)
         else:
             seqs[k] = seq
-    if not missing:
-        return None  # nothing to find: the lock alone
-    first = missing[0]
-    group = (first.account, first.livemode, first.currency, first.balance_type)
-    for k in missing:
-        if (
-            k.source_type is SourceType.CARD  # a card bucket gets its row on first use: `bucket_seqs`
-            or k not in exact
-            or (k.account, k.livemode, k.currency, k.balance_type) != group
-        ):
-            return None
-    by_seq = {seqs[k]: k for k in exact if k in seqs}
-    if len(by_seq) > _MAX_CACHED:
+    if missing:
+        first = missing[0]
+        group = (first.account, first.livemode, first.currency, first.balance_type)
+        for k in missing:
+            if (
+                k.source_type is SourceType.CARD  # a card bucket gets its row on first use: `bucket_seqs`
+                or k not in exact
+                or (k.account, k.livemode, k.currency, k.balance_type) != group
+            ):
+                return None
+    return seqs, missing
+
+
+def lock_movement(
+    conn: Connection,
+    keys: Collection[BucketKey],
+    exact: Collection[BucketKey],
+    reserve: tuple[str, bool, str] | None = None,
+) -> Locking | None:
+    """`bucket_seqs(keys)` and `lock_buckets` of `exact` in one statement, with the `reserve` of
+    (account, livemode, currency) if given, when every key the process has not cached is an exact one
+    of a source type other than `card`, all of one account's currency and balance type (a payout's other
+    source types); else None, and the caller finds and locks apart."""
+    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+    split = _uncached(keys, exact, cache)
+    if split is None:
         return None
+    seqs, missing = split
+    by_seq = {seqs[k]: k for k in exact if k in seqs}
+    if not (missing or reserve) or not (missing or by_seq) or len(by_seq) > _MAX_CACHED:
+        return None  # nothing to fold into the lock (`lock_buckets` alone), or nothing to lock
     flush_moves(conn)  # a value read under lock must include what this unit already moved
     values: dict[str, object] = {f"s{i}": seq for i, seq in enumerate(sorted(by_seq))}
-    values |= {f"t{i}": k.source_type.value for i, k in enumerate(missing)}
-    values |= {
-        "k_account": first.account,
-        "k_livemode": first.livemode,
-        "k_currency": first.currency,
-        "k_balance_type": first.balance_type.value,
-    }
-    query = _query(len(by_seq), len(missing), conn.dialect.name == "postgresql")
+    if missing:
+        first = missing[0]
+        values |= {f"t{i}": k.source_type.value for i, k in enumerate(missing)}
+        values |= {
+            "k_account": first.account,
+            "k_livemode": first.livemode,
+            "k_currency": first.currency,
+            "k_balance_type": first.balance_type.value,
+        }
+    if reserve is not None:
+        values |= {"r_account": reserve[0], "r_livemode": reserve[1], "r_currency": reserve[2]}
+    query = _query(len(by_seq), len(missing), reserve is not None, conn.dialect.name == "postgresql")
     locked = Locked()
     found: dict[BucketKey, int] = {}
+    reserved: int | None = None
     for r in query.rows(conn, values):
+        if r[0] is None:  # the reserve's row
+            reserved = int(r[6])
+            continue
         key = by_seq.get(r[0])
         if key is None:
             key = BucketKey(r[1], bool(r[2]), r[3], _BALANCE_TYPES[r[4]], _SOURCE_TYPES[r[5]])
@@ -111,4 +176,4 @@ def find_and_lock(
         seqs[k] = -i
         locked.buckets[k] = Bucket(k)
         locked.next_settle[k] = None
-    return seqs, locked
+    return Locking(seqs, locked, reserved)
