@@ -8,8 +8,9 @@ row only when money first lands in it (`bucket_seqs`): most never do, nothing ca
 may come at any time), and every payout used to read for them before locking. A unit that moves a
 liable account's funds then read the account's reserve (`store/reserves.py`), after the lock.
 
-`lock_movement` folds both reads into the lock: one statement locks the cached rows by id and those of
-the uncached source types by key — `seq IN (…) OR (account, mode, currency, balance type, source type
+`lock_movement` folds both reads into the lock (any other key not cached yet is found first, as
+`bucket_seqs` finds it): one statement locks the cached rows by id and those of the uncached source
+types by key — `seq IN (…) OR (account, mode, currency, balance type, source type
 IN (…))` — in row-id order, the one lock order of every unit; a key without a row reads as an empty
 bucket with a provisional id (`is_provisional`), as `bucket_seqs` gives it. Its snapshot is the lock
 statement's, taken no earlier than the separate read's was: a row another unit creates and has not
@@ -33,7 +34,14 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, bindparam, null, or_, select, union_all
 
 from payoutkit.ledger.postings import BalanceType, Bucket, BucketKey, SourceType
-from payoutkit.store.balances import KEY_COLUMNS, Locked, flush_moves, record_seqs
+from payoutkit.store.balances import (
+    KEY_COLUMNS,
+    Locked,
+    bucket_seqs,
+    flush_moves,
+    is_provisional,
+    record_seqs,
+)
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.fast import Query
 from payoutkit.store.schema import balances
@@ -98,55 +106,32 @@ class Locking:
     reserved: int | None
 
 
-def _uncached(
-    keys: Collection[BucketKey], exact: Collection[BucketKey], cache: dict[BucketKey, int]
-) -> tuple[dict[BucketKey, int], list[BucketKey]] | None:
-    """The cached row ids of `keys`, and the others, when those are all exact ones of a source type
-    other than `card`, of one account's currency and balance type; else None."""
-    seqs: dict[BucketKey, int] = {}
-    missing: list[BucketKey] = []
-    for k in keys:
-        seq = cache.get(k)
-        if seq is None:
-            missing.append(k)
-        else:
-            seqs[k] = seq
-    if missing:
-        first = missing[0]
-        group = (first.account, first.livemode, first.currency, first.balance_type)
-        for k in missing:
-            if (
-                k.source_type is SourceType.CARD  # a card bucket gets its row on first use: `bucket_seqs`
-                or k not in exact
-                or (k.account, k.livemode, k.currency, k.balance_type) != group
-            ):
-                return None
-    return seqs, missing
+def _by_key(missing: list[BucketKey], exact: Collection[BucketKey]) -> list[BucketKey]:
+    """Of the keys the process has not cached, those the lock finds by key: exact ones of a source type
+    other than `card` (a card bucket gets its row on first use: `bucket_seqs`), of the first such
+    key's account, currency and balance type."""
+    found: list[BucketKey] = []
+    for k in missing:
+        if k.source_type is SourceType.CARD or k not in exact:
+            continue
+        if found and (k.account, k.livemode, k.currency, k.balance_type) != (
+            found[0].account,
+            found[0].livemode,
+            found[0].currency,
+            found[0].balance_type,
+        ):
+            continue
+        found.append(k)
+    return found
 
 
-def lock_movement(
-    conn: Connection,
-    keys: Collection[BucketKey],
-    exact: Collection[BucketKey],
-    reserve: tuple[str, bool, str] | None = None,
-) -> Locking | None:
-    """`bucket_seqs(keys)` and `lock_buckets` of `exact` in one statement, with the `reserve` of
-    (account, livemode, currency) if given, when every key the process has not cached is an exact one
-    of a source type other than `card`, all of one account's currency and balance type (a payout's other
-    source types); else None, and the caller finds and locks apart."""
-    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
-    split = _uncached(keys, exact, cache)
-    if split is None:
-        return None
-    seqs, missing = split
-    by_seq = {seqs[k]: k for k in exact if k in seqs}
-    if not (missing or reserve) or not (missing or by_seq) or len(by_seq) > _MAX_CACHED:
-        return None  # nothing to fold into the lock (`lock_buckets` alone), or nothing to lock
-    flush_moves(conn)  # a value read under lock must include what this unit already moved
+def _params(
+    by_seq: dict[int, BucketKey], by_key: list[BucketKey], reserve: tuple[str, bool, str] | None
+) -> dict[str, object]:
     values: dict[str, object] = {f"s{i}": seq for i, seq in enumerate(sorted(by_seq))}
-    if missing:
-        first = missing[0]
-        values |= {f"t{i}": k.source_type.value for i, k in enumerate(missing)}
+    if by_key:
+        first = by_key[0]
+        values |= {f"t{i}": k.source_type.value for i, k in enumerate(by_key)}
         values |= {
             "k_account": first.account,
             "k_livemode": first.livemode,
@@ -155,11 +140,54 @@ def lock_movement(
         }
     if reserve is not None:
         values |= {"r_account": reserve[0], "r_livemode": reserve[1], "r_currency": reserve[2]}
-    query = _query(len(by_seq), len(missing), reserve is not None, conn.dialect.name == "postgresql")
+    return values
+
+
+def _to_lock(
+    seqs: dict[BucketKey, int], exact: Collection[BucketKey], locked: Locked
+) -> dict[int, BucketKey]:
+    """The exact buckets to lock by row id; one with a provisional id is put in `locked` empty."""
+    by_seq: dict[int, BucketKey] = {}
+    for k in exact:
+        seq = seqs.get(k)
+        if seq is None:
+            continue  # found by key
+        if is_provisional(seq):  # no row: it holds nothing (see `bucket_seqs`)
+            locked.buckets[k] = Bucket(k)
+            locked.next_settle[k] = None
+        else:
+            by_seq[seq] = k
+    return by_seq
+
+
+def lock_movement(
+    conn: Connection,
+    keys: Collection[BucketKey],
+    exact: Collection[BucketKey],
+    reserve: tuple[str, bool, str] | None = None,
+) -> Locking | None:
+    """`bucket_seqs(keys)` and `lock_buckets(exact)`, with the `reserve` of (account, livemode, currency)
+    if given, the uncached exact buckets of other source types of one account's currency (a payout's)
+    found by key in the lock statement; the other uncached keys are found first (`bucket_seqs`). None
+    when there is nothing to fold into the lock (no such bucket and no reserve), or more than 8 rows
+    to lock by id: the caller then finds and locks apart."""
+    cache: dict[BucketKey, int] = engine_cache(conn, "bucket_seqs")
+    seqs = {k: cache[k] for k in keys if k in cache}
+    missing = [k for k in keys if k not in seqs]
+    by_key = _by_key(missing, exact)
+    if not (by_key or reserve) or sum(1 for k in exact if k not in by_key) > _MAX_CACHED:
+        return None
+    if len(by_key) < len(missing):
+        seqs |= bucket_seqs(conn, [k for k in missing if k not in by_key])
     locked = Locked()
+    by_seq = _to_lock(seqs, exact, locked)
+    if not (by_key or by_seq):
+        return Locking(seqs, locked, None)  # nothing to lock: the reserve is read apart
+    flush_moves(conn)  # a value read under lock must include what this unit already moved
+    query = _query(len(by_seq), len(by_key), reserve is not None, conn.dialect.name == "postgresql")
     found: dict[BucketKey, int] = {}
     reserved: int | None = None
-    for r in query.rows(conn, values):
+    for r in query.rows(conn, _params(by_seq, by_key, reserve)):
         if r[0] is None:  # the reserve's row
             reserved = int(r[6])
             continue
@@ -171,9 +199,10 @@ def lock_movement(
         locked.next_settle[key] = r[8]
     record_seqs(conn, found)
     seqs |= found
-    # No row: it holds nothing (see `bucket_seqs`), with a provisional (negative) id.
-    for i, k in enumerate((k for k in missing if k not in found), start=1):
-        seqs[k] = -i
+    # No row: it holds nothing, with a provisional (negative) id unlike any `bucket_seqs` gave.
+    first_free = min([0, *seqs.values()]) - 1
+    for i, k in enumerate(k for k in by_key if k not in found):
+        seqs[k] = first_free - i
         locked.buckets[k] = Bucket(k)
         locked.next_settle[k] = None
     return Locking(seqs, locked, reserved)
