@@ -283,7 +283,10 @@ class Movement:
             reserved = stored or 0
             delta = reserve_delta(reserved, available)
             if delta == 0:
-                if stored is None:  # its row, at 0: the next unit reads it with its lock (bucket_lock.py)
+                # Its row, at 0, so that the next unit reads it with its lock (store/bucket_lock.py): by a
+                # unit of one account, not a batch (which reads its accounts' reserves in one statement,
+                # `stage`, and would write a row per account).
+                if stored is None and self.staged is None:
                     reserves.set_reserved(self.conn, platform, row, 0, exists=False)
                     if self.reserved is not None:
                         self.reserved[row] = 0

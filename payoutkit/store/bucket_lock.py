@@ -21,7 +21,8 @@ PostgreSQL: a unit that changes a reserve holds its account's bucket locks, so o
 them the reserve can no longer move, and a row read `FOR UPDATE` is read as last committed, even when
 the statement's snapshot is older (it waited for a bucket's lock). A row created after that snapshot is
 not seen at all: so "no row" is not an answer here, and the unit reads the reserve apart, as before
-(`Movement.read_reserves`). Every liable account gets its row, at 0, the first time a unit syncs its
+(`Movement.read_reserves`). Every liable account gets its row, at 0, the first time a unit of its own
+(not a batch of automatic payouts, which reads its accounts' reserves in one statement) syncs its
 reserve (`Movement.sync_reserves`), so that is once per account and currency.
 """
 
