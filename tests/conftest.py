@@ -120,8 +120,9 @@ def server(server_settings: Settings) -> Iterator[RunningServer]:
 
     with loopback_socket(server_settings.host) as sock:
         settings = replace(server_settings, port=sock.getsockname()[1])
-        with serve_in_thread(create_app(settings), sock) as url:
-            yield RunningServer(url=url, settings=settings)
+        app = create_app(settings)
+        with serve_in_thread(app, sock) as url:
+            yield RunningServer(url=url, settings=settings, runtime=app.state.payoutkit)
 
 
 # -- clients ----------------------------------------------------------------------------------

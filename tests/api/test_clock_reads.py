@@ -5,34 +5,14 @@ take is still the stored clock's at that moment, whoever moved it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-
 import httpx
-import pytest
 from sqlalchemy import event
 
-from payoutkit.api.app import create_app
-from payoutkit.config import Settings
 from payoutkit.runtime import Runtime
 from payoutkit.store import clock as clock_row
-from tests.support.server import loopback_socket, serve_in_thread
+from tests.support.server import RunningServer
 
 DAY = 86_400
-
-
-@pytest.fixture
-def served(base_settings: Settings) -> Iterator[tuple[httpx.Client, Runtime]]:
-    app = create_app(base_settings)
-    with loopback_socket(base_settings.host) as sock:
-        settings = replace(base_settings, port=sock.getsockname()[1])
-        with (
-            serve_in_thread(app, sock) as url,
-            httpx.Client(
-                base_url=url, auth=(settings.secret_key or "", ""), trust_env=False, timeout=60
-            ) as http,
-        ):
-            yield http, app.state.payoutkit
 
 
 def _ok(response: httpx.Response) -> dict[str, object]:
@@ -49,9 +29,10 @@ def _move_clock(rt: Runtime, seconds: int) -> int:
 
 
 def test_a_charge_and_a_payout_read_the_clock_with_their_first_read(
-    served: tuple[httpx.Client, Runtime],
+    server: RunningServer, http: httpx.Client
 ) -> None:
-    http, rt = served
+    rt = server.runtime
+    assert rt is not None
     assert rt.simulated is not None
     manual = {"settings[payouts][schedule][interval]": "manual"}
     account = str(_ok(http.post("/v1/accounts", data={"type": "custom", "country": "US", **manual}))["id"])

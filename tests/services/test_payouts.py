@@ -7,19 +7,26 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import stripe
+from sqlalchemy import Connection, event, select, update
 
 from payoutkit.errors import InvalidRequest, PermissionDenied
 from payoutkit.ledger.payout_record import Payout, PayoutStatus
+from payoutkit.ledger.postings import PROCESSOR, WORLD, BucketKey
 from payoutkit.ledger.schedule import Interval, Schedule
 from payoutkit.lists import Window
 from payoutkit.records.accounts import Account, Controller, PayoutSettings
 from payoutkit.records.payouts import PayoutFilter
 from payoutkit.services import payout_create, payout_lifecycle, payouts
 from payoutkit.services.actor import Actor, Moment
+from payoutkit.services.movement import SYSTEM_SHARDS, Movement, movement
 from payoutkit.services.rail import SIMULATED
+from payoutkit.store.balances import bucket_seqs
 from payoutkit.store.db import Database
+from payoutkit.store.schema import balances, connect_reserves
 from tests.contract.test_payouts import manual_account
 from tests.support.server import RunningServer
+from tests.support.waiting import InThread, wait_for_a_lock_wait
 
 DAY = 86_400
 
@@ -111,10 +118,6 @@ def test_a_liable_account_s_payout_does_not_wait_for_its_platform_s_buckets(
     completes at once. PostgreSQL only: SQLite units are serialized and take no row locks."""
     if db.is_sqlite:
         pytest.skip("row locks are PostgreSQL's")
-    from sqlalchemy import Connection, select
-
-    from payoutkit.store.schema import balances
-
     account = manual_account(stripe_client)  # type: ignore[arg-type]
     actor = _actor(http, account)
     platform_rows = (
@@ -135,3 +138,89 @@ def test_a_liable_account_s_payout_does_not_wait_for_its_platform_s_buckets(
     assert (made.amount, made.status) == (700, PayoutStatus.PENDING)
     balance = http.get("/v1/balance", headers={"Stripe-Account": account}).json()
     assert balance["available"][0]["amount"] == 5000 - 700
+
+
+# -- a liable account's reserve read with its buckets' lock (store/bucket_lock.py `lock_movement`): its
+# row is made at 0 the first time a unit of its own syncs it, every later unit reads it in the lock
+# statement, and on PostgreSQL it is read as last committed even when the lock statement waited.
+
+
+def _reserve_rows(db: Database, account: str) -> list[tuple[str, int]]:
+    q = select(connect_reserves.c.currency, connect_reserves.c.amount).where(
+        connect_reserves.c.account_id == account
+    )
+    return db.transaction(lambda conn: [(r[0], int(r[1])) for r in conn.execute(q)])
+
+
+def _warm(db: Database) -> None:
+    """This process knows the rows of every shard of the system accounts' usd buckets (a unit moves
+    money on one shard, picked at random): a unit then finds none of its buckets but the ones without a
+    row."""
+    keys = [BucketKey(f"{a}_{i:02d}", False, "usd") for a in (WORLD, PROCESSOR) for i in range(SYSTEM_SHARDS)]
+    db.transaction(bucket_seqs, keys)
+
+
+def _lock(db: Database, actor: Actor) -> Movement:
+    key = BucketKey(actor.account_id, False, "usd")
+    return db.transaction(lambda conn: movement(conn, actor, [key], exact=[key]))
+
+
+def test_a_liable_accounts_payout_reads_its_reserve_with_its_lock(
+    server: RunningServer, http: httpx.Client, stripe_client: stripe.StripeClient, db: Database
+) -> None:
+    account = manual_account(stripe_client)  # funded by a transfer: a unit that synced its reserve
+    assert _reserve_rows(db, account) == [("usd", 0)]  # its row, at 0
+    actor = _actor(http, account)
+    command = payout_create.CreatePayout(amount=100, currency="usd")
+    create = payout_create.create
+    db.transaction(create, actor, command, settings=server.settings, rail=SIMULATED)  # this process: warm
+    _warm(db)
+    seen: list[str] = []
+
+    def listener(conn: object, cursor: object, sql: str, *rest: object) -> None:
+        seen.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        db.transaction(create, actor, command, settings=server.settings, rail=SIMULATED)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    reads = [s for s in seen if "INSERT" not in s and "UPDATE balances" not in s]
+    [lock] = [s for s in reads if "FROM connect_reserves" in s or "FROM balances" in s]
+    assert "FROM connect_reserves" in lock
+    assert "FROM balances" in lock
+    assert _reserve_rows(db, account) == [("usd", 0)]
+
+
+def test_the_reserve_is_read_as_last_committed_after_the_lock_waited(
+    http: httpx.Client, stripe_client: stripe.StripeClient, db: Database
+) -> None:
+    """The lock statement's snapshot is taken before it waits for the unit holding the account's buckets;
+    that unit changes the reserve and commits: the reserve read with the lock is the committed one."""
+    if db.is_sqlite:
+        pytest.skip("row locks are PostgreSQL's: SQLite units are serialized")
+    account = manual_account(stripe_client)
+    actor = _actor(http, account)
+    _lock(db, actor)  # this process knows the account's buckets: the next lock is one statement
+    _warm(db)
+    mine = select(balances.c.seq).where(balances.c.account_id == account).with_for_update()
+    reserve = update(connect_reserves).where(connect_reserves.c.account_id == account)
+    holder = db.engine.connect()
+    holder.begin()
+    holder.execute(mine).all()
+    holder.execute(reserve.values(amount=123))  # as a unit changing the reserve, under the lock
+    locker = InThread(lambda: _lock(db, actor))
+    try:
+        wait_for_a_lock_wait(db.engine, locker.done)  # it waits for the rows `holder` locked
+        assert not locker.done.is_set(), locker.got
+        holder.commit()
+    finally:
+        holder.close()
+    mv = locker.result()
+
+    def restore(conn: Connection) -> None:  # the ledger's invariants hold again
+        conn.execute(reserve.values(amount=0))
+
+    db.transaction(restore)
+    assert isinstance(mv, Movement)
+    assert mv.reserved == {(account, False, "usd"): 123}

@@ -5,10 +5,9 @@ and cached once the unit commits; those without a row read as empty."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import event, insert, select, update
 
 from payoutkit.ledger.postings import BucketKey, SourceType
 from payoutkit.runtime import Runtime
@@ -18,6 +17,7 @@ from payoutkit.store.balances import is_provisional
 from payoutkit.store.engines import engine_cache
 from payoutkit.store.schema import balances
 from tests.conftest import CLOCK_START
+from tests.support.waiting import InThread, wait_for_a_lock_wait
 
 _CARD = BucketKey("acct_lock1", False, "usd")
 _BANK = _CARD.with_source_type(SourceType.BANK_ACCOUNT)
@@ -117,33 +117,14 @@ def test_a_row_found_by_key_is_locked(runtime: Runtime) -> None:
     holder = runtime.db.engine.connect()
     holder.begin()
     holder.execute(select(balances.c.seq).where(balances.c.seq == bank).with_for_update()).all()
-    done = threading.Event()
-    got: list[Any] = []
-
-    def locker() -> None:
-        try:
-            got.append(_lock_all(runtime))
-        except BaseException as exc:  # reported by the test itself
-            got.append(exc)
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=locker)
-    thread.start()
+    locker = InThread(lambda: _lock_all(runtime))
     try:
-        with runtime.db.engine.connect() as probe:
-            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            for _ in range(200):  # the locker waits for the row `holder` locked
-                if probe.execute(waiting).scalar_one() > 0 or done.is_set():
-                    break
-                probe.rollback()
-                threading.Event().wait(0.02)
-            assert not done.is_set(), got
+        wait_for_a_lock_wait(runtime.db.engine, locker.done)  # it waits for the row `holder` locked
+        assert not locker.done.is_set(), locker.got
         holder.execute(update(balances).where(balances.c.seq == bank).values(available=9))
         holder.commit()
     finally:
         holder.close()
-        thread.join(30)
-    [mv] = got
+    mv = locker.result()
     assert isinstance(mv, Movement)
     assert mv.bucket(_BANK).available == 9  # the value its holder committed, read under the lock

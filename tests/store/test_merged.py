@@ -6,7 +6,6 @@ statement are locked in row-id order whatever order they are given in."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from payoutkit.store.fast import SHAPES, Shape, Write
 from payoutkit.store.merged import Statement, merge
 from payoutkit.store.schema import balances, resources
 from tests.conftest import CLOCK_START
+from tests.support.waiting import InThread, wait_for_a_lock_wait
 
 _MOVE = store_balances._MOVE_BUCKETS
 _INSERT = Write(insert(resources), deferred=True)
@@ -190,29 +190,11 @@ def test_several_buckets_moved_at_once_are_locked_in_row_id_order(runtime: Runti
     holder = runtime.db.engine.connect()
     holder.begin()
     holder.execute(select(balances.c.seq).where(balances.c.seq == a).with_for_update()).all()
-    done = threading.Event()
-    failure: list[BaseException] = []
-
-    def mover() -> None:
-        try:
-            runtime.db.transaction(lambda conn: _MOVE.run(conn, [_move(b, 2), _move(a, 1)]))
-        except BaseException as exc:  # reported by the test itself
-            failure.append(exc)
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=mover)
-    thread.start()
+    mover = InThread(lambda: runtime.db.transaction(lambda conn: _MOVE.run(conn, [_move(b, 2), _move(a, 1)])))
     try:
+        wait_for_a_lock_wait(runtime.db.engine, mover.done)  # it waits for the row `holder` locked
+        assert not mover.done.is_set(), mover.got
         with runtime.db.engine.connect() as probe:
-            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            for _ in range(200):  # the mover waits for the row `holder` locked
-                if probe.execute(waiting).scalar_one() > 0 or done.is_set():
-                    break
-                probe.rollback()
-                threading.Event().wait(0.02)
-            assert not done.is_set(), failure
-            probe.rollback()
             probe.execute(text("SET lock_timeout = '1s'"))
             nowait = select(balances.c.seq).where(balances.c.seq == b).with_for_update(nowait=True)
             assert probe.execute(nowait).all() == [(b,)]  # the second bucket: not locked yet
@@ -220,8 +202,7 @@ def test_several_buckets_moved_at_once_are_locked_in_row_id_order(runtime: Runti
     finally:
         holder.rollback()
         holder.close()
-        thread.join(30)
-    assert failure == []
+    mover.result()  # the moves went through
     assert _available(runtime, [a, b]) == [1, 2]
 
 

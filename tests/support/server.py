@@ -19,6 +19,7 @@ import uvicorn
 
 if TYPE_CHECKING:
     from payoutkit.config import Settings
+    from payoutkit.runtime import Runtime
 
 STARTUP_TIMEOUT = 15.0
 SHUTDOWN_TIMEOUT = 15.0
@@ -26,10 +27,12 @@ SHUTDOWN_TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class RunningServer:
-    """What the `server` fixture yields: where the app listens and the settings it runs with."""
+    """What the `server` fixture yields: where the app listens, the settings it runs with, and the
+    app's runtime (its database and engines, for a test that watches what the app sends)."""
 
     url: str
     settings: Settings
+    runtime: Runtime | None = None
 
 
 @contextlib.contextmanager
