@@ -112,17 +112,14 @@ def _by_key(missing: list[BucketKey], exact: Collection[BucketKey]) -> list[Buck
     other than `card` (a card bucket gets its row on first use: `bucket_seqs`), of the first such
     key's account, currency and balance type."""
     found: list[BucketKey] = []
+    group: tuple[str, bool, str, BalanceType] | None = None
     for k in missing:
         if k.source_type is SourceType.CARD or k not in exact:
             continue
-        if found and (k.account, k.livemode, k.currency, k.balance_type) != (
-            found[0].account,
-            found[0].livemode,
-            found[0].currency,
-            found[0].balance_type,
-        ):
-            continue
-        found.append(k)
+        mine = (k.account, k.livemode, k.currency, k.balance_type)
+        group = group or mine
+        if mine == group:
+            found.append(k)
     return found
 
 
