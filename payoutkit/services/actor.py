@@ -64,28 +64,6 @@ class Actor(Moment):
         return replace(self, now=now)
 
     @staticmethod
-    def of_request(
-        account_id: str,
-        platform_id: str,
-        livemode: bool,
-        now: int,
-        request_id: str,
-        idempotency_key: str | None,
-    ) -> Actor:
-        """A secret key's actor (full scope) for one request, made at once (`ledger/frozen.made_whole`:
-        it is made on every request)."""
-        return made_whole(
-            Actor,
-            livemode=livemode,
-            now=now,
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-            account_id=account_id,
-            platform_id=platform_id,
-            scope=FULL,
-        )
-
-    @staticmethod
     def reading_now(
         read: Callable[[], int],
         account_id: str,
@@ -94,9 +72,10 @@ class Actor(Moment):
         request_id: str,
         idempotency_key: str | None = None,
     ) -> Actor:
-        """`of_request` with its `now` read by `read()` when first asked for, in the unit of work that
-        made it, then kept: a unit that never asks for the time (a read of one payout) does not read
-        the simulated clock, and one that asks only after a statement that read the clock along with
+        """A secret key's actor (full scope) for one request (`ledger/frozen.made_whole`: it is made on
+        every request), its `now` read by `read()` when first asked for, in the unit of work that made
+        it, then kept: a unit that never asks for the time (a read of one payout) does not read the
+        simulated clock, and one that asks only after a statement that read the clock along with
         something else takes that statement's (`store.clock.prime`: a payout's first read). The same
         actor in every other way (`replace` reads the time)."""
         return made_whole(

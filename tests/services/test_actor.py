@@ -1,5 +1,5 @@
-"""The request's actor, made at once (`Actor.of_request`) or reading its time on first use
-(`Actor.reading_now`): the same record `Actor(...)` builds."""
+"""The request's actor, reading its time on first use (`Actor.reading_now`): the same record
+`Actor(...)` builds."""
 
 from __future__ import annotations
 
@@ -19,16 +19,6 @@ def _built(now: int, idempotency_key: str | None = None) -> Actor:
         request_id="req_1",
         idempotency_key=idempotency_key,
     )
-
-
-def test_of_request_is_the_record_init_builds() -> None:
-    made = Actor.of_request("acct_1", "acct_0", False, 1_700_000_000, "req_1", "key")
-    assert made == _built(1_700_000_000, "key")
-    assert repr(made) == repr(_built(1_700_000_000, "key"))
-    assert hash(made) == hash(_built(1_700_000_000, "key"))
-    assert not made.is_platform
-    with pytest.raises(FrozenInstanceError):
-        made.now = 1  # type: ignore[misc]
 
 
 def test_reading_now_reads_the_time_once_and_only_when_asked() -> None:
