@@ -448,13 +448,22 @@ def _ratio(a: Figure | None, b: Figure | None) -> str:
     return f"{r:.0%}" if r < 1.995 else f"{r:.1f}x"
 
 
+def _paired(a: Figure | None, b: Figure | None) -> str:
+    """`a`'s rate over `b`'s, run by run (their runs alternate, so each pair shares the machine's state
+    of that moment): the median and the spread of those ratios."""
+    if a is None or b is None or len(a.runs) != len(b.runs) or not all(r.rps for r in b.runs):
+        return "—"
+    ratios = sorted(x.rps / y.rps for x, y in zip(a.runs, b.runs, strict=True))
+    return f"{statistics.median(ratios):.0%} ({ratios[0]:.0%}-{ratios[-1]:.0%})"
+
+
 def table(figures: list[Figure]) -> list[str]:
     by = {(f.server, f.size, f.workload, f.conc): f for f in figures}
     lines = [
         "| stored | held (counted): Payoutkit / localstripe | workload | c "
         "| ceiling req/s (spread); p50 / p99 | Payoutkit | localstripe | Payoutkit / ceiling "
-        "| Payoutkit / localstripe |",
-        "|---:|---:|---|---:|---|---|---|---:|---:|",
+        "| Payoutkit / ceiling, run by run | Payoutkit / localstripe |",
+        "|---:|---:|---|---:|---|---|---|---:|---:|---:|",
     ]
     sizes = sorted({f.size for f in figures})
     for size in sizes:
@@ -462,8 +471,9 @@ def table(figures: list[Figure]) -> list[str]:
             for conc in CONCURRENCY:
                 ce, pk, ls = (by.get((s, size, workload, conc)) for s in SERVERS)
                 held = " / ".join(f"{f.stored:,}" if f is not None else "—" for f in (pk, ls))
+                ratios = f"{_ratio(pk, ce)} | {_paired(pk, ce)} | {_ratio(pk, ls)}"
                 lines.append(f"| {size:,} | {held} | {workload} | {conc} | {_cell(ce)} | {_cell(pk)} "
-                             f"| {_cell(ls)} | {_ratio(pk, ce)} | {_ratio(pk, ls)} |")  # fmt: skip
+                             f"| {_cell(ls)} | {ratios} |")  # fmt: skip
     return lines
 
 
@@ -495,7 +505,10 @@ def section(figures: list[Figure], machine: dict[str, str], notes: list[str], pl
         "the platform's own EUR balance. The ceiling: bench/ceiling_app.py answering the same calls with "
         "the same bytes Payoutkit answered them with (body and headers, captured at the start of "
         "the run), so that the client's own work on an answer counts the same on both. The three servers' "
-        "runs of a figure are interleaved (ceiling, Payoutkit, localstripe, ceiling, …).",
+        "runs of a figure are interleaved (ceiling, Payoutkit, localstripe, ceiling, …). `Payoutkit / "
+        "ceiling` is the ratio of the two medians; `run by run` divides each Payoutkit run by the ceiling "
+        "run just before it, which shares the machine's state of that moment, and gives the median and "
+        "the spread of those ratios: how far the machine's drift moves the ratio.",
         "",
         *([("Not reached: " + "; ".join(notes) + ".")] if notes else []),
         *([""] if notes else []),
